@@ -1,0 +1,55 @@
+"""The bakery's domain errors: adapters translate library errors into these."""
+
+from __future__ import annotations
+
+
+class BakeryError(Exception):
+    """Base of every error the bakery raises on purpose; its message is fit to show a user."""
+
+
+class ConfigError(BakeryError):
+    """The configuration file or environment is invalid; `problems` lists each with its key path."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems) or "invalid configuration")
+
+
+class BadRequest(BakeryError):
+    """A user's input (slash command text, button payload) is not acceptable."""
+
+
+class NotAllowed(BakeryError):
+    """The caller may not do this."""
+
+
+class NotFound(BakeryError):
+    """The thing asked for does not exist."""
+
+
+class BadMessage(BakeryError):
+    """A notification (SNS/SQS body) is malformed or not one of the shapes we read."""
+
+
+class ForgedMessage(BakeryError):
+    """A notification whose signature, certificate or topic does not check out."""
+
+
+class RepoError(BakeryError):
+    """A source repository operation failed (git or CodeCommit)."""
+
+
+class RepoConflict(RepoError):
+    """The branch moved under us; the caller may retry on the new tip."""
+
+
+class PipelineError(BakeryError):
+    """A CodePipeline call failed."""
+
+
+class ChatError(BakeryError):
+    """A Slack Web API call failed."""
+
+
+class StateConflict(BakeryError):
+    """A conditional write lost a race; reload and retry."""

@@ -1,0 +1,103 @@
+"""The bakery's ports: what the services need from the outside world, as Protocols.
+
+Services depend on these; adapters in `bot/adapters/` and `bot/state/` implement them.
+Every method raises only the domain errors of `bot.errors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.models import Ami, BakeRequest, CommitInfo
+
+
+class SourceRepo(Protocol):
+    """An image repository: where `/bake` commits `bake-request.json` (CONTRACT §7)."""
+
+    def commit_request(self, request: BakeRequest) -> str:
+        """Commit the request file on the branch tip and publish it; return the commit id.
+
+        Retries by itself when the branch moved meanwhile; raises RepoError when it cannot.
+        """
+        ...
+
+    def commit_info(self, commit_id: str) -> CommitInfo | None:
+        """The commit's author and message, or None when the repository has no such commit."""
+        ...
+
+    def commit_url(self, commit_id: str) -> str:
+        """A link a person can open to see the commit ("" when there is none)."""
+        ...
+
+
+class PipelineApi(Protocol):
+    """The CodePipeline calls the bot makes (one region)."""
+
+    def execution_revision(self, pipeline: str, execution_id: str) -> str | None:
+        """The source commit id of an execution (artifactRevisions[].revisionId), None if unknown."""
+        ...
+
+    def execution_url(self, pipeline: str, execution_id: str) -> str:
+        """The console link of an execution."""
+        ...
+
+
+class Images(Protocol):
+    """EC2 image look-ups (one region)."""
+
+    def find_by_request(self, request_id: str) -> list[Ami]:
+        """Available AMIs tagged `bakery:request-id` = request_id."""
+        ...
+
+
+class Chat(Protocol):
+    """The Slack Web API calls the bot makes."""
+
+    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> str:
+        """Post a message; return its ts."""
+        ...
+
+    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None: ...
+
+    def post_ephemeral(self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None: ...
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """The user ids in a Slack user group (usergroups.users.list)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Record:
+    """A stored document and its version (for conditional writes)."""
+
+    kind: str
+    key: str
+    version: int
+    doc: dict[str, Any]
+
+
+class StateStore(Protocol):
+    """A small document store with conditional writes; SQLite and DynamoDB implement it.
+
+    `index` is an optional sparse secondary key: `find(kind, index)` returns every record of that
+    kind whose index equals it (for example the bakes still in flight, index "active").
+    """
+
+    def get(self, kind: str, key: str) -> Record | None: ...
+
+    def create(self, kind: str, key: str, doc: dict[str, Any], *, index: str | None = None) -> bool:
+        """Insert at version 1; False (and nothing written) when the key exists."""
+        ...
+
+    def replace(
+        self, kind: str, key: str, doc: dict[str, Any], *, expected_version: int, index: str | None = None
+    ) -> bool:
+        """Write version expected_version+1 only if the stored version is expected_version; else False."""
+        ...
+
+    def delete(self, kind: str, key: str, *, expected_version: int | None = None) -> bool: ...
+
+    def find(self, kind: str, index: str) -> list[Record]: ...
+
+    def close(self) -> None: ...
