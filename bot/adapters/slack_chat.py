@@ -1,0 +1,89 @@
+"""The bot's Slack Web API adapter: `bot.ports.Chat` over slack_sdk's WebClient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.errors import ChatError
+
+DEFAULT_BASE_URL = "https://slack.com/api/"
+TIMEOUT_SECONDS = 10
+RATE_LIMIT_RETRIES = 3
+CONNECTION_RETRIES = 2
+
+
+def make_web_client(token: str, base_url: str | None = None, *, timeout: int = TIMEOUT_SECONDS) -> WebClient:
+    """A WebClient that waits out Slack's rate limits (429 + Retry-After) and retries dropped connections.
+
+    slack_sdk's default retries connection errors only; passing `retry_handlers` replaces that default,
+    so both handlers are listed.
+    """
+    return WebClient(
+        token=token,
+        base_url=base_url or DEFAULT_BASE_URL,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+class SlackChat:
+    """`bot.ports.Chat`: every Slack failure is a ChatError naming the method and Slack's error code."""
+
+    def __init__(self, client: WebClient):
+        self._client = client
+
+    def post(
+        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str:
+        kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}
+        if thread_ts is not None:
+            kwargs["thread_ts"] = thread_ts
+        response = self._call("chat.postMessage", self._client.chat_postMessage, **kwargs)
+        return str(response["ts"])
+
+    def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        # blocks are always sent: Slack keeps the old ones when the field is absent, and [] must clear.
+        self._call("chat.update", self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def post_ephemeral(
+        self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
+        if blocks is not None:
+            kwargs["blocks"] = blocks
+        self._call("chat.postEphemeral", self._client.chat_postEphemeral, **kwargs)
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        response = self._call(
+            "usergroups.users.list",
+            self._client.usergroups_users_list,
+            usergroup=group_id,
+            include_disabled=False,
+        )
+        return frozenset(response.get("users") or ())
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """Open a modal; return its view id (for views.update later)."""
+        response = self._call("views.open", self._client.views_open, trigger_id=trigger_id, view=view)
+        return str(response["view"]["id"])
+
+    @staticmethod
+    def _call(method: str, call: Any, **kwargs: Any) -> Any:
+        # Errors name only the method and Slack's code, never the request: its headers hold the token.
+        try:
+            return call(**kwargs)
+        except SlackApiError as err:
+            code = err.response.get("error") if err.response is not None else None
+            if err.response is not None and err.response.status_code == 429:
+                code = "ratelimited"
+            raise ChatError(f"Slack {method} failed: {code or 'unknown_error'}") from err
+        except (SlackClientError, OSError) as err:
+            # OSError covers what urllib raises once the connection retries are spent (URLError, timeouts).
+            raise ChatError(f"Slack {method} failed: {type(err).__name__}") from err
