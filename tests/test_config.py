@@ -1,0 +1,121 @@
+"""The configuration file: the example is valid, and every problem is reported with its key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Environment, load_config, parse_config
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MINIMAL = """
+slack: {channel: C0BAKERY}
+images:
+  base: {repository: codecommit://ami-bakery-base, pipeline: ami-bakery-base}
+"""
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    return info.value.problems
+
+
+def test_the_example_configuration_is_valid():
+    config = load_config(ROOT / "bakery.example.yaml")
+    assert set(config.images) == {"base", "web"}
+    assert config.images["web"].parent == "base"
+    assert config.images["web"].channel == "C0BAKERY"  # defaults to slack.channel
+    assert config.targets["web-prod"].approval is True
+
+
+def test_a_minimal_configuration_gets_safe_defaults():
+    config = parse_config(MINIMAL)
+    assert config.state.backend == "sqlite"
+    assert config.images["base"].branch == "main"
+    # Refuse by default: nobody may bake, approve or deploy unless named.
+    assert config.access.bakers == () and config.access.approvers == () and config.access.deployers == ()
+
+
+def test_an_unknown_key_is_reported_with_its_path():
+    assert problems(MINIMAL + "  \n" + "colour: blue\n") == [
+        "colour: unknown key (expected one of: access, images, notifications, slack, state, targets)"
+    ]
+    assert any(p.startswith("images.base.colour: unknown key") for p in problems(MINIMAL.replace(
+        "pipeline: ami-bakery-base}", "pipeline: ami-bakery-base, colour: blue}")))
+
+
+def test_missing_required_keys_are_reported():
+    found = problems("slack: {}\nimages:\n  base: {branch: main}\n")
+    assert "slack.channel: required key is missing" in found
+    assert "images.base.repository: required key is missing" in found
+    assert "images.base.pipeline: required key is missing" in found
+
+
+def test_a_parent_that_names_nothing_is_an_error():
+    found = problems(MINIMAL + "  web: {repository: /tmp/web, pipeline: web, parent: bsae}\n")
+    assert found == ["images.web.parent: names no image ('bsae')"]
+
+
+def test_a_parent_cycle_is_an_error():
+    found = problems(
+        "slack: {channel: C0BAKERY}\nimages:\n"
+        "  a: {repository: /r/a, pipeline: a, parent: c}\n"
+        "  b: {repository: /r/b, pipeline: b, parent: a}\n"
+        "  c: {repository: /r/c, pipeline: c, parent: b}\n"
+    )
+    assert len(found) == 1 and "parent cycle" in found[0]
+
+
+def test_a_target_naming_no_image_is_an_error():
+    found = problems(MINIMAL + "targets:\n  t: {image: web, auto_scaling_group: g, launch_template: lt-web}\n")
+    assert found == ["targets.t.image: names no image ('web')"]
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems(
+        "slack: {channel: general}\naccess: {bakers: [alice]}\nstate: {backend: redis}\n"
+        "images:\n  Base: {repository: r, pipeline: p}\n"
+    )
+    assert len(found) == 4
+    assert any(p.startswith("slack.channel:") for p in found)
+    assert any(p.startswith("access.bakers[0]:") for p in found)
+    assert any(p.startswith("state.backend:") for p in found)
+    assert any(p.startswith("images.Base:") for p in found)
+
+
+def test_unsafe_variable_defaults_are_refused():
+    found = problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: p, variables: {x: 'a b; rm -rf /'}}"))
+    assert found and found[0].startswith("images.base.variables.x:")
+
+
+def test_duplicate_keys_are_refused_instead_of_silently_overwritten():
+    found = problems(MINIMAL + "slack: {channel: C0OTHER}\n")
+    assert "duplicate key 'slack'" in found[0]
+
+
+def test_invalid_yaml_names_the_line():
+    found = problems("slack: {channel: C0BAKERY\nimages: [\n")
+    assert "not valid YAML" in found[0] and "line" in found[0]
+
+
+def test_a_missing_file_says_how_to_point_at_one(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "nope.yaml")
+    assert "BAKERY_CONFIG" in info.value.problems[0]
+
+
+def test_the_environment_never_shows_secrets_in_its_repr():
+    env = Environment.from_environ({"SLACK_BOT_TOKEN": "xoxb-secret", "SLACK_SIGNING_SECRET": "shh"})
+    assert "xoxb-secret" not in repr(env) and "shh" not in repr(env)
+
+
+def test_the_environment_says_what_each_mode_lacks():
+    env = Environment.from_environ({"SLACK_BOT_TOKEN": "xoxb-1"})
+    assert env.problems_for("serve") == [
+        "SLACK_SIGNING_SECRET: not set (HTTP mode verifies every Slack request with it)"
+    ]
+    assert env.problems_for("socket") == ["SLACK_APP_TOKEN: not set (Socket Mode needs an xapp- token)"]
