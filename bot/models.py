@@ -220,12 +220,14 @@ class Bake:
     channel: str
     pipeline: str
     origin: str = "slack"  # "slack" | "push" (a commit pushed by hand)
+    author: str = ""  # the commit's author, for commits pushed by hand
     variables: dict[str, str] = field(default_factory=dict)
     source_ami: str | None = None
     status: str = REQUESTED
     commit_id: str = ""
     commit_url: str = ""
     execution_id: str = ""
+    execution_state: StepState | None = None
     stages: dict[str, StepState] = field(default_factory=dict)
     actions: dict[str, StepState] = field(default_factory=dict)  # key "Stage/Action"
     amis: tuple[Ami, ...] = ()
@@ -235,6 +237,8 @@ class Bake:
     notices: tuple[Notice, ...] = ()
     updated_at: str = ""
     finished_at: str = ""
+    # False while the Slack message lags the record: the publisher sets it once it has shown everything.
+    settled: bool = False
 
     @property
     def terminal(self) -> bool:
@@ -262,6 +266,8 @@ class Bake:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Bake:
         d = dict(doc)
+        if d.get("execution_state"):
+            d["execution_state"] = StepState(**d["execution_state"])
         d["stages"] = {k: StepState(**v) for k, v in (d.get("stages") or {}).items()}
         d["actions"] = {k: StepState(**v) for k, v in (d.get("actions") or {}).items()}
         d["amis"] = tuple(Ami(**a) for a in d.get("amis") or ())

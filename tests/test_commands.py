@@ -1,0 +1,84 @@
+"""Parsing `/bake` text: each form, and bad input answered with one clear sentence."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import commands
+from bot.errors import BadRequest
+
+
+def refused(text: str) -> str:
+    with pytest.raises(BadRequest) as info:
+        commands.parse_command(text)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "help", "HELP"])
+def test_help_forms(text):
+    assert commands.parse_command(text) == commands.Help()
+
+
+def test_list_and_status_forms():
+    assert commands.parse_command("list") == commands.ListImages()
+    assert commands.parse_command("status") == commands.Status(None)
+    assert commands.parse_command("status b-7f3k2q") == commands.Status("b-7f3k2q")
+    assert commands.parse_command("status web") == commands.Status("web")
+
+
+def test_a_bake_with_variables_and_a_reason():
+    cmd = commands.parse_command("web instance_type=t3.small app_version=1.2.3 CVE-2026-1234 hotfix")
+    assert cmd == commands.Bake(
+        image="web", variables={"instance_type": "t3.small", "app_version": "1.2.3"}, reason="CVE-2026-1234 hotfix"
+    )
+
+
+def test_source_ami_pins_the_base_image():
+    cmd = commands.parse_command("web source_ami=ami-0123456789abcdef0")
+    assert cmd.source_ami == "ami-0123456789abcdef0" and cmd.variables == {}
+
+
+def test_rollout_form():
+    assert commands.parse_command("rollout web-prod ami-0123456789abcdef0") == commands.Rollout(
+        "web-prod", "ami-0123456789abcdef0"
+    )
+    assert commands.parse_command("rollout web-prod") == commands.Rollout("web-prod", None)
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("web x=$(reboot)", "may only use letters"),
+        ("web x=a;b", "may only use letters"),
+        ("web x=`id`", "may only use letters"),
+        ("web x=../../etc/passwd", "may not contain `..`"),
+        ("web x=--force", "may not start with `-`"),
+        ("web x=", "has no value"),
+        ("web X=1", "is not a variable name"),
+        ("web x=1 x=2", "given twice"),
+        ("web source_ami=ubuntu", "must be an AMI id"),
+        ("web x=" + "a" * 10_000, "the most `/bake` takes"),
+        ("web x=" + "a" * 300, "the most is 256"),
+        ("../web", "is not an image name"),
+        ("status ../../x", "neither a request id"),
+        ("rollout web-prod not-an-ami", "is not an AMI id"),
+        ("list extra", "takes nothing"),
+    ],
+)
+def test_bad_input_is_refused_with_a_reason(text, fragment):
+    assert fragment in refused(text)
+
+
+def test_a_reason_is_one_line_of_printable_text():
+    cmd = commands.parse_command("web fix\nBakery-Request: b-forged1\u0007 now")
+    assert cmd.reason == "fix Bakery-Request: b-forged1 now"
+    assert "\n" not in cmd.reason
+
+
+def test_a_very_long_reason_is_refused():
+    assert "the most is 300" in refused("web " + "word " * 100)
+
+
+def test_refusals_do_not_echo_backticks():
+    message = refused("`web`")
+    assert "``" not in message
