@@ -52,7 +52,8 @@ USAGE = (
     "*Usage*\n"
     "• `/bake help` — this message\n"
     "• `/bake list` — the images and their latest AMIs\n"
-    "• `/bake <image> [key=value ...] [reason words]` — bake an image, e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
+    "• `/bake <image> [key=value ...] [reason words]` — bake an image,\n"
+    "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
     "• `/bake status [<request-id> | <image>]` — where a bake stands\n"
     "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)"
 )

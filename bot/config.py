@@ -190,9 +190,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -219,7 +217,9 @@ class _Validator:
             if not isinstance(key, str):
                 self.err(path, f"key {key!r} must be a string")
             elif key not in allowed:
-                self.err(f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+                self.err(
+                    f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})"
+                )
         for key in sorted(required - set(value)):
             self.err(f"{path}.{key}" if path else key, "required key is missing")
         return value
@@ -271,7 +271,9 @@ class _Validator:
         if raw is None:
             self.err(source, "the file is empty")
             return None
-        top = self.mapping(raw, "", {"slack", "access", "state", "notifications", "images", "targets"}, {"slack", "images"})
+        top = self.mapping(
+            raw, "", {"slack", "access", "state", "notifications", "images", "targets"}, {"slack", "images"}
+        )
         if not isinstance(raw, dict):
             return None
 
@@ -279,9 +281,12 @@ class _Validator:
         channel = self.string(slack.get("channel"), "slack.channel", CHANNEL_RE, "a Slack channel id (C… or G…)")
 
         access_raw = self.mapping(top.get("access"), "access", set(ROLES))
-        principal_what = "a Slack user id (U…/W…), user-group id (S…) or \"*\""
+        principal_what = 'a Slack user id (U…/W…), user-group id (S…) or "*"'
         access = AccessConfig(
-            **{role: self.string_list(access_raw.get(role), f"access.{role}", PRINCIPAL_RE, principal_what) for role in ROLES}
+            **{
+                role: self.string_list(access_raw.get(role), f"access.{role}", PRINCIPAL_RE, principal_what)
+                for role in ROLES
+            }
         )
 
         state_raw = self.mapping(top.get("state"), "state", {"backend", "path", "table"})
@@ -291,14 +296,20 @@ class _Validator:
         state = StateConfig(
             backend=backend,
             path=self.string(state_raw.get("path"), "state.path") or StateConfig.path,
-            table=self.string(state_raw.get("table"), "state.table", re.compile(r"^[A-Za-z0-9_.\-]{3,255}$"), "a DynamoDB table name")
+            table=self.string(
+                state_raw.get("table"), "state.table", re.compile(r"^[A-Za-z0-9_.\-]{3,255}$"), "a DynamoDB table name"
+            )
             or StateConfig.table,
         )
 
         notif_raw = self.mapping(top.get("notifications"), "notifications", {"queue_url", "sns_topic_arns"})
         notifications = NotificationsConfig(
-            queue_url=self.string(notif_raw.get("queue_url"), "notifications.queue_url", QUEUE_URL_RE, "an SQS queue URL"),
-            sns_topic_arns=self.string_list(notif_raw.get("sns_topic_arns"), "notifications.sns_topic_arns", TOPIC_ARN_RE, "an SNS topic ARN"),
+            queue_url=self.string(
+                notif_raw.get("queue_url"), "notifications.queue_url", QUEUE_URL_RE, "an SQS queue URL"
+            ),
+            sns_topic_arns=self.string_list(
+                notif_raw.get("sns_topic_arns"), "notifications.sns_topic_arns", TOPIC_ARN_RE, "an SNS topic ARN"
+            ),
         )
 
         images = self.images(top.get("images"), channel or "")
@@ -328,7 +339,8 @@ class _Validator:
                 self.err(path, "an image name is lower-case letters, digits and '-', at most 63 characters")
                 continue
             b = self.mapping(
-                body, path,
+                body,
+                path,
                 {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"},
                 {"repository", "pipeline"},
             )
@@ -382,7 +394,7 @@ class _Validator:
             current = images[start].parent
             while current and current in images:
                 if current in chain:
-                    cycle = chain[chain.index(current):] + [current]
+                    cycle = chain[chain.index(current) :] + [current]
                     if not reported & set(cycle):
                         self.err(f"images.{current}.parent", f"parent cycle: {' -> '.join(cycle)}")
                         reported.update(cycle)
@@ -401,9 +413,17 @@ class _Validator:
                 self.err(path, "a target name is lower-case letters, digits and '-', at most 63 characters")
                 continue
             b = self.mapping(
-                body, path,
-                {"image", "auto_scaling_group", "launch_template", "approval", "min_healthy_percentage",
-                 "instance_warmup", "region"},
+                body,
+                path,
+                {
+                    "image",
+                    "auto_scaling_group",
+                    "launch_template",
+                    "approval",
+                    "min_healthy_percentage",
+                    "instance_warmup",
+                    "region",
+                },
                 {"image", "auto_scaling_group", "launch_template"},
             )
             image = self.string(b.get("image"), f"{path}.image")
@@ -412,10 +432,21 @@ class _Validator:
             targets[name] = TargetConfig(
                 name=name,
                 image=image or "",
-                auto_scaling_group=self.string(b.get("auto_scaling_group"), f"{path}.auto_scaling_group", ASG_RE, "an Auto Scaling group name") or "",
-                launch_template=self.string(b.get("launch_template"), f"{path}.launch_template", LAUNCH_TEMPLATE_RE, "a launch template name or lt- id") or "",
+                auto_scaling_group=self.string(
+                    b.get("auto_scaling_group"), f"{path}.auto_scaling_group", ASG_RE, "an Auto Scaling group name"
+                )
+                or "",
+                launch_template=self.string(
+                    b.get("launch_template"),
+                    f"{path}.launch_template",
+                    LAUNCH_TEMPLATE_RE,
+                    "a launch template name or lt- id",
+                )
+                or "",
                 approval=self.boolean(b.get("approval"), f"{path}.approval", False),
-                min_healthy_percentage=self.integer(b.get("min_healthy_percentage"), f"{path}.min_healthy_percentage", 0, 100, 90),
+                min_healthy_percentage=self.integer(
+                    b.get("min_healthy_percentage"), f"{path}.min_healthy_percentage", 0, 100, 90
+                ),
                 instance_warmup=self.integer(b.get("instance_warmup"), f"{path}.instance_warmup", 0, 3600, 300),
                 region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
             )
@@ -425,6 +456,11 @@ class _Validator:
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
-        type(value), type(value).__name__
-    )
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)

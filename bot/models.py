@@ -53,11 +53,7 @@ class BakeRequest:
 
     def commit_message(self) -> str:
         subject = f"bake({self.image}): {self.reason or 'requested in Slack'}"
-        return (
-            f"{subject}\n\n"
-            f"{TRAILER_REQUEST}: {self.request_id}\n"
-            f"{TRAILER_REQUESTED_BY}: {self.requested_by}\n"
-        )
+        return f"{subject}\n\n{TRAILER_REQUEST}: {self.request_id}\n{TRAILER_REQUESTED_BY}: {self.requested_by}\n"
 
 
 def parse_trailers(message: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ Every method raises only the domain errors of `bot.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,7 +61,9 @@ class Chat(Protocol):
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None: ...
 
-    def post_ephemeral(self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None: ...
+    def post_ephemeral(
+        self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
+    ) -> None: ...
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """The user ids in a Slack user group (usergroups.users.list)."""
@@ -98,6 +101,24 @@ class StateStore(Protocol):
 
     def delete(self, kind: str, key: str, *, expected_version: int | None = None) -> bool: ...
 
-    def find(self, kind: str, index: str) -> list[Record]: ...
+    def find(self, kind: str, index: str) -> list[Record]:
+        """Records by sparse index. On DynamoDB this reads a GSI, which is eventually consistent."""
+        ...
+
+    def mutate(
+        self,
+        kind: str,
+        key: str,
+        fn: Callable[[dict[str, Any]], dict[str, Any] | None],
+        *,
+        index_fn: Callable[[dict[str, Any]], str | None] | None = None,
+        attempts: int = 10,
+    ) -> Record | None:
+        """Read-modify-write with optimistic concurrency; `fn` may run more than once, so no side effects.
+
+        `fn` returns the new document or None for "no change". Returns the record as it stands, None when
+        it does not exist; raises StateConflict when every attempt lost a race.
+        """
+        ...
 
     def close(self) -> None: ...

@@ -58,7 +58,11 @@ def _step(current: StepState | None, ev: PipelineEvent) -> StepState | None:
         )
     # An older or equal event may still tell us when the step started, or where its log is.
     patch = {}
-    if ev.state in _RUNNING_STATES and (not current.started or ev.time < current.started) and ev.time <= current.updated:
+    if (
+        ev.state in _RUNNING_STATES
+        and (not current.started or ev.time < current.started)
+        and ev.time <= current.updated
+    ):
         patch["started"] = ev.time
     if ev.external_url and not current.external_url:
         patch["external_url"] = ev.external_url

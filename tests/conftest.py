@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.slack",
+    "tests.fixtures.bakery",
 ]

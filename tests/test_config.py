@@ -44,8 +44,10 @@ def test_an_unknown_key_is_reported_with_its_path():
     assert problems(MINIMAL + "  \n" + "colour: blue\n") == [
         "colour: unknown key (expected one of: access, images, notifications, slack, state, targets)"
     ]
-    assert any(p.startswith("images.base.colour: unknown key") for p in problems(MINIMAL.replace(
-        "pipeline: ami-bakery-base}", "pipeline: ami-bakery-base, colour: blue}")))
+    assert any(
+        p.startswith("images.base.colour: unknown key")
+        for p in problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: ami-bakery-base, colour: blue}"))
+    )
 
 
 def test_missing_required_keys_are_reported():

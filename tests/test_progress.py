@@ -12,15 +12,30 @@ EXEC = "0c6ab1a2-0000-4000-8000-000000000001"
 
 def bake(**kw) -> Bake:
     base = dict(
-        request_id="b-abc234", image="web", requested_by="U0CAROL", requested_at="2026-11-26T09:00:00Z",
-        reason="r", channel="C0BAKERY", pipeline="ami-bakery-web", status="committed", commit_id="f" * 40,
+        request_id="b-abc234",
+        image="web",
+        requested_by="U0CAROL",
+        requested_at="2026-11-26T09:00:00Z",
+        reason="r",
+        channel="C0BAKERY",
+        pipeline="ami-bakery-web",
+        status="committed",
+        commit_id="f" * 40,
     )
     return Bake(**{**base, **kw})
 
 
 def ev(level, state, t, stage="", action="", **kw) -> PipelineEvent:
-    return PipelineEvent(level=level, pipeline="ami-bakery-web", execution_id=kw.pop("execution_id", EXEC),
-                         state=state, time=f"2026-11-26T09:{t}Z", stage=stage, action=action, **kw)
+    return PipelineEvent(
+        level=level,
+        pipeline="ami-bakery-web",
+        execution_id=kw.pop("execution_id", EXEC),
+        state=state,
+        time=f"2026-11-26T09:{t}Z",
+        stage=stage,
+        action=action,
+        **kw,
+    )
 
 
 def run(b: Bake, events) -> Bake:
@@ -74,8 +89,15 @@ def test_a_terminal_state_wins_over_a_start_in_the_same_second():
 
 
 def test_a_failed_action_owes_one_thread_reply_naming_stage_action_and_log():
-    failed = ev("action", "FAILED", "03:00", "Test", "BootAndCheck",
-                external_url="https://console.aws.amazon.com/codebuild/log", summary="port 22 open")
+    failed = ev(
+        "action",
+        "FAILED",
+        "03:00",
+        "Test",
+        "BootAndCheck",
+        external_url="https://console.aws.amazon.com/codebuild/log",
+        summary="port 22 open",
+    )
     b = run(bake(), [HAPPY[0], failed, failed, ev("pipeline", "FAILED", "03:01")])
     assert b.status == "failed"
     assert len(b.notices) == 1
@@ -112,8 +134,15 @@ def test_user_text_in_summaries_cannot_mention_the_channel():
 
 
 def test_a_bake_result_records_amis_once():
-    result = BakeResult(image="web", request_id="b-abc234", commit_id="f" * 40, pipeline="ami-bakery-web",
-                        execution_id=EXEC, status="succeeded", amis=(Ami("eu-west-1", "ami-0123456789abcdef0"),))
+    result = BakeResult(
+        image="web",
+        request_id="b-abc234",
+        commit_id="f" * 40,
+        pipeline="ami-bakery-web",
+        execution_id=EXEC,
+        status="succeeded",
+        amis=(Ami("eu-west-1", "ami-0123456789abcdef0"),),
+    )
     b = apply_result(bake(), result)
     assert b.amis == (Ami("eu-west-1", "ami-0123456789abcdef0"),)
     assert apply_result(b, result) is None

@@ -43,6 +43,7 @@ class SqsConsumer:
         log: logging.Logger = logger,
         backoff: float = 1.0,
         max_backoff: float = MAX_BACKOFF,
+        idle_pause: float = IDLE_PAUSE,
     ):
         if not 0 <= wait_seconds <= 20:
             raise ValueError("wait_seconds must be 0..20 (SQS long polling)")
@@ -56,6 +57,7 @@ class SqsConsumer:
         self._log = log
         self._backoff = backoff
         self._max_backoff = max_backoff
+        self._idle_pause = idle_pause
 
     def poll_once(self) -> PollResult:
         """Receive one batch (waiting up to wait_seconds), handle it, delete what was handled.
@@ -94,7 +96,7 @@ class SqsConsumer:
             delay = self._backoff
             if result.received == 0 and self._wait_seconds == 0:
                 # Short polling returns at once: without this pause an empty queue is polled in a tight loop.
-                stop.wait(IDLE_PAUSE)
+                stop.wait(self._idle_pause)
 
     def _handle_one(self, message: dict[str, Any]) -> bool:
         message_id = message.get("MessageId", "")
@@ -104,7 +106,9 @@ class SqsConsumer:
             receive_count = (message.get("Attributes") or {}).get("ApproximateReceiveCount", "?")
             self._log.exception(
                 "sqs.message_failed message_id=%s receive_count=%s queue=%s",
-                message_id, receive_count, self._queue_url,
+                message_id,
+                receive_count,
+                self._queue_url,
             )
             return False
         self._log.debug("sqs.message_handled message_id=%s", message_id)
@@ -124,6 +128,9 @@ class SqsConsumer:
             message = messages[int(entry["Id"])]
             self._log.error(
                 "sqs.delete_failed message_id=%s code=%s sender_fault=%s queue=%s",
-                message.get("MessageId", ""), entry.get("Code"), entry.get("SenderFault"), self._queue_url,
+                message.get("MessageId", ""),
+                entry.get("Code"),
+                entry.get("SenderFault"),
+                self._queue_url,
             )
         return len(failed)

@@ -1,0 +1,32 @@
+"""Wiring: builds the Bolt app over the services, registers the handlers and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.response import BoltResponse
+
+from handlers import register_all
+
+log = logging.getLogger(__name__)
+
+
+def build_app(services: Any, *, socket_mode: bool = False) -> App:
+    app = App(
+        client=services.web_client,
+        signing_secret=services.env.slack_signing_secret or None,
+        # Socket Mode requests arrive over the authenticated websocket and carry no signature.
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        log.error("slack.listener_failed type=%s", body.get("type") or body.get("command"), exc_info=error)
+        return BoltResponse(status=500, body="")
+
+    register_all(app, services)
+    return app

@@ -1,0 +1,416 @@
+"""Starts bakes and moves them forward on pipeline messages; every change is a conditional state write."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot import commands
+from bot.access import Access
+from bot.config import Config, ImageConfig
+from bot.errors import BadRequest, BakeryError, NotFound, PipelineError
+from bot.models import (
+    COMMITTED,
+    ERROR,
+    REQUEST_ID_RE,
+    REQUESTED,
+    SUCCEEDED,
+    ApprovalRequest,
+    Bake,
+    BakeResult,
+    Notification,
+    PipelineEvent,
+)
+from bot.ports import Images, PipelineApi, Record, SourceRepo, StateStore
+from bot.progress import apply_result, escape
+
+log = logging.getLogger(__name__)
+
+BAKE = "bake"
+COMMIT = "commit"
+EXECUTION = "execution"
+IMAGE = "image"
+ACTIVE = "active"
+_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: request ids are read aloud and typed
+
+
+def new_request_id() -> str:
+    return "b-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Board(Protocol):
+    """Where services say a bake's Slack message needs redrawing (the publisher)."""
+
+    def mark_dirty(self, request_id: str) -> None: ...
+
+
+def bake_index(doc: dict[str, Any]) -> str | None:
+    """Bakes stay in the 'active' index until their Slack message shows everything (restart recovery)."""
+    return None if doc.get("settled") else ACTIVE
+
+
+class BakeService:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: StateStore,
+        access: Access,
+        board: Board,
+        repo_for: Callable[[ImageConfig], SourceRepo],
+        pipeline_for: Callable[[str | None], PipelineApi],
+        images_for: Callable[[str | None], Images],
+        run_async: Callable[[Callable[[], None]], None],
+        clock: Callable[[], datetime] = utc_now,
+        new_id: Callable[[], str] = new_request_id,
+    ):
+        self._config = config
+        self._store = store
+        self._access = access
+        self._board = board
+        self._repo_for = repo_for
+        self._pipeline_for = pipeline_for
+        self._images_for = images_for
+        self._run_async = run_async
+        self._clock = clock
+        self._new_id = new_id
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, request_id: str) -> Bake | None:
+        rec = self._store.get(BAKE, request_id)
+        return Bake.from_doc(rec.doc) if rec else None
+
+    def in_flight(self) -> list[Bake]:
+        bakes = [Bake.from_doc(r.doc) for r in self._store.find(BAKE, ACTIVE)]
+        return sorted((b for b in bakes if not b.terminal), key=lambda b: b.requested_at)
+
+    def image_summary(self, image: str) -> dict[str, Any]:
+        rec = self._store.get(IMAGE, image)
+        return dict(rec.doc) if rec else {}
+
+    def status(self, subject: str | None) -> list[Bake]:
+        """`/bake status`: one bake by request id, the last bakes of an image, or all in flight."""
+        if subject is None:
+            return self.in_flight()
+        if REQUEST_ID_RE.match(subject):
+            bake = self.get(subject)
+            if bake is None:
+                raise NotFound(f"There is no bake `{subject}`.")
+            return [bake]
+        if subject not in self._config.images:
+            raise NotFound(f"There is no request `{subject}` and no image of that name. Try `/bake list`.")
+        summary = self.image_summary(subject)
+        found = [self.get(rid) for rid in summary.get("recent", [])]
+        return [b for b in found if b is not None]
+
+    # --- starting a bake ---------------------------------------------------------------------
+
+    def open_bake(self, *, user: str, request: commands.Bake) -> Bake:
+        """Check and record a bake request, then commit it in the background. Fast: no git, no AWS here."""
+        image = self._config.images.get(request.image)
+        if image is None:
+            known = ", ".join(f"`{n}`" for n in sorted(self._config.images))
+            raise BadRequest(f"There is no image `{request.image}`. Known images: {known}.")
+        self._access.require(user, "bakers")
+        unknown = sorted(set(request.variables) - set(image.variables))
+        if unknown:
+            allowed = ", ".join(f"`{k}`" for k in sorted(image.variables)) or "none"
+            raise BadRequest(
+                f"Image `{image.name}` does not declare {', '.join(f'`{k}`' for k in unknown)}; "
+                f"variables you may set: {allowed}."
+            )
+        now = self._clock()
+        bake = Bake(
+            request_id="",
+            image=image.name,
+            requested_by=user,
+            requested_at=iso(now),
+            reason=request.reason,
+            channel=image.channel,
+            pipeline=image.pipeline,
+            variables={**image.variables, **request.variables},
+            source_ami=request.source_ami or self._parent_ami(image),
+            status=REQUESTED,
+            updated_at=iso(now),
+        )
+        for _ in range(5):
+            bake = replace(bake, request_id=self._new_id())
+            doc = bake.to_doc()
+            if self._store.create(BAKE, bake.request_id, doc, index=bake_index(doc)):
+                break
+        else:  # pragma: no cover - five collisions in a space of 10^9
+            raise BakeryError("Could not allocate a request id; please try again.")
+        self._note_recent(image.name, bake.request_id)
+        log.info("bake.opened request_id=%s image=%s user=%s", bake.request_id, image.name, user)
+        self._board.mark_dirty(bake.request_id)
+        self._run_async(lambda: self._commit(bake.request_id))
+        return bake
+
+    def _parent_ami(self, image: ImageConfig) -> str | None:
+        """The parent image's latest AMI in this image's region, when the bot has seen one."""
+        if not image.parent:
+            return None
+        amis = self.image_summary(image.parent).get("amis") or []
+        region = image.region or self._config.images[image.parent].region
+        for ami in amis:
+            if region is None or ami.get("region") == region:
+                return ami.get("ami_id")
+        return None  # the build then resolves the parent's latest from SSM
+
+    def _note_recent(self, image: str, request_id: str) -> None:
+        def add(doc: dict | None) -> dict:
+            doc = dict(doc or {})
+            doc["recent"] = ([request_id] + [r for r in doc.get("recent", []) if r != request_id])[:5]
+            return doc
+
+        self._upsert(IMAGE, image, add)
+
+    def _commit(self, request_id: str) -> None:
+        """Make the request's commit (runs on the bake worker, never on a Slack listener thread)."""
+        bake = self.get(request_id)
+        if bake is None or bake.status != REQUESTED:
+            return
+        image = self._config.images[bake.image]
+        try:
+            repo = self._repo_for(image)
+            commit_id = repo.commit_request(bake.request())
+            commit_url = repo.commit_url(commit_id)
+        except BakeryError as exc:
+            log.error("bake.commit_failed request_id=%s image=%s error=%s", request_id, bake.image, exc)
+            reason = str(exc)
+            self._mutate(
+                request_id,
+                lambda b: replace(b, status=ERROR, error=reason).with_notice(
+                    "commit-failed", f":x: Could not commit the bake request: {escape(reason)}"
+                ),
+            )
+            return
+        self._store.create(COMMIT, commit_id, {"request_id": request_id})
+        log.info("bake.committed request_id=%s commit=%s", request_id, commit_id)
+        self._mutate(
+            request_id,
+            lambda b: replace(
+                b,
+                commit_id=commit_id,
+                commit_url=commit_url,
+                status=COMMITTED if b.status == REQUESTED else b.status,
+            ),
+        )
+
+    def recover(self) -> None:
+        """After a restart: a bake still 'requested' lost its commit midway; say so instead of guessing."""
+        for bake in self.in_flight():
+            if bake.status == REQUESTED:
+                self._mutate(
+                    bake.request_id,
+                    lambda b: (
+                        replace(b, status=ERROR, error="the bot restarted before the commit was confirmed").with_notice(
+                            "interrupted",
+                            ":warning: The bot restarted before this bake's commit was confirmed. If a pipeline "
+                            "run appears it will still be followed here; otherwise run `/bake` again.",
+                        )
+                        if b.status == REQUESTED
+                        else None
+                    ),
+                )
+            else:
+                self._board.mark_dirty(bake.request_id)
+
+    # --- pipeline messages -------------------------------------------------------------------
+
+    def apply(self, note: Notification) -> None:
+        """Apply one parsed notification. Idempotent: duplicates and stale messages change nothing."""
+        if isinstance(note, PipelineEvent):
+            self._apply_event(note)
+        elif isinstance(note, BakeResult):
+            self._apply_result(note)
+        elif isinstance(note, ApprovalRequest):
+            self._note_approval(note)
+
+    def _apply_event(self, ev: PipelineEvent) -> None:
+        from bot.progress import advance
+
+        image = self._config.image_for_pipeline(ev.pipeline)
+        if image is None:
+            log.info("event.ignored reason=unknown-pipeline pipeline=%s", ev.pipeline)
+            return
+        request_id = self._request_for_execution(image, ev)
+        before = self.get(request_id)
+        after = self._mutate(request_id, lambda b: advance(b, ev))
+        log.info(
+            "event.applied request_id=%s execution_id=%s level=%s stage=%s action=%s state=%s changed=%s",
+            request_id,
+            ev.execution_id,
+            ev.level,
+            ev.stage,
+            ev.action,
+            ev.state,
+            after is not None,
+        )
+        if after and after.status == SUCCEEDED and (before is None or before.status != SUCCEEDED):
+            self._on_success(after, image)
+
+    def _on_success(self, bake: Bake, image: ImageConfig) -> None:
+        if bake.amis:
+            self._record_latest(bake)
+        else:
+            # No bake result reached us: look for the AMIs the build tagged with the request id.
+            self._run_async(lambda: self._find_amis(bake.request_id, image))
+
+    def _find_amis(self, request_id: str, image: ImageConfig) -> None:
+        try:
+            amis = self._images_for(image.region).find_by_request(request_id)
+        except BakeryError:
+            log.exception("bake.ami_lookup_failed request_id=%s", request_id)
+            return
+        if not amis:
+            self._mutate(
+                request_id,
+                lambda b: b.with_notice(
+                    "no-amis",
+                    ":warning: The pipeline succeeded but no AMI tagged with this "
+                    "request was found and the build sent no bake result.",
+                ),
+            )
+            return
+        after = self._mutate(request_id, lambda b: replace(b, amis=tuple(amis)) if not b.amis else None)
+        if after:
+            self._record_latest(after)
+
+    def _apply_result(self, result: BakeResult) -> None:
+        image = self._config.images.get(result.image)
+        if image is None or image.pipeline != result.pipeline:
+            log.warning("result.ignored reason=unknown-image image=%s pipeline=%s", result.image, result.pipeline)
+            return
+        request_id = result.request_id
+        rec = self._store.get(BAKE, request_id) if REQUEST_ID_RE.match(request_id or "") else None
+        if rec is None and result.commit_id:
+            alias = self._store.get(COMMIT, result.commit_id)
+            request_id = alias.doc["request_id"] if alias else ""
+            rec = self._store.get(BAKE, request_id) if request_id else None
+        if rec is None:
+            log.warning("result.ignored reason=unknown-request request_id=%s", result.request_id)
+            return
+        if rec.doc.get("image") != result.image:
+            log.warning("result.ignored reason=image-mismatch request_id=%s", request_id)
+            return
+        after = self._mutate(request_id, lambda b: apply_result(b, result))
+        if after and after.status == SUCCEEDED and after.amis:
+            self._record_latest(after)
+
+    def _note_approval(self, approval: ApprovalRequest) -> None:
+        # Approval buttons are their own feature (issue #3); until then the stage shows as waiting.
+        log.info("approval.received pipeline=%s stage=%s action=%s", approval.pipeline, approval.stage, approval.action)
+
+    def _record_latest(self, bake: Bake) -> None:
+        def put(doc: dict | None) -> dict | None:
+            doc = dict(doc or {})
+            if doc.get("latest_request") and doc.get("latest_at", "") > bake.requested_at:
+                return None  # an older bake finishing late does not replace a newer AMI
+            doc.update(
+                latest_request=bake.request_id,
+                latest_at=bake.requested_at,
+                amis=[{"region": a.region, "ami_id": a.ami_id, "account_id": a.account_id} for a in bake.amis],
+            )
+            return doc
+
+        self._upsert(IMAGE, bake.image, put)
+
+    def _request_for_execution(self, image: ImageConfig, ev: PipelineEvent) -> str:
+        """Which bake an execution belongs to: known execution, else its source commit, else a new bake."""
+        rec = self._store.get(EXECUTION, ev.execution_id)
+        if rec:
+            return rec.doc["request_id"]
+        pipeline = self._pipeline_for(image.region)
+        revision = pipeline.execution_revision(ev.pipeline, ev.execution_id)
+        if not revision:
+            raise PipelineError(f"execution {ev.execution_id} of {ev.pipeline} has no source revision yet")
+        request_id = self._request_for_commit(image, revision, ev)
+        self._store.create(EXECUTION, ev.execution_id, {"request_id": request_id, "commit_id": revision})
+        return request_id
+
+    def _request_for_commit(self, image: ImageConfig, commit_id: str, ev: PipelineEvent) -> str:
+        alias = self._store.get(COMMIT, commit_id)
+        if alias:
+            return alias.doc["request_id"]
+        repo = self._repo_for(image)
+        info = repo.commit_info(commit_id)
+        # The pipeline may report a commit before the bot has recorded it: the trailer names the request.
+        if info and info.request_id:
+            rec = self._store.get(BAKE, info.request_id)
+            if rec and rec.doc.get("image") == image.name and rec.doc.get("commit_id") in ("", commit_id):
+                self._store.create(COMMIT, commit_id, {"request_id": info.request_id})
+                return self._store.get(COMMIT, commit_id).doc["request_id"]
+        # A commit pushed by hand: it is a bake too, reported like any other.
+        request_id = "h-" + commit_id[:10].lower()
+        now = iso(self._clock())
+        bake = Bake(
+            request_id=request_id,
+            image=image.name,
+            requested_by=(info.requested_by if info and info.requested_by else ""),
+            requested_at=ev.time or now,
+            reason=(info.subject if info else "") or "commit pushed to the repository",
+            channel=image.channel,
+            pipeline=image.pipeline,
+            origin="push",
+            status=COMMITTED,
+            commit_id=commit_id,
+            commit_url=repo.commit_url(commit_id),
+            author=info.author if info else "",
+            updated_at=now,
+        )
+        doc = bake.to_doc()
+        if self._store.create(BAKE, request_id, doc, index=bake_index(doc)):
+            self._note_recent(image.name, request_id)
+            log.info("bake.discovered request_id=%s image=%s commit=%s", request_id, image.name, commit_id)
+        self._store.create(COMMIT, commit_id, {"request_id": request_id})
+        self._board.mark_dirty(request_id)
+        return self._store.get(COMMIT, commit_id).doc["request_id"]
+
+    # --- state helpers -----------------------------------------------------------------------
+
+    def _mutate(self, request_id: str, change: Callable[[Bake], Bake | None]) -> Bake | None:
+        """Conditionally rewrite one bake; the change sees the freshest copy and may return None for 'none'."""
+        result: list[Bake] = []
+
+        def fn(doc: dict) -> dict | None:
+            result.clear()  # fn may run again after a lost race
+            bake = Bake.from_doc(doc)
+            new = change(bake)
+            if new is None or new == bake:
+                return None
+            new = replace(new, settled=False, updated_at=iso(self._clock()))
+            result[:] = [new]
+            return new.to_doc()
+
+        rec: Record | None = self._store.mutate(BAKE, request_id, fn, index_fn=bake_index)
+        if rec is None or not result:
+            return None
+        self._board.mark_dirty(request_id)
+        return result[0]
+
+    def _upsert(self, kind: str, key: str, fn: Callable[[dict | None], dict | None]) -> None:
+        for _ in range(10):
+            rec = self._store.get(kind, key)
+            new = fn(rec.doc if rec else None)
+            if new is None:
+                return
+            if rec is None:
+                if self._store.create(kind, key, new):
+                    return
+            elif self._store.replace(kind, key, new, expected_version=rec.version):
+                return
+        log.warning("state.upsert_gave_up kind=%s key=%s", kind, key)

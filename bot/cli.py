@@ -1,0 +1,146 @@
+"""The `bakery` command: serve, socket, sandbox and check (CONTRACT §2)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from bot.config import Config, Environment, config_path, load_config
+from bot.errors import BakeryError, ConfigError
+
+log = logging.getLogger("bakery")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bakery", description="Bake and roll out machine images from Slack.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--config", metavar="F", help="configuration file (default: $BAKERY_CONFIG, else ./bakery.yaml)")
+        p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+        return p
+
+    serve = add("serve", "HTTP mode: Slack requests, SNS deliveries and /healthz; consumes the SQS queue if configured")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=3000, help="port to listen on (default 3000)")
+    serve.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+    add("socket", "Slack Socket Mode (no inbound port) plus the SQS consumer")
+    sandbox = add("sandbox", "the whole bakery on this machine, offline")
+    sandbox.add_argument("--port", type=_port, default=8080, help="port of the Slack stand-in page (default 8080)")
+    check = add("check", "validate the configuration; with --aws, also that the named AWS resources exist")
+    check.add_argument("--aws", action="store_true", help="also check the AWS resources the configuration names")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
+    )
+    # The Slack SDK logs request bodies at DEBUG; keep them out of the bot's logs.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(args.log_level)))
+    path = config_path(args.config)
+    if args.command == "sandbox":
+        from bot.sandbox.run import run_sandbox
+
+        return run_sandbox(port=args.port, config=args.config)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    env = Environment.from_environ()
+    if args.command == "check":
+        return _check(config, env, aws=args.aws)
+    problems = env.problems_for(args.command)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "serve":
+            return _serve(config, env, host=args.host, port=args.port, threads=args.threads)
+        return _socket(config, env)
+    except BakeryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _check(config: Config, env: Environment, *, aws: bool) -> int:
+    print(f"{config.source}: ok ({len(config.images)} images, {len(config.targets)} targets)")
+    if not aws:
+        return 0
+    from bot.preflight import check_aws
+
+    problems = check_aws(config, env)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int) -> int:
+    from bot.app import build_app
+    from bot.server import BakeryWsgi, HttpServer
+    from bot.services import build_services
+
+    services = build_services(config, env)
+    app = build_app(services)
+    server = HttpServer(BakeryWsgi(app, services), host=host, port=port, threads=threads)
+    services.start()
+    server.start()
+    log.info("serve.listening url=%s sqs=%s", server.url, "on" if services.sqs else "off")
+    print(f"ami-bakery listening on {server.url} (POST /slack/events, POST /sns, GET /healthz)", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()
+        services.stop()
+    return 0
+
+
+def _socket(config: Config, env: Environment) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from bot.services import build_services
+
+    services = build_services(config, env)
+    app = build_app(services, socket_mode=True)
+    handler = SocketModeHandler(app, app_token=env.slack_app_token)
+    services.start()
+    handler.connect()
+    log.info("socket.connected sqs=%s", "on" if services.sqs else "off")
+    try:
+        _wait_for_signal()
+    finally:
+        handler.close()
+        services.stop()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os._exit(main())

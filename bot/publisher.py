@@ -1,0 +1,184 @@
+"""The one place that writes bake messages to Slack: coalesces edits to about one per second per message.
+
+Services only change state and call `mark_dirty`; this loop renders the freshest state and posts or edits
+the bake's single top-level message, then posts the thread replies it owes. A burst of events for one bake
+therefore costs a handful of `chat.update` calls, and the last one always shows the final state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from bot.bakes import BAKE, bake_index
+from bot.errors import ChatError
+from bot.models import Bake
+from bot.ports import Chat, StateStore
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[Bake], tuple[str, list[dict[str, Any]]]]
+
+
+class MessagePublisher:
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        chat: Chat,
+        render: Render,
+        min_interval: float = 1.0,
+        retry_delay: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._store = store
+        self._chat = chat
+        self._render = render
+        self._min_interval = min_interval
+        self._retry_delay = retry_delay
+        self._clock = clock
+        self._due: dict[str, float] = {}  # request id -> earliest time it may be sent
+        self._last_sent: dict[str, float] = {}
+        self._last_hash: dict[str, str] = {}
+        self._cond = threading.Condition()
+        self.calls = 0  # Slack calls made, for benchmarks and health
+
+    def mark_dirty(self, request_id: str) -> None:
+        with self._cond:
+            earliest = self._last_sent.get(request_id, float("-inf")) + self._min_interval
+            self._due[request_id] = max(earliest, self._due.get(request_id, float("-inf")))
+            self._cond.notify()
+
+    def recover(self) -> None:
+        """After a restart, redraw every bake whose message may lag its record."""
+        for rec in self._store.find(BAKE, "active"):
+            self.mark_dirty(rec.key)
+
+    def wake(self) -> None:
+        """Let a waiting `run` loop notice its stop event at once."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._due)
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            with self._cond:
+                now = self._clock()
+                ready = [rid for rid, at in self._due.items() if at <= now]
+                if not ready:
+                    wait = min(self._due.values(), default=now + 0.5) - now
+                    self._cond.wait(timeout=max(0.01, min(wait, 0.5)))
+                    continue
+                for rid in ready:
+                    del self._due[rid]
+            for rid in ready:
+                if stop.is_set():
+                    break
+                self.publish(rid)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Publish everything due now or soon (tests and shutdown)."""
+        deadline = self._clock() + timeout
+        while self._clock() < deadline:
+            with self._cond:
+                if not self._due:
+                    return
+                rid, at = min(self._due.items(), key=lambda kv: kv[1])
+                if at > self._clock():
+                    self._cond.wait(timeout=at - self._clock())
+                    continue
+                del self._due[rid]
+            self.publish(rid)
+
+    def publish(self, request_id: str) -> None:
+        """Bring one bake's Slack message and thread up to date with its record."""
+        rec = self._store.get(BAKE, request_id)
+        if rec is None:
+            return
+        bake = Bake.from_doc(rec.doc)
+        try:
+            bake = self._draw(bake)
+            bake = self._post_notices(bake)
+        except ChatError:
+            log.exception("publish.failed request_id=%s", request_id)
+            with self._cond:
+                self._due[request_id] = self._clock() + self._retry_delay
+                self._cond.notify()
+            return
+        finally:
+            self._last_sent[request_id] = self._clock()
+        if bake.terminal and all(n.posted for n in bake.notices):
+            self._settle(request_id)
+
+    def _draw(self, bake: Bake) -> Bake:
+        text, blocks = self._render(bake)
+        digest = hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
+        if not bake.message_ts:
+            ts = self._chat.post(channel=bake.channel, text=text, blocks=blocks)
+            self.calls += 1
+            self._last_hash[bake.request_id] = digest
+            log.info("publish.posted request_id=%s ts=%s", bake.request_id, ts)
+            return self._save(
+                bake.request_id, lambda b: replace(b, message_ts=ts) if not b.message_ts else None
+            ) or replace(bake, message_ts=ts)
+        if self._last_hash.get(bake.request_id) != digest:
+            self._chat.update(channel=bake.channel, ts=bake.message_ts, text=text, blocks=blocks)
+            self.calls += 1
+            self._last_hash[bake.request_id] = digest
+        return bake
+
+    def _post_notices(self, bake: Bake) -> Bake:
+        for notice in bake.notices:
+            if notice.posted:
+                continue
+            self._chat.post(channel=bake.channel, text=notice.text, blocks=[], thread_ts=bake.message_ts)
+            self.calls += 1
+            key = notice.key
+            bake = (
+                self._save(
+                    bake.request_id,
+                    lambda b, key=key: replace(
+                        b, notices=tuple(replace(n, posted=True) if n.key == key else n for n in b.notices)
+                    ),
+                )
+                or bake
+            )
+        return bake
+
+    def _save(self, request_id: str, change: Callable[[Bake], Bake | None]) -> Bake | None:
+        out: list[Bake] = []
+
+        def fn(doc: dict) -> dict | None:
+            out.clear()  # fn may run again after a lost race
+            new = change(Bake.from_doc(doc))
+            if new is None:
+                return None
+            out[:] = [new]
+            return new.to_doc()
+
+        self._store.mutate(BAKE, request_id, fn, index_fn=bake_index)
+        return out[0] if out else None
+
+    def _settle(self, request_id: str) -> None:
+        """Take a finished bake out of the 'active' index once Slack shows all of it."""
+        rendered_hash = self._last_hash.get(request_id)
+
+        def fn(doc: dict) -> dict | None:
+            bake = Bake.from_doc(doc)
+            if bake.settled or not bake.terminal or not all(n.posted for n in bake.notices):
+                return None
+            text, blocks = self._render(bake)
+            if hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest() != rendered_hash:
+                return None  # it changed since we drew it; the next publish settles it
+            return replace(bake, settled=True).to_doc()
+
+        self._store.mutate(BAKE, request_id, fn, index_fn=bake_index)

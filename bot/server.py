@@ -1,0 +1,129 @@
+"""HTTP mode: one WSGI application for Slack (/slack/events), SNS (/sns) and health, served by waitress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1024 * 1024
+StartResponse = Callable[..., Any]
+
+
+def _json(start_response: StartResponse, status: int, doc: dict[str, Any]) -> Iterable[bytes]:
+    body = json.dumps(doc).encode()
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        403: "Forbidden",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        413: "Payload Too Large",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }.get(status, "")
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class BakeryWsgi:
+    """Routes requests; anything else is 404, and a wrong method 405."""
+
+    def __init__(self, app: App, services: Any):
+        self._slack = SlackRequestHandler(app)
+        self._services = services
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        routes = {"/slack/events": "POST", "/sns": "POST", "/healthz": "GET"}
+        if path not in routes:
+            return _json(start_response, 404, {"error": "no such route"})
+        if method != routes[path]:
+            return _json(start_response, 405, {"error": f"{path} takes {routes[path]}"})
+        if path == "/healthz":
+            health = self._services.health()
+            return _json(start_response, 200 if health["status"] == "ok" else 503, health)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_BODY:
+            return _json(start_response, 413, {"error": "body too large"})
+        if path == "/slack/events":
+            return self._slack(environ, start_response)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        status, doc = self._services.sns.handle(headers, body)
+        return _json(start_response, status, doc)
+
+
+class HttpServer:
+    """waitress in a background thread (tests) or the foreground (`bakery serve`)."""
+
+    def __init__(
+        self,
+        wsgi: Callable[..., Any],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        threads: int = 16,
+        loop_timeout: float = 1.0,
+    ):
+        # One process with threads: the bot's loops (publisher, SQS intake) must run exactly once.
+        self._server = create_server(
+            wsgi,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="ami-bakery",
+            max_request_body_size=MAX_BODY,
+            clear_untrusted_proxy_headers=True,
+            # How often the accept loop wakes: it bounds how long stop() takes.
+            asyncore_loop_timeout=loop_timeout,
+        )
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.effective_host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        """Run waitress's loop until stop(); shutting down happens here, on the loop's own thread.
+
+        Closing waitress's sockets from another thread while its select() runs fails with EBADF, so
+        stop() only sets a flag and the loop, waking every loop_timeout, closes everything itself.
+        """
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                server.asyncore.loop(
+                    timeout=server.adj.asyncore_loop_timeout,
+                    map=server._map,
+                    use_poll=server.adj.asyncore_use_poll,
+                    count=1,
+                )
+        finally:
+            server.close()
+            for channel in list(server._map.values()):
+                channel.close()
+            server.task_dispatcher.shutdown()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,196 @@
+"""Builds the bot's services and adapters from the configuration and environment, and runs their loops."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from slack_sdk import WebClient
+
+from bot.access import Access
+from bot.adapters.codepipeline import CodePipelineApi
+from bot.adapters.ec2_images import Ec2Images
+from bot.adapters.repos import open_repo
+from bot.adapters.slack_chat import SlackChat, make_web_client
+from bot.adapters.sns_http import SnsEndpoint
+from bot.adapters.sns_verify import SnsVerifier, fetch_certificate
+from bot.adapters.sqs_intake import SqsConsumer
+from bot.bakes import BakeService
+from bot.config import Config, Environment, ImageConfig
+from bot.intake import Intake
+from bot.ports import SourceRepo
+from bot.publisher import MessagePublisher
+from bot.slack.blocks import bake_message
+from bot.slash import SlashCommands
+from bot.state import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    """Knobs the CLI and tests may turn; production uses the defaults."""
+
+    publish_interval: float = 1.0
+    sqs_wait_seconds: int = 20
+    sqs_idle_pause: float = 1.0  # between short polls (sqs_wait_seconds=0) of an empty queue
+    bake_workers: int = 4
+    cert_fetcher: Callable[[str], bytes] = fetch_certificate
+    subscribe_confirmer: Callable[[str], None] | None = None
+
+
+@dataclass
+class Services:
+    config: Config
+    env: Environment
+    store: Any
+    web_client: WebClient
+    chat: SlackChat
+    access: Access
+    bakes: BakeService
+    publisher: MessagePublisher
+    slash: SlashCommands
+    intake: Intake
+    sns: SnsEndpoint
+    sqs: SqsConsumer | None
+    executor: ThreadPoolExecutor
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self) -> None:
+        """Recover what a previous run left in flight, then start the publisher and the SQS consumer."""
+        self.bakes.recover()
+        self.publisher.recover()
+        self._spawn("publisher", self.publisher.run)
+        if self.sqs is not None:
+            self._spawn("sqs-intake", self.sqs.run)
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.publisher.wake()
+        self.executor.shutdown(wait=True, cancel_futures=False)
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+        self.publisher.flush(timeout=timeout)
+        self.store.close()
+
+    def health(self) -> dict[str, Any]:
+        loops = {t.name: t.is_alive() for t in self._threads}
+        ok = all(loops.values()) and not self._stop.is_set()
+        return {
+            "status": "ok" if ok else "degraded",
+            "loops": loops,
+            "sqs": "on" if self.sqs is not None else "off",
+            "messages_pending": self.publisher.pending(),
+        }
+
+
+def region_of_queue(url: str) -> str | None:
+    match = re.match(r"^https?://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", url)
+    return match.group(1) if match else None
+
+
+def build_services(
+    config: Config,
+    env: Environment,
+    *,
+    options: Options | None = None,
+    session: boto3.Session | None = None,
+    web_client: WebClient | None = None,
+) -> Services:
+    opts = options or Options()
+    # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
+    session = session or boto3.Session(region_name=env.aws_region or None)
+    clients: dict[tuple[str, str | None], Any] = {}
+    clients_lock = threading.Lock()
+
+    def client(service: str, region: str | None) -> Any:
+        with clients_lock:
+            key = (service, region)
+            if key not in clients:
+                clients[key] = session.client(service, region_name=region or env.aws_region or None)
+            return clients[key]
+
+    store = open_store(
+        backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
+    )
+    web_client = web_client or make_web_client(env.slack_bot_token, env.slack_api_url)
+    chat = SlackChat(web_client)
+    access = Access(config.access, chat)
+    default_region = env.aws_region or session.region_name or ""
+
+    def render(bake):
+        image = config.images.get(bake.image)
+        return bake_message(bake, region=(image.region if image else None) or default_region)
+
+    publisher = MessagePublisher(store=store, chat=chat, render=render, min_interval=opts.publish_interval)
+    executor = ThreadPoolExecutor(max_workers=opts.bake_workers, thread_name_prefix="bake-worker")
+
+    def run_async(job: Callable[[], None]) -> None:
+        def logged() -> None:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a worker must log, not die silently
+                log.exception("worker.job_failed")
+
+        executor.submit(logged)
+
+    repos: dict[str, SourceRepo] = {}
+    repos_lock = threading.Lock()
+
+    def repo_for(image: ImageConfig) -> SourceRepo:
+        with repos_lock:
+            if image.name not in repos:
+                repos[image.name] = open_repo(
+                    image.repository,
+                    branch=image.branch,
+                    cache_dir=Path(env.workdir) / "repos",
+                    session_factory=lambda region=image.region: client("codecommit", region),
+                )
+            return repos[image.name]
+
+    bakes = BakeService(
+        config=config,
+        store=store,
+        access=access,
+        board=publisher,
+        repo_for=repo_for,
+        pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
+        images_for=lambda region: Ec2Images(client("ec2", region)),
+        run_async=run_async,
+    )
+    intake = Intake(store=store, apply=bakes.apply, topic_arns=config.notifications.sns_topic_arns)
+    verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
+    sns_kwargs = {"confirm": opts.subscribe_confirmer} if opts.subscribe_confirmer else {}
+    sns = SnsEndpoint(verifier, lambda body, message_id: intake.handle(body, message_id), **sns_kwargs)
+    sqs = None
+    if config.notifications.queue_url:
+        url = config.notifications.queue_url
+        sqs = SqsConsumer(client("sqs", region_of_queue(url)), url, intake.handle, wait_seconds=opts.sqs_wait_seconds)
+    return Services(
+        config=config,
+        env=env,
+        store=store,
+        web_client=web_client,
+        chat=chat,
+        access=access,
+        bakes=bakes,
+        publisher=publisher,
+        slash=SlashCommands(config=config, bakes=bakes),
+        intake=intake,
+        sns=sns,
+        sqs=sqs,
+        executor=executor,
+    )

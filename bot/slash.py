@@ -1,0 +1,87 @@
+"""Answers `/bake`: parses the text once, calls one service, and renders the private reply."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot import commands
+from bot.bakes import BakeService
+from bot.config import Config
+from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.slack.blocks import bake_summary_line, ephemeral
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    blocks: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, text: str) -> Answer:
+        return cls(text=text, blocks=ephemeral(text))
+
+
+class SlashCommands:
+    def __init__(self, *, config: Config, bakes: BakeService, rollouts: Any = None):
+        self._config = config
+        self._bakes = bakes
+        self._rollouts = rollouts
+
+    def run(self, *, user: str, channel: str, text: str) -> Answer:
+        try:
+            command = commands.parse_command(text)
+            return self._dispatch(command, user=user, channel=channel)
+        except (BadRequest, NotAllowed, NotFound) as exc:
+            log.info("command.refused user=%s reason=%s", user, exc)
+            return Answer.of(f":no_entry_sign: {exc}")
+        except BakeryError as exc:
+            log.exception("command.failed user=%s", user)
+            return Answer.of(f":warning: That did not work: {exc}")
+
+    def _dispatch(self, command: commands.Command, *, user: str, channel: str) -> Answer:
+        if isinstance(command, commands.Help):
+            return Answer.of(commands.USAGE)
+        if isinstance(command, commands.ListImages):
+            return self._list()
+        if isinstance(command, commands.Status):
+            return self._status(command.subject)
+        if isinstance(command, commands.Bake):
+            bake = self._bakes.open_bake(user=user, request=command)
+            where = f"<#{bake.channel}>"
+            return Answer.of(
+                f":bread: Bake `{bake.request_id}` of *{bake.image}* requested. Follow it in {where}; "
+                f"`/bake status {bake.request_id}` tells where it stands."
+            )
+        if isinstance(command, commands.Rollout):
+            if self._rollouts is None:
+                raise BadRequest("Rollouts are not enabled on this bot.")
+            return self._rollouts.request(user=user, channel=channel, command=command)
+        raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
+
+    def _list(self) -> Answer:
+        lines = ["*Images*"]
+        for name, image in sorted(self._config.images.items()):
+            summary = self._bakes.image_summary(name)
+            amis = ", ".join(f"`{a['ami_id']}` ({a['region']})" for a in summary.get("amis", [])) or "no AMI baked yet"
+            parent = f" on top of *{image.parent}*" if image.parent else ""
+            lines.append(f"• *{name}*{parent}: {amis}")
+        return Answer.of("\n".join(lines))
+
+    def _status(self, subject: str | None) -> Answer:
+        bakes = self._bakes.status(subject)
+        if not bakes:
+            return Answer.of("Nothing is baking right now." if subject is None else f"No bakes of *{subject}* yet.")
+        if len(bakes) == 1 and subject is not None and subject.startswith(("b-", "h-")):
+            bake = bakes[0]
+            lines = [bake_summary_line(bake)]
+            for name, step in bake.stages.items():
+                lines.append(f"    • {name}: {step.state.lower()}")
+            if bake.error:
+                lines.append(f"    :warning: {bake.error}")
+            return Answer.of("\n".join(lines))
+        header = "*In flight*" if subject is None else f"*Recent bakes of {subject}*"
+        return Answer.of("\n".join([header, *(bake_summary_line(b) for b in bakes[:10])]))

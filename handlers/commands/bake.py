@@ -1,0 +1,22 @@
+"""`/bake`: answered privately within Slack's 3 seconds; slow work (git, AWS) runs on the bake workers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.errors import BadRequest
+from bot.slack.payloads import SlashInvocation
+
+
+def register(app: App, services: Any) -> None:
+    @app.command("/bake")
+    def bake_command(ack: Ack, command: dict[str, Any]) -> None:
+        try:
+            invocation = SlashInvocation.from_payload(command)
+        except BadRequest as exc:
+            ack(response_type="ephemeral", text=f":no_entry_sign: {exc}")
+            return
+        answer = services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text)
+        ack(response_type="ephemeral", text=answer.text, blocks=answer.blocks)

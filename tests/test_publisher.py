@@ -1,0 +1,163 @@
+"""The publisher: one message per bake, edits coalesced, thread replies posted once, failures retried."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+
+from bot.bakes import BAKE, bake_index
+from bot.errors import ChatError
+from bot.models import Bake
+from bot.publisher import MessagePublisher
+from bot.state.sqlite import SqliteStore
+
+
+class RecordingChat:
+    """A Chat that records calls; `fail_next` makes the next call raise as Slack would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.fail_next = 0
+
+    def _record(self, name: str, **kw) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ChatError(f"Slack {name} failed: ratelimited")
+        self.calls.append((name, kw))
+
+    def post(self, *, channel, text, blocks, thread_ts=None):
+        self._record("post", channel=channel, text=text, thread_ts=thread_ts)
+        return f"1700000000.{len(self.calls):06d}"
+
+    def update(self, *, channel, ts, text, blocks):
+        self._record("update", channel=channel, ts=ts, text=text)
+
+    def post_ephemeral(self, **kw):  # pragma: no cover - not used by the publisher
+        raise AssertionError
+
+    def group_members(self, group_id):  # pragma: no cover
+        return frozenset()
+
+
+def render(bake: Bake):
+    return f"{bake.request_id} {bake.status}", [{"type": "section", "text": {"type": "mrkdwn", "text": bake.status}}]
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(str(tmp_path / "state.db"))
+    yield s
+    s.close()
+
+
+def put(store, bake: Bake) -> None:
+    doc = bake.to_doc()
+    store.create(BAKE, bake.request_id, doc, index=bake_index(doc))
+
+
+def set_status(store, rid: str, status: str, notice: str | None = None) -> None:
+    def fn(doc):
+        b = replace(Bake.from_doc(doc), status=status, settled=False)
+        if notice:
+            b = b.with_notice(notice, f"reply {notice}")
+        return b.to_doc()
+
+    store.mutate(BAKE, rid, fn, index_fn=bake_index)
+
+
+BAKE_ONE = Bake(
+    request_id="b-abc234",
+    image="base",
+    requested_by="U0CAROL",
+    requested_at="2026-11-26T09:00:00Z",
+    reason="r",
+    channel="C0BAKERY",
+    pipeline="ami-bakery-base",
+)
+
+
+def test_the_first_publish_posts_and_later_ones_edit_the_same_message(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    put(store, BAKE_ONE)
+    pub.publish("b-abc234")
+    set_status(store, "b-abc234", "running")
+    pub.publish("b-abc234")
+    assert [c[0] for c in chat.calls] == ["post", "update"]
+    assert chat.calls[1][1]["ts"] == store.get(BAKE, "b-abc234").doc["message_ts"]
+
+
+def test_an_unchanged_render_costs_no_slack_call(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    put(store, BAKE_ONE)
+    pub.publish("b-abc234")
+    pub.publish("b-abc234")
+    assert len(chat.calls) == 1
+
+
+def test_many_marks_within_the_interval_coalesce_into_one_edit(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0.5)
+    put(store, BAKE_ONE)
+    stop = threading.Event()
+    loop = threading.Thread(target=pub.run, args=(stop,))
+    loop.start()
+    try:
+        pub.mark_dirty("b-abc234")
+        pub.flush()
+        for status in ("running", "running", "failed", "running", "succeeded"):
+            set_status(store, "b-abc234", status)
+            pub.mark_dirty("b-abc234")
+        pub.flush()
+    finally:
+        stop.set()
+        loop.join()
+    kinds = [c[0] for c in chat.calls]
+    assert kinds == ["post", "update"]
+    assert chat.calls[-1][1]["text"] == "b-abc234 succeeded"
+
+
+def test_thread_replies_are_posted_once_under_the_message(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    put(store, BAKE_ONE)
+    set_status(store, "b-abc234", "failed", notice="failed:x")
+    pub.publish("b-abc234")
+    pub.publish("b-abc234")
+    replies = [c for c in chat.calls if c[0] == "post" and c[1]["thread_ts"]]
+    assert len(replies) == 1
+    assert replies[0][1]["thread_ts"] == store.get(BAKE, "b-abc234").doc["message_ts"]
+
+
+def test_a_finished_bake_leaves_the_active_index_once_slack_shows_it(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    put(store, BAKE_ONE)
+    set_status(store, "b-abc234", "succeeded")
+    assert [r.key for r in store.find(BAKE, "active")] == ["b-abc234"]
+    pub.publish("b-abc234")
+    assert store.find(BAKE, "active") == []
+
+
+def test_a_slack_failure_keeps_the_bake_due_and_it_is_retried(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0, retry_delay=0)
+    put(store, BAKE_ONE)
+    chat.fail_next = 1
+    pub.publish("b-abc234")
+    assert chat.calls == [] and pub.pending() == 1
+    pub.flush()
+    assert [c[0] for c in chat.calls] == ["post"]
+
+
+def test_recover_redraws_every_bake_still_active(store):
+    chat = RecordingChat()
+    put(store, BAKE_ONE)
+    put(store, replace(BAKE_ONE, request_id="b-def567"))
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub.recover()
+    pub.flush()
+    assert len([c for c in chat.calls if c[0] == "post"]) == 2
