@@ -39,7 +39,8 @@ _ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: request ids are r
 
 
 def new_request_id() -> str:
-    return "b-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+    # One urandom read; 256 is a multiple of 32, so each byte picks a character without bias.
+    return "b-" + "".join(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(6))
 
 
 def utc_now() -> datetime:
@@ -153,7 +154,6 @@ class BakeService:
                 break
         else:  # pragma: no cover - five collisions in a space of 10^9
             raise BakeryError("Could not allocate a request id; please try again.")
-        self._note_recent(image.name, bake.request_id)
         log.info("bake.opened request_id=%s image=%s user=%s", bake.request_id, image.name, user)
         self._board.mark_dirty(bake.request_id)
         self._run_async(lambda: self._commit(bake.request_id))
@@ -184,6 +184,8 @@ class BakeService:
         if bake is None or bake.status != REQUESTED:
             return
         image = self._config.images[bake.image]
+        # Off the ack path: every bake of an image rewrites this one record, a point of contention.
+        self._note_recent(image.name, request_id)
         try:
             repo = self._repo_for(image)
             commit_id = repo.commit_request(bake.request())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # CONTRACT §11: every image pipeline has these stages, in this order.
@@ -257,7 +257,15 @@ class Bake:
         return replace(self, notices=(*self.notices, Notice(key=key, text=text)))
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        # Written on every state change: a direct copy, since dataclasses.asdict deep-copies every leaf.
+        doc = dict(self.__dict__)
+        doc["variables"] = dict(self.variables)
+        doc["execution_state"] = dict(self.execution_state.__dict__) if self.execution_state else None
+        doc["stages"] = {k: dict(v.__dict__) for k, v in self.stages.items()}
+        doc["actions"] = {k: dict(v.__dict__) for k, v in self.actions.items()}
+        doc["amis"] = [dict(a.__dict__) for a in self.amis]
+        doc["notices"] = [dict(n.__dict__) for n in self.notices]
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Bake:

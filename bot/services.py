@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -97,6 +98,17 @@ class Services:
         }
 
 
+def _lower_priority() -> None:
+    """Bake workers (and the git processes they start, which inherit it) yield the CPU to Slack acks.
+
+    On Linux a thread has its own nice value; elsewhere this is a no-op.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
 def region_of_queue(url: str) -> str | None:
     match = re.match(r"^https?://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", url)
     return match.group(1) if match else None
@@ -136,7 +148,9 @@ def build_services(
         return bake_message(bake, region=(image.region if image else None) or default_region)
 
     publisher = MessagePublisher(store=store, chat=chat, render=render, min_interval=opts.publish_interval)
-    executor = ThreadPoolExecutor(max_workers=opts.bake_workers, thread_name_prefix="bake-worker")
+    executor = ThreadPoolExecutor(
+        max_workers=opts.bake_workers, thread_name_prefix="bake-worker", initializer=_lower_priority
+    )
 
     def run_async(job: Callable[[], None]) -> None:
         def logged() -> None:
