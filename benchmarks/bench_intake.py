@@ -1,10 +1,14 @@
-"""(c) Intake: 2,000 pipeline events for 50 bakes through the SQS consumer.
+"""(c) Intake: 2,000 pipeline events for 50 bakes through the bot's SQS consumer.
 
-50 real bakes are requested through `/bake`; then each bake's whole execution (pipeline, stage and action
-events, the bake result, plus duplicate deliveries, 40 messages a bake) is put on an SQS queue in
-interleaved order, SNS-enveloped as SNS→SQS delivers it. The bot's own consumer drains it.
-Prints events per second and Slack calls per bake. Goal: at least 300 events/s, and no more Slack calls
-per bake than stages (6) plus a few.       Run: .venv/bin/python benchmarks/bench_intake.py
+A `bakery serve` process (its own process, as in production) follows 50 bakes requested through `/bake`.
+Each bake's whole execution (pipeline, stage and action events, the bake result, and duplicate deliveries:
+40 messages a bake) is put on its queue SNS-enveloped, as SNS->SQS delivers it, the bakes interleaved.
+The clock runs from the first message sent until every bake's Slack message shows it succeeded.
+
+The queue is served by bot/sandbox/fake_sqs.py (the SQS JSON protocol, in memory): moto's SQS drains
+2,000 messages at about 7 msg/s by itself (benchmarks/bench_sqs_backends.py), which would measure moto.
+Goal: at least 300 events/s, and no more Slack calls per bake than stages (6) plus a few.
+Run: .venv/bin/python benchmarks/bench_intake.py
 """
 
 from __future__ import annotations
@@ -12,20 +16,22 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import subprocess
 import time
 from collections import Counter
 
-from _local import local_bakery
+from _local import local_stack, serve_process
 
-from bot.adapters.sqs_intake import SqsConsumer
 from bot.models import STAGES
 from bot.sandbox.aws_events import sns_envelope
+from bot.sandbox.fake_sqs import FakeSqs
 
 BAKES = 50
 PER_BAKE = 40
 
 
-def execution_messages(bakery, rid: str, commit: str) -> list[dict]:
+def execution_messages(stack, rid: str, commit: str) -> list[dict]:
+    bakery = stack.attach("")
     ex = bakery.start_execution("base", commit)
     clock = iter(range(0, 10_000, 3))
 
@@ -46,61 +52,83 @@ def execution_messages(bakery, rid: str, commit: str) -> list[dict]:
     return out
 
 
+def commits_by_request(bare) -> dict[str, str]:
+    log = subprocess.run(
+        ["git", "-C", str(bare), "log", "--format=%H %(trailers:key=Bakery-Request,valueonly)", "main"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    out = {}
+    for line in log.splitlines():
+        sha, _, rid = line.partition(" ")
+        if rid.strip():
+            out[rid.strip()] = sha
+    return out
+
+
 def main() -> None:
     from tests.fixtures.bakery import REQUESTER
 
     random.seed(7)
-    with local_bakery(publish_interval=1.0) as bakery:
-        rids = []
-        for i in range(BAKES):
-            text = bakery.command(REQUESTER, f"base bench {i}")["text"]
-            rids.append(text.split("`")[1])
-        commits = {rid: bakery.commit_of(rid) for rid in rids}
-        bakery.wait(lambda: bakery.services.publisher.pending() == 0, timeout=60, what="first messages")
-        streams = [execution_messages(bakery, rid, commits[rid]) for rid in rids]
-        # Interleave the bakes' streams, each in order, as concurrent pipelines would produce them.
-        bodies: list[str] = []
-        cursors = [0] * BAKES
-        while len(bodies) < BAKES * PER_BAKE:
-            i = random.randrange(BAKES)
-            if cursors[i] < PER_BAKE:
-                bodies.append(json.dumps(sns_envelope(streams[i][cursors[i]], topic_arn=bakery.topic_arn)))
-                cursors[i] += 1
-        bench_queue = bakery.sqs.create_queue(QueueName="bench-intake")["QueueUrl"]
-        for n in range(0, len(bodies), 10):
-            bakery.sqs.send_message_batch(
-                QueueUrl=bench_queue,
-                Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(bodies[n : n + 10])],
+    with FakeSqs() as sqs_server:
+        with (
+            local_stack({"AWS_ENDPOINT_URL_SQS": sqs_server.endpoint}) as stack,
+            serve_process(stack) as url,
+        ):
+            bakery = stack.attach(url)
+            rids = [bakery.command(REQUESTER, f"base bench {i}")["text"].split("`")[1] for i in range(BAKES)]
+            commits = bakery.wait(
+                lambda: (c := commits_by_request(stack.repos["base"])) and set(rids) <= set(c) and c,
+                timeout=120,
+                what="50 commits",
             )
-        calls_before = len(bakery.slack.calls())
-        consumer = SqsConsumer(bakery.sqs, bench_queue, bakery.services.intake.handle, wait_seconds=0)
-        handled = failed = 0
-        started = time.perf_counter()
-        while handled < len(bodies):
-            result = consumer.poll_once()
-            handled += result.handled
-            failed += result.failed
-            if result.received == 0 and failed:
-                break
-        elapsed = time.perf_counter() - started
-        bakery.wait(
-            lambda: all(bakery.services.bakes.get(r).status == "succeeded" for r in rids), timeout=60, what="all done"
-        )
-        bakery.wait(lambda: bakery.services.publisher.pending() == 0, timeout=60, what="Slack settled")
-        time.sleep(1.5)
-        bakery.services.publisher.flush()
-        ts_of = {bakery.services.bakes.get(r).message_ts: r for r in rids}
-        per_bake: Counter[str] = Counter()
-        for call in bakery.slack.calls()[calls_before:]:
-            ts = call.args.get("ts") or call.args.get("thread_ts")
-            if ts in ts_of:
-                per_bake[ts_of[ts]] += 1
-        counts = [per_bake[r] for r in rids]
-        print(f"events: {handled} handled, {failed} failed, in {elapsed:.2f} s -> {handled / elapsed:.0f} events/s")
-        print(
-            f"Slack calls per bake during intake: mean {statistics.mean(counts):.1f}, max {max(counts)}, "
-            f"min {min(counts)} (stages: {len(STAGES)})"
-        )
+            bakery.wait(
+                lambda: all(
+                    bakery.bake_message(r) and "Commit" in json.dumps(bakery.bake_message(r)["blocks"]) for r in rids
+                ),
+                timeout=60,
+                what="50 bake messages",
+            )
+            streams = [execution_messages(stack, rid, commits[rid]) for rid in rids]
+            bodies: list[str] = []
+            cursors = [0] * BAKES
+            while len(bodies) < BAKES * PER_BAKE:  # interleave the bakes, each stream in order
+                i = random.randrange(BAKES)
+                if cursors[i] < PER_BAKE:
+                    bodies.append(json.dumps(sns_envelope(streams[i][cursors[i]], topic_arn=stack.topic_arn)))
+                    cursors[i] += 1
+            calls_before = len(stack.slack_api.calls())
+            started = time.perf_counter()
+            for n in range(0, len(bodies), 10):
+                stack.sqs.send_message_batch(
+                    QueueUrl=stack.queue_url,
+                    Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(bodies[n : n + 10])],
+                )
+            bakery.wait(
+                lambda: all("succeeded" in (bakery.bake_message(r) or {}).get("text", "") for r in rids),
+                timeout=300,
+                what="all bakes succeeded in Slack",
+            )
+            elapsed = time.perf_counter() - started
+            time.sleep(2)  # let the last coalesced edits land before counting
+            attrs = stack.sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["All"])["Attributes"]
+            ts_of = {bakery.bake_message(r)["ts"]: r for r in rids}
+            per_bake: Counter[str] = Counter()
+            for call in stack.slack_api.calls()[calls_before:]:
+                ts = call.args.get("ts") or call.args.get("thread_ts")
+                if ts in ts_of:
+                    per_bake[ts_of[ts]] += 1
+            counts = [per_bake[r] for r in rids]
+            print(
+                f"events: {len(bodies)} for {BAKES} bakes in {elapsed:.2f} s -> {len(bodies) / elapsed:.0f} events/s "
+                f"(queue left: {attrs['ApproximateNumberOfMessages']} visible, "
+                f"{attrs['ApproximateNumberOfMessagesNotVisible']} in flight)"
+            )
+            print(
+                f"Slack calls per bake while following it: mean {statistics.mean(counts):.1f}, "
+                f"min {min(counts)}, max {max(counts)} (stages: {len(STAGES)})"
+            )
 
 
 if __name__ == "__main__":

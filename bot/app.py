@@ -30,5 +30,11 @@ def build_app(services: Any, *, socket_mode: bool = False) -> App:
         log.error("slack.listener_failed type=%s", body.get("type") or body.get("command"), exc_info=error)
         return BoltResponse(status=500, body="")
 
+    @app.middleware
+    def acks_first(next: Any) -> Any:  # noqa: A002 - Bolt's name for it
+        # While a Slack request is being answered, background work holds back (bot/foreground.py).
+        with services.foreground.request():
+            return next()
+
     register_all(app, services)
     return app

@@ -113,9 +113,12 @@ class BakeService:
             return [bake]
         if subject not in self._config.images:
             raise NotFound(f"There is no request `{subject}` and no image of that name. Try `/bake list`.")
-        summary = self.image_summary(subject)
-        found = [self.get(rid) for rid in summary.get("recent", [])]
-        return [b for b in found if b is not None]
+        # In-flight bakes are indexed from the moment they are recorded; 'recent' is kept by the worker.
+        found = {b.request_id: b for b in self.in_flight() if b.image == subject}
+        for rid in self.image_summary(subject).get("recent", []):
+            if rid not in found and (bake := self.get(rid)) is not None:
+                found[rid] = bake
+        return sorted(found.values(), key=lambda b: b.requested_at, reverse=True)
 
     # --- starting a bake ---------------------------------------------------------------------
 

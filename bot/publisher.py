@@ -36,6 +36,7 @@ class MessagePublisher:
         min_interval: float = 1.0,
         retry_delay: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        before_publish: Callable[[], None] = lambda: None,
     ):
         self._store = store
         self._chat = chat
@@ -43,6 +44,7 @@ class MessagePublisher:
         self._min_interval = min_interval
         self._retry_delay = retry_delay
         self._clock = clock
+        self._before_publish = before_publish  # e.g. wait while Slack requests are being acknowledged
         self._due: dict[str, float] = {}  # request id -> earliest time it may be sent
         self._last_sent: dict[str, float] = {}
         self._last_hash: dict[str, str] = {}
@@ -83,6 +85,7 @@ class MessagePublisher:
             for rid in ready:
                 if stop.is_set():
                     break
+                self._before_publish()
                 self.publish(rid)
 
     def flush(self, timeout: float = 10.0) -> None:

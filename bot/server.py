@@ -114,10 +114,11 @@ class HttpServer:
                     count=1,
                 )
         finally:
+            # Let running requests finish (and drop queued ones) before the sockets they write to close.
+            server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
             server.close()
             for channel in list(server._map.values()):
                 channel.close()
-            server.task_dispatcher.shutdown()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.serve_forever, name="http", daemon=True)

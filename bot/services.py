@@ -25,6 +25,7 @@ from bot.adapters.sns_verify import SnsVerifier, fetch_certificate
 from bot.adapters.sqs_intake import SqsConsumer
 from bot.bakes import BakeService
 from bot.config import Config, Environment, ImageConfig
+from bot.foreground import Foreground
 from bot.intake import Intake
 from bot.ports import SourceRepo
 from bot.publisher import MessagePublisher
@@ -47,6 +48,27 @@ class Options:
     subscribe_confirmer: Callable[[str], None] | None = None
 
 
+class Backlog:
+    """How many jobs the bake workers have not finished (for /healthz and graceful shutdown)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def done(self) -> None:
+        with self._lock:
+            self._count -= 1
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return self._count
+
+
 @dataclass
 class Services:
     config: Config
@@ -62,6 +84,8 @@ class Services:
     sns: SnsEndpoint
     sqs: SqsConsumer | None
     executor: ThreadPoolExecutor
+    backlog: Backlog
+    foreground: Foreground
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -95,6 +119,7 @@ class Services:
             "loops": loops,
             "sqs": "on" if self.sqs is not None else "off",
             "messages_pending": self.publisher.pending(),
+            "bake_jobs_pending": self.backlog.count,
         }
 
 
@@ -142,23 +167,32 @@ def build_services(
     chat = SlackChat(web_client)
     access = Access(config.access, chat)
     default_region = env.aws_region or session.region_name or ""
+    foreground = Foreground()
 
     def render(bake):
         image = config.images.get(bake.image)
         return bake_message(bake, region=(image.region if image else None) or default_region)
 
-    publisher = MessagePublisher(store=store, chat=chat, render=render, min_interval=opts.publish_interval)
+    publisher = MessagePublisher(
+        store=store, chat=chat, render=render, min_interval=opts.publish_interval, before_publish=foreground.wait_quiet
+    )
     executor = ThreadPoolExecutor(
         max_workers=opts.bake_workers, thread_name_prefix="bake-worker", initializer=_lower_priority
     )
 
+    backlog = Backlog()
+
     def run_async(job: Callable[[], None]) -> None:
         def logged() -> None:
             try:
+                foreground.wait_quiet()
                 job()
             except Exception:  # noqa: BLE001 - a worker must log, not die silently
                 log.exception("worker.job_failed")
+            finally:
+                backlog.done()
 
+        backlog.add()
         executor.submit(logged)
 
     repos: dict[str, SourceRepo] = {}
@@ -207,4 +241,6 @@ def build_services(
         sns=sns,
         sqs=sqs,
         executor=executor,
+        backlog=backlog,
+        foreground=foreground,
     )

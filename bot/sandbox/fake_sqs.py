@@ -15,6 +15,7 @@ import itertools
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import uuid
@@ -116,7 +117,7 @@ class FakeSqs:
         self._thread: threading.Thread | None = None
 
     def start(self) -> FakeSqs:
-        self._server = ThreadingHTTPServer((self.host, self._port), _handler_for(self))
+        self._server = _Server((self.host, self._port), _handler_for(self))
         self._server.daemon_threads = True
         self._port = self._server.server_address[1]
         self._closed = False
@@ -362,6 +363,16 @@ class FakeSqs:
             except SqsError as err:
                 failed.append({"Id": entry["Id"], "SenderFault": True, "Code": err.code, "Message": err.message})
         return {"Successful": successful, "Failed": failed}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid long-poll (a consumer shutting down) is normal, not an error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 def _handler_for(sqs: FakeSqs) -> type[BaseHTTPRequestHandler]:

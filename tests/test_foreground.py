@@ -1,0 +1,54 @@
+"""Acks first: background work waits while Slack requests are in flight, but never beyond its limit."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from bot.foreground import Foreground
+
+
+def test_with_nothing_in_flight_background_work_goes_at_once():
+    gate = Foreground(quiet_for=0.0, max_wait=5)
+    started = time.monotonic()
+    gate.wait_quiet()
+    assert time.monotonic() - started < 0.1
+
+
+def test_background_work_waits_for_a_request_to_finish():
+    gate = Foreground(quiet_for=0.0, max_wait=5)
+    finished_at: list[float] = []
+    released = threading.Event()
+
+    def request() -> None:
+        with gate.request():
+            released.wait()
+            finished_at.append(time.monotonic())
+
+    t = threading.Thread(target=request)
+    t.start()
+    time.sleep(0.05)
+    threading.Timer(0.2, released.set).start()
+    gate.wait_quiet()
+    resumed = time.monotonic()
+    t.join()
+    assert resumed >= finished_at[0]
+
+
+def test_background_work_is_never_starved():
+    gate = Foreground(quiet_for=0.0, max_wait=0.2)
+    hold = threading.Event()
+
+    def request() -> None:
+        with gate.request():
+            hold.wait(5)
+
+    t = threading.Thread(target=request)
+    t.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    gate.wait_quiet()
+    waited = time.monotonic() - started
+    hold.set()
+    t.join()
+    assert 0.15 <= waited < 1.0
