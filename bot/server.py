@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
 log = logging.getLogger(__name__)
@@ -34,12 +37,29 @@ def _json(start_response: StartResponse, status: int, doc: dict[str, Any]) -> It
     return [body]
 
 
+def malformed_slack_body(body: bytes, content_type: str) -> str | None:
+    """Why Bolt could not parse this body (it would fail with a 500), or None when it can."""
+    try:
+        text = body.decode("utf-8")
+        if content_type.startswith("application/json"):
+            doc = json.loads(text)
+            return None if isinstance(doc, dict) else "the JSON body is not an object"
+        payload = urllib.parse.parse_qs(text).get("payload")
+        if payload:
+            doc = json.loads(payload[0])
+            return None if isinstance(doc, dict) else "the payload is not a JSON object"
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
+        return "the body is not valid UTF-8 form data or JSON"
+    return None
+
+
 class BakeryWsgi:
     """Routes requests; anything else is 404, and a wrong method 405."""
 
     def __init__(self, app: App, services: Any):
         self._slack = SlackRequestHandler(app)
         self._services = services
+        self._signature = SignatureVerifier(services.env.slack_signing_secret or "")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -55,9 +75,20 @@ class BakeryWsgi:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY:
             return _json(start_response, 413, {"error": "body too large"})
-        if path == "/slack/events":
-            return self._slack(environ, start_response)
         body = environ["wsgi.input"].read(length) if length else b""
+        if path == "/slack/events":
+            problem = malformed_slack_body(body, environ.get("CONTENT_TYPE", ""))
+            if problem is None:
+                environ["wsgi.input"] = io.BytesIO(body)
+                return self._slack(environ, start_response)
+            # Say what is wrong only to a caller who signed it; to anyone else this is a forgery.
+            signed = self._signature.is_valid(
+                body=body,
+                timestamp=environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+                signature=environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+            )
+            log.warning("slack.malformed_request signed=%s problem=%s", signed, problem)
+            return _json(start_response, 400 if signed else 401, {"error": problem if signed else "invalid request"})
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         status, doc = self._services.sns.handle(headers, body)
         return _json(start_response, status, doc)

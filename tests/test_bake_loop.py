@@ -430,3 +430,19 @@ def test_healthz_reports_the_loops(bakery):
         health = json.loads(resp.read())
     assert resp.status == 200 and health["status"] == "ok" and health["sqs"] == "on"
     assert health["loops"] == {"publisher": True, "sqs-intake": True}
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("payload=%7Bnot+json", "application/x-www-form-urlencoded"),
+        ("payload=%5B1%2C2%5D", "application/x-www-form-urlencoded"),
+        ("[1, 2]", "application/json"),
+    ],
+)
+def test_a_malformed_slack_body_is_a_clear_400_when_signed_and_401_when_not(bakery, body, content_type):
+    status, answer = bakery.post_slack(body=body, content_type=content_type)
+    assert status == 400 and "error" in json.loads(answer)
+    status, _ = bakery.post_slack(body=body, content_type=content_type, secret="wrong")
+    assert status == 401
+    assert bakery.slack.calls("chat.postMessage") == []
