@@ -1,0 +1,70 @@
+"""`bakery check --aws`: every AWS resource the configuration names is looked up, each miss with its key path."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from bot.config import Environment, parse_config
+from bot.preflight import check_aws
+from bot.sandbox.fake_codepipeline import FakeCodePipeline
+
+CONFIG = """
+slack: {{channel: C0BAKERY}}
+state: {{backend: dynamodb, table: ami-bakery-state}}
+notifications:
+  queue_url: {queue_url}
+  sns_topic_arns: [{topic_arn}]
+images:
+  base: {{repository: /tmp/unused-base.git, pipeline: ami-bakery-base, region: eu-west-1}}
+targets:
+  base-fleet: {{image: base, auto_scaling_group: base-fleet, launch_template: base-fleet}}
+"""
+
+
+@pytest.fixture
+def codepipeline(monkeypatch):
+    fake = FakeCodePipeline().start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CODEPIPELINE", fake.endpoint)
+    yield fake
+    fake.stop()
+
+
+def config_for(queue_url: str, topic_arn: str):
+    return parse_config(CONFIG.format(queue_url=queue_url, topic_arn=topic_arn))
+
+
+def test_everything_present_reports_nothing(aws_session, codepipeline):
+    from bot.state.dynamodb import ensure_table
+
+    codepipeline.add_pipeline("ami-bakery-base")
+    queue_url = aws_session.client("sqs").create_queue(QueueName="ami-bakery-events")["QueueUrl"]
+    topic_arn = aws_session.client("sns").create_topic(Name="ami-bakery-events")["TopicArn"]
+    ensure_table(aws_session.client("dynamodb"), "ami-bakery-state")
+    ec2 = aws_session.client("ec2")
+    ec2.create_launch_template(LaunchTemplateName="base-fleet", LaunchTemplateData={"ImageId": "ami-12345678"})
+    aws_session.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName="base-fleet", LaunchTemplate={"LaunchTemplateName": "base-fleet"},
+        MinSize=0, MaxSize=1, AvailabilityZones=["eu-west-1a"],
+    )
+    problems = check_aws(config_for(queue_url, topic_arn), Environment(aws_region="eu-west-1"), session=aws_session)
+    assert problems == []
+
+
+def test_each_missing_resource_is_named_by_its_key_path(aws_session, codepipeline):
+    problems = check_aws(
+        config_for(
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/missing-queue",
+            "arn:aws:sns:eu-west-1:123456789012:missing-topic",
+        ),
+        Environment(aws_region="eu-west-1"),
+        session=boto3.Session(region_name="eu-west-1"),
+    )
+    paths = sorted(p.split(":")[0] for p in problems)
+    assert paths == [
+        "images.base.pipeline",
+        "notifications.queue_url",
+        "notifications.sns_topic_arns[0]",
+        "state.table",
+        "targets.base-fleet.auto_scaling_group",
+    ]
