@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from bot.config import Config, Environment, config_path, load_config
 from bot.errors import BakeryError, ConfigError
@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = add("serve", "HTTP mode: Slack requests, SNS deliveries and /healthz; consumes the SQS queue if configured")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=3000, help="port to listen on (default 3000)")
-    serve.add_argument("--threads", type=int, default=16, help="HTTP worker threads (default 16)")
+    serve.add_argument("--threads", type=_thread_count, default=16, help="HTTP worker threads (default 16)")
     add("socket", "Slack Socket Mode (no inbound port) plus the SQS consumer")
     sandbox = add("sandbox", "the whole bakery on this machine, offline")
     sandbox.add_argument("--port", type=_port, default=8080, help="port of the Slack stand-in page (default 8080)")
@@ -46,6 +46,17 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"{value} is not between 0 and 65535")
+    return value
+
+
+def _thread_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    # waitress accepts 0 threads, then queues every request forever: the server would listen and never answer.
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too few (at least 1)")
     return value
 
 
@@ -99,21 +110,48 @@ def _check(config: Config, env: Environment, *, aws: bool) -> int:
     return 1 if problems else 0
 
 
-def _wait_for_signal() -> None:
+def _stop_on_signal() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets.
+
+    Installed before the loops start: a signal that arrives while they start (an orchestrator stopping a
+    pod that is still coming up) must still stop them cleanly, not kill the process by default action.
+    """
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    return stop
+
+
+def _build_app(services: Any, *, socket_mode: bool) -> Any:
+    from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackApiError
+
+    from bot.app import build_app
+
+    try:
+        return build_app(services, socket_mode=socket_mode)
+    except BoltError as exc:
+        # Bolt checks the bot token (auth.test) while the app is built; a refusal is a setup problem to
+        # report in one line naming the variable, not a traceback through Bolt's constructor.
+        refusal = exc.__context__
+        if not isinstance(refusal, SlackApiError):
+            raise
+        raise BakeryError(f"SLACK_BOT_TOKEN: Slack refused it ({refusal.response.get('error')})") from None
+    except OSError as exc:
+        raise BakeryError(f"SLACK_API_URL: cannot reach Slack at {services.env.slack_api_url} ({exc})") from None
 
 
 def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int) -> int:
-    from bot.app import build_app
     from bot.server import BakeryWsgi, HttpServer
     from bot.services import build_services
 
     services = build_services(config, env)
-    app = build_app(services)
-    server = HttpServer(BakeryWsgi(app, services), host=host, port=port, threads=threads)
+    app = _build_app(services, socket_mode=False)
+    try:
+        server = HttpServer(BakeryWsgi(app, services), host=host, port=port, threads=threads)
+    except OSError as exc:  # a port in use, or a host that is not this machine's
+        raise BakeryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    stop = _stop_on_signal()
     services.start()
     server.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic collector's scans,
@@ -122,7 +160,7 @@ def _serve(config: Config, env: Environment, *, host: str, port: int, threads: i
     log.info("serve.listening url=%s sqs=%s", server.url, "on" if services.sqs else "off")
     print(f"ami-bakery listening on {server.url} (POST /slack/events, POST /sns, GET /healthz)", flush=True)
     try:
-        _wait_for_signal()
+        stop.wait()
     finally:
         server.stop()
         services.stop()
@@ -132,22 +170,37 @@ def _serve(config: Config, env: Environment, *, host: str, port: int, threads: i
 def _socket(config: Config, env: Environment) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app
     from bot.services import build_services
 
     services = build_services(config, env)
-    app = build_app(services, socket_mode=True)
+    app = _build_app(services, socket_mode=True)
     handler = SocketModeHandler(app, app_token=env.slack_app_token)
+    stop = _stop_on_signal()
     services.start()
-    handler.connect()
-    log.info("socket.connected sqs=%s", "on" if services.sqs else "off")
     try:
-        _wait_for_signal()
+        _connect(handler)
+        # The client swallows websocket failures and retries on its own; say which case this is.
+        log.info(
+            "socket.started connected=%s sqs=%s",
+            "yes" if handler.client.is_connected() else "no (retrying)",
+            "on" if services.sqs else "off",
+        )
+        stop.wait()
     finally:
         handler.close()
         services.stop()
     return 0
 
 
+def _connect(handler: Any) -> None:
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        handler.connect()
+    except SlackApiError as exc:  # apps.connections.open refused the app token
+        raise BakeryError(f"SLACK_APP_TOKEN: Slack refused it ({exc.response.get('error')})") from None
+
+
 if __name__ == "__main__":  # pragma: no cover
-    os._exit(main())
+    # As the console script exits: os._exit would drop output still buffered for a pipe.
+    sys.exit(main())
