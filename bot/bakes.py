@@ -26,7 +26,7 @@ from bot.models import (
     PipelineEvent,
 )
 from bot.ports import Images, PipelineApi, Record, SourceRepo, StateStore
-from bot.progress import apply_result, escape
+from bot.progress import advance, apply_result, escape
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +246,6 @@ class BakeService:
             self._note_approval(note)
 
     def _apply_event(self, ev: PipelineEvent) -> None:
-        from bot.progress import advance
-
         image = self._config.image_for_pipeline(ev.pipeline)
         if image is None:
             log.info("event.ignored reason=unknown-pipeline pipeline=%s", ev.pipeline)
