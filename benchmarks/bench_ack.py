@@ -12,7 +12,8 @@ Two measurements:
              a second, far beyond any bakery), which shows throughput and what queueing does to
              latency. Uses wrk (Debian package `wrk`) when installed; otherwise Python clients, which
              then share this machine's CPUs with the server and inflate the figures.
-Goal: p99 under 100 ms at concurrency 50.        Run: .venv/bin/python benchmarks/bench_ack.py
+Goal: p99 under 100 ms at concurrency 50.        Run: .venv/bin/python benchmarks/bench_ack.py  (about 5 min:
+each sustained run creates a thousand bakes or more, and the next waits until they are committed)
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def sustained(url: str, secret: str, n: int, seconds: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="/bake ack latency through bakery serve")
     parser.add_argument("--rounds", type=int, default=20, help="bursts per concurrency level (default 20)")
-    parser.add_argument("--seconds", type=int, default=5, help="length of each sustained run (default 5)")
+    parser.add_argument("--seconds", type=int, default=2, help="length of each sustained run (default 2)")
     args = parser.parse_args()
     with local_stack() as stack, serve_process(stack) as url:
         secret = stack.environment().slack_signing_secret
