@@ -48,7 +48,11 @@ class PipelineError(BakeryError):
 
 
 class ChatError(BakeryError):
-    """A Slack Web API call failed."""
+    """A Slack Web API call failed; `code` is Slack's error code when Slack gave one."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class StateConflict(BakeryError):

@@ -23,6 +23,11 @@ from bot.ports import Chat, StateStore
 
 log = logging.getLogger(__name__)
 
+# Slack errors that retrying soon will not fix (the channel, the token or the app's scopes must change).
+PERMANENT_ERRORS = frozenset(
+    {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive", "missing_scope"}
+)
+
 Render = Callable[[Bake], tuple[str, list[dict[str, Any]]]]
 
 
@@ -111,10 +116,19 @@ class MessagePublisher:
         try:
             bake = self._draw(bake)
             bake = self._post_notices(bake)
-        except ChatError:
-            log.exception("publish.failed request_id=%s", request_id)
+        except ChatError as exc:
+            if exc.code == "message_not_found" and bake.message_ts:
+                # Someone deleted the bake's message: post a new one rather than edit nothing forever.
+                log.warning("publish.message_gone request_id=%s ts=%s", request_id, bake.message_ts)
+                self._save(request_id, lambda b: replace(b, message_ts="") if b.message_ts == bake.message_ts else None)
+                self._last_hash.pop(request_id, None)
+                delay = 0.0
+            else:
+                log.exception("publish.failed request_id=%s code=%s", request_id, exc.code)
+                # A channel the bot cannot post to will not heal in seconds: wait longer before trying again.
+                delay = self._retry_delay * (12 if exc.code in PERMANENT_ERRORS else 1)
             with self._cond:
-                self._due[request_id] = self._clock() + self._retry_delay
+                self._due[request_id] = self._clock() + delay
                 self._cond.notify()
             return
         finally:

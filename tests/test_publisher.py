@@ -161,3 +161,41 @@ def test_recover_redraws_every_bake_still_active(store):
     pub.recover()
     pub.flush()
     assert len([c for c in chat.calls if c[0] == "post"]) == 2
+
+
+def test_a_deleted_bake_message_is_posted_again(store):
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0, retry_delay=0)
+    put(store, BAKE_ONE)
+    pub.publish("b-abc234")
+    first_ts = store.get(BAKE, "b-abc234").doc["message_ts"]
+
+    def gone(**kw):
+        raise ChatError("Slack chat.update failed: message_not_found", code="message_not_found")
+
+    chat.update = gone
+    set_status(store, "b-abc234", "running")
+    pub.publish("b-abc234")
+    pub.flush()
+    new_ts = store.get(BAKE, "b-abc234").doc["message_ts"]
+    assert new_ts and new_ts != first_ts
+    assert [c[0] for c in chat.calls] == ["post", "post"]
+
+
+def test_a_channel_the_bot_cannot_post_to_is_retried_later_not_at_once(store):
+    chat = RecordingChat()
+    # retry_delay 0.05 s: an ordinary failure comes back after 0.05 s, a permanent one after 0.6 s.
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0, retry_delay=0.05)
+    put(store, BAKE_ONE)
+    working_post = chat.post
+
+    def refuse(**kw):
+        raise ChatError("Slack chat.postMessage failed: not_in_channel", code="not_in_channel")
+
+    chat.post = refuse
+    pub.publish("b-abc234")
+    chat.post = working_post
+    pub.flush(timeout=0.25)
+    assert chat.calls == []  # not retried at once
+    pub.flush(timeout=2.0)
+    assert [c[0] for c in chat.calls] == ["post"]

@@ -83,7 +83,7 @@ class SlackChat:
             code = err.response.get("error") if err.response is not None else None
             if err.response is not None and err.response.status_code == 429:
                 code = "ratelimited"
-            raise ChatError(f"Slack {method} failed: {code or 'unknown_error'}") from err
+            raise ChatError(f"Slack {method} failed: {code or 'unknown_error'}", code=code) from err
         except (SlackClientError, OSError) as err:
             # OSError covers what urllib raises once the connection retries are spent (URLError, timeouts).
             raise ChatError(f"Slack {method} failed: {type(err).__name__}") from err
