@@ -28,6 +28,8 @@ from xml.sax.saxutils import escape
 
 import boto3
 
+from bot.sandbox.local_server import LocalServer
+
 log = logging.getLogger(__name__)
 
 XMLNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
@@ -74,8 +76,11 @@ class _Refresh:
         return math.ceil(self.instances * (1 - self.percentage / 100))
 
 
-class FakeAutoScaling:
+class FakeAutoScaling(LocalServer):
     """Instance refreshes on `host`:`port` (0 picks one); every other Auto Scaling action goes to `moto_endpoint`."""
+
+    _thread_name = "fake-autoscaling"
+    _join_timeout = None
 
     def __init__(
         self,
@@ -87,6 +92,7 @@ class FakeAutoScaling:
         duration: float = 30.0,
         clock: Callable[[], float] = time.time,
     ):
+        super().__init__()
         self.moto_endpoint = moto_endpoint.rstrip("/")
         self.host, self.region, self.duration, self.clock = host, region, duration, clock
         self._port = port
@@ -94,31 +100,12 @@ class FakeAutoScaling:
         self._refreshes: dict[tuple[str, str], list[_Refresh]] = {}  # (region, group) -> oldest first
         self._fail_next: str | None = None
         self._moto_clients: dict[str, Any] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakeAutoScaling:
-        self._server = ThreadingHTTPServer((self.host, self._port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-autoscaling", daemon=True
-        )
-        self._thread.start()
-        return self
+    def _bind(self) -> ThreadingHTTPServer:
+        return ThreadingHTTPServer((self.host, self._port), _handler_for(self))
 
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> FakeAutoScaling:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _bound(self, server: ThreadingHTTPServer) -> None:
+        self._port = server.server_address[1]  # kept, so a restart serves the same endpoint
 
     @property
     def endpoint(self) -> str:

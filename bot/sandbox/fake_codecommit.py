@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bot.sandbox.local_server import LocalServer
+
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "CodeCommit_20150413."
@@ -43,56 +45,35 @@ class ApiError(Exception):
         self.message = message
 
 
-class FakeCodeCommit:
+class FakeCodeCommit(LocalServer):
     """The CodeCommit calls the bakery makes, served on 127.0.0.1 from bare repositories under root_dir."""
 
+    _thread_name = "fake-codecommit"
+    _not_running = "FakeCodeCommit is not started"
+    _join_timeout = 10.0
+
     def __init__(self, root_dir: Path, *, region: str = "eu-west-1", account_id: str = "123456789012"):
+        super().__init__()
         self.root_dir = Path(root_dir)
         self.region = region
         self.account_id = account_id
         # Writes are serialized so that "parent must be the tip" is checked and applied as one step.
         self._write_lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> FakeCodeCommit:
+    def _bind(self) -> ThreadingHTTPServer:
         self.root_dir.mkdir(parents=True, exist_ok=True)
         fake = self
 
         class Handler(_Handler):
             api = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        # A short poll keeps stop() quick: shutdown() waits for the loop to notice.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-codecommit", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeCodeCommit:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 
     @property
     def endpoint(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeCodeCommit is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._url()
 
     def bare_path(self, repository_name: str) -> Path:
         """The bare git repository behind a CodeCommit repository name."""

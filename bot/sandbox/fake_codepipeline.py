@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from bot.models import STAGES
+from bot.sandbox.local_server import LocalServer
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +132,15 @@ def _wire(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-class FakeCodePipeline:
+class FakeCodePipeline(LocalServer):
     """Pipelines, executions and approvals in memory; thread-safe; served on 127.0.0.1 once started.
 
     The Python API raises CodePipelineFault for unknown names, exactly as the wire would answer.
     Datetimes (the clock, `expires`) are timezone-aware.
     """
+
+    _thread_name = "fake-codepipeline"
+    _not_running = "FakeCodePipeline is not started"
 
     def __init__(
         self,
@@ -147,6 +151,7 @@ class FakeCodePipeline:
         host: str = "127.0.0.1",
         port: int = 0,
     ):
+        super().__init__()
         self.region, self.account, self._clock = region, account, clock
         self._address = (host, port)
         self._lock = threading.RLock()
@@ -154,43 +159,22 @@ class FakeCodePipeline:
         self._approvals: dict[str, _Approval] = {}
         self._decisions: list[ApprovalDecision] = []
         self._listeners: list[Callable[[Event], None]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- serving ------------------------------------------------------------------------------------
 
-    def start(self) -> FakeCodePipeline:
+    def _bind(self) -> _Server:
         server = _Server(self._address, _Handler)
         server.fake = self
-        self._server = server
-        # A short poll keeps stop() quick; the default half second adds up over a test suite.
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-codepipeline", daemon=True
-        )
-        self._thread.start()
-        return self
+        return server
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server.close_connections()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeCodePipeline:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def _close(self, server: ThreadingHTTPServer) -> None:
+        super()._close(server)
+        assert isinstance(server, _Server)
+        server.close_connections()
 
     @property
     def endpoint(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeCodePipeline is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._url()
 
     # --- the model, as the sandbox pipeline and tests drive it -------------------------------------
 

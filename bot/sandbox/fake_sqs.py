@@ -24,6 +24,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from bot.sandbox.local_server import LocalServer
+
 log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "AmazonSQS."
@@ -100,12 +102,16 @@ class _Queue:
             collection.clear()
 
 
-class FakeSqs:
+class FakeSqs(LocalServer):
     """The SQS calls the bakery and its benchmarks make, served from memory on `host`:`port` (0 picks one)."""
+
+    _thread_name = "fake-sqs"
+    _join_timeout = None
 
     def __init__(
         self, host: str = "127.0.0.1", port: int = 0, region: str = "eu-west-1", account: str = "123456789012"
     ):
+        super().__init__()
         self.host, self.region, self.account = host, region, account
         self._port = port
         self._queues: dict[str, _Queue] = {}
@@ -113,34 +119,19 @@ class FakeSqs:
         self._cond = threading.Condition()
         self._tiebreak = itertools.count()
         self._closed = False
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> FakeSqs:
-        self._server = _Server((self.host, self._port), _handler_for(self))
-        self._server.daemon_threads = True
-        self._port = self._server.server_address[1]
+    def _bind(self) -> ThreadingHTTPServer:
+        return _Server((self.host, self._port), _handler_for(self))
+
+    def _bound(self, server: ThreadingHTTPServer) -> None:
+        self._port = server.server_address[1]  # kept, so a restart serves the same endpoint
         self._closed = False
-        # A short poll interval, so that stop() returns within ~50 ms.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-sqs", daemon=True)
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
         with self._cond:
             self._closed = True  # long polls in progress answer now instead of holding their sockets open
             self._cond.notify_all()
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> FakeSqs:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().stop()
 
     @property
     def endpoint(self) -> str:

@@ -18,13 +18,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack_workspace import SlackRefusal, SlackWorkspace
 
 API_PREFIX = "/api/"
 # Form-encoded clients send these as JSON strings; Slack decodes them before validating.
 JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
-# serve_forever notices shutdown() only between polls; the default 0.5 s would make every stop() that slow.
+# serve_forever's poll interval: stop() waits up to this long for the serving loop to notice.
 POLL_SECONDS = 0.02
 
 T = TypeVar("T")
@@ -48,8 +49,12 @@ class _Fault:
     retry_after: int = 1
 
 
-class SlackApiStandIn:
+class SlackApiStandIn(LocalServer):
     """Slack's Web API for one workspace, served on 127.0.0.1 until `stop()`."""
+
+    _thread_name = "slack-api-stand-in"
+    _not_running = "the Slack stand-in is not running"
+    _poll_interval = POLL_SECONDS
 
     def __init__(
         self,
@@ -66,6 +71,7 @@ class SlackApiStandIn:
         port: int = 0,
         clock: Callable[[], float] = time.time,
     ):
+        super().__init__()
         self.token = token
         self.app_token = app_token
         self._host, self._port = host, port
@@ -84,45 +90,23 @@ class SlackApiStandIn:
         self._changed = threading.Condition(threading.RLock())
         self._calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> SlackApiStandIn:
         if self._server is not None:
             raise RuntimeError("the Slack stand-in is already running")
-        server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
-        server.daemon_threads = True
-        self._server = server
+        return super().start()
+
+    def _bind(self) -> ThreadingHTTPServer:
+        return ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+
+    def _bound(self, server: ThreadingHTTPServer) -> None:
         self._workspace.root_url = self.root_url
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(POLL_SECONDS,), name="slack-api-stand-in", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> SlackApiStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def root_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Slack stand-in is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return self._url() + "/"
 
     @property
     def base_url(self) -> str:
