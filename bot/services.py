@@ -226,7 +226,13 @@ def build_services(
     sqs = None
     if config.notifications.queue_url:
         url = config.notifications.queue_url
-        sqs = SqsConsumer(client("sqs", region_of_queue(url)), url, intake.handle, wait_seconds=opts.sqs_wait_seconds)
+        sqs = SqsConsumer(
+            client("sqs", region_of_queue(url)),
+            url,
+            intake.handle,
+            wait_seconds=opts.sqs_wait_seconds,
+            idle_pause=opts.sqs_idle_pause,
+        )
     return Services(
         config=config,
         env=env,
