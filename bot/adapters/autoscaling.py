@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from bot.adapters.aws_call import aws_call
 from bot.errors import BakeryError
 
 
@@ -218,13 +217,4 @@ def _launch_template_spec(group: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _call(doing: str, operation: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
-    """One API call; `doing` completes "Could not …" in the error a user may read."""
-    try:
-        return operation(**params)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "UnknownError"), error.get("Message", "")
-        kind = _SPECIFIC_ERRORS.get(code, FleetError)
-        raise kind(f"Could not {doing}: {message or code} ({code})") from exc
-    except BotoCoreError as exc:
-        raise FleetError(f"Could not {doing}: AWS is unreachable ({exc})") from exc
+    return aws_call(doing, operation, errors=_SPECIFIC_ERRORS, default=FleetError, service="AWS", **params)

@@ -7,8 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from bot.adapters.aws_call import aws_call
 from bot.errors import PipelineError
 
 # CodePipeline's own limits: longer values are rejected with a ValidationException.
@@ -132,16 +131,7 @@ class CodePipelineApi:
 
 
 def _call(doing: str, operation: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
-    """One API call; `doing` completes "Could not …" in the error a user may read."""
-    try:
-        return operation(**params)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code, message = error.get("Code", "UnknownError"), error.get("Message", "")
-        kind = _SPECIFIC_ERRORS.get(code, PipelineError)
-        raise kind(f"Could not {doing}: {message or code} ({code})") from exc
-    except BotoCoreError as exc:
-        raise PipelineError(f"Could not {doing}: CodePipeline is unreachable ({exc})") from exc
+    return aws_call(doing, operation, errors=_SPECIFIC_ERRORS, default=PipelineError, service="CodePipeline", **params)
 
 
 def _console_host(region: str) -> str:
