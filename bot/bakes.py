@@ -26,7 +26,7 @@ from bot.models import (
     PipelineEvent,
 )
 from bot.ports import Images, PipelineApi, Record, SourceRepo, StateStore
-from bot.progress import advance, apply_result, escape
+from bot.progress import advance, apply_result, close_approvals, escape
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ class BakeService:
         run_async: Callable[[Callable[[], None]], None],
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_request_id,
+        on_approval: Callable[[ApprovalRequest], None] | None = None,
+        on_success: Callable[[Bake], None] | None = None,
     ):
         self._config = config
         self._store = store
@@ -87,6 +89,9 @@ class BakeService:
         self._run_async = run_async
         self._clock = clock
         self._new_id = new_id
+        # Set by the wiring: approvals and rollouts build on bakes, not the other way round.
+        self.on_approval = on_approval
+        self.on_success = on_success
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -250,9 +255,15 @@ class BakeService:
         if image is None:
             log.info("event.ignored reason=unknown-pipeline pipeline=%s", ev.pipeline)
             return
-        request_id = self._request_for_execution(image, ev)
+        request_id = self.request_for_execution(image, ev.pipeline, ev.execution_id, ev.time)
         before = self.get(request_id)
-        after = self._mutate(request_id, lambda b: advance(b, ev))
+
+        def change(b: Bake) -> Bake | None:
+            moved = advance(b, ev) or b
+            closed = close_approvals(moved, ev)
+            return None if closed == b else closed
+
+        after = self._mutate(request_id, change)
         log.info(
             "event.applied request_id=%s execution_id=%s level=%s stage=%s action=%s state=%s changed=%s",
             request_id,
@@ -267,6 +278,8 @@ class BakeService:
             self._on_success(after, image)
 
     def _on_success(self, bake: Bake, image: ImageConfig) -> None:
+        if self.on_success is not None:
+            self.on_success(bake)
         if bake.amis:
             self._record_latest(bake)
         else:
@@ -315,8 +328,9 @@ class BakeService:
             self._record_latest(after)
 
     def _note_approval(self, approval: ApprovalRequest) -> None:
-        # Approval buttons are their own feature (issue #3); until then the stage shows as waiting.
         log.info("approval.received pipeline=%s stage=%s action=%s", approval.pipeline, approval.stage, approval.action)
+        if self.on_approval is not None:
+            self.on_approval(approval)
 
     def _record_latest(self, bake: Bake) -> None:
         def put(doc: dict | None) -> dict | None:
@@ -332,20 +346,20 @@ class BakeService:
 
         self._upsert(IMAGE, bake.image, put)
 
-    def _request_for_execution(self, image: ImageConfig, ev: PipelineEvent) -> str:
+    def request_for_execution(self, image: ImageConfig, pipeline_name: str, execution_id: str, seen_at: str) -> str:
         """Which bake an execution belongs to: known execution, else its source commit, else a new bake."""
-        rec = self._store.get(EXECUTION, ev.execution_id)
+        rec = self._store.get(EXECUTION, execution_id)
         if rec:
             return rec.doc["request_id"]
         pipeline = self._pipeline_for(image.region)
-        revision = pipeline.execution_revision(ev.pipeline, ev.execution_id)
+        revision = pipeline.execution_revision(pipeline_name, execution_id)
         if not revision:
-            raise PipelineError(f"execution {ev.execution_id} of {ev.pipeline} has no source revision yet")
-        request_id = self._request_for_commit(image, revision, ev)
-        self._store.create(EXECUTION, ev.execution_id, {"request_id": request_id, "commit_id": revision})
-        return request_id
+            raise PipelineError(f"execution {execution_id} of {pipeline_name} has no source revision yet")
+        request_id = self._request_for_commit(image, revision, seen_at)
+        self._store.create(EXECUTION, execution_id, {"request_id": request_id, "commit_id": revision})
+        return self._store.get(EXECUTION, execution_id).doc["request_id"]
 
-    def _request_for_commit(self, image: ImageConfig, commit_id: str, ev: PipelineEvent) -> str:
+    def _request_for_commit(self, image: ImageConfig, commit_id: str, seen_at: str) -> str:
         alias = self._store.get(COMMIT, commit_id)
         if alias:
             return alias.doc["request_id"]
@@ -364,7 +378,7 @@ class BakeService:
             request_id=request_id,
             image=image.name,
             requested_by=(info.requested_by if info and info.requested_by else ""),
-            requested_at=ev.time or now,
+            requested_at=seen_at or now,
             reason=(info.subject if info else "") or "commit pushed to the repository",
             channel=image.channel,
             pipeline=image.pipeline,
@@ -373,6 +387,7 @@ class BakeService:
             commit_id=commit_id,
             commit_url=repo.commit_url(commit_id),
             author=info.author if info else "",
+            author_email=info.author_email if info else "",
             updated_at=now,
         )
         doc = bake.to_doc()
@@ -384,6 +399,10 @@ class BakeService:
         return self._store.get(COMMIT, commit_id).doc["request_id"]
 
     # --- state helpers -----------------------------------------------------------------------
+
+    def mutate(self, request_id: str, change: Callable[[Bake], Bake | None]) -> Bake | None:
+        """Conditionally rewrite one bake (see `_mutate`); for the services built on bakes."""
+        return self._mutate(request_id, change)
 
     def _mutate(self, request_id: str, change: Callable[[Bake], Bake | None]) -> Bake | None:
         """Conditionally rewrite one bake; the change sees the freshest copy and may return None for 'none'."""

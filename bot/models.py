@@ -76,6 +76,7 @@ class CommitInfo:
     commit_id: str
     author: str
     message: str
+    author_email: str = ""
 
     @property
     def subject(self) -> str:
@@ -195,6 +196,60 @@ class StepState:
     category: str = ""
 
 
+# ApprovalState.status values.
+APPROVAL_PENDING = "pending"
+APPROVAL_DECIDING = "deciding"  # a decision is claimed; put_approval_result is on its way
+APPROVED = "approved"
+REJECTED = "rejected"
+APPROVAL_EXPIRED = "expired"
+APPROVAL_SUPERSEDED = "superseded"  # the execution ended (superseded, stopped, canceled) while it waited
+APPROVAL_DECIDED_ELSEWHERE = "decided-elsewhere"  # the console (or the CLI) answered it
+APPROVAL_REFUSED = "refused"  # CodePipeline refused the token: answered or expired meanwhile
+APPROVAL_OPEN = frozenset({APPROVAL_PENDING, APPROVAL_DECIDING})
+
+
+@dataclass(frozen=True)
+class ApprovalState:
+    """One manual approval of a bake's pipeline, as the bot holds it; the token never leaves the server."""
+
+    key: str  # the short opaque key the buttons carry
+    pipeline: str
+    stage: str
+    action: str
+    token: str
+    expires: str  # ISO 8601 UTC as CodePipeline sends it ("2026-11-26T09:14Z")
+    execution_id: str = ""
+    region: str = ""
+    console_link: str = ""
+    review_link: str = ""
+    external_link: str = ""
+    custom_data: str = ""
+    received_at: str = ""
+    status: str = APPROVAL_PENDING
+    decided_by: str = ""
+    decided_at: str = ""
+    verdict: str = ""  # "approve" | "reject": what the decider asked for
+    reason: str = ""
+    note: str = ""  # why it closed, when not by a decision made here
+    claim: str = ""  # nonce of the click that won the right to decide
+
+    @property
+    def open(self) -> bool:
+        return self.status in APPROVAL_OPEN
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision made in Slack and what came of it; kept for `/bake status` and the audit trail."""
+
+    subject: str  # e.g. "Approve/ManualApproval" or "rollout r-7f3k2q"
+    user: str
+    verdict: str  # "approve" | "reject" | "cancel" | "rollback" | "start"
+    at: str
+    outcome: str  # e.g. "approved", "rejected", "refused by CodePipeline: …"
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class Notice:
     """A thread reply the publisher owes a bake's message; `posted` once it is sent."""
@@ -217,6 +272,7 @@ class Bake:
     pipeline: str
     origin: str = "slack"  # "slack" | "push" (a commit pushed by hand)
     author: str = ""  # the commit's author, for commits pushed by hand
+    author_email: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     source_ami: str | None = None
     status: str = REQUESTED
@@ -231,6 +287,9 @@ class Bake:
     error: str = ""
     message_ts: str = ""
     notices: tuple[Notice, ...] = ()
+    approvals: tuple[ApprovalState, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    reply_ts: dict[str, str] = field(default_factory=dict)  # live thread replies (edited in place) by key
     updated_at: str = ""
     finished_at: str = ""
     # False while the Slack message lags the record: the publisher sets it once it has shown everything.
@@ -251,6 +310,16 @@ class Bake:
             source_ami=self.source_ami,
         )
 
+    def approval(self, key: str) -> ApprovalState | None:
+        return next((a for a in self.approvals if a.key == key), None)
+
+    def with_approval(self, state: ApprovalState) -> Bake:
+        """This bake with `state` replacing the approval of the same key (or added)."""
+        others = tuple(a for a in self.approvals if a.key != state.key)
+        if len(others) == len(self.approvals):
+            return replace(self, approvals=(*self.approvals, state))
+        return replace(self, approvals=tuple(state if a.key == state.key else a for a in self.approvals))
+
     def with_notice(self, key: str, text: str) -> Bake:
         if any(n.key == key for n in self.notices):
             return self
@@ -265,6 +334,9 @@ class Bake:
         doc["actions"] = {k: dict(v.__dict__) for k, v in self.actions.items()}
         doc["amis"] = [dict(a.__dict__) for a in self.amis]
         doc["notices"] = [dict(n.__dict__) for n in self.notices]
+        doc["approvals"] = [dict(a.__dict__) for a in self.approvals]
+        doc["decisions"] = [dict(d.__dict__) for d in self.decisions]
+        doc["reply_ts"] = dict(self.reply_ts)
         return doc
 
     @classmethod
@@ -276,6 +348,9 @@ class Bake:
         d["actions"] = {k: StepState(**v) for k, v in (d.get("actions") or {}).items()}
         d["amis"] = tuple(Ami(**a) for a in d.get("amis") or ())
         d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
+        d["approvals"] = tuple(ApprovalState(**a) for a in d.get("approvals") or ())
+        d["decisions"] = tuple(Decision(**x) for x in d.get("decisions") or ())
+        d["reply_ts"] = dict(d.get("reply_ts") or {})
         d["variables"] = dict(d.get("variables") or {})
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -43,6 +43,20 @@ class PipelineApi(Protocol):
         """The console link of an execution."""
         ...
 
+    def approval_execution(self, pipeline: str, stage: str, action: str, token: str) -> str | None:
+        """The execution whose approval at stage/action holds `token` and still waits, else None."""
+        ...
+
+    def approval_token(self, pipeline: str, stage: str, action: str) -> str | None:
+        """The token of the approval waiting at stage/action, None when none waits."""
+        ...
+
+    def put_approval_result(
+        self, pipeline: str, stage: str, action: str, token: str, approved: bool, summary: str
+    ) -> Any:
+        """Approve or reject; raises ApprovalTokenInvalid / ApprovalAlreadyDecided when no longer open."""
+        ...
+
 
 class Images(Protocol):
     """EC2 image look-ups (one region)."""
@@ -50,6 +64,38 @@ class Images(Protocol):
     def find_by_request(self, request_id: str) -> list[Ami]:
         """Available AMIs tagged `bakery:request-id` = request_id."""
         ...
+
+    def describe(self, ami_id: str) -> Any:
+        """What EC2 knows of one AMI (state, tags), or None when there is no such AMI."""
+        ...
+
+
+class Fleet(Protocol):
+    """Auto Scaling groups and their launch templates (one region); errors are FleetError and subclasses."""
+
+    def launch_template_of(self, group: str) -> Any:
+        """The group's launch template: id, name, default_version, latest_version."""
+        ...
+
+    def new_version_with_image(
+        self, template_id: str, ami_id: str, *, source_version: int, description: str
+    ) -> int: ...
+
+    def set_default_version(self, template_id: str, version: int) -> None: ...
+
+    def start_refresh(
+        self, group: str, template_id: str, version: int, *, min_healthy_percentage: int, instance_warmup: int
+    ) -> str:
+        """Start an instance refresh pinned to `version`; RefreshInProgress when one already runs."""
+        ...
+
+    def describe_refresh(self, group: str, refresh_id: str) -> Any:
+        """status, percentage, instances_to_update, status_reason."""
+        ...
+
+    def cancel_refresh(self, group: str) -> str: ...
+
+    def rollback_refresh(self, group: str) -> str: ...
 
 
 class Chat(Protocol):
@@ -67,6 +113,18 @@ class Chat(Protocol):
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """The user ids in a Slack user group (usergroups.users.list)."""
+        ...
+
+    def user_email(self, user: str) -> str | None:
+        """The user's e-mail address, None when Slack shows none."""
+        ...
+
+    def user_name(self, user: str) -> str:
+        """A name to write in audit summaries."""
+        ...
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
+        """Open a modal for the user who clicked; returns its view id."""
         ...
 
 

@@ -10,15 +10,23 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.models import (
+    APPROVAL_DECIDED_ELSEWHERE,
+    APPROVAL_DECIDING,
+    APPROVAL_EXPIRED,
+    APPROVAL_SUPERSEDED,
+    APPROVED,
     COMMITTED,
     ERROR,
     PIPELINE_STATUS,
+    REJECTED,
     REQUESTED,
     RUNNING,
     SUCCEEDED,
     TERMINAL_EVENT_STATES,
+    ApprovalState,
     Bake,
     BakeResult,
+    Decision,
     PipelineEvent,
     StepState,
 )
@@ -111,6 +119,59 @@ def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
     if ev.level == "pipeline" and out.status != bake.status and out.status in ("superseded", "canceled", "stopped"):
         out = out.with_notice(f"ended:{ev.execution_id}:{ev.state}", ended_text(ev))
     return out
+
+
+def close_approvals(bake: Bake, ev: PipelineEvent) -> Bake:
+    """Close the open approvals an event settles: their action ended, or their execution did.
+
+    A decision this bot claimed is confirmed by its action's end; any other end means the approval was
+    answered elsewhere (the console), expired, or the execution moved on. Idempotent: only open ones change.
+    """
+    out = bake
+    for a in bake.approvals:
+        if not a.open or (a.execution_id and a.execution_id != ev.execution_id):
+            continue
+        new: ApprovalState | None = None
+        if ev.level == "action" and (ev.stage, ev.action) == (a.stage, a.action) and ev.state in TERMINAL_EVENT_STATES:
+            new = _approval_ended(a, ev)
+        elif ev.level == "pipeline" and ev.state in TERMINAL_EVENT_STATES:
+            new = replace(
+                a, status=APPROVAL_SUPERSEDED, note=f"the execution ended ({ev.state.lower()}) before a decision"
+            )
+        if new is not None:
+            out = out.with_approval(new)
+            if new.status in (APPROVED, REJECTED) and a.status == APPROVAL_DECIDING:
+                out = with_decision(
+                    out,
+                    Decision(
+                        subject=f"{a.stage}/{a.action}",
+                        user=a.decided_by,
+                        verdict=a.verdict,
+                        at=a.decided_at,
+                        outcome=new.status,
+                        reason=a.reason,
+                    ),
+                )
+    return out
+
+
+def _approval_ended(a: ApprovalState, ev: PipelineEvent) -> ApprovalState:
+    succeeded = ev.state == "SUCCEEDED"
+    if a.status == APPROVAL_DECIDING and (a.verdict == "approve") == succeeded:
+        return replace(a, status=APPROVED if succeeded else REJECTED)
+    if not succeeded and a.expires and ev.time[:16] >= a.expires.rstrip("Z")[:16]:
+        return replace(a, status=APPROVAL_EXPIRED, note="no decision before it expired")
+    how = "approved" if succeeded else ("rejected" if ev.state == "FAILED" else ev.state.lower())
+    return replace(
+        a, status=APPROVAL_DECIDED_ELSEWHERE, note=f"{how} outside Slack (console or API)", verdict="", claim=""
+    )
+
+
+def with_decision(bake: Bake, decision: Decision) -> Bake:
+    """The bake with one more recorded decision; the same decision twice is recorded once."""
+    if decision in bake.decisions:
+        return bake
+    return replace(bake, decisions=(*bake.decisions, decision))
 
 
 def failure_text(ev: PipelineEvent) -> str:

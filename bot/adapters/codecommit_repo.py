@@ -135,6 +135,7 @@ class CodeCommitRepo:
         return CommitInfo(
             commit_id=commit.get("commitId", commit_id),
             author=(commit.get("author") or {}).get("name", ""),
+            author_email=(commit.get("author") or {}).get("email", ""),
             message=commit.get("message", ""),
         )
 

@@ -90,6 +90,25 @@ class CodePipelineApi:
                     return latest.get("token") or None
         return None
 
+    def approval_execution(self, pipeline: str, stage: str, action: str, token: str) -> str | None:
+        """The execution whose approval at stage/action holds `token` and still waits; None otherwise.
+
+        An approval notification names no execution: the pipeline's state ties the token to one.
+        """
+        state = _call(f"read the state of pipeline {pipeline}", self._client.get_pipeline_state, name=pipeline)
+        for stage_state in state.get("stageStates", []):
+            if stage_state.get("stageName") != stage:
+                continue
+            for action_state in stage_state.get("actionStates", []):
+                latest = action_state.get("latestExecution") or {}
+                if (
+                    action_state.get("actionName") == action
+                    and latest.get("status") == "InProgress"
+                    and latest.get("token") == token
+                ):
+                    return (stage_state.get("latestExecution") or {}).get("pipelineExecutionId") or None
+        return None
+
     def put_approval_result(
         self, pipeline: str, stage: str, action: str, token: str, approved: bool, summary: str
     ) -> datetime | None:

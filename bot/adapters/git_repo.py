@@ -381,9 +381,13 @@ class GitRepo:
 
 def _parse_commit(commit_id: str, raw: bytes) -> CommitInfo:
     header, _, body = raw.partition(b"\n\n")
-    author = ""
+    author = email = ""
     for line in header.split(b"\n"):
         if line.startswith(b"author "):
-            author = line[len(b"author ") :].split(b" <", 1)[0].decode("utf-8", errors="replace")
+            name, _, rest = line[len(b"author ") :].partition(b" <")
+            author = name.decode("utf-8", errors="replace")
+            email = rest.partition(b">")[0].decode("utf-8", errors="replace")
             break
-    return CommitInfo(commit_id=commit_id, author=author, message=body.decode("utf-8", errors="replace"))
+    return CommitInfo(
+        commit_id=commit_id, author=author, author_email=email, message=body.decode("utf-8", errors="replace")
+    )

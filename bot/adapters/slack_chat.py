@@ -39,9 +39,7 @@ class SlackChat:
     def __init__(self, client: WebClient):
         self._client = client
 
-    def post(
-        self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
-    ) -> str:
+    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> str:
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
@@ -52,9 +50,7 @@ class SlackChat:
         # blocks are always sent: Slack keeps the old ones when the field is absent, and [] must clear.
         self._call("chat.update", self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def post_ephemeral(
-        self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
-    ) -> None:
+    def post_ephemeral(self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks is not None:
             kwargs["blocks"] = blocks
@@ -68,6 +64,17 @@ class SlackChat:
             include_disabled=False,
         )
         return frozenset(response.get("users") or ())
+
+    def user_email(self, user: str) -> str | None:
+        """The user's e-mail address (users.info; needs `users:read.email`), None when Slack shows none."""
+        profile = self._call("users.info", self._client.users_info, user=user)["user"].get("profile") or {}
+        return profile.get("email") or None
+
+    def user_name(self, user: str) -> str:
+        """The user's display name, else real name, else the id."""
+        info = self._call("users.info", self._client.users_info, user=user)["user"]
+        profile = info.get("profile") or {}
+        return profile.get("display_name") or profile.get("real_name") or info.get("name") or user
 
     def open_view(self, trigger_id: str, view: dict[str, Any]) -> str:
         """Open a modal; return its view id (for views.update later)."""

@@ -155,6 +155,7 @@ class FakeCodePipeline(LocalServer):
         self.region, self.account, self._clock = region, account, clock
         self._address = (host, port)
         self._lock = threading.RLock()
+        self.operations: list[str] = []
         self._pipelines: dict[str, _Pipeline] = {}
         self._approvals: dict[str, _Approval] = {}
         self._decisions: list[ApprovalDecision] = []
@@ -291,6 +292,8 @@ class FakeCodePipeline(LocalServer):
         """Answer one CodePipeline API call; raises CodePipelineFault for AWS errors."""
         # The `_op_` methods carry AWS's operation names, so X-Amz-Target maps onto them directly.
         method = getattr(self, f"_op_{operation}", None)
+        with self._lock:
+            self.operations.append(operation)  # every call, accepted or refused (tests count them)
         if method is None:
             raise CodePipelineFault("UnknownOperationException", f"Operation {operation} is not supported")
         return method(body)

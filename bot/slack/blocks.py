@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.models import STAGES, Bake, StepState
+from bot.models import STAGES, SUCCEEDED, Bake, StepState
 from bot.progress import escape
+from bot.slack import ids
+from bot.slack.approval_blocks import approval_card, outcome_line
 
 Blocks = list[dict[str, Any]]
 
@@ -76,8 +78,14 @@ def stage_line(name: str, step: StepState | None) -> str:
     return f"{icon} *{name}* running{since}"
 
 
-def bake_message(bake: Bake, *, region: str) -> tuple[str, Blocks]:
-    """The one top-level message of a bake, as it stands now."""
+def bake_message(
+    bake: Bake, *, region: str, approvers: str = "", targets: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, Blocks]:
+    """The one top-level message of a bake, as it stands now.
+
+    `approvers` describes who may approve; `targets` are (target name, rollout_start button key) pairs
+    offered once the bake succeeded with AMIs.
+    """
     icon, label = STATUS_LABEL.get(bake.status, (":grey_question:", bake.status))
     title = f"{icon} Bake `{bake.request_id}` of *{bake.image}*: {label}"
     who = f"<@{bake.requested_by}>" if bake.requested_by else escape(bake.author or "someone")
@@ -113,14 +121,48 @@ def bake_message(bake: Bake, *, region: str) -> tuple[str, Blocks]:
             f"`{a.ami_id}` in {a.region}" + (f" ({a.account_id})" if a.account_id else "") for a in bake.amis
         )
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*AMIs*\n{amis}"[:3000]}})
+    for a in bake.approvals:
+        if a.open:
+            blocks.extend(approval_card(bake, a, approvers=approvers or "the approvers"))
+        else:
+            where = f"*{escape(a.stage)}* / *{escape(a.action)}*"
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome_line(a, where)}]})
+    if bake.status == SUCCEEDED and bake.amis and targets:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "rollouts",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.ROLLOUT_START,
+                        "text": {"type": "plain_text", "text": f"Roll out to {name}"[:75]},
+                        "value": key,
+                    }
+                    for name, key in targets[:25]
+                ],
+            }
+        )
     if bake.error:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {escape(bake.error)}"[:3000]}]}
         )
     text = f"Bake {bake.request_id} of {bake.image}: {label}"
+    if any(a.status == "pending" for a in bake.approvals):
+        text += " — waiting for approval"
     if bake.amis:
         text += " — " + ", ".join(a.ami_id for a in bake.amis)
     return text, blocks
+
+
+def bake_replies(bake: Bake, *, approvers: str = "") -> list[tuple[str, str, Blocks]]:
+    """The live thread replies of a bake (edited in place as they change): one per approval."""
+    out = []
+    for a in bake.approvals:
+        card = approval_card(bake, a, approvers=approvers or "the approvers")
+        text = f"Approval of bake {bake.request_id} at {a.stage}/{a.action}: {a.status}"
+        out.append((f"approval:{a.key}", text, card))
+    return out
 
 
 def bake_summary_line(bake: Bake) -> str:

@@ -32,3 +32,78 @@ class SlashInvocation:
             raise BadRequest("The command text is not text.")
         trigger = command.get("trigger_id")
         return cls(user=user, channel=channel, text=text, trigger_id=trigger if isinstance(trigger, str) else "")
+
+
+VALUE_RE = re.compile(r"^[a-z0-9-]{3,40}$")  # the bot's own opaque keys: ap-…, rs-…, r-…
+
+
+@dataclass(frozen=True)
+class ButtonClick:
+    """One button press (block_actions): who, which button and key, where, and the trigger for a modal."""
+
+    user: str
+    action_id: str
+    value: str
+    channel: str
+    message_ts: str
+    trigger_id: str
+
+    @classmethod
+    def from_payload(cls, body: dict[str, Any]) -> ButtonClick:
+        user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+        actions = body.get("actions")
+        if not isinstance(user, str) or not USER_RE.match(user):
+            raise BadRequest("The click came without a valid user id.")
+        if not isinstance(actions, list) or len(actions) != 1 or not isinstance(actions[0], dict):
+            raise BadRequest("The click must carry exactly one action.")
+        action = actions[0]
+        value = action.get("value")
+        if not isinstance(value, str) or not VALUE_RE.match(value):
+            raise BadRequest("That button carries no key I issued.")
+        channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
+        container = body.get("container") if isinstance(body.get("container"), dict) else {}
+        channel = channel or container.get("channel_id")
+        if not isinstance(channel, str) or not CHANNEL_RE.match(channel):
+            raise BadRequest("The click came without a valid channel id.")
+        ts = container.get("message_ts") or (body.get("message") or {}).get("ts") or ""
+        trigger = body.get("trigger_id")
+        return cls(
+            user=user,
+            action_id=str(action.get("action_id", "")),
+            value=value,
+            channel=channel,
+            message_ts=ts if isinstance(ts, str) else "",
+            trigger_id=trigger if isinstance(trigger, str) else "",
+        )
+
+
+@dataclass(frozen=True)
+class ViewSubmission:
+    """A submitted modal: who, its callback id, the key it was opened for, and its input values."""
+
+    user: str
+    callback_id: str
+    key: str
+    values: dict[str, str]
+
+    @classmethod
+    def from_payload(cls, body: dict[str, Any]) -> ViewSubmission:
+        user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+        view = body.get("view")
+        if not isinstance(user, str) or not USER_RE.match(user):
+            raise BadRequest("The form came without a valid user id.")
+        if not isinstance(view, dict):
+            raise BadRequest("The form came without its view.")
+        key = view.get("private_metadata")
+        if not isinstance(key, str) or not VALUE_RE.match(key):
+            raise BadRequest("The form does not name anything I asked about.")
+        values: dict[str, str] = {}
+        state = ((view.get("state") or {}).get("values")) or {}
+        if isinstance(state, dict):
+            for block_id, inputs in state.items():
+                if not isinstance(inputs, dict):
+                    continue
+                for action_id, element in inputs.items():
+                    if isinstance(element, dict) and isinstance(element.get("value"), str):
+                        values[f"{block_id}.{action_id}"] = element["value"]
+        return cls(user=user, callback_id=str(view.get("callback_id", "")), key=key, values=values)

@@ -1,0 +1,122 @@
+"""Block Kit for manual approvals: the card with Approve / Reject, its closed form, and the reject modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import (
+    APPROVAL_DECIDING,
+    APPROVAL_EXPIRED,
+    APPROVED,
+    REJECTED,
+    ApprovalState,
+    Bake,
+)
+from bot.progress import escape
+from bot.slack import ids
+
+Blocks = list[dict[str, Any]]
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link to an https URL, or "" when the URL could break out of the link syntax."""
+    if not url.startswith("https://") or any(c in url for c in "|<> \n"):
+        return ""
+    return f"<{url}|{label}>"
+
+
+def expiry_text(expires: str) -> str:
+    from bot.slack.blocks import slack_date  # one formatter for every time shown
+
+    return slack_date(expires.replace("Z", ":00Z") if len(expires) == 17 else expires)
+
+
+def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
+    """The approval as the thread reply (and the bake message) show it: open with buttons, or its outcome."""
+    where = f"*{escape(a.stage)}* / *{escape(a.action)}*"
+    if not a.open or a.status == APPROVAL_DECIDING:
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": outcome_line(a, where)}}]
+    not_who = f"<@{bake.requested_by}> (who asked)" if bake.requested_by else ""
+    if bake.origin == "push" and bake.author:
+        not_who = ", ".join(filter(None, [not_who, f"{escape(bake.author)} (the commit's author)"]))
+    lines = [
+        f":raised_hand: *Waiting for approval* at {where} of bake `{bake.request_id}`",
+        f"Who may approve: {approvers}" + (f", except {not_who}" if not_who else ""),
+        f"Expires: {expiry_text(a.expires)}",
+    ]
+    blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}]
+    if a.custom_data:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(a.custom_data)[:2900]}"}})
+    # Not approvalReviewLink: it ends in the approval's token, which stays server-side.
+    links = [link(a.external_link, "Details"), link(a.console_link, "Pipeline in the console")]
+    if any(links):
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(filter(None, links))}]})
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"approval:{a.key}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ids.BAKE_APPROVE,
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "style": "primary",
+                    "value": a.key,
+                },
+                {
+                    "type": "button",
+                    "action_id": ids.BAKE_REJECT,
+                    "text": {"type": "plain_text", "text": "Reject…"},
+                    "style": "danger",
+                    "value": a.key,
+                },
+            ],
+        }
+    )
+    return blocks
+
+
+def outcome_line(a: ApprovalState, where: str) -> str:
+    from bot.slack.blocks import slack_date
+
+    who = f"<@{a.decided_by}>" if a.decided_by else "someone"
+    when = f" {slack_date(a.decided_at)}" if a.decided_at else ""
+    if a.status == APPROVAL_DECIDING:
+        verb = "Approving" if a.verdict == "approve" else "Rejecting"
+        return f":hourglass_flowing_sand: {verb} {where}: {who} decided{when}, telling CodePipeline…"
+    if a.status == APPROVED:
+        return f":white_check_mark: {where} approved by {who}{when}"
+    if a.status == REJECTED:
+        return f":no_entry: {where} rejected by {who}{when}: {escape(a.reason)}"[:3000]
+    if a.status == APPROVAL_EXPIRED:
+        return f":hourglass: {where} expired ({expiry_text(a.expires)}) without a decision"
+    return f":heavy_minus_sign: {where} closed: {escape(a.note or a.status)}"
+
+
+def reject_modal(key: str, request_id: str) -> dict[str, Any]:
+    """The modal asking why a bake is rejected; private_metadata carries only the approval's key."""
+    return {
+        "type": "modal",
+        "callback_id": ids.REJECT_VIEW,
+        "private_metadata": key,
+        "title": {"type": "plain_text", "text": "Reject the bake"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"Why reject bake `{request_id}`? The reason goes to CodePipeline."},
+            },
+            {
+                "type": "input",
+                "block_id": ids.REJECT_REASON_BLOCK,
+                "label": {"type": "plain_text", "text": "Reason"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.REJECT_REASON_INPUT,
+                    "multiline": True,
+                    "max_length": 400,
+                },
+            },
+        ],
+    }

@@ -1,0 +1,14 @@
+"""Slack action and view ids (CONTRACT §6): the one place their spelling lives."""
+
+from __future__ import annotations
+
+BAKE_APPROVE = "bake_approve"
+BAKE_REJECT = "bake_reject"
+ROLLOUT_START = "rollout_start"
+ROLLOUT_APPROVE = "rollout_approve"
+ROLLOUT_CANCEL = "rollout_cancel"
+ROLLOUT_ROLLBACK = "rollout_rollback"
+
+REJECT_VIEW = "bake_reject_reason"  # callback_id of the modal asking why
+REJECT_REASON_BLOCK = "reason"
+REJECT_REASON_INPUT = "reason_input"

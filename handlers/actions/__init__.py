@@ -1,0 +1,38 @@
+"""Button listeners: ack, parse the click once, call one service, tell the clicker privately."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack
+
+from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.slack.payloads import ButtonClick
+
+log = logging.getLogger(__name__)
+
+
+def on_click(services: Any, run: Callable[[ButtonClick], str]) -> Callable[..., None]:
+    """A listener that answers every click: the service's reply, or why nothing happened."""
+
+    def listener(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        try:
+            click = ButtonClick.from_payload(body)
+        except BadRequest as exc:
+            log.info("click.malformed reason=%s", exc)
+            return  # no trustworthy user or channel to answer
+        try:
+            text = run(click)
+        except (BadRequest, NotAllowed, NotFound) as exc:
+            log.info("click.refused user=%s action=%s reason=%s", click.user, click.action_id, exc)
+            text = f":no_entry_sign: {exc}"
+        except BakeryError as exc:
+            log.exception("click.failed user=%s action=%s", click.user, click.action_id)
+            text = f":warning: That did not work: {exc}"
+        if text:
+            services.tell(channel=click.channel, user=click.user, text=text)
+
+    return listener

@@ -1,0 +1,22 @@
+"""`bake_reject`: checks the clicker may decide, then asks for the reason in a modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+
+from bot.slack import ids
+from bot.slack.approval_blocks import reject_modal
+from bot.slack.payloads import ButtonClick
+from handlers.actions import on_click
+
+
+def register(app: App, services: Any) -> None:
+    def ask_reason(click: ButtonClick) -> str:
+        bake, _ = services.approvals.check(user=click.user, key=click.value)
+        # The modal must open within Slack's trigger window, so this one Slack call runs here.
+        services.chat.open_view(click.trigger_id, reject_modal(click.value, bake.request_id))
+        return ""
+
+    app.action(ids.BAKE_REJECT)(on_click(services, ask_reason))

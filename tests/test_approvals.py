@@ -1,0 +1,229 @@
+"""Manual approvals from the channel, driven as Slack and AWS drive the bot: signed clicks, SQS deliveries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+
+from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, SECOND_APPROVER
+
+PIPELINE = "ami-bakery-base"
+
+
+def request_id_of(answer: dict) -> str:
+    return answer["text"].split("`")[1]
+
+
+def blocks(message: dict) -> str:
+    return json.dumps(message["blocks"])
+
+
+def puts(bakery) -> int:
+    return bakery.codepipeline.operations.count("PutApprovalResult")
+
+
+def approval_reply(bakery, rid: str) -> dict:
+    return next(m for m in bakery.thread(rid) if "Approve" in blocks(m) or "approv" in m["text"].lower())
+
+
+def bake_waiting_for_approval(bakery, **kw):
+    rid = request_id_of(bakery.command(REQUESTER, "base monthly patching"))
+    ex, token = bakery.reach_approval("base", rid, **kw)
+    return rid, ex, token
+
+
+def test_an_approval_shows_who_may_approve_expiry_custom_data_and_buttons_without_the_token(bakery):
+    rid, _, token = bake_waiting_for_approval(bakery, custom_data="Check the CIS report first")
+    message = bakery.bake_message(rid)
+    text = blocks(message)
+    assert "Waiting for approval" in text and "<!subteam^S0PLATFORM>" in text
+    assert f"except <@{REQUESTER}> (who asked)" in text
+    assert "Expires" in text and "2099" in text
+    assert "Check the CIS report first" in text and "Pipeline in the console" in text
+    reply = bakery.wait(lambda: [m for m in bakery.thread(rid) if "bake_approve" in blocks(m)], what="the reply")[0]
+    values = {e["value"] for b in reply["blocks"] for e in b.get("elements", []) if e.get("action_id")}
+    assert len(values) == 1 and next(iter(values)).startswith("ap-")
+    assert token not in json.dumps(bakery.messages())
+
+
+def test_an_approver_approves_with_one_call_naming_them_and_the_buttons_go(bakery):
+    rid, ex, _ = bake_waiting_for_approval(bakery)
+    status, _ = bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+    assert status == 200
+    bakery.wait_ephemeral(APPROVER, "You approved")
+    [decision] = bakery.codepipeline.decisions()
+    assert decision.status == "Approved" and APPROVER in decision.summary and rid in decision.summary
+    assert decision.execution_id == ex
+    bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
+    assert "approved by <@U0ALICE>" in blocks(bakery.bake_message(rid))
+    status = bakery.command(REQUESTER, f"status {rid}")["text"]
+    assert f"<@{APPROVER}> approve Approve/Approve: approved" in status
+
+
+def test_the_requester_cannot_approve_their_own_bake(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    bakery.slack.set_usergroup("S0PLATFORM", [APPROVER, REQUESTER])  # even as an approver
+    bakery.click(REQUESTER, bakery.bake_message(rid), "bake_approve")
+    assert "someone else must approve" in bakery.wait_ephemeral(REQUESTER, "four-eyes")
+    assert puts(bakery) == 0
+    assert "bake_approve" in blocks(bakery.bake_message(rid))
+
+
+def test_someone_outside_the_approvers_is_refused(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    bakery.click(OUTSIDER, bakery.bake_message(rid), "bake_approve")
+    assert "access.approvers" in bakery.wait_ephemeral(OUTSIDER, "not allowed")
+    assert puts(bakery) == 0
+
+
+def test_the_author_of_a_hand_pushed_commit_cannot_approve_it(bakery, tmp_path):
+    work = tmp_path / "hand"
+    subprocess.run(["git", "clone", "-q", str(bakery.repos["base"]), str(work)], check=True)
+    (work / "packer.pkr.hcl").write_text("# tweak\n")
+    git = ["git", "-C", str(work), "-c", "user.name=Alice", "-c", "user.email=U0ALICE@example.com"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "tune packer"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "main"], check=True)
+    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rid = f"h-{sha[:10]}"  # the bake appears when the pipeline reports the commit
+    ex = bakery.start_execution("base", sha)
+    bakery.deliver(bakery.event(ex, "STARTED"))
+    bakery.wait(lambda: bakery.services.bakes.get(rid), what="the hand-pushed bake")
+    bakery.codepipeline.set_stage_state(PIPELINE, "Approve", "InProgress", execution_id=ex)
+    token = bakery.codepipeline.open_approval(PIPELINE, "Approve", "Approve", execution_id=ex)
+    from bot.sandbox.aws_events import approval_notification
+
+    bakery.deliver(
+        approval_notification(
+            pipeline=PIPELINE, stage="Approve", action="Approve", token=token, expires="2099-01-01T00:00Z"
+        )
+    )
+    message = bakery.wait(lambda: (m := bakery.bake_message(rid)) and "bake_approve" in blocks(m) and m, what="buttons")
+    bakery.click(APPROVER, message, "bake_approve")
+    assert "You wrote this bake's commit" in bakery.wait_ephemeral(APPROVER, "four-eyes")
+    assert puts(bakery) == 0
+    bakery.click(SECOND_APPROVER, message, "bake_approve")
+    bakery.wait_ephemeral(SECOND_APPROVER, "You approved")
+    assert len(bakery.codepipeline.decisions()) == 1
+
+
+def test_two_approvers_and_a_double_click_at_once_give_one_call(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    message = bakery.bake_message(rid)
+    clicks = [APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER]
+    threads = [threading.Thread(target=bakery.click, args=(u, message, "bake_approve")) for u in clicks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bakery.wait(lambda: bakery.codepipeline.decisions(), what="the decision")
+    bakery.wait(lambda: "approved by" in blocks(bakery.bake_message(rid)), what="the outcome")
+    assert puts(bakery) == 1
+    winner = bakery.services.bakes.get(rid).approvals[0].decided_by
+    told = bakery.ephemerals(APPROVER) + bakery.ephemerals(SECOND_APPROVER)
+    assert sum("already" in t and f"<@{winner}>" in t for t in told) == 3
+
+
+def test_a_slack_retry_of_the_same_click_decides_once(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    message = bakery.bake_message(rid)
+    bakery.click(APPROVER, message, "bake_approve")
+    from tests.fixtures.bakery import block_actions
+
+    block = next(b for b in message["blocks"] if b["type"] == "actions")
+    payload = block_actions(APPROVER, message, block, block["elements"][0])
+    status, _ = bakery.post_slack(
+        {"payload": json.dumps(payload)}, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
+    )
+    assert status == 200
+    bakery.wait(lambda: "approved by" in blocks(bakery.bake_message(rid)), what="the outcome")
+    assert puts(bakery) == 1
+
+
+def test_reject_asks_for_a_reason_and_sends_it(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    bakery.click(APPROVER, bakery.bake_message(rid), "bake_reject")
+    view = bakery.wait(lambda: bakery.slack.views(), what="the reject modal")[-1]
+    assert view["view"]["callback_id"] == "bake_reject_reason"
+    assert view["view"]["private_metadata"].startswith("ap-")
+    status, body = bakery.submit_view(APPROVER, view["id"], {"reason": {"reason_input": "   "}})
+    assert status == 200 and json.loads(body)["response_action"] == "errors" and puts(bakery) == 0
+    status, body = bakery.submit_view(APPROVER, view["id"], {"reason": {"reason_input": "CIS score dropped"}})
+    assert status == 200 and "errors" not in body
+    bakery.wait(lambda: bakery.codepipeline.decisions(), what="the rejection")
+    [decision] = bakery.codepipeline.decisions()
+    assert decision.status == "Rejected" and "CIS score dropped" in decision.summary and APPROVER in decision.summary
+    bakery.wait(lambda: "rejected by" in blocks(bakery.bake_message(rid)), what="the outcome")
+    assert "CIS score dropped" in bakery.command(REQUESTER, f"status {rid}")["text"]
+
+
+def test_an_expired_approval_refuses_clicks_and_loses_its_buttons(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery, expires="2020-01-01T00:00Z")
+    bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+    assert "expired" in bakery.wait_ephemeral(APPROVER, "expired")
+    bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
+    assert "expired" in blocks(bakery.bake_message(rid)) and puts(bakery) == 0
+
+
+def test_an_approval_decided_in_the_console_loses_its_buttons(bakery):
+    rid, ex, _ = bake_waiting_for_approval(bakery)
+    bakery.deliver(bakery.event(ex, "SUCCEEDED", "Approve", "Approve", category="Approval"))
+    bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
+    assert "approved outside Slack" in blocks(bakery.bake_message(rid))
+    assert puts(bakery) == 0
+
+
+def test_a_superseded_execution_closes_its_approval(bakery):
+    rid, ex, _ = bake_waiting_for_approval(bakery)
+    bakery.deliver(bakery.event(ex, "SUPERSEDED"))
+    bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
+    assert "superseded" in blocks(bakery.bake_message(rid))
+
+
+def test_a_token_codepipeline_refuses_is_reported_and_the_buttons_go(bakery):
+    rid, ex, token = bake_waiting_for_approval(bakery)
+    # Someone answers in the console; its event has not reached the bot yet.
+    bakery.codepipeline.handle(
+        "PutApprovalResult",
+        {
+            "pipelineName": PIPELINE,
+            "stageName": "Approve",
+            "actionName": "Approve",
+            "token": token,
+            "result": {"status": "Approved", "summary": "console"},
+        },
+    )
+    bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+    assert "did not take your decision" in bakery.wait_ephemeral(APPROVER, "CodePipeline")
+    bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
+    assert "closed" in blocks(bakery.bake_message(rid))
+    assert "refused by CodePipeline" in bakery.command(REQUESTER, f"status {rid}")["text"]
+
+
+def test_a_claimed_decision_survives_a_restart_and_is_sent_once(bakery_factory):
+    bakery = bakery_factory()
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    from dataclasses import replace
+
+    # The bot stops right after winning the claim, before its call.
+    bakery.services.bakes.mutate(
+        rid,
+        lambda b: b.with_approval(
+            replace(
+                b.approvals[0],
+                status="deciding",
+                decided_by=APPROVER,
+                verdict="approve",
+                decided_at="2026-11-26T09:00:00Z",
+                claim="c0ffee",
+            )
+        ),
+    )
+    bakery_factory.stop(bakery)
+    again = bakery_factory()
+    again.wait(lambda: again.services.bakes.get(rid).approvals[0].status == "approved", what="the resumed call")
+    bakery_factory.stop(again)
+    third = bakery_factory()  # a second restart must not send it again
+    third.wait(lambda: third.services.bakes.get(rid).approvals[0].status == "approved", what="approved")
+    assert puts(third) == 1
