@@ -16,6 +16,7 @@ import boto3
 from slack_sdk import WebClient
 
 from bot.access import Access
+from bot.adapters.autoscaling import Fleet
 from bot.adapters.codepipeline import CodePipelineApi
 from bot.adapters.ec2_images import Ec2Images
 from bot.adapters.repos import open_repo
@@ -23,13 +24,17 @@ from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.adapters.sns_http import SnsEndpoint
 from bot.adapters.sns_verify import SnsVerifier, fetch_certificate
 from bot.adapters.sqs_intake import SqsConsumer
+from bot.approvals import ApprovalService
 from bot.bakes import BakeService
 from bot.config import Config, Environment, ImageConfig
 from bot.foreground import Foreground
 from bot.intake import Intake
 from bot.ports import SourceRepo
-from bot.publisher import MessagePublisher
-from bot.slack.blocks import bake_message
+from bot.publisher import BAKES, MessagePublisher, Surface
+from bot.rollout_record import Rollout, rollout_index
+from bot.rollouts import ROLLOUT, RolloutService
+from bot.slack.blocks import bake_message, bake_replies
+from bot.slack.rollout_blocks import rollout_message
 from bot.slash import SlashCommands
 from bot.state import open_store
 
@@ -46,6 +51,8 @@ class Options:
     bake_workers: int = 4
     cert_fetcher: Callable[[str], bytes] = fetch_certificate
     subscribe_confirmer: Callable[[str], None] | None = None
+    rollout_poll_interval: float = 10.0  # describe_instance_refreshes at most this often per rollout
+    housekeeping_tick: float = 1.0  # how often the rollout poller and the approval expiry sweep wake
 
 
 class Backlog:
@@ -78,7 +85,10 @@ class Services:
     chat: SlackChat
     access: Access
     bakes: BakeService
+    approvals: ApprovalService
+    rollouts: RolloutService
     publisher: MessagePublisher
+    rollout_publisher: MessagePublisher
     slash: SlashCommands
     intake: Intake
     sns: SnsEndpoint
@@ -86,16 +96,39 @@ class Services:
     executor: ThreadPoolExecutor
     backlog: Backlog
     foreground: Foreground
+    run_async: Callable[[Callable[[], None]], None]
+    housekeeping_tick: float = 1.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
         """Recover what a previous run left in flight, then start the publisher and the SQS consumer."""
         self.bakes.recover()
+        self.approvals.resume()
+        self.rollouts.recover()
         self.publisher.recover()
+        self.rollout_publisher.recover()
         self._spawn("publisher", self.publisher.run)
+        self._spawn("rollout-publisher", self.rollout_publisher.run)
+        self._spawn("housekeeping", self._housekeeping)
         if self.sqs is not None:
             self._spawn("sqs-intake", self.sqs.run)
+
+    def tell(self, *, channel: str, user: str, text: str) -> None:
+        """Answer someone privately, off the Slack listener thread."""
+        self.run_async(lambda: self.chat.post_ephemeral(channel=channel, user=user, text=text))
+
+    def _housekeeping(self, stop: threading.Event) -> None:
+        """Follows running rollouts and closes overdue approvals; never on a Slack listener thread."""
+        sweeps = 0
+        while not stop.wait(self.housekeeping_tick):
+            try:
+                self.rollouts.poll_once()
+                sweeps += 1
+                if sweeps % 30 == 0:
+                    self.approvals.expire_overdue()
+            except Exception:  # noqa: BLE001 - the loop must outlive one bad round, with the traceback logged
+                log.exception("housekeeping.failed")
 
     def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
         thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
@@ -105,10 +138,12 @@ class Services:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.publisher.wake()
+        self.rollout_publisher.wake()
         self.executor.shutdown(wait=True, cancel_futures=False)
         for thread in self._threads:
             thread.join(timeout=timeout)
         self.publisher.flush(timeout=timeout)
+        self.rollout_publisher.flush(timeout=timeout)
         self.store.close()
 
     def health(self) -> dict[str, Any]:
@@ -118,7 +153,7 @@ class Services:
             "status": "ok" if ok else "degraded",
             "loops": loops,
             "sqs": "on" if self.sqs is not None else "off",
-            "messages_pending": self.publisher.pending(),
+            "messages_pending": self.publisher.pending() + self.rollout_publisher.pending(),
             "bake_jobs_pending": self.backlog.count,
         }
 
@@ -169,12 +204,35 @@ def build_services(
     default_region = env.aws_region or session.region_name or ""
     foreground = Foreground()
 
+    approvers = access.describe("approvers")
+    rollouts_ref: list[RolloutService] = []
+
     def render(bake):
         image = config.images.get(bake.image)
-        return bake_message(bake, region=(image.region if image else None) or default_region)
+        region = (image.region if image else None) or default_region
+        targets = rollouts_ref[0].targets_of(bake) if rollouts_ref else ()
+        return bake_message(bake, region=region, approvers=approvers, targets=targets)
 
     publisher = MessagePublisher(
-        store=store, chat=chat, render=render, min_interval=opts.publish_interval, before_publish=foreground.wait_quiet
+        store=store,
+        chat=chat,
+        render=render,
+        surface=Surface(
+            kind=BAKES.kind,
+            load=BAKES.load,
+            index_fn=BAKES.index_fn,
+            replies=lambda bake: bake_replies(bake, approvers=approvers),
+        ),
+        min_interval=opts.publish_interval,
+        before_publish=foreground.wait_quiet,
+    )
+    rollout_publisher = MessagePublisher(
+        store=store,
+        chat=chat,
+        render=lambda r: rollout_message(r, approvers=approvers),
+        surface=Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),
+        min_interval=opts.publish_interval,
+        before_publish=foreground.wait_quiet,
     )
     executor = ThreadPoolExecutor(
         max_workers=opts.bake_workers, thread_name_prefix="bake-worker", initializer=_lower_priority
@@ -219,6 +277,30 @@ def build_services(
         images_for=lambda region: Ec2Images(client("ec2", region)),
         run_async=run_async,
     )
+    approvals = ApprovalService(
+        config=config,
+        store=store,
+        access=access,
+        chat=chat,
+        bakes=bakes,
+        pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
+        run_async=run_async,
+    )
+    rollouts = RolloutService(
+        config=config,
+        store=store,
+        access=access,
+        bakes=bakes,
+        fleet_for=lambda region: Fleet(client("ec2", region), client("autoscaling", region)),
+        images_for=lambda region: Ec2Images(client("ec2", region)),
+        board=rollout_publisher,
+        run_async=run_async,
+        default_region=default_region,
+        poll_interval=opts.rollout_poll_interval,
+    )
+    rollouts_ref.append(rollouts)
+    bakes.on_approval = approvals.receive
+    bakes.on_success = rollouts.offer
     intake = Intake(store=store, apply=bakes.apply, topic_arns=config.notifications.sns_topic_arns)
     verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
     sns_kwargs = {"confirm": opts.subscribe_confirmer} if opts.subscribe_confirmer else {}
@@ -241,12 +323,17 @@ def build_services(
         chat=chat,
         access=access,
         bakes=bakes,
+        approvals=approvals,
+        rollouts=rollouts,
         publisher=publisher,
-        slash=SlashCommands(config=config, bakes=bakes),
+        rollout_publisher=rollout_publisher,
+        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts),
         intake=intake,
         sns=sns,
         sqs=sqs,
         executor=executor,
         backlog=backlog,
         foreground=foreground,
+        run_async=run_async,
+        housekeeping_tick=opts.housekeeping_tick,
     )

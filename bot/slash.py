@@ -10,6 +10,7 @@ from bot import commands
 from bot.bakes import BakeService
 from bot.config import Config
 from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.progress import escape
 from bot.slack.blocks import bake_summary_line, ephemeral
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class SlashCommands:
         if isinstance(command, commands.Rollout):
             if self._rollouts is None:
                 raise BadRequest("Rollouts are not enabled on this bot.")
-            return self._rollouts.request(user=user, channel=channel, command=command)
+            return Answer.of(self._rollouts.request(user=user, channel=channel, command=command))
         raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
 
     def _list(self) -> Answer:
@@ -80,6 +81,14 @@ class SlashCommands:
             lines = [bake_summary_line(bake)]
             for name, step in bake.stages.items():
                 lines.append(f"    • {name}: {step.state.lower()}")
+            for a in bake.approvals:
+                if a.open:
+                    lines.append(f"    :raised_hand: {a.stage}/{a.action} waits for approval until {a.expires}")
+            if bake.decisions:
+                lines.append("    *Decisions*")
+            for d in bake.decisions:
+                why = f" — {escape(d.reason)}" if d.reason else ""
+                lines.append(f"    • {d.at} <@{d.user}> {d.verdict} {d.subject}: {escape(d.outcome)}{why}")
             if bake.error:
                 lines.append(f"    :warning: {bake.error}")
             return Answer.of("\n".join(lines))

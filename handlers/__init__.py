@@ -8,6 +8,9 @@ from slack_bolt import App
 
 
 def register_all(app: App, services: Any) -> None:
+    from handlers.actions import bake_approve, bake_reject, rollout_controls, rollout_start
     from handlers.commands import bake
+    from handlers.views import reject_reason
 
-    bake.register(app, services)
+    for module in (bake, bake_approve, bake_reject, rollout_start, rollout_controls, reject_reason):
+        module.register(app, services)

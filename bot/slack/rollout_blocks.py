@@ -1,0 +1,133 @@
+"""Block Kit for a rollout's message: status, progress, launch template version, and its buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.progress import escape
+from bot.rollout_record import (
+    AWAITING_APPROVAL,
+    CANCELLING,
+    IN_PROGRESS,
+    Rollout,
+)
+from bot.slack import ids
+
+Blocks = list[dict[str, Any]]
+
+STATUS_LABEL = {
+    "awaiting_approval": (":raised_hand:", "waiting for approval"),
+    "starting": (":arrows_counterclockwise:", "starting"),
+    "in_progress": (":ship:", "in progress"),
+    "cancelling": (":heavy_minus_sign:", "cancelling"),
+    "rolling_back": (":rewind:", "rolling back"),
+    "succeeded": (":white_check_mark:", "succeeded"),
+    "failed": (":x:", "failed"),
+    "cancelled": (":heavy_minus_sign:", "cancelled"),
+    "rolled_back": (":rewind:", "rolled back"),
+    "rollback_failed": (":rotating_light:", "rollback failed"),
+    "error": (":warning:", "could not start"),
+}
+
+
+def progress_bar(percentage: int, width: int = 20) -> str:
+    filled = max(0, min(width, round(percentage * width / 100)))
+    return "█" * filled + "░" * (width - filled)
+
+
+def _button(action_id: str, text: str, value: str, style: str | None = None, confirm: str | None = None) -> dict:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    if confirm:
+        button["confirm"] = {
+            "title": {"type": "plain_text", "text": "Are you sure?"},
+            "text": {"type": "mrkdwn", "text": confirm},
+            "confirm": {"type": "plain_text", "text": text},
+            "deny": {"type": "plain_text", "text": "Keep going"},
+        }
+    return button
+
+
+def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Blocks]:
+    from bot.slack.blocks import slack_date
+
+    r = rollout
+    icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
+    title = f"{icon} Rollout `{r.rollout_id}` of *{r.target}* onto `{r.ami_id}`: {label}"
+    context = (
+        f"<@{r.requested_by}> asked {slack_date(r.requested_at)} · image *{r.image}* · group `{r.auto_scaling_group}`"
+    )
+    if r.approved_by:
+        context += f" · approved by <@{r.approved_by}>"
+    blocks: Blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": title}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": context[:3000]}]},
+    ]
+    if r.status == AWAITING_APPROVAL:
+        who = f"{approvers or 'the approvers'}, except <@{r.requested_by}> (who asked)"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"Who may approve: {who}"}})
+    lines = []
+    if r.version:
+        lines.append(
+            f"Launch template `{r.template_name or r.template_id}` version {r.version} (was {r.previous_version})"
+        )
+    if r.refresh_id:
+        left = f" · {r.instances_to_update} instance{'s' if r.instances_to_update != 1 else ''} left"
+        lines.append(f"`{progress_bar(r.percentage)}` {r.percentage}%{left} · refresh `{r.refresh_id[:8]}`")
+    if r.status_reason:
+        lines.append(f"> {escape(r.status_reason)[:500]}")
+    if r.error:
+        lines.append(f":warning: {escape(r.error)[:500]}")
+    if lines:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    buttons = []
+    if r.status == AWAITING_APPROVAL:
+        buttons = [
+            _button(ids.ROLLOUT_APPROVE, "Approve", r.rollout_id, "primary"),
+            _button(ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id),
+        ]
+    elif r.status == IN_PROGRESS:
+        buttons = [
+            _button(
+                ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id, confirm="Stop replacing instances? Replaced ones stay."
+            ),
+            _button(
+                ids.ROLLOUT_ROLLBACK,
+                "Roll back",
+                r.rollout_id,
+                "danger",
+                confirm="Put the previous launch template version back on every replaced instance?",
+            ),
+        ]
+    elif r.status == CANCELLING:
+        buttons = [
+            _button(
+                ids.ROLLOUT_ROLLBACK,
+                "Roll back",
+                r.rollout_id,
+                "danger",
+                confirm="Put the previous launch template version back on every replaced instance?",
+            ),
+        ]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"rollout:{r.rollout_id}", "elements": buttons})
+    text = f"Rollout {r.rollout_id} of {r.target} onto {r.ami_id}: {label}"
+    if r.refresh_id and not r.terminal:
+        text += f" ({r.percentage}%)"
+    return text, blocks
+
+
+def ending_text(r: Rollout, detail: str) -> str:
+    icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
+    text = f"{icon} Rollout `{r.rollout_id}` of *{r.target}* onto `{r.ami_id}` {label}."
+    if r.status == "succeeded" and r.version:
+        text += f" Launch template version {r.version} is now the default."
+    if detail:
+        text += f"\n> {escape(detail)[:500]}"
+    return text + f"\n`{r.target}` is free for the next rollout."
