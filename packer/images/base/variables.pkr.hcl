@@ -1,0 +1,102 @@
+# Inputs of the base image. Three kinds, and who sets them:
+# - the request's own keys (/bake base instance_type=...): only what bakery.yaml declares for the image;
+# - the bake's identity (request_id, commit_id, ...): written by the build from bake-request.json and CodeBuild;
+# - the platform (network, instance profile, KMS key): PKR_VAR_* environment variables of the CodeBuild project.
+# The build refuses request keys outside the first kind (packer/scripts/bakery_build.py).
+
+# --- set by /bake -----------------------------------------------------------------------------------------
+
+variable "instance_type" {
+  type        = string
+  default     = "t3.micro"
+  description = "Instance type of the temporary build instance."
+}
+
+# --- the bake's identity, written by the build --------------------------------------------------------------
+
+variable "image_name" {
+  type        = string
+  default     = "base"
+  description = "The image's name in bakery.yaml; tag bakery:image."
+}
+
+variable "source_ami" {
+  type        = string
+  description = "AMI to build on: the request's source_ami, else the latest Amazon Linux 2023 from SSM."
+}
+
+variable "parent_ami" {
+  type        = string
+  default     = ""
+  description = "Tag bakery:parent-ami; empty means source_ami."
+}
+
+variable "request_id" {
+  type        = string
+  default     = "manual"
+  description = "The bake request (b-... from /bake, h-... for a commit pushed by hand); tag bakery:request-id."
+}
+
+variable "requested_by" {
+  type        = string
+  default     = ""
+  description = "Slack user id of who asked; tag bakery:requested-by."
+}
+
+variable "commit_id" {
+  type        = string
+  default     = ""
+  description = "Source commit of this bake; tag bakery:commit."
+}
+
+variable "pipeline_execution_id" {
+  type        = string
+  default     = ""
+  description = "CodePipeline execution id; tag bakery:pipeline-execution."
+}
+
+# --- the platform, from the CodeBuild project's PKR_VAR_* environment -----------------------------------
+
+variable "region" {
+  type        = string
+  description = "Region to build in (the build writes it from AWS_REGION)."
+}
+
+variable "ami_regions" {
+  type        = list(string)
+  default     = []
+  description = "Further regions to copy the AMI to."
+}
+
+variable "vpc_id" {
+  type        = string
+  default     = ""
+  description = "VPC of the build subnet; empty lets Packer take it from subnet_id."
+}
+
+variable "subnet_id" {
+  type        = string
+  description = "Private subnet for the build instance: reaches SSM (endpoints or NAT), no public IP."
+}
+
+variable "security_group_id" {
+  type        = string
+  description = "Security group for the build instance; Session Manager needs egress 443 only, no ingress."
+}
+
+variable "iam_instance_profile" {
+  type        = string
+  description = "Instance profile of the build instance; needs AmazonSSMManagedInstanceCore for Session Manager."
+}
+
+variable "kms_key_id" {
+  type        = string
+  default     = ""
+  description = "KMS key for the AMI's snapshots; empty means the account's default EBS key."
+}
+
+variable "root_volume_size" {
+  type        = number
+  default     = 10
+  description = "Root volume size in GiB."
+}
