@@ -1,0 +1,86 @@
+"""The Slack app manifests: one per mode, asking for exactly the scopes the bot's Web API calls need."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MANIFESTS = {"socket": ROOT / "slack" / "manifest-socket.yaml", "http": ROOT / "slack" / "manifest-http.yaml"}
+# Every Web API method the bot calls, with the bot scopes Slack requires for it (docs.slack.dev/reference/methods).
+# auth.test (Bolt, at start) and views.open need none; "commands" is what delivers /bake at all. users.info shows
+# the profile's email only with users:read.email, and the bot reads it (SlackChat.user_email).
+SCOPES_OF_METHOD = {
+    "chat.postMessage": {"chat:write"},
+    "chat.update": {"chat:write"},
+    "chat.postEphemeral": {"chat:write"},
+    "usergroups.users.list": {"usergroups:read"},
+    "users.info": {"users:read", "users:read.email"},
+    "views.open": set(),
+    "views.update": set(),
+    "auth.test": set(),
+}
+CALL_RE = re.compile(r'_call\(\s*"([a-z]+\.[A-Za-z.]+)"')
+
+
+def _manifest(mode: str) -> dict:
+    return yaml.safe_load(MANIFESTS[mode].read_text())
+
+
+def _methods_the_bot_calls() -> set[str]:
+    sources = [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]
+    return {m for path in sources if "sandbox" not in path.parts for m in CALL_RE.findall(path.read_text())}
+
+
+@pytest.mark.parametrize("mode", MANIFESTS)
+def test_the_manifest_declares_the_app_with_one_bake_command(mode):
+    manifest = _manifest(mode)
+    assert manifest["_metadata"]["major_version"] == 1
+    assert manifest["display_information"]["name"]
+    assert 175 <= len(manifest["display_information"]["long_description"]) <= 4000  # Slack's bounds
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == "/bake"
+    assert command["usage_hint"] and command["should_escape"] is False
+    assert manifest["features"]["bot_user"]["display_name"]
+    settings = manifest["settings"]
+    assert settings["interactivity"]["is_enabled"] is True
+    assert settings["org_deploy_enabled"] is False and settings["token_rotation_enabled"] is False
+
+
+def test_the_scope_table_covers_every_web_api_method_the_bot_calls():
+    called = _methods_the_bot_calls()
+    assert called, "the scan finds the bot's Slack calls"
+    assert called <= set(SCOPES_OF_METHOD), sorted(called - set(SCOPES_OF_METHOD))
+
+
+@pytest.mark.parametrize("mode", MANIFESTS)
+def test_the_bot_asks_for_exactly_the_scopes_its_calls_need(mode):
+    needed = {"commands"}.union(*(SCOPES_OF_METHOD.get(m, set()) for m in _methods_the_bot_calls()))
+    assert set(_manifest(mode)["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_socket_mode_needs_no_request_urls():
+    manifest = _manifest("socket")
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "url" not in manifest["features"]["slash_commands"][0]
+    assert "request_url" not in manifest["settings"]["interactivity"]
+    assert "event_subscriptions" not in manifest["settings"]
+
+
+def test_http_mode_sends_commands_and_clicks_to_slack_events():
+    manifest = _manifest("http")
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    for url in (manifest["features"]["slash_commands"][0]["url"], manifest["settings"]["interactivity"]["request_url"]):
+        parts = urlsplit(url)
+        assert parts.scheme == "https" and parts.path == "/slack/events"
+
+
+def test_the_two_manifests_differ_only_in_how_slack_reaches_the_bot():
+    socket, http = _manifest("socket"), _manifest("http")
+    del http["features"]["slash_commands"][0]["url"], http["settings"]["interactivity"]["request_url"]
+    http["settings"]["socket_mode_enabled"] = True
+    assert http == socket
