@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Deploys (or updates) the whole bakery, one CloudFormation stack at a time, in dependency order:
+# every stack only imports what an earlier one exports. Re-running it changes only what changed.
+#
+#   IMAGES="base web" BUILD_IMAGE_TAG=2026-11-26.1 BOT_IMAGE_TAG=0.1.0 \
+#   SLACK_BOT_TOKEN_SECRET_ARN=arn:aws:secretsmanager:... SLACK_APP_TOKEN_SECRET_ARN=arn:aws:secretsmanager:... \
+#   BAKERY_YAML=bakery.yaml infra/deploy.sh
+#
+# Region and credentials come from the usual AWS environment (AWS_REGION, AWS_PROFILE, ...).
+# The two images must already be in their ECR repositories (docs/deploy.md says how): the first run
+# can stop after the repositories with STOP_AFTER=repositories, push, and run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PREFIX="${NAME_PREFIX:-ami-bakery}"
+WITH_ENDPOINTS="${WITH_ENDPOINTS:-1}"    # 0: no interface endpoints, AWS calls go through the NAT gateway
+CONFIG_PARAMETER="${CONFIG_PARAMETER:-/bakery/config}"
+STOP_AFTER="${STOP_AFTER:-}"
+
+deploy() {  # deploy STACK TEMPLATE [Key=Value ...]
+  local stack="$1" template="$2"
+  shift 2
+  echo "== $stack ($template)"
+  aws cloudformation deploy \
+    --stack-name "$stack" \
+    --template-file "$template" \
+    --parameter-overrides NamePrefix="$PREFIX" "$@" \
+    --capabilities CAPABILITY_NAMED_IAM \
+    --no-fail-on-empty-changeset \
+    --tags "project=$PREFIX"
+}
+
+deploy "$PREFIX-network" infra/cloudformation/network.yaml
+if [ "$WITH_ENDPOINTS" = 1 ]; then
+  deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
+fi
+deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml
+deploy "$PREFIX-state" infra/cloudformation/state.yaml
+deploy "$PREFIX-build-image-repository" infra/cloudformation/container-repository.yaml RepositoryRole=build-image
+deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml RepositoryRole=bot
+[ "$STOP_AFTER" = repositories ] && exit 0
+
+: "${BUILD_IMAGE_TAG:?set BUILD_IMAGE_TAG to the Packer build image tag pushed to $PREFIX-build-image}"
+deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml
+deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
+
+# One stack per image: adding an image is adding its name here.
+for image in ${IMAGES:?set IMAGES to the image names, e.g. IMAGES=\"base web\"}; do
+  deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image"
+done
+
+: "${BOT_IMAGE_TAG:?set BOT_IMAGE_TAG to the bot image tag pushed to $PREFIX-bot}"
+: "${SLACK_BOT_TOKEN_SECRET_ARN:?create the secret first (docs/deploy.md)}"
+: "${SLACK_APP_TOKEN_SECRET_ARN:?create the secret first (docs/deploy.md)}"
+: "${BAKERY_YAML:?set BAKERY_YAML to the bot configuration file}"
+# bakery.yaml holds no secrets (CONTRACT section 3), so a String parameter; Advanced tier past 4 KB.
+aws ssm put-parameter --name "$CONFIG_PARAMETER" --type String --overwrite \
+  --tier Intelligent-Tiering --value "file://$BAKERY_YAML" >/dev/null
+deploy "$PREFIX-bot-role" infra/cloudformation/bot-role.yaml
+deploy "$PREFIX-bot" infra/cloudformation/bot.yaml \
+  BotImageTag="$BOT_IMAGE_TAG" \
+  SlackBotTokenSecretArn="$SLACK_BOT_TOKEN_SECRET_ARN" \
+  SlackAppTokenSecretArn="$SLACK_APP_TOKEN_SECRET_ARN" \
+  ConfigParameterName="$CONFIG_PARAMETER"
+# ECS reads the configuration parameter and the secrets when a task starts: restart the bot so a
+# changed bakery.yaml or token takes effect (events wait in the queue meanwhile).
+aws ecs update-service --cluster "$PREFIX" --service "$PREFIX-bot" --force-new-deployment >/dev/null

@@ -1,0 +1,59 @@
+"""Shared fixtures of the infrastructure checks: the parsed CloudFormation templates and one checkov run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = ROOT / "infra" / "cloudformation"
+# Where `make test` installs checkov (its own venv: it pins a boto3 the bot's venv cannot share).
+DEFAULT_CHECKOV = ROOT / ".venv" / "tools" / "checkov" / "bin" / "checkov"
+
+
+def template_paths() -> list[Path]:
+    return sorted(TEMPLATE_DIR.glob("*.yaml"))
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict[str, Any]]:
+    """Every template by file stem, parsed with CloudFormation's short tags (!Ref, !Sub ...) as long form."""
+    parsed = {}
+    for path in template_paths():
+        template, problems = decode(str(path))
+        assert not problems, f"{path.name} does not parse: {problems}"
+        parsed[path.stem] = template
+    return parsed
+
+
+@pytest.fixture(scope="session")
+def checkov_report() -> dict[str, Any]:
+    """checkov's JSON report over infra/, run once per session (it takes several seconds)."""
+    # Under `make test` CHECKOV names the binary make just installed, so a missing one is a failure;
+    # a plain `pytest` run without it skips, saying how to get it.
+    named = os.environ.get("CHECKOV")
+    binary = Path(named) if named else DEFAULT_CHECKOV
+    if not binary.exists():
+        if named:
+            pytest.fail(f"CHECKOV={named} does not exist")
+        pytest.skip(f"checkov is not installed at {DEFAULT_CHECKOV}; `make test` installs it")
+    result = subprocess.run(
+        # --skip-download: no network; the built-in policies are all we check against.
+        [str(binary), "--directory", str(ROOT / "infra"), "--skip-download", "--output", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
+    # checkov exits 1 when a check fails; the report says which, so read it either way.
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    [cloudformation] = [r for r in reports if r.get("check_type") == "cloudformation"]
+    return cloudformation
