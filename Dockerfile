@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# The bot's container: `bakery socket` on ECS Fargate (infra/cloudformation/bot.yaml).
+# Two stages: the first builds wheels for the bot and every dependency, the second installs them
+# into a clean slim image that has no compiler, no pip cache and no source tree.
+#
+# Base: python 3.12.8, Debian bookworm slim, pinned by tag and by digest, so a rebuild gets the same
+# base until someone moves both on purpose. The digest is the one published for this tag (it was not
+# fetched from the registry on the machine that wrote this file): check it with
+# `docker buildx imagetools inspect python:3.12.8-slim-bookworm` when bumping.
+ARG PYTHON_IMAGE=python:3.12.8-slim-bookworm@sha256:2199a62885a12290dc9c5be3ca0681d367576ab7bf037da120e564723292a2f0
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+# Only what `pip wheel .` reads (.dockerignore keeps everything else out of the context).
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY handlers ./handlers
+# Every dependency has a binary wheel for linux (cryptography, PyYAML), so no compiler is needed here either.
+RUN python -m pip wheel --wheel-dir /wheels .
+
+FROM ${PYTHON_IMAGE} AS runtime
+# No .pyc writes at run time (the root filesystem is read-only on ECS; pip compiled them at install),
+# unbuffered logs, and GitPython may load without a git binary: the image serves codecommit://
+# repositories through the CodeCommit API; git itself (and perl) would add about 100 MB.
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    GIT_PYTHON_REFRESH=quiet \
+    BAKERY_WORKDIR=/var/lib/bakery/work
+RUN groupadd --system --gid 10001 bakery \
+    && useradd --system --uid 10001 --gid bakery --home-dir /var/lib/bakery --shell /usr/sbin/nologin bakery \
+    && install -d -o bakery -g bakery -m 0700 /var/lib/bakery /var/lib/bakery/work
+# Installed from the build stage's wheels through a bind mount, so the wheels never become a layer.
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    python -m pip install --no-cache-dir --no-index --find-links=/wheels /wheels/ami_bakery-*.whl
+USER 10001:10001
+WORKDIR /var/lib/bakery
+# No HEALTHCHECK: in Socket Mode the bot has no port to probe, the Slack client reconnects by itself,
+# and a fatal error ends the process, which ECS already sees and replaces. (`bakery serve` users can
+# probe GET /healthz from their load balancer.)
+ENTRYPOINT ["bakery"]
+CMD ["socket"]
