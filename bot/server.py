@@ -47,9 +47,27 @@ def malformed_slack_body(body: bytes, content_type: str) -> str | None:
         payload = urllib.parse.parse_qs(text).get("payload")
         if payload:
             doc = json.loads(payload[0])
-            return None if isinstance(doc, dict) else "the payload is not a JSON object"
+            if not isinstance(doc, dict):
+                return "the payload is not a JSON object"
+            return _malformed_interaction(doc)
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
         return "the body is not valid UTF-8 form data or JSON"
+    return None
+
+
+def _malformed_interaction(doc: dict) -> str | None:
+    """Shapes Bolt's own routing indexes into before any listener runs (it would fail with a 500)."""
+    kind = doc.get("type")
+    if kind == "block_actions":
+        actions = doc.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return "block_actions needs a list of action objects"
+        if not all(isinstance(a.get("action_id"), str) for a in actions):
+            return "every action needs an action_id"
+    if kind in ("view_submission", "view_closed") and not isinstance(doc.get("view"), dict):
+        return f"{kind} needs a view object"
+    if kind in ("block_actions", "view_submission", "view_closed") and not isinstance(doc.get("user"), dict):
+        return f"{kind} needs a user object"
     return None
 
 

@@ -6,6 +6,8 @@ import json
 import subprocess
 import threading
 
+import pytest
+
 from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, SECOND_APPROVER
 
 PIPELINE = "ami-bakery-base"
@@ -201,8 +203,27 @@ def test_a_token_codepipeline_refuses_is_reported_and_the_buttons_go(bakery):
     assert "refused by CodePipeline" in bakery.command(REQUESTER, f"status {rid}")["text"]
 
 
-def test_a_claimed_decision_survives_a_restart_and_is_sent_once(bakery_factory):
-    bakery = bakery_factory()
+def test_a_forged_button_key_changes_nothing_and_says_so(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    message = json.loads(json.dumps(bakery.bake_message(rid)).replace('"ap-', '"ap-x'))
+    bakery.click(APPROVER, message, "bake_approve")
+    assert "I do not know this approval" in bakery.wait_ephemeral(APPROVER, "do not know")
+    message = json.loads(json.dumps(bakery.bake_message(rid)).replace('"ap-', '"$(reboot) ap-'))
+    bakery.click(APPROVER, message, "bake_approve")
+    assert "no key I issued" in bakery.wait_ephemeral(APPROVER, "no key")
+    for payload in (
+        {"type": "block_actions", "actions": "nonsense"},
+        {"type": "block_actions", "user": {"id": APPROVER}, "actions": [{"value": "ap-x"}]},
+        {"type": "view_submission", "user": {"id": APPROVER}, "view": "nope"},
+    ):
+        status, body = bakery.post_slack({"payload": json.dumps(payload)})
+        assert status == 400 and "needs" in body
+    assert puts(bakery) == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "dynamodb"])
+def test_a_claimed_decision_survives_a_restart_and_is_sent_once(bakery_factory, backend):
+    bakery = bakery_factory(backend=backend)
     rid, _, _ = bake_waiting_for_approval(bakery)
     from dataclasses import replace
 
@@ -221,9 +242,9 @@ def test_a_claimed_decision_survives_a_restart_and_is_sent_once(bakery_factory):
         ),
     )
     bakery_factory.stop(bakery)
-    again = bakery_factory()
+    again = bakery_factory(backend=backend)
     again.wait(lambda: again.services.bakes.get(rid).approvals[0].status == "approved", what="the resumed call")
     bakery_factory.stop(again)
-    third = bakery_factory()  # a second restart must not send it again
+    third = bakery_factory(backend=backend)  # a second restart must not send it again
     third.wait(lambda: third.services.bakes.get(rid).approvals[0].status == "approved", what="approved")
     assert puts(third) == 1

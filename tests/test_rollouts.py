@@ -20,6 +20,10 @@ def blocks(message: dict) -> str:
 @pytest.fixture
 def fleet(bakery):
     """A launch template and a two-instance group per target; returns (ec2, autoscaling) clients."""
+    return make_fleet()
+
+
+def make_fleet():
     ec2 = boto3.client("ec2", region_name=REGION)
     autoscaling = boto3.client("autoscaling", region_name=REGION)  # via FakeAutoScaling (env endpoint)
     for name in ("base-canary", "web-prod"):
@@ -219,13 +223,57 @@ def test_a_successful_bake_offers_a_rollout_button_that_rolls_out_in_its_thread(
     assert ami in bakery.command(APPROVER, "rollout base-canary")["text"]
 
 
-def test_a_rollout_carries_on_after_a_restart(bakery, bakery_factory, fleet):
+def test_a_failing_refresh_rolls_back_by_itself_and_says_why(bakery, fleet):
+    bakery.autoscaling.fail_next_refresh("Instances failed to pass their ELB health checks.")
+    ami = make_ami(fleet[0], "base")
+    rid = rollout_id_of(bakery.command(APPROVER, f"rollout base-canary {ami}"))
+    bakery.wait(lambda: bakery.services.rollouts.get(rid).refresh_id, what="the refresh")
+    bakery.refresh_clock.advance(REFRESH_SECONDS * 0.6)
+    bakery.wait(lambda: bakery.services.rollouts.get(rid).status == "rolling_back", what="the automatic rollback")
+    bakery.refresh_clock.advance(REFRESH_SECONDS)
+    message = wait_status(bakery, rid, "rolled_back")
+    assert "ELB health checks" in blocks(message)
+    assert "ELB health checks" in json.dumps([m for m in bakery.messages() if m.get("thread_ts")])
+
+
+def test_two_approvers_approving_a_rollout_at_once_start_it_once(bakery, fleet):
+    import threading
+
+    ami = make_ami(fleet[0], "web")
+    rid = rollout_id_of(bakery.command(REQUESTER.replace("CAROL", "ALICE"), f"rollout web-prod {ami}"))
+    message = bakery.wait(lambda: rollout_message(bakery, rid), what="the rollout message")
+    bakery.slack.set_usergroup("S0PLATFORM", [APPROVER, SECOND_APPROVER, "U0DAVE"])
+    users = [SECOND_APPROVER, "U0DAVE", SECOND_APPROVER]
+    threads = [threading.Thread(target=bakery.click, args=(u, message, "rollout_approve")) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bakery.wait(lambda: bakery.services.rollouts.get(rid).refresh_id, what="the refresh")
+    refreshes = fleet[1].describe_instance_refreshes(AutoScalingGroupName="web-prod")["InstanceRefreshes"]
+    versions = fleet[0].describe_launch_template_versions(LaunchTemplateName="web-prod")["LaunchTemplateVersions"]
+    assert len(refreshes) == 1 and len(versions) == 2
+    told = bakery.ephemerals(SECOND_APPROVER) + bakery.ephemerals("U0DAVE")
+    assert sum("no longer waiting for approval" in t for t in told) == 2
+
+
+def test_an_ami_that_is_not_available_is_refused(bakery, fleet):
+    ec2 = fleet[0]
+    ami = make_ami(ec2, "base")
+    ec2.deregister_image(ImageId=ami)
+    assert f"There is no AMI `{ami}`" in bakery.command(APPROVER, f"rollout base-canary {ami}")["text"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "dynamodb"])
+def test_a_rollout_carries_on_after_a_restart(bakery_factory, backend):
+    bakery = bakery_factory(backend=backend)
+    fleet = make_fleet()
     ami = make_ami(fleet[0], "base")
     rid = rollout_id_of(bakery.command(APPROVER, f"rollout base-canary {ami}"))
     bakery.wait(lambda: (r := bakery.services.rollouts.get(rid)) and r.refresh_id, what="the refresh")
     bakery_factory.stop(bakery)
     bakery.refresh_clock.advance(REFRESH_SECONDS * 2)
-    again = bakery_factory()
+    again = bakery_factory(backend=backend)
     assert "succeeded" in blocks(wait_status(again, rid, "succeeded"))
     template = fleet[0].describe_launch_templates(LaunchTemplateNames=["base-canary"])["LaunchTemplates"][0]
     assert template["DefaultVersionNumber"] == 2

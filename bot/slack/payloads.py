@@ -48,6 +48,16 @@ class ButtonClick:
     message_ts: str
     trigger_id: str
 
+    @staticmethod
+    def who_and_where(body: dict[str, Any]) -> tuple[str, str] | None:
+        """(user, channel) of a click, when both are well-formed: who to tell that their click was refused."""
+        user = body.get("user") if isinstance(body.get("user"), dict) else {}
+        channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+        u, c = user.get("id"), channel.get("id")
+        if isinstance(u, str) and USER_RE.match(u) and isinstance(c, str) and CHANNEL_RE.match(c):
+            return u, c
+        return None
+
     @classmethod
     def from_payload(cls, body: dict[str, Any]) -> ButtonClick:
         user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None

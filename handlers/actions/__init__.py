@@ -23,7 +23,10 @@ def on_click(services: Any, run: Callable[[ButtonClick], str]) -> Callable[..., 
             click = ButtonClick.from_payload(body)
         except BadRequest as exc:
             log.info("click.malformed reason=%s", exc)
-            return  # no trustworthy user or channel to answer
+            where = ButtonClick.who_and_where(body)
+            if where is not None:  # else there is no one to answer
+                services.tell(channel=where[1], user=where[0], text=f":no_entry_sign: {exc}")
+            return
         try:
             text = run(click)
         except (BadRequest, NotAllowed, NotFound) as exc:
