@@ -7,7 +7,7 @@
 #   BAKERY_YAML=bakery.yaml infra/deploy.sh
 #
 # Region and credentials come from the usual AWS environment (AWS_REGION, AWS_PROFILE, ...).
-# The two images must already be in their ECR repositories (docs/deploy.md says how): the first run
+# The two images must already be in their ECR repositories (README.md, Deploying on AWS says how): the first run
 # can stop after the repositories with STOP_AFTER=repositories, push, and run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +50,8 @@ for image in ${IMAGES:?set IMAGES to the image names, e.g. IMAGES=\"base web\"};
 done
 
 : "${BOT_IMAGE_TAG:?set BOT_IMAGE_TAG to the bot image tag pushed to $PREFIX-bot}"
-: "${SLACK_BOT_TOKEN_SECRET_ARN:?create the secret first (docs/deploy.md)}"
-: "${SLACK_APP_TOKEN_SECRET_ARN:?create the secret first (docs/deploy.md)}"
+: "${SLACK_BOT_TOKEN_SECRET_ARN:?create the secret first (README.md, Deploying on AWS)}"
+: "${SLACK_APP_TOKEN_SECRET_ARN:?create the secret first (README.md, Deploying on AWS)}"
 : "${BAKERY_YAML:?set BAKERY_YAML to the bot configuration file}"
 # bakery.yaml holds no secrets (CONTRACT section 3), so a String parameter; Advanced tier past 4 KB.
 aws ssm put-parameter --name "$CONFIG_PARAMETER" --type String --overwrite \
