@@ -253,8 +253,12 @@ def test_two_approvers_approving_a_rollout_at_once_start_it_once(bakery, fleet):
     refreshes = fleet[1].describe_instance_refreshes(AutoScalingGroupName="web-prod")["InstanceRefreshes"]
     versions = fleet[0].describe_launch_template_versions(LaunchTemplateName="web-prod")["LaunchTemplateVersions"]
     assert len(refreshes) == 1 and len(versions) == 2
-    told = bakery.ephemerals(SECOND_APPROVER) + bakery.ephemerals("U0DAVE")
-    assert sum("no longer waiting for approval" in t for t in told) == 2
+    def refused() -> int:
+        told = bakery.ephemerals(SECOND_APPROVER) + bakery.ephemerals("U0DAVE")
+        return sum("no longer waiting for approval" in t for t in told)
+
+    bakery.wait(lambda: refused() == 2, what="both losers told")
+    assert refused() == 2 and len(bakery.slack.calls("chat.postEphemeral")) == 3
 
 
 def test_an_ami_that_is_not_available_is_refused(bakery, fleet):
