@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -133,9 +134,11 @@ class HttpServer:
             ident="ami-bakery",
             max_request_body_size=MAX_BODY,
             clear_untrusted_proxy_headers=True,
-            # How often the accept loop wakes: it bounds how long stop() takes.
-            asyncore_loop_timeout=loop_timeout,
+            # waitress keeps this setting as a whole number of seconds (0.05 would become 0, a busy loop),
+            # so serve_forever passes the real timeout to each loop round itself.
+            asyncore_loop_timeout=max(1, math.ceil(loop_timeout)),
         )
+        self._loop_timeout = loop_timeout
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -157,7 +160,7 @@ class HttpServer:
         try:
             while not self._stopping.is_set():
                 server.asyncore.loop(
-                    timeout=server.adj.asyncore_loop_timeout,
+                    timeout=self._loop_timeout,  # how often the loop wakes bounds how long stop() takes
                     map=server._map,
                     use_poll=server.adj.asyncore_use_poll,
                     count=1,

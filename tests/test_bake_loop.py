@@ -446,3 +446,14 @@ def test_a_malformed_slack_body_is_a_clear_400_when_signed_and_401_when_not(bake
     status, _ = bakery.post_slack(body=body, content_type=content_type, secret="wrong")
     assert status == 401
     assert bakery.slack.calls("chat.postMessage") == []
+
+
+def test_the_http_server_does_not_spin_between_requests(bakery):
+    """waitress rounds its loop timeout down to whole seconds; a sub-second one must not become a busy loop."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    time.sleep(1.0)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < 0.5, f"{cpu:.2f} s of CPU in 1 s of idling"
