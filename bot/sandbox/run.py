@@ -1,20 +1,84 @@
-"""`bakery sandbox`: the whole bakery on one offline machine (CONTRACT §9)."""
+"""`bakery sandbox`: the whole bakery on one offline machine (CONTRACT §9), until Ctrl-C.
+
+Everything runs in this one process (servers and loops on threads; git and packer as short-lived children),
+so Ctrl-C or SIGTERM stops it all and leaves nothing behind.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import sys
+import threading
+import time
+
+from bot.errors import ConfigError
+from bot.sandbox.stack import Sandbox, SandboxOptions
+
+log = logging.getLogger(__name__)
+
+# Knobs for scripted runs and tests: how long each pipeline stage and each instance refresh takes.
+STAGE_SECONDS_VARIABLE = "BAKERY_SANDBOX_STAGE_SECONDS"
+REFRESH_SECONDS_VARIABLE = "BAKERY_SANDBOX_REFRESH_SECONDS"
+
+
+def _seconds(name: str, default: float) -> float:
+    text = os.environ.get(name, "")
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        raise SystemExit(f"error: {name}: {text!r} is not a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise SystemExit(f"error: {name}: {value} is not between 0 and 3600 seconds")
+    return value
 
 
 def run_sandbox(*, port: int, config: str | None) -> int:
-    # The sandbox (local AWS, local pipeline, Slack stand-in page) is issue #5; until it lands, say
-    # plainly what runs today instead of pretending.
-    print(
-        "bakery sandbox: the offline sandbox is not built yet (tracked as issue #5).\n"
-        "Today you can run the bot against real Slack and AWS:\n"
-        "  cp bakery.example.yaml bakery.yaml   # then edit images, access and notifications\n"
-        "  export SLACK_BOT_TOKEN=xoxb-… SLACK_SIGNING_SECRET=…\n"
-        "  .venv/bin/bakery check --aws && .venv/bin/bakery serve --port 3000\n"
-        "and `make test` runs the whole bake loop end to end against local stand-ins.",
-        file=sys.stderr,
+    started = time.monotonic()
+    # The console shows the sandbox's and the bot's own lines; the AWS SDK's endpoint notes are noise here.
+    for noisy in ("botocore", "boto3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    stop = threading.Event()
+    signals = {"count": 0}
+
+    def on_signal(*_: object) -> None:
+        signals["count"] += 1
+        if signals["count"] > 1:  # a second Ctrl-C while stopping: give up waiting
+            os._exit(130)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    options = SandboxOptions(
+        port=port,
+        config=config,
+        stage_seconds=_seconds(STAGE_SECONDS_VARIABLE, SandboxOptions.stage_seconds),
+        refresh_seconds=_seconds(REFRESH_SECONDS_VARIABLE, SandboxOptions.refresh_seconds),
     )
-    return 3
+    sandbox = Sandbox(options)
+    try:
+        sandbox.start()  # stops what it started if it fails
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: sandbox configuration: {problem}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = exc.filename or f"port {port}"
+        print(f"error: cannot start the sandbox ({where}): {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        took = time.monotonic() - started
+        print(
+            f"ami-bakery sandbox ready in {took:.1f}s: open {sandbox.url}  (Ctrl-C stops everything)\n"
+            f"  try `/bake base` as carol, then approve as alice; `/bake base sandbox_fail=bake` fails a stage",
+            flush=True,
+        )
+        stop.wait()
+        print("ami-bakery sandbox: stopping…", file=sys.stderr, flush=True)
+    finally:
+        sandbox.stop()
+    return 0

@@ -1,0 +1,91 @@
+"""The sandbox's configuration: the example configuration with every endpoint swapped for a local one.
+
+Images, targets, channels and access stay as the example has them, so the sandbox shows what a real
+installation would; only the queue, the topic, the state file and non-CodeCommit repositories change, and
+every image declares `sandbox_fail` (default `none`) so `/bake base sandbox_fail=Bake` makes a stage fail.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import Config, parse_config
+
+FAIL_VARIABLE = "sandbox_fail"
+# The bot refuses empty variable values (config and /bake alike), so "no failure" needs a word.
+NO_FAILURE = "none"
+DEFAULT_REGION = "eu-west-1"
+CODECOMMIT = "codecommit://"
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """The derived configuration: its YAML text, the parsed Config, and where the file was written."""
+
+    text: str
+    config: Config
+    path: Path
+
+
+def example_path(explicit: str | None, project_root: Path) -> Path:
+    """Which configuration the sandbox derives its own from: --config, else the project's example."""
+    if explicit:
+        return Path(explicit)
+    local = Path.cwd() / "bakery.example.yaml"
+    return local if local.exists() else project_root / "bakery.example.yaml"
+
+
+def read_example(path: Path) -> dict[str, Any]:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), dict):
+        raise ValueError(f"{path}: not a bakery configuration (no images)")
+    return doc
+
+
+def repository_name(image: str, spec: str) -> str:
+    """The CodeCommit repository an image uses in the sandbox (its own name when it already is CodeCommit)."""
+    return spec.removeprefix(CODECOMMIT) if spec.startswith(CODECOMMIT) else f"ami-bakery-{image}"
+
+
+def default_region(doc: dict[str, Any]) -> str:
+    for body in doc["images"].values():
+        if isinstance(body, dict) and body.get("region"):
+            return str(body["region"])
+    return DEFAULT_REGION
+
+
+def derive(doc: dict[str, Any], *, queue_url: str, topic_arn: str, state_path: Path) -> dict[str, Any]:
+    """The sandbox's configuration document, derived from the example's."""
+    out = copy.deepcopy(doc)
+    out["state"] = {"backend": "sqlite", "path": str(state_path)}
+    out["notifications"] = {"queue_url": queue_url, "sns_topic_arns": [topic_arn]}
+    for name, body in out["images"].items():
+        body["repository"] = CODECOMMIT + repository_name(name, str(body.get("repository") or ""))
+        variables = dict(body.get("variables") or {})
+        variables[FAIL_VARIABLE] = NO_FAILURE
+        body["variables"] = variables
+    return out
+
+
+def write(doc: dict[str, Any], path: Path) -> SandboxConfig:
+    """Write the derived configuration and validate it exactly as the bot will."""
+    text = "# Written by `bakery sandbox`; derived from the example configuration.\n" + yaml.safe_dump(
+        doc, sort_keys=False
+    )
+    path.write_text(text, encoding="utf-8")
+    return SandboxConfig(text=text, config=parse_config(text, source=str(path)), path=path)
+
+
+def roles_of(user: str, config: Config, usergroups: dict[str, tuple[str, ...]]) -> list[str]:
+    """The roles a user holds under `access`, as the page's user picker shows them."""
+    roles = []
+    for role, label in (("bakers", "baker"), ("approvers", "approver"), ("deployers", "deployer")):
+        principals = config.access.principals(role)
+        if "*" in principals or user in principals or any(user in usergroups.get(p, ()) for p in principals):
+            roles.append(label)
+    return roles
