@@ -180,6 +180,50 @@ class SlackApiStandIn(LocalServer):
                 for view_id, r in self._workspace.views.items()
             ]
 
+    # -- Slack's own side, for the sandbox page: slash-command answers and response_url posts ----
+
+    def usergroups(self) -> dict[str, tuple[str, ...]]:
+        with self._changed:
+            return dict(self._workspace.usergroups)
+
+    def add_ephemeral(
+        self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str = ""
+    ) -> str:
+        """Show `user` a message only they see, as Slack does with a command's answer; returns its ts."""
+        args = {"channel": channel, "user": user, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        with self._changed:
+            ts = self._workspace.chat_post_ephemeral({k: v for k, v in args.items() if v})["message_ts"]
+            self._changed.notify_all()
+        return ts
+
+    def add_message(
+        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str = ""
+    ) -> str:
+        """Post in the channel on the bot's behalf (an in_channel answer to a command or a response_url)."""
+        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        with self._changed:
+            ts = self._workspace.chat_post_message({k: v for k, v in args.items() if v})["ts"]
+            self._changed.notify_all()
+        return ts
+
+    def replace_message(self, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
+        """Replace a message's content (response_url `replace_original`), ephemeral ones included."""
+        with self._changed:
+            msg = self._workspace.messages.get(ts)
+            if msg is None:
+                return False
+            msg.text, msg.blocks = text or msg.text, list(blocks or [])
+            msg.edited_ts = self._workspace.next_ts()
+            self._changed.notify_all()
+            return True
+
+    def delete_message(self, ts: str) -> bool:
+        """Remove a message (response_url `delete_original`)."""
+        with self._changed:
+            removed = self._workspace.messages.pop(ts, None) is not None
+            self._changed.notify_all()
+            return removed
+
     # -- answering -------------------------------------------------------------------------------
 
     def answer(

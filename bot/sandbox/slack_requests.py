@@ -1,0 +1,192 @@
+"""Slack's side of the conversation with the bot: signed slash commands, button clicks and modal submissions.
+
+The payloads have the shapes Slack sends (application/x-www-form-urlencoded; interactivity as `payload=<json>`)
+and the signature Slack computes (`v0=` HMAC-SHA256 of `v0:<timestamp>:<body>`), so the bot verifies them
+exactly as it verifies Slack's own. Trigger ids and response URLs are issued here and remembered, so the
+page can tell whose modal a `views.open` was and where a `response_url` post belongs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+TEAM_ID, TEAM_DOMAIN, APP_ID = "T0BAKERY", "bakery-sandbox", "A0BAKERY"
+TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The bot's HTTP answer: status and body (JSON decoded when it is JSON, else the text)."""
+
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class ResponseTarget:
+    """Where a response_url post lands: the channel, the user it came from, the message it came from."""
+
+    channel: str
+    user: str
+    message_ts: str = ""
+
+
+class SlackRequests:
+    def __init__(self, *, bot_url: str, signing_secret: str, response_base: str, names: dict[str, str]):
+        self.bot_url = bot_url.rstrip("/")
+        self._secret = signing_secret.encode()
+        self._response_base = response_base.rstrip("/")
+        self._names = names
+        self._lock = threading.Lock()
+        self._triggers: dict[str, str] = {}  # trigger_id -> user
+        self._responses: dict[str, ResponseTarget] = {}
+
+    # --- what the page server looks up -----------------------------------------------------------
+
+    def trigger_user(self, trigger_id: str) -> str | None:
+        with self._lock:
+            return self._triggers.get(trigger_id)
+
+    def response_target(self, key: str) -> ResponseTarget | None:
+        with self._lock:
+            return self._responses.get(key)
+
+    def _issue(self, user: str, target: ResponseTarget) -> tuple[str, str]:
+        trigger = f"{int(time.time())}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        key = secrets.token_urlsafe(18)
+        with self._lock:
+            self._triggers[trigger] = user
+            self._responses[key] = target
+        return trigger, f"{self._response_base}/{key}"
+
+    def _user(self, user: str) -> dict[str, str]:
+        name = self._names.get(user, user.lower())
+        return {"id": user, "username": name, "name": name, "team_id": TEAM_ID}
+
+    # --- the three requests ----------------------------------------------------------------------
+
+    def command(self, *, user: str, channel: str, command: str, text: str) -> Reply:
+        trigger, response_url = self._issue(user, ResponseTarget(channel, user))
+        form = {
+            "token": "sandbox-verification-token-unused",
+            "team_id": TEAM_ID,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": channel,
+            "channel_name": channel.lower(),
+            "user_id": user,
+            "user_name": self._names.get(user, user.lower()),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": trigger,
+        }
+        return self._send(urllib.parse.urlencode(form))
+
+    def click(
+        self, *, user: str, channel: str, message: dict[str, Any], block_id: str, button: dict[str, Any]
+    ) -> Reply:
+        ephemeral = message.get("ephemeral_to") is not None
+        trigger, response_url = self._issue(user, ResponseTarget(channel, user, message["ts"]))
+        action = {
+            "type": "button",
+            "action_id": button.get("action_id", ""),
+            "block_id": block_id,
+            "text": button.get("text", {"type": "plain_text", "text": ""}),
+            "action_ts": f"{time.time():.6f}",
+        }
+        for key in ("value", "style", "url"):
+            if key in button:
+                action[key] = button[key]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user(user),
+            "api_app_id": APP_ID,
+            "token": "sandbox-verification-token-unused",
+            "container": {
+                "type": "message",
+                "message_ts": message["ts"],
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            },
+            "trigger_id": trigger,
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": channel, "name": channel.lower()},
+            "state": {"values": {}},
+            "response_url": response_url,
+            "actions": [action],
+        }
+        if message.get("thread_ts"):
+            payload["container"]["thread_ts"] = message["thread_ts"]
+        if not ephemeral:  # Slack leaves the message out of clicks on ephemeral messages
+            payload["message"] = {
+                "type": "message",
+                "ts": message["ts"],
+                "text": message.get("text", ""),
+                "blocks": message.get("blocks", []),
+                "user": "U0BAKERYBOT",
+                "bot_id": "B0BAKERYBOT",
+                **({"thread_ts": message["thread_ts"]} if message.get("thread_ts") else {}),
+            }
+        return self._send(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def view_submission(self, *, user: str, view: dict[str, Any], values: dict[str, dict[str, str]]) -> Reply:
+        trigger, _ = self._issue(user, ResponseTarget("", user))
+        state = {
+            block_id: {action_id: {"type": "plain_text_input", "value": value} for action_id, value in actions.items()}
+            for block_id, actions in values.items()
+        }
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": self._user(user),
+            "api_app_id": APP_ID,
+            "token": "sandbox-verification-token-unused",
+            "trigger_id": trigger,
+            "view": {**view, "state": {"values": state}},
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._send(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+
+    def _send(self, body: str) -> Reply:
+        timestamp = str(int(time.time()))
+        digest = hmac.new(self._secret, f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+        request = urllib.request.Request(  # noqa: S310 - the bot's own http URL on loopback
+            f"{self.bot_url}/slack/events",
+            data=body.encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": timestamp,
+                "X-Slack-Signature": f"v0={digest}",
+                "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as resp:  # noqa: S310 - the bot on loopback
+                return Reply(resp.status, _decode(resp.read()))
+        except urllib.error.HTTPError as exc:
+            return Reply(exc.code, _decode(exc.read()))
+
+
+def _decode(raw: bytes) -> Any:
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text) if text.strip() else None
+    except ValueError:
+        return text
