@@ -160,9 +160,7 @@ def test_an_execution_records_what_triggered_it(fake, client):
 def test_start_pipeline_execution_builds_the_commit_it_names(client):
     execution = client.start_pipeline_execution(
         name=PIPELINE,
-        sourceRevisions=[
-            {"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": OTHER_COMMIT}
-        ],
+        sourceRevisions=[{"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": OTHER_COMMIT}],
     )["pipelineExecutionId"]
 
     answer = client.get_pipeline_execution(pipelineName=PIPELINE, pipelineExecutionId=execution)
@@ -185,9 +183,7 @@ def test_start_pipeline_execution_is_idempotent_per_client_request_token(client)
 
 def test_an_unknown_execution_is_not_found(client):
     with pytest.raises(ClientError) as excinfo:
-        client.get_pipeline_execution(
-            pipelineName=PIPELINE, pipelineExecutionId="3f2a9c1e-0b7d-4c55-9d1e-8a6b2f4c7e01"
-        )
+        client.get_pipeline_execution(pipelineName=PIPELINE, pipelineExecutionId="3f2a9c1e-0b7d-4c55-9d1e-8a6b2f4c7e01")
 
     assert error_code(excinfo) == "PipelineExecutionNotFoundException"
 
@@ -196,9 +192,7 @@ def test_executions_are_listed_newest_first_a_page_at_a_time(fake, client):
     started = [fake.start_execution(PIPELINE, COMMIT) for _ in range(3)]
 
     first = client.list_pipeline_executions(pipelineName=PIPELINE, maxResults=2)
-    second = client.list_pipeline_executions(
-        pipelineName=PIPELINE, maxResults=2, nextToken=first["nextToken"]
-    )
+    second = client.list_pipeline_executions(pipelineName=PIPELINE, maxResults=2, nextToken=first["nextToken"])
 
     listed = [s["pipelineExecutionId"] for s in first["pipelineExecutionSummaries"]]
     listed += [s["pipelineExecutionId"] for s in second["pipelineExecutionSummaries"]]
@@ -223,9 +217,7 @@ def test_an_open_approval_shows_its_token_in_the_pipeline_state(fake, client):
     fake.start_execution(PIPELINE, COMMIT)
     token = fake.open_approval(PIPELINE, "Approve", "Approve")
 
-    [stage] = [
-        s for s in client.get_pipeline_state(name=PIPELINE)["stageStates"] if s["stageName"] == "Approve"
-    ]
+    [stage] = [s for s in client.get_pipeline_state(name=PIPELINE)["stageStates"] if s["stageName"] == "Approve"]
 
     latest = stage["actionStates"][0]["latestExecution"]
     assert (latest["status"], latest["token"]) == ("InProgress", token)
@@ -239,9 +231,7 @@ def test_approving_succeeds_the_action_and_records_the_decision(fake, client, cl
 
     assert fake.action_status(PIPELINE, "Approve", "Approve") == "Succeeded"
     assert fake.decisions() == [
-        ApprovalDecision(
-            PIPELINE, "Approve", "Approve", execution, token, "Approved", "checked by hand", clock.now
-        )
+        ApprovalDecision(PIPELINE, "Approve", "Approve", execution, token, "Approved", "checked by hand", clock.now)
     ]
 
 
@@ -317,9 +307,7 @@ def test_two_approvers_racing_on_one_token_produce_exactly_one_decision(fake, cl
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
     # One client per approver, made here: boto3's default session is not safe to share across threads.
-    racers = [
-        boto3.client("codepipeline", region_name="eu-west-1", endpoint_url=fake.endpoint) for _ in range(8)
-    ]
+    racers = [boto3.client("codepipeline", region_name="eu-west-1", endpoint_url=fake.endpoint) for _ in range(8)]
 
     def click(racer) -> None:
         barrier.wait()
@@ -370,9 +358,7 @@ def test_stopping_and_abandoning_stops_at_once_and_abandons_the_open_approval(fa
     execution = fake.start_execution(PIPELINE, COMMIT)
     token = fake.open_approval(PIPELINE, "Approve", "Approve")
 
-    client.stop_pipeline_execution(
-        pipelineName=PIPELINE, pipelineExecutionId=execution, abandon=True, reason="x"
-    )
+    client.stop_pipeline_execution(pipelineName=PIPELINE, pipelineExecutionId=execution, abandon=True, reason="x")
 
     assert fake.execution_status(PIPELINE, execution) == "Stopped"
     assert fake.action_status(PIPELINE, "Approve", "Approve") == "Abandoned"

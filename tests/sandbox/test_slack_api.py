@@ -69,9 +69,7 @@ def test_auth_test_answers_the_bot_identity(slack_client: WebClient, slack_api: 
     )
 
 
-def test_bolt_app_constructs_against_the_stand_in(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_bolt_app_constructs_against_the_stand_in(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     App(signing_secret="sandbox-secret", client=slack_client)
 
     assert [c.method for c in slack_api.calls()] == ["auth.test"]
@@ -94,9 +92,7 @@ def test_a_wrong_token_is_invalid_auth(slack_api: SlackApiStandIn) -> None:
 def test_a_token_in_the_form_body_is_accepted(slack_api: SlackApiStandIn) -> None:
     body = form(token=slack_api.token, channel=CHANNEL, text="hi", blocks=json.dumps([SECTION]))
 
-    _, _, answer = raw_call(
-        slack_api, "chat.postMessage", body, content_type="application/x-www-form-urlencoded"
-    )
+    _, _, answer = raw_call(slack_api, "chat.postMessage", body, content_type="application/x-www-form-urlencoded")
 
     assert answer["ok"] is True
     assert slack_api.messages()[0]["blocks"] == [SECTION]
@@ -111,19 +107,13 @@ def test_a_token_inside_a_json_body_is_not_read(slack_api: SlackApiStandIn) -> N
 
 
 def test_the_token_is_never_recorded(slack_api: SlackApiStandIn) -> None:
-    raw_call(
-        slack_api, "auth.test", form(token=slack_api.token), content_type="application/x-www-form-urlencoded"
-    )
+    raw_call(slack_api, "auth.test", form(token=slack_api.token), content_type="application/x-www-form-urlencoded")
 
     assert "token" not in slack_api.calls()[0].args
 
 
-def test_apps_connections_open_needs_the_app_token(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
-    assert (
-        slack_error(slack_client.apps_connections_open, app_token=slack_api.token) == "not_allowed_token_type"
-    )
+def test_apps_connections_open_needs_the_app_token(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
+    assert slack_error(slack_client.apps_connections_open, app_token=slack_api.token) == "not_allowed_token_type"
 
     answer = slack_client.apps_connections_open(app_token=slack_api.app_token)
 
@@ -153,9 +143,7 @@ def test_a_post_answers_its_channel_ts_and_message(slack_client: WebClient) -> N
     assert answer["message"]["blocks"] == [SECTION]
 
 
-def test_messages_have_the_shape_of_the_sandbox_api(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_messages_have_the_shape_of_the_sandbox_api(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     ts = slack_client.chat_postMessage(channel=CHANNEL, text="baking", blocks=[SECTION])["ts"]
 
     assert slack_api.messages() == [
@@ -182,18 +170,13 @@ def test_a_reply_to_a_reply_is_filed_under_the_thread_parent(
 
 
 def test_a_reply_to_no_message_is_refused(slack_client: WebClient) -> None:
-    error = slack_error(
-        slack_client.chat_postMessage, channel=CHANNEL, text="x", thread_ts="1790000000.000000"
-    )
+    error = slack_error(slack_client.chat_postMessage, channel=CHANNEL, text="x", thread_ts="1790000000.000000")
 
     assert error == "thread_not_found"
 
 
 def test_a_malformed_thread_ts_is_refused(slack_client: WebClient) -> None:
-    assert (
-        slack_error(slack_client.chat_postMessage, channel=CHANNEL, text="x", thread_ts="0")
-        == "invalid_thread_ts"
-    )
+    assert slack_error(slack_client.chat_postMessage, channel=CHANNEL, text="x", thread_ts="0") == "invalid_thread_ts"
 
 
 def test_an_unknown_channel_is_refused(slack_client: WebClient) -> None:
@@ -203,9 +186,7 @@ def test_an_unknown_channel_is_refused(slack_client: WebClient) -> None:
 def test_a_post_without_text_or_blocks_is_refused(slack_api: SlackApiStandIn) -> None:
     body = json.dumps({"channel": CHANNEL}).encode()
 
-    _, _, answer = raw_call(
-        slack_api, "chat.postMessage", body, content_type="application/json", token=slack_api.token
-    )
+    _, _, answer = raw_call(slack_api, "chat.postMessage", body, content_type="application/json", token=slack_api.token)
 
     assert answer["error"] == "no_text"
 
@@ -219,9 +200,7 @@ def test_an_update_edits_the_message_in_place(slack_client: WebClient, slack_api
     assert [(m["ts"], m["text"], m["blocks"]) for m in slack_api.messages()] == [(ts, "baked", [done])]
 
 
-def test_an_update_that_leaves_out_blocks_keeps_them(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_an_update_that_leaves_out_blocks_keeps_them(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     ts = slack_client.chat_postMessage(channel=CHANNEL, text="queued", blocks=[SECTION])["ts"]
 
     slack_client.chat_update(channel=CHANNEL, ts=ts, text="baked")
@@ -243,9 +222,7 @@ def test_an_update_of_an_unknown_message_is_refused(slack_client: WebClient) -> 
     assert error == "message_not_found"
 
 
-def test_an_ephemeral_message_is_kept_with_its_recipient(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_an_ephemeral_message_is_kept_with_its_recipient(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     answer = slack_client.chat_postEphemeral(channel=CHANNEL, user="U0ALICE", text="only you")
 
     assert slack_api.messages() == [
@@ -293,9 +270,7 @@ def test_an_unknown_usergroup_is_no_such_subteam(slack_client: WebClient) -> Non
     assert slack_error(slack_client.usergroups_users_list, usergroup="S0NOBODY") == "no_such_subteam"
 
 
-def test_usergroup_membership_can_change_while_running(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_usergroup_membership_can_change_while_running(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     slack_api.set_usergroup(PLATFORM_GROUP, ["U0CAROL"])
 
     assert slack_client.usergroups_users_list(usergroup=PLATFORM_GROUP)["users"] == ["U0CAROL"]
@@ -319,9 +294,7 @@ def test_conversations_info_knows_the_configured_channel(slack_client: WebClient
 MODAL = {"type": "modal", "title": {"type": "plain_text", "text": "Bake"}, "blocks": [SECTION]}
 
 
-def test_views_open_records_the_view_and_returns_its_id(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_views_open_records_the_view_and_returns_its_id(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     view_id = slack_client.views_open(trigger_id="t-1", view=MODAL)["view"]["id"]
 
     assert slack_api.views() == [{"id": view_id, "trigger_id": "t-1", "view": MODAL}]
@@ -404,9 +377,7 @@ def test_blocks_slack_would_refuse_are_invalid_blocks(
         slack_client.chat_postMessage(channel=CHANNEL, text="t", blocks=blocks)
 
     assert caught.value.response["error"] == "invalid_blocks"
-    assert any(
-        f"[json-pointer:{pointer}]" in m for m in caught.value.response["response_metadata"]["messages"]
-    )
+    assert any(f"[json-pointer:{pointer}]" in m for m in caught.value.response["response_metadata"]["messages"])
     assert slack_api.messages() == []
 
 
@@ -455,9 +426,7 @@ def test_an_injected_failure_answers_that_error_then_recovers(
 # -- the record ----------------------------------------------------------------------------------
 
 
-def test_calls_are_recorded_in_order_with_their_arguments(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_calls_are_recorded_in_order_with_their_arguments(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     slack_client.chat_postMessage(channel=CHANNEL, text="one")
     slack_client.usergroups_users_list(usergroup=PLATFORM_GROUP)
 
@@ -468,9 +437,7 @@ def test_calls_are_recorded_in_order_with_their_arguments(
     assert [c.method for c in slack_api.calls("usergroups.users.list")] == ["usergroups.users.list"]
 
 
-def test_wait_for_returns_once_another_thread_has_called(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_wait_for_returns_once_another_thread_has_called(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     poster = threading.Timer(0.05, lambda: slack_client.chat_postMessage(channel=CHANNEL, text="later"))
     poster.start()
 
@@ -480,9 +447,7 @@ def test_wait_for_returns_once_another_thread_has_called(
     assert found[0]["text"] == "later"
 
 
-def test_wait_for_times_out_naming_the_calls_seen(
-    slack_client: WebClient, slack_api: SlackApiStandIn
-) -> None:
+def test_wait_for_times_out_naming_the_calls_seen(slack_client: WebClient, slack_api: SlackApiStandIn) -> None:
     slack_client.auth_test()
 
     with pytest.raises(TimeoutError, match="auth.test:ok"):

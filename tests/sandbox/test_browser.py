@@ -1,0 +1,198 @@
+"""The sandbox page in a real browser (Debian's Chromium through Playwright): what a user sees and clicks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.sandbox.pipeline import ACTIONS
+from tests.sandbox.sandbox_process import SandboxProcess
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 30_000
+RID = re.compile(r"Bake `?(b-[a-z0-9]{6,12})`? of")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxProcess]:
+    box = SandboxProcess(stage_seconds=0.3, refresh_seconds=3.0)
+    try:
+        yield box
+    finally:
+        assert box.stop() == 0, "".join(box.stderr[-30:])
+
+
+@pytest.fixture
+def page(browser: Any, sandbox: SandboxProcess) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.goto(sandbox.url)
+    tab.wait_for_selector("#users .user")
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def act_as(page: Any, name: str) -> None:
+    page.locator("#users .user", has_text=name).click()
+    page.locator("#users .user.current", has_text=name).wait_for()
+    # The feed is redrawn for the new user before anything is read from it.
+    page.wait_for_function(
+        "() => document.getElementById('feed').dataset.user === document.querySelector('#users .current input').value"
+    )
+
+
+def slash(page: Any, text: str) -> None:
+    page.fill("#cmd", text)
+    page.press("#cmd", "Enter")
+
+
+def bake(page: Any, text: str) -> str:
+    """Type a /bake command; returns the request id from the private answer the page shows."""
+
+    def rids() -> set[str]:
+        return {m.group(1) for t in page.locator(".msg.ephemeral").all_inner_texts() if (m := RID.search(t))}
+
+    before = rids()
+    slash(page, text)
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.msg.ephemeral')].filter(m => /Bake b-/.test(m.innerText)).length > n",
+        arg=len(before),
+        timeout=WAIT_MS,
+    )
+    (new,) = rids() - before
+    return new
+
+
+def bake_message(page: Any, rid: str) -> Any:
+    return page.locator("#feed > .msg:not(.ephemeral)", has_text=rid)
+
+
+def wait_text(locator: Any, pattern: str | re.Pattern[str]) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.filter(has_text=re.compile(pattern)).first.wait_for(timeout=WAIT_MS)  # re.compile keeps flags
+    except PlaywrightTimeout:
+        shown = "\n---\n".join(locator.all_inner_texts()) or "(nothing)"
+        raise AssertionError(f"no message matching {pattern!r} within {WAIT_MS} ms; shown:\n{shown}") from None
+
+
+def approve_through_codepipeline(sandbox: SandboxProcess, pipeline: str) -> None:
+    """Release a waiting pipeline without the bot (QUEUED: the next bake of the image waits for it)."""
+    codepipeline = sandbox.aws("codepipeline")
+    stage = next(
+        s for s in codepipeline.get_pipeline_state(name=pipeline)["stageStates"] if s["stageName"] == "Approve"
+    )
+    latest = stage["actionStates"][0].get("latestExecution", {})
+    if latest.get("status") == "InProgress":
+        codepipeline.put_approval_result(
+            pipelineName=pipeline,
+            stageName="Approve",
+            actionName=ACTIONS["Approve"],
+            result={"summary": "released by the browser test", "status": "Approved"},
+            token=latest["token"],
+        )
+
+
+def test_a_bake_typed_in_the_page_shows_its_progress_and_ami(page, sandbox):
+    act_as(page, "carol")
+    rid = bake(page, "/bake base from the browser")
+    assert "Only visible to you" in page.locator(".msg.ephemeral").last.inner_text()
+    message = bake_message(page, rid)
+    wait_text(message, r"Source\s*succeeded")
+    wait_text(message, r"Approve\s*running")
+    text = message.first.inner_text()
+    assert re.search(r"Validate\s*succeeded", text) and re.search(r"Bake\s*succeeded", text), text
+    assert re.search(r"ami-[0-9a-f]{8,17} in eu-west-1", text), text
+    assert "@carol" in text  # <@U0CAROL> rendered as a mention, not as markup
+    act_as(page, "alice")  # carol's private answer is not alice's to see
+    page.wait_for_function("() => !document.querySelector('.msg.ephemeral')")
+    approve_through_codepipeline(sandbox, "ami-bakery-base")
+    wait_text(bake_message(page, rid), r"Publish\s*succeeded")
+
+
+def test_bot_text_is_shown_as_text_never_as_html(page, sandbox):
+    act_as(page, "carol")
+    rid = bake(page, "/bake base <img src=x onerror=window.pwned=1> <b>bold</b>")
+    wait_text(bake_message(page, rid), r"<b>bold</b>")
+    assert page.evaluate("() => window.pwned === undefined")
+    assert page.locator("#feed img").count() == 0
+    wait_text(bake_message(page, rid), r"Approve\s*running")
+    approve_through_codepipeline(sandbox, "ami-bakery-base")
+    wait_text(bake_message(page, rid), r"Publish\s*succeeded")
+
+
+def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, sandbox):
+    act_as(page, "carol")
+    rid = bake(page, "/bake base four eyes")
+    message = bake_message(page, rid)
+    approve = message.locator("button[data-action-id=bake_approve]")
+    approve.first.wait_for(timeout=WAIT_MS)
+    private = page.locator(".msg.ephemeral").count()
+    approve.first.click()  # the requester may not approve their own bake
+    page.locator(".msg.ephemeral").nth(private).wait_for(timeout=WAIT_MS)
+    # carol is no approver in the example configuration; were she one, four-eyes would refuse her.
+    assert re.search(r"not allowed to approve|four-eyes", page.locator(".msg.ephemeral").nth(private).inner_text())
+    assert re.search(r"Approve\s*running", message.first.inner_text())
+    act_as(page, "alice")
+    bake_message(page, rid).locator("button[data-action-id=bake_approve]").first.click()
+    wait_text(bake_message(page, rid), r"Publish\s*succeeded")
+    assert re.search(r"ami-[0-9a-f]{8,17}", bake_message(page, rid).first.inner_text())
+
+    # web is baked on base's new AMI; its target web-prod is gated: alice starts, bob approves.
+    act_as(page, "carol")
+    web = bake(page, "/bake web with the new base")
+    act_as(page, "alice")
+    bake_message(page, web).locator("button[data-action-id=bake_approve]").first.click(timeout=WAIT_MS)
+    wait_text(bake_message(page, web), r"Publish\s*succeeded")
+    start = bake_message(page, web).locator("button[data-action-id=rollout_start]")
+    start.first.click(timeout=WAIT_MS)
+    act_as(page, "bob")
+    page.locator("button[data-action-id=rollout_approve]").last.click(timeout=WAIT_MS)
+    # The rollout's progress lives in the web bake's thread; the refresh takes refresh_seconds (3 s here).
+    wait_text(page.locator("#feed .thread .msg"), r"Rollout r-[a-z0-9]+ of web-prod onto ami-[0-9a-f]+:? succeeded")
+
+
+def test_a_rejection_asks_for_a_reason_in_a_modal_and_fails_the_bake(page, sandbox):
+    act_as(page, "carol")
+    rid = bake(page, "/bake base to be turned down")
+    act_as(page, "alice")
+    reject = bake_message(page, rid).locator("button[data-action-id=bake_reject]")
+    reject.first.click(timeout=WAIT_MS)
+    modal = page.locator("#modal")
+    modal.locator("textarea, input").first.wait_for(timeout=WAIT_MS)
+    modal.locator("textarea, input").first.fill("not before the freeze ends")
+    modal.locator("button.primary").click()
+    page.locator("#modal-bg").wait_for(state="hidden", timeout=WAIT_MS)
+    wait_text(bake_message(page, rid), r"failed")
+    wait_text(page.locator("#feed .thread .msg"), r"not before the freeze ends")

@@ -1,0 +1,187 @@
+"""`bakery sandbox` end to end through its JSON API (CONTRACT §9), as a script would drive it, no browser."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bot.sandbox.pipeline import ACTIONS
+from tests.sandbox.sandbox_process import (
+    APPROVER,
+    OUTSIDER,
+    REQUESTER,
+    SandboxProcess,
+    blocks_text,
+    request_id_of,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxProcess]:
+    box = SandboxProcess()
+    try:
+        yield box
+    finally:
+        code = box.stop()
+        assert code == 0, "".join(box.stderr[-30:])
+
+
+def waiting_at_approve(sandbox: SandboxProcess, rid: str) -> dict:
+    return sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "*Approve* running" in blocks_text(m) and m,
+        what=f"bake {rid} waiting at Approve",
+    )
+
+
+def decide(sandbox: SandboxProcess, pipeline: str, status: str, summary: str) -> None:
+    """Answer the pending approval through CodePipeline itself, as the AWS console would."""
+    codepipeline = sandbox.aws("codepipeline")
+    state = codepipeline.get_pipeline_state(name=pipeline)
+    approve = next(s for s in state["stageStates"] if s["stageName"] == "Approve")
+    token = approve["actionStates"][0]["latestExecution"]["token"]
+    codepipeline.put_approval_result(
+        pipelineName=pipeline,
+        stageName="Approve",
+        actionName=ACTIONS["Approve"],
+        result={"summary": summary, "status": status},
+        token=token,
+    )
+
+
+def test_the_sandbox_prints_its_address_within_ten_seconds_and_serves_the_page(sandbox):
+    assert sandbox.ready_after < 10, sandbox.ready_after
+    page = sandbox.get("/")
+    assert "<title>ami-bakery sandbox</title>" in page and "/api/messages" in page
+
+
+def test_users_show_their_roles_from_the_configuration(sandbox):
+    users = {u["id"]: u for u in sandbox.get("/api/users")}
+    assert set(users) >= {REQUESTER, APPROVER, OUTSIDER}
+    assert "approver" in users[APPROVER]["roles"] and "deployer" in users[APPROVER]["roles"]
+    assert "approver" not in users[REQUESTER]["roles"] and "baker" in users[REQUESTER]["roles"]
+    assert users[OUTSIDER]["roles"] == ["baker"]  # the example lets everyone bake, nothing more
+
+
+def test_a_command_answers_privately_to_its_user(sandbox):
+    answer = sandbox.command(REQUESTER, "list")
+    assert answer["response_type"] == "ephemeral" and "*base*" in answer["text"]
+    private = [m for m in sandbox.messages() if m["text"] == answer["text"]]
+    assert private and all(m["ephemeral_to"] == REQUESTER for m in private)
+
+
+def test_a_bake_runs_the_pipeline_and_shows_the_ami_then_waits_for_approval(sandbox):
+    rid = request_id_of(sandbox.command(REQUESTER, "base sandbox e2e"))
+    message = waiting_at_approve(sandbox, rid)
+    text = blocks_text(message)
+    for stage in ("Source", "Validate", "Bake", "Test"):
+        assert f"*{stage}* succeeded" in text, text
+    ami_id = text.split("*AMIs*\\n`")[1].split("`")[0]
+    ec2 = sandbox.aws("ec2")
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_images(ImageIds=[ami_id])["Images"][0]["Tags"]}
+    assert tags["bakery:request-id"] == rid and tags["bakery:image"] == "base"
+    assert tags["bakery:requested-by"] == REQUESTER and tags["bakery:pipeline-execution"]
+    assert len(tags["bakery:commit"]) == 40 and tags["bakery:parent-ami"].startswith("ami-")
+    assert "bakery:released" not in tags  # not before the approval
+    decide(sandbox, "ami-bakery-base", "Approved", "looks good")
+    done = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "*Publish* succeeded" in blocks_text(m) and m,
+        what="Publish to succeed",
+    )
+    assert "succeeded" in done["text"] and ami_id in done["text"]
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_images(ImageIds=[ami_id])["Images"][0]["Tags"]}
+    assert tags["bakery:released"] == "true"
+    latest = sandbox.aws("ssm").get_parameter(Name="/bakery/images/base/latest")["Parameter"]["Value"]
+    assert latest == ami_id
+
+
+def test_a_rejected_approval_fails_the_bake_with_the_reason_in_its_thread(sandbox):
+    rid = request_id_of(sandbox.command(REQUESTER, "base to be rejected"))
+    message = waiting_at_approve(sandbox, rid)
+    decide(sandbox, "ami-bakery-base", "Rejected", "not this week")
+    sandbox.wait(lambda: "failed" in (sandbox.bake_message(rid) or {}).get("text", ""), what="the bake to fail")
+    replies = sandbox.wait(
+        lambda: [m for m in sandbox.thread(message["ts"]) if "Rejected" in blocks_text(m) + m["text"]],
+        what="the rejection in the thread",
+    )
+    assert "not this week" in blocks_text(replies[0]) + replies[0]["text"]
+
+
+@pytest.mark.parametrize("stage", ["validate", "bake"])
+def test_sandbox_fail_makes_that_stage_fail(sandbox, stage):
+    rid = request_id_of(sandbox.command(REQUESTER, f"base sandbox_fail={stage} on purpose"))
+    message = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "failed" in m["text"] and m, what=f"{stage} to fail"
+    )
+    assert f"*{stage.title()}* failed" in blocks_text(message)
+    sandbox.wait(
+        lambda: any(
+            f"Stage *{stage.title()}* failed" in m["text"] + blocks_text(m) for m in sandbox.thread(message["ts"])
+        ),
+        what="the failure in the thread",
+    )
+
+
+def test_approved_in_the_channel_by_another_user_then_rolled_out(sandbox):
+    rid = request_id_of(sandbox.command(REQUESTER, "web through the JSON API"))
+    message = waiting_at_approve(sandbox, rid)
+    status, _ = sandbox.click(REQUESTER, message["ts"], "bake_approve")
+    assert status == 200
+    assert sandbox.wait(
+        lambda: [
+            m
+            for m in sandbox.messages()
+            if m["ephemeral_to"] == REQUESTER and ("four-eyes" in m["text"] or "not allowed to approve" in m["text"])
+        ],
+        what="the requester told they cannot approve their own bake",
+    )
+    status, _ = sandbox.click(APPROVER, message["ts"], "bake_approve")
+    assert status == 200
+    done = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "rollout_start" in blocks_text(m) and m, what="the rollout button"
+    )
+    assert "*Publish* succeeded" in blocks_text(done)
+    status, _ = sandbox.click(APPROVER, done["ts"], "rollout_start")
+    assert status == 200
+    rollout = sandbox.wait(
+        lambda: next((m for m in sandbox.thread(done["ts"]) if "rollout_approve" in blocks_text(m)), None),
+        what="the rollout waiting for approval (web-prod is gated)",
+    )
+    status, _ = sandbox.click(APPROVER, rollout["ts"], "rollout_approve")  # asked by alice: refused
+    assert status == 200 and "rollout_approve" in blocks_text(
+        next(m for m in sandbox.thread(done["ts"]) if m["ts"] == rollout["ts"])
+    )
+    status, _ = sandbox.click("U0BOB", rollout["ts"], "rollout_approve")
+    assert status == 200
+    sandbox.wait(
+        lambda: any(m["ts"] == rollout["ts"] and "succeeded" in m["text"] for m in sandbox.thread(done["ts"])),
+        timeout=90,
+        what="the rollout to succeed",
+    )
+
+
+def test_a_click_on_a_missing_button_or_by_an_unknown_user_is_refused(sandbox):
+    ts = sandbox.messages()[0]["ts"]
+    status, body = sandbox.click(REQUESTER, ts, "no_such_button")
+    assert status == 404 and "no_such_button" in body["error"]
+    status, body = sandbox.click("U0NOBODY", ts, "bake_approve")
+    assert status == 400
+
+
+def test_ctrl_c_stops_everything_and_frees_the_port():
+    box = SandboxProcess()
+    port = int(box.url.rsplit(":", 1)[1])
+    assert box.command(REQUESTER, "help")["response_type"] == "ephemeral"
+    started = time.monotonic()
+    assert box.stop() == 0, "".join(box.stderr[-30:])
+    assert time.monotonic() - started < 10
+    assert not box.group_alive(), "a process of the sandbox outlived Ctrl-C"
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections may linger in TIME_WAIT
+        s.bind(("127.0.0.1", port))  # nothing listens there any more
+    assert not any("Traceback" in line for line in box.stderr), json.dumps(box.stderr[-20:])
