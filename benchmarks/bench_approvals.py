@@ -72,7 +72,8 @@ def main() -> None:
         per_approval = {d.token for d in decisions}
         ms = [x * 1000 for x in latencies]
         print(f"approvals: {len(rids)}, clicks: {len(ms)} ({args.clicks} at once per approval, two approvers)")
-        print(f"PutApprovalResult calls: {puts} for {len(per_approval)} approvals ({puts / len(rids):.2f} per approval)")
+        per = puts / len(rids)
+        print(f"PutApprovalResult calls: {puts} for {len(per_approval)} approvals ({per:.2f} per approval)")
         print(
             f"click ack latency: p50 {percentile(ms, 50):.1f} ms, p99 {percentile(ms, 99):.1f} ms, "
             f"max {max(ms):.1f} ms"
