@@ -12,7 +12,7 @@ from bot.errors import BadRequest
 MAX_TEXT = 4000
 MAX_REASON = 300
 AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
-REQUEST_OR_IMAGE_RE = re.compile(r"^([bh]-[a-z0-9]{6,12}|[a-z0-9][a-z0-9-]{0,62})$")
+REQUEST_OR_IMAGE_RE = re.compile(r"^([bhr]-[a-z0-9]{6,12}|[a-z0-9][a-z0-9-]{0,62})$")
 # `source_ami=ami-…` pins the base image of any bake; it is not an image variable.
 SOURCE_AMI_KEY = "source_ami"
 
@@ -54,7 +54,7 @@ USAGE = (
     "• `/bake list` — the images and their latest AMIs\n"
     "• `/bake <image> [key=value ...] [reason words]` — bake an image,\n"
     "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
-    "• `/bake status [<request-id> | <image>]` — where a bake stands\n"
+    "• `/bake status [<request-id> | <rollout-id> | <image>]` — where a bake or a rollout stands\n"
     "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)"
 )
 

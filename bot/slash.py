@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
 from bot.progress import escape
 from bot.slack.blocks import bake_summary_line, ephemeral
+from bot.slack.rollout_blocks import rollout_summary_line
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,11 @@ class SlashCommands:
         return Answer.of("\n".join(lines))
 
     def _status(self, subject: str | None) -> Answer:
+        if subject is not None and subject.startswith("r-") and self._rollouts is not None:
+            return self._rollout_status(subject)
         bakes = self._bakes.status(subject)
-        if not bakes:
+        rollouts = [r for r in self._rollouts.active() if not r.terminal] if self._rollouts and subject is None else []
+        if not bakes and not rollouts:
             return Answer.of("Nothing is baking right now." if subject is None else f"No bakes of *{subject}* yet.")
         if len(bakes) == 1 and subject is not None and subject.startswith(("b-", "h-")):
             bake = bakes[0]
@@ -93,4 +97,22 @@ class SlashCommands:
                 lines.append(f"    :warning: {bake.error}")
             return Answer.of("\n".join(lines))
         header = "*In flight*" if subject is None else f"*Recent bakes of {subject}*"
-        return Answer.of("\n".join([header, *(bake_summary_line(b) for b in bakes[:10])]))
+        lines = [header, *(bake_summary_line(b) for b in bakes[:10]), *(rollout_summary_line(r) for r in rollouts)]
+        return Answer.of("\n".join(lines))
+
+    def _rollout_status(self, rollout_id: str) -> Answer:
+        rollout = self._rollouts.get(rollout_id)
+        if rollout is None:
+            raise NotFound(f"There is no rollout `{rollout_id}`.")
+        lines = [rollout_summary_line(rollout)]
+        if rollout.version:
+            lines.append(f"    • launch template version {rollout.version} (was {rollout.previous_version})")
+        if rollout.refresh_id:
+            lines.append(f"    • refresh `{rollout.refresh_id}`: {rollout.refresh_status} {rollout.percentage}%")
+        if rollout.decisions:
+            lines.append("    *Decisions*")
+        for d in rollout.decisions:
+            lines.append(f"    • {d.at} <@{d.user}> {d.verdict}: {escape(d.outcome)}")
+        if rollout.error:
+            lines.append(f"    :warning: {escape(rollout.error)}")
+        return Answer.of("\n".join(lines))

@@ -143,6 +143,9 @@ def test_a_gated_rollout_needs_another_approver(bakery, fleet):
     bakery.click(SECOND_APPROVER, message, "rollout_approve")
     bakery.wait(lambda: (r := bakery.services.rollouts.get(rid)) and r.refresh_id, what="the refresh")
     assert bakery.services.rollouts.get(rid).approved_by == SECOND_APPROVER
+    status = bakery.command(OUTSIDER, f"status {rid}")["text"]
+    assert f"<@{SECOND_APPROVER}> approve: approved" in status and "launch template version 2 (was 1)" in status
+    assert rid in bakery.command(OUTSIDER, "status")["text"]
 
 
 def test_cancel_stops_the_refresh_and_frees_the_target(bakery, fleet):

@@ -131,3 +131,15 @@ def ending_text(r: Rollout, detail: str) -> str:
     if detail:
         text += f"\n> {escape(detail)[:500]}"
     return text + f"\n`{r.target}` is free for the next rollout."
+
+
+def rollout_summary_line(r: Rollout) -> str:
+    """One line per rollout, for `/bake status`."""
+    from bot.slack.blocks import slack_date
+
+    icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
+    progress = f" ({r.percentage}%)" if r.refresh_id and not r.terminal else ""
+    return (
+        f"{icon} `{r.rollout_id}` *{r.target}* onto `{r.ami_id}`: {label}{progress}, "
+        f"asked by <@{r.requested_by}> {slack_date(r.requested_at)}"
+    )
