@@ -124,9 +124,11 @@ class Services:
         while not stop.wait(self.housekeeping_tick):
             try:
                 self.rollouts.poll_once()
-                sweeps += 1
                 if sweeps % 30 == 0:
                     self.approvals.expire_overdue()
+                if sweeps % 3600 == 0:  # at start, then about hourly
+                    self.intake.forget_old_messages()
+                sweeps += 1
             except Exception:  # noqa: BLE001 - the loop must outlive one bad round, with the traceback logged
                 log.exception("housekeeping.failed")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -407,3 +408,36 @@ def test_open_store_opens_dynamodb_on_the_configured_table(aws_session):
 def test_open_store_refuses_an_unknown_backend():
     with pytest.raises(ValueError, match="unknown state backend 'redis'"):
         open_store(backend="redis", path="x.db", table=TABLE, session_factory=_no_aws)
+
+
+def test_remembered_sns_message_ids_are_forgotten_after_a_few_days(store):
+    import datetime as dt
+
+    from bot.intake import Intake
+    from bot.sandbox.aws_events import pipeline_event, sns_envelope
+
+    applied: list = []
+    TOPIC = "arn:aws:sns:eu-west-1:123456789012:ami-bakery-events"  # noqa: N806 - a constant of this test
+    today = [dt.date(2026, 11, 1)]
+    intake = Intake(store=store, apply=applied.append, today=lambda: today[0])
+    old = sns_envelope(
+        pipeline_event(
+            pipeline="ami-bakery-base", execution_id="11111111-1111-1111-1111-111111111111", state="STARTED"
+        ),
+        topic_arn=TOPIC,
+    )
+    intake.handle(json.dumps(old))
+    today[0] = dt.date(2026, 11, 4)
+    recent = sns_envelope(
+        pipeline_event(
+            pipeline="ami-bakery-base", execution_id="22222222-2222-2222-2222-222222222222", state="STARTED"
+        ),
+        topic_arn=TOPIC,
+    )
+    intake.handle(json.dumps(recent))
+    assert intake.handle(json.dumps(old)) == 0  # still remembered: a duplicate changes nothing
+    today[0] = dt.date(2026, 11, 5)
+    assert intake.forget_old_messages() == 1
+    assert store.get("sns-message", old["MessageId"]) is None
+    assert store.get("sns-message", recent["MessageId"]) is not None
+    assert intake.forget_old_messages() == 0
