@@ -7,8 +7,6 @@ between the claim and the call resumes the call once, only if CodePipeline still
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from bot.adapters.codepipeline import ApprovalAlreadyDecided, ApprovalTokenInval
 from bot.bakes import BakeService, iso, utc_now
 from bot.config import Config
 from bot.errors import BadRequest, BakeryError, ChatError, NotAllowed, NotFound
+from bot.keys import derived_key
 from bot.models import (
     APPROVAL_DECIDING,
     APPROVAL_EXPIRED,
@@ -44,8 +43,7 @@ MAX_REASON = 400  # leaves room in CodePipeline's 512-character summary for who 
 def approval_key(token: str) -> str:
     """The short opaque key a button carries: derived from the token (so a repeated notification maps onto
     the same approval) without revealing it."""
-    digest = hashlib.sha256(token.encode()).digest()
-    return "ap-" + base64.b32encode(digest).decode()[:12].lower()
+    return derived_key("ap", token)
 
 
 def parse_expiry(text: str) -> datetime | None:

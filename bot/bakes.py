@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -13,6 +12,7 @@ from bot import commands
 from bot.access import Access
 from bot.config import Config, ImageConfig
 from bot.errors import BadRequest, BakeryError, NotFound, PipelineError
+from bot.keys import random_id
 from bot.models import (
     COMMITTED,
     ERROR,
@@ -25,8 +25,9 @@ from bot.models import (
     Notification,
     PipelineEvent,
 )
-from bot.ports import Images, PipelineApi, Record, SourceRepo, StateStore
+from bot.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.progress import advance, apply_result, close_approvals, escape
+from bot.state.records import rewrite
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,10 @@ COMMIT = "commit"
 EXECUTION = "execution"
 IMAGE = "image"
 ACTIVE = "active"
-_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: request ids are read aloud and typed
 
 
 def new_request_id() -> str:
-    # One urandom read; 256 is a multiple of 32, so each byte picks a character without bias.
-    return "b-" + "".join(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(6))
+    return random_id("b")
 
 
 def utc_now() -> datetime:
@@ -406,23 +405,17 @@ class BakeService:
 
     def _mutate(self, request_id: str, change: Callable[[Bake], Bake | None]) -> Bake | None:
         """Conditionally rewrite one bake; the change sees the freshest copy and may return None for 'none'."""
-        result: list[Bake] = []
 
-        def fn(doc: dict) -> dict | None:
-            result.clear()  # fn may run again after a lost race
-            bake = Bake.from_doc(doc)
+        def stamped(bake: Bake) -> Bake | None:
             new = change(bake)
             if new is None or new == bake:
                 return None
-            new = replace(new, settled=False, updated_at=iso(self._clock()))
-            result[:] = [new]
-            return new.to_doc()
+            return replace(new, settled=False, updated_at=iso(self._clock()))
 
-        rec: Record | None = self._store.mutate(BAKE, request_id, fn, index_fn=bake_index)
-        if rec is None or not result:
-            return None
-        self._board.mark_dirty(request_id)
-        return result[0]
+        after = rewrite(self._store, BAKE, request_id, load=Bake.from_doc, change=stamped, index_fn=bake_index)
+        if after is not None:
+            self._board.mark_dirty(request_id)
+        return after
 
     def _upsert(self, kind: str, key: str, fn: Callable[[dict | None], dict | None]) -> None:
         for _ in range(10):

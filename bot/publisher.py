@@ -20,6 +20,7 @@ from bot.bakes import BAKE, bake_index
 from bot.errors import ChatError
 from bot.models import Bake
 from bot.ports import Chat, StateStore
+from bot.state.records import rewrite
 
 log = logging.getLogger(__name__)
 
@@ -226,18 +227,8 @@ class MessagePublisher:
         return bake
 
     def _save(self, key: str, change: Callable[[Any], Any | None]) -> Any | None:
-        out: list[Any] = []
-
-        def fn(doc: dict) -> dict | None:
-            out.clear()  # fn may run again after a lost race
-            new = change(self._surface.load(doc))
-            if new is None:
-                return None
-            out[:] = [new]
-            return new.to_doc()
-
-        self._store.mutate(self._surface.kind, key, fn, index_fn=self._surface.index_fn)
-        return out[0] if out else None
+        surface = self._surface
+        return rewrite(self._store, surface.kind, key, load=surface.load, change=change, index_fn=surface.index_fn)
 
     def _settle(self, key: str) -> None:
         """Take a finished record out of the 'active' index once Slack shows all of it."""

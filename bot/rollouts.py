@@ -3,10 +3,7 @@ refresh followed at a bounded rate, cancel and rollback, and the target released
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,6 +16,7 @@ from bot.adapters.autoscaling import FleetError, IrreversibleRefresh, NoActiveRe
 from bot.bakes import BakeService, iso, utc_now
 from bot.config import Config, TargetConfig
 from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.keys import derived_key, random_id
 from bot.models import TAG_IMAGE, TAG_REQUEST_ID, Bake, Decision
 from bot.ports import Fleet, Images, StateStore
 from bot.progress import escape
@@ -36,23 +34,22 @@ from bot.rollout_record import (
     Rollout,
     rollout_index,
 )
+from bot.state.records import rewrite
 
 log = logging.getLogger(__name__)
 
 ROLLOUT = "rollout"
 LOCK = "target-lock"
 BUTTON = "button"  # rollout_start button key -> the bake and target it offers
-_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 
 
 def new_rollout_id() -> str:
-    return "r-" + "".join(_ALPHABET[b % len(_ALPHABET)] for b in secrets.token_bytes(6))
+    return random_id("r")
 
 
 def rollout_start_key(request_id: str, target: str) -> str:
     """The opaque key of a bake's "Roll out to <target>" button."""
-    digest = hashlib.sha256(f"{request_id}|{target}".encode()).digest()
-    return "rs-" + base64.b32encode(digest).decode()[:12].lower()
+    return derived_key("rs", f"{request_id}|{target}")
 
 
 class RolloutService:
@@ -483,20 +480,13 @@ class RolloutService:
         return f"Rollout `{rollout.rollout_id}` is no longer {wanted}: it is {label}{by}."
 
     def _mutate(self, rollout_id: str, change: Callable[[Rollout], Rollout | None]) -> Rollout | None:
-        result: list[Rollout] = []
-
-        def fn(doc: dict) -> dict | None:
-            result.clear()
-            current = Rollout.from_doc(doc)
-            new = change(current)
-            if new is None or new == current:
+        def stamped(rollout: Rollout) -> Rollout | None:
+            new = change(rollout)
+            if new is None or new == rollout:
                 return None
-            new = replace(new, settled=False, updated_at=iso(self._clock()))
-            result[:] = [new]
-            return new.to_doc()
+            return replace(new, settled=False, updated_at=iso(self._clock()))
 
-        self._store.mutate(ROLLOUT, rollout_id, fn, index_fn=rollout_index)
-        if not result:
-            return None
-        self._board.mark_dirty(rollout_id)
-        return result[0]
+        after = rewrite(self._store, ROLLOUT, rollout_id, load=Rollout.from_doc, change=stamped, index_fn=rollout_index)
+        if after is not None:
+            self._board.mark_dirty(rollout_id)
+        return after

@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -215,26 +215,21 @@ def build_services(
         targets = rollouts_ref[0].targets_of(bake) if rollouts_ref else ()
         return bake_message(bake, region=region, approvers=approvers, targets=targets)
 
-    publisher = MessagePublisher(
-        store=store,
-        chat=chat,
-        render=render,
-        surface=Surface(
-            kind=BAKES.kind,
-            load=BAKES.load,
-            index_fn=BAKES.index_fn,
-            replies=lambda bake: bake_replies(bake, approvers=approvers),
-        ),
-        min_interval=opts.publish_interval,
-        before_publish=foreground.wait_quiet,
-    )
-    rollout_publisher = MessagePublisher(
-        store=store,
-        chat=chat,
-        render=lambda r: rollout_message(r, approvers=approvers),
-        surface=Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),
-        min_interval=opts.publish_interval,
-        before_publish=foreground.wait_quiet,
+    def publisher_of(surface: Surface, render: Callable[[Any], Any]) -> MessagePublisher:
+        return MessagePublisher(
+            store=store,
+            chat=chat,
+            render=render,
+            surface=surface,
+            min_interval=opts.publish_interval,
+            before_publish=foreground.wait_quiet,
+        )
+
+    bake_surface = replace(BAKES, replies=lambda bake: bake_replies(bake, approvers=approvers))
+    publisher = publisher_of(bake_surface, render)
+    rollout_publisher = publisher_of(
+        Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),
+        lambda r: rollout_message(r, approvers=approvers),
     )
     executor = ThreadPoolExecutor(
         max_workers=opts.bake_workers, thread_name_prefix="bake-worker", initializer=_lower_priority

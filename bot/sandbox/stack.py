@@ -234,7 +234,6 @@ class Sandbox:
                 rollout_poll_interval=max(0.5, min(10.0, self.options.refresh_seconds / 10)),
             ),
         )
-        # loop_timeout stays at its default: waitress truncates it to whole seconds, and 0 would busy-poll.
         server = HttpServer(BakeryWsgi(build_app(services), services), host="127.0.0.1", port=0)
         services.start()
         self._stack.append(services)

@@ -86,6 +86,13 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
         lines.append(f":warning: {escape(r.error)[:500]}")
     if lines:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    rollback = _button(
+        ids.ROLLOUT_ROLLBACK,
+        "Roll back",
+        r.rollout_id,
+        "danger",
+        confirm="Put the previous launch template version back on every replaced instance?",
+    )
     buttons = []
     if r.status == AWAITING_APPROVAL:
         buttons = [
@@ -93,28 +100,12 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
             _button(ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id),
         ]
     elif r.status == IN_PROGRESS:
-        buttons = [
-            _button(
-                ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id, confirm="Stop replacing instances? Replaced ones stay."
-            ),
-            _button(
-                ids.ROLLOUT_ROLLBACK,
-                "Roll back",
-                r.rollout_id,
-                "danger",
-                confirm="Put the previous launch template version back on every replaced instance?",
-            ),
-        ]
+        cancel = _button(
+            ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id, confirm="Stop replacing instances? Replaced ones stay."
+        )
+        buttons = [cancel, rollback]
     elif r.status == CANCELLING:
-        buttons = [
-            _button(
-                ids.ROLLOUT_ROLLBACK,
-                "Roll back",
-                r.rollout_id,
-                "danger",
-                confirm="Put the previous launch template version back on every replaced instance?",
-            ),
-        ]
+        buttons = [rollback]
     if buttons:
         blocks.append({"type": "actions", "block_id": f"rollout:{r.rollout_id}", "elements": buttons})
     text = f"Rollout {r.rollout_id} of {r.target} onto {r.ami_id}: {label}"
