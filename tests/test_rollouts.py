@@ -243,9 +243,10 @@ def test_two_approvers_approving_a_rollout_at_once_start_it_once(bakery, fleet):
     import threading
 
     ami = make_ami(fleet[0], "web")
-    rid = rollout_id_of(bakery.command(REQUESTER.replace("CAROL", "ALICE"), f"rollout web-prod {ami}"))
-    message = bakery.wait(lambda: rollout_message(bakery, rid), what="the rollout message")
+    # Before the first lookup: the bot caches group membership for five minutes.
     bakery.slack.set_usergroup("S0PLATFORM", [APPROVER, SECOND_APPROVER, "U0DAVE"])
+    rid = rollout_id_of(bakery.command(APPROVER, f"rollout web-prod {ami}"))
+    message = bakery.wait(lambda: rollout_message(bakery, rid), what="the rollout message")
     users = [SECOND_APPROVER, "U0DAVE", SECOND_APPROVER]
     threads = [threading.Thread(target=bakery.click, args=(u, message, "rollout_approve")) for u in users]
     for t in threads:
@@ -256,6 +257,7 @@ def test_two_approvers_approving_a_rollout_at_once_start_it_once(bakery, fleet):
     refreshes = fleet[1].describe_instance_refreshes(AutoScalingGroupName="web-prod")["InstanceRefreshes"]
     versions = fleet[0].describe_launch_template_versions(LaunchTemplateName="web-prod")["LaunchTemplateVersions"]
     assert len(refreshes) == 1 and len(versions) == 2
+
     def refused() -> int:
         told = bakery.ephemerals(SECOND_APPROVER) + bakery.ephemerals("U0DAVE")
         return sum("no longer waiting for approval" in t for t in told)
