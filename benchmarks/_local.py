@@ -45,7 +45,7 @@ def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[Any]:
     )
     from moto.server import ThreadedMotoServer
 
-    from bot.sandbox.slack_api import SlackApiStandIn
+    from bot.sandbox.slack.api import SlackApiStandIn
     from tests.fixtures.bakery import BakeryStack
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.adapters.git_repo import GitRepo
-from bot.models import BakeRequest
+from bot.adapters.git.repo import GitRepo
+from bot.domain.models import BakeRequest
 
 BRANCH = "main"
 

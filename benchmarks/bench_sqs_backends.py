@@ -19,7 +19,7 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.sandbox.fake_sqs import FakeSqs  # noqa: E402 - needs the path above
+from bot.sandbox.aws.fake_sqs import FakeSqs
 
 BODY = '{"detail": "' + "x" * 1480 + '"}'  # ~1.5 KB, the size of an SNS-enveloped pipeline event
 

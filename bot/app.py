@@ -32,7 +32,7 @@ def build_app(services: Any, *, socket_mode: bool = False) -> App:
 
     @app.middleware
     def acks_first(next: Any) -> Any:  # noqa: A002 - Bolt's name for it
-        # While a Slack request is being answered, background work holds back (bot/foreground.py).
+        # While a Slack request is being answered, background work holds back (bot/runtime/foreground.py).
         with services.foreground.request():
             return next()
 

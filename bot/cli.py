@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import Config, Environment, config_path, load_config
-from bot.errors import BakeryError, ConfigError
+from bot.domain.errors import BakeryError, ConfigError
 
 log = logging.getLogger("bakery")
 
@@ -102,7 +102,7 @@ def _check(config: Config, env: Environment, *, aws: bool) -> int:
     print(f"{config.source}: ok ({len(config.images)} images, {len(config.targets)} targets)")
     if not aws:
         return 0
-    from bot.preflight import check_aws
+    from bot.adapters.aws.preflight import check_aws
 
     problems = check_aws(config, env)
     for problem in problems:
@@ -143,7 +143,7 @@ def _build_app(services: Any, *, socket_mode: bool) -> Any:
 
 def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int) -> int:
     from bot.server import BakeryWsgi, HttpServer
-    from bot.services import build_services
+    from bot.wiring import build_services
 
     services = build_services(config, env)
     app = _build_app(services, socket_mode=False)
@@ -170,7 +170,7 @@ def _serve(config: Config, env: Environment, *, host: str, port: int, threads: i
 def _socket(config: Config, env: Environment) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.services import build_services
+    from bot.wiring import build_services
 
     services = build_services(config, env)
     app = _build_app(services, socket_mode=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.approvals import approval_key, closed_text
-from bot.models import ApprovalState, Bake, PipelineEvent
-from bot.progress import close_approvals
+from bot.approvals.record import ApprovalState
+from bot.approvals.service import approval_key, closed_text
+from bot.bakes.progress import close_approvals
+from bot.bakes.record import Bake
+from bot.domain.models import PipelineEvent
 
 EX = "11111111-2222-3333-4444-555555555555"
 

@@ -94,7 +94,7 @@ def test_the_author_of_a_hand_pushed_commit_cannot_approve_it(bakery, tmp_path):
     bakery.wait(lambda: bakery.services.bakes.get(rid), what="the hand-pushed bake")
     bakery.codepipeline.set_stage_state(PIPELINE, "Approve", "InProgress", execution_id=ex)
     token = bakery.codepipeline.open_approval(PIPELINE, "Approve", "Approve", execution_id=ex)
-    from bot.sandbox.aws_events import approval_notification
+    from bot.sandbox.aws.events import approval_notification
 
     bakery.deliver(
         approval_notification(

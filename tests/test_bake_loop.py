@@ -260,7 +260,7 @@ def test_duplicate_and_out_of_order_messages_change_nothing_they_should_not(bake
 
 
 def test_the_same_sns_message_delivered_twice_is_applied_once(bakery):
-    from bot.sandbox.aws_events import sns_envelope
+    from bot.sandbox.aws.events import sns_envelope
 
     rid = request_id_of(bakery.command(REQUESTER, "base"))
     commit = bakery.commit_of(rid)
@@ -284,7 +284,7 @@ def test_a_malformed_queue_message_is_never_deleted_and_ends_in_the_dead_letter_
 
 
 def test_events_of_a_pipeline_we_do_not_know_are_skipped(bakery):
-    from bot.sandbox.aws_events import pipeline_event
+    from bot.sandbox.aws.events import pipeline_event
 
     bakery.deliver(
         pipeline_event(pipeline="someone-elses", execution_id="5f0d2a4e-1c3b-4d6e-8f9a-0b1c2d3e4f50", state="STARTED")
@@ -309,7 +309,7 @@ def test_events_of_a_pipeline_we_do_not_know_are_skipped(bakery):
 
 @pytest.mark.parametrize("version", ["1", "2"])
 def test_signed_sns_deliveries_move_a_bake(bakery, version):
-    from bot.sandbox.aws_events import sns_envelope
+    from bot.sandbox.aws.events import sns_envelope
 
     rid = request_id_of(bakery.command(REQUESTER, "base"))
     commit = bakery.commit_of(rid)
@@ -323,7 +323,7 @@ def test_signed_sns_deliveries_move_a_bake(bakery, version):
 
 
 def test_forged_sns_messages_are_refused_and_change_nothing(bakery):
-    from bot.sandbox.aws_events import sns_envelope
+    from bot.sandbox.aws.events import sns_envelope
 
     rid = request_id_of(bakery.command(REQUESTER, "base"))
     commit = bakery.commit_of(rid)

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, commands
-from bot.sandbox.slack_api import SlackApiStandIn
+from bot import cli
+from bot.commands import parser as commands
+from bot.sandbox.slack.api import SlackApiStandIn
 from tests.fixtures.bakery import SIGNING_SECRET, make_bare_repo, slash_form
 
 # The console script installed next to the interpreter running the tests: what `make run` puts on PATH.

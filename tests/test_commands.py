@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import commands
-from bot.errors import BadRequest
+from bot.commands import parser as commands
+from bot.domain.errors import BadRequest
 
 
 def refused(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from bot.foreground import Foreground
+from bot.runtime.foreground import Foreground
 
 
 def test_with_nothing_in_flight_background_work_goes_at_once():

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.errors import BadMessage
-from bot.models import Ami, ApprovalRequest, BakeResult, PipelineEvent
-from bot.notifications import SnsEnvelope, parse_body, parse_notification
+from bot.domain.errors import BadMessage
+from bot.domain.models import Ami, ApprovalRequest, BakeResult, PipelineEvent
+from bot.intake.parse import SnsEnvelope, parse_body, parse_notification
 
 EVENTS = Path(__file__).parent / "data" / "events"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:ami-bakery-events"

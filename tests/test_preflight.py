@@ -5,9 +5,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from bot.adapters.aws.preflight import check_aws
 from bot.config import Environment, parse_config
-from bot.preflight import check_aws
-from bot.sandbox.fake_codepipeline import FakeCodePipeline
+from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
 
 CONFIG = """
 slack: {{channel: C0BAKERY}}

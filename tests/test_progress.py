@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from bot.models import Ami, Bake, BakeResult, PipelineEvent
-from bot.progress import advance, apply_result
+from bot.bakes.progress import advance, apply_result
+from bot.bakes.record import Bake
+from bot.domain.models import Ami, BakeResult, PipelineEvent
 
 EXEC = "0c6ab1a2-0000-4000-8000-000000000001"
 

@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.bakes import BAKE, bake_index
-from bot.errors import ChatError
-from bot.models import Bake
-from bot.publisher import MessagePublisher
+from bot.bakes.record import BAKE, Bake, bake_index
+from bot.domain.errors import ChatError
+from bot.publishing.publisher import MessagePublisher
 from bot.state.sqlite import SqliteStore
 
 

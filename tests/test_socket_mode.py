@@ -27,11 +27,11 @@ import boto3
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import commands
 from bot.app import build_app
+from bot.commands import parser as commands
 from bot.config import Environment, parse_config
-from bot.sandbox.slack_api import SlackApiStandIn
-from bot.services import Services, build_services
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.wiring import Services, build_services
 from tests.fixtures.bakery import REGION, SIGNING_SECRET, make_bare_repo, slash_form
 from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.codecommit_repo import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, CodeCommitRepo
-from bot.adapters.git_repo import BRANCH_RE, GitRepo, remote_problem
-from bot.errors import ConfigError
-from bot.ports import SourceRepo
+from bot.adapters.aws.codecommit import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, CodeCommitRepo
+from bot.adapters.git.repo import BRANCH_RE, GitRepo, remote_problem
+from bot.domain.errors import ConfigError
+from bot.domain.ports import SourceRepo
 
 CODECOMMIT_PREFIX = "codecommit://"
 CODECOMMIT_NAME_RE = re.compile(r"^[\w.-]{1,100}$", re.ASCII)

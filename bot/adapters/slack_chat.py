@@ -8,7 +8,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.errors import ChatError
+from bot.domain.errors import ChatError
 
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TIMEOUT_SECONDS = 10

@@ -13,8 +13,8 @@ import sys
 import threading
 import time
 
-from bot.errors import ConfigError
-from bot.sandbox.stack import Sandbox, SandboxOptions
+from bot.domain.errors import ConfigError
+from bot.sandbox.aws.stack import Sandbox, SandboxOptions
 
 log = logging.getLogger(__name__)
 

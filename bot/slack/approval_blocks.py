@@ -4,16 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.models import (
-    APPROVAL_DECIDING,
-    APPROVAL_EXPIRED,
-    APPROVED,
-    REJECTED,
-    ApprovalState,
-    Bake,
-)
-from bot.progress import escape
+from bot.approvals.record import APPROVAL_DECIDING, APPROVAL_EXPIRED, APPROVED, REJECTED, ApprovalState
+from bot.bakes.record import Bake
 from bot.slack import ids
+from bot.slack.text import escape
 
 Blocks = list[dict[str, Any]]
 
@@ -26,7 +20,7 @@ def link(url: str, label: str) -> str:
 
 
 def expiry_text(expires: str) -> str:
-    from bot.slack.blocks import slack_date  # one formatter for every time shown
+    from bot.slack.bake_blocks import slack_date
 
     return slack_date(expires.replace("Z", ":00Z") if len(expires) == 17 else expires)
 
@@ -77,7 +71,7 @@ def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
 
 
 def outcome_line(a: ApprovalState, where: str) -> str:
-    from bot.slack.blocks import slack_date
+    from bot.slack.bake_blocks import slack_date
 
     who = f"<@{a.decided_by}>" if a.decided_by else "someone"
     when = f" {slack_date(a.decided_at)}" if a.decided_at else ""

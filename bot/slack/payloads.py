@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.errors import BadRequest
+from bot.domain.errors import BadRequest
 
 USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
 CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")

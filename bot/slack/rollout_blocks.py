@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.progress import escape
-from bot.rollout_record import (
-    AWAITING_APPROVAL,
-    CANCELLING,
-    IN_PROGRESS,
-    Rollout,
-)
+from bot.rollouts.record import AWAITING_APPROVAL, CANCELLING, IN_PROGRESS, Rollout
 from bot.slack import ids
+from bot.slack.text import escape
 
 Blocks = list[dict[str, Any]]
 
@@ -55,7 +50,7 @@ def _button(action_id: str, text: str, value: str, style: str | None = None, con
 
 
 def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Blocks]:
-    from bot.slack.blocks import slack_date
+    from bot.slack.bake_blocks import slack_date
 
     r = rollout
     icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
@@ -126,7 +121,7 @@ def ending_text(r: Rollout, detail: str) -> str:
 
 def rollout_summary_line(r: Rollout) -> str:
     """One line per rollout, for `/bake status`."""
-    from bot.slack.blocks import slack_date
+    from bot.slack.bake_blocks import slack_date
 
     icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
     progress = f" ({r.percentage}%)" if r.refresh_id and not r.terminal else ""

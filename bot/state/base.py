@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.errors import BakeryError, StateConflict
-from bot.ports import Record
+from bot.domain.errors import BakeryError, StateConflict
+from bot.domain.ports import Record
 
 # DynamoDB refuses items over 400 KB; the margin leaves room for the key attributes. SQLite applies the
 # same limit so a document that works in the sandbox cannot fail only in production.

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.ports import Record
+from bot.domain.ports import Record
 from bot.state.base import StateError, StoreBase, decode_doc, encode_doc, now_iso
 
 # The table's schema. infra/cloudformation and its test import these, so the template, ensure_table

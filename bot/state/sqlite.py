@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.ports import Record
+from bot.domain.ports import Record
 from bot.state.base import StateError, StoreBase, decode_doc, encode_doc, now_iso
 
 BUSY_TIMEOUT_MS = 5000

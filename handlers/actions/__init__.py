@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
 from bot.slack.payloads import ButtonClick
 
 log = logging.getLogger(__name__)

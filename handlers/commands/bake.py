@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.errors import BadRequest
+from bot.domain.errors import BadRequest
 from bot.slack.payloads import SlashInvocation
 
 

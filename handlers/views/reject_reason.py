@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
 from bot.slack import ids
 from bot.slack.payloads import ViewSubmission
 

@@ -46,7 +46,7 @@ PLATFORM_VARIABLES = (
     "root_volume_size",
 )
 
-# The bot's own formats (bot/models.py, bot/notifications.py): what it would refuse, the build refuses first.
+# The bot's own formats (bot/domain/models.py, bot/intake/parse.py): what it would refuse, the build refuses first.
 REQUEST_ID_RE = re.compile(r"[bh]-[a-z0-9]{6,12}")
 SLACK_USER_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
 AMI_RE = re.compile(r"ami-[0-9a-f]{8,17}")

@@ -8,14 +8,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.adapters.autoscaling import (
-    Fleet,
-    FleetError,
-    IrreversibleRefresh,
-    LaunchTemplateRef,
-    NoActiveRefresh,
-    RefreshInProgress,
-)
+from bot.adapters.aws.autoscaling import Fleet
+from bot.domain.errors import FleetError, IrreversibleRefresh, NoActiveRefresh, RefreshInProgress
+from bot.domain.ports import LaunchTemplateRef
 
 GROUP = "web-asg"
 TEMPLATE = "lt-0123456789abcdef0"

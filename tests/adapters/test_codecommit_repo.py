@@ -12,12 +12,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.adapters.codecommit_repo import CodeCommitRepo
-from bot.adapters.git_repo import GitRepo
+from bot.adapters.aws.codecommit import CodeCommitRepo
+from bot.adapters.git.repo import GitRepo
 from bot.adapters.repos import open_repo
-from bot.errors import ConfigError, RepoConflict, RepoError
-from bot.models import BakeRequest
-from bot.sandbox.fake_codecommit import FakeCodeCommit
+from bot.domain.errors import ConfigError, RepoConflict, RepoError
+from bot.domain.models import BakeRequest
+from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 
 REGION = "eu-west-1"
 TIP = "1" * 40

@@ -9,14 +9,9 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from bot.adapters.codepipeline import (
-    ApprovalAlreadyDecided,
-    ApprovalTokenInvalid,
-    CodePipelineApi,
-    ExecutionNotStoppable,
-)
-from bot.errors import PipelineError
-from bot.sandbox.fake_codepipeline import FakeCodePipeline
+from bot.adapters.aws.codepipeline import CodePipelineApi
+from bot.domain.errors import ApprovalAlreadyDecided, ApprovalTokenInvalid, ExecutionNotStoppable, PipelineError
+from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
 
 PIPELINE = "ami-bakery-web"
 EXECUTION = "3f2a9c1e-0b7d-4c55-9d1e-8a6b2f4c7e01"

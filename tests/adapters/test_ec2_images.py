@@ -9,8 +9,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.adapters.ec2_images import Ec2Images, ImageError, ImageInfo
-from bot.models import TAG_IMAGE, TAG_REQUEST_ID, Ami
+from bot.adapters.aws.ec2_images import Ec2Images
+from bot.domain.errors import ImageError
+from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Ami
+from bot.domain.ports import ImageInfo
 from tests.fixtures.aws import ACCOUNT, REGION
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.git_repo import GitRepo
-from bot.errors import RepoConflict, RepoError
-from bot.models import BakeRequest
+from bot.adapters.git.repo import GitRepo
+from bot.domain.errors import RepoConflict, RepoError
+from bot.domain.models import BakeRequest
 
 BRANCH = "main"
 

@@ -16,8 +16,8 @@ from slack_sdk.http_retry import (
 )
 
 from bot.adapters.slack_chat import SlackChat, make_web_client
-from bot.errors import ChatError
-from bot.sandbox.slack_api import SlackApiStandIn
+from bot.domain.errors import ChatError
+from bot.sandbox.slack.api import SlackApiStandIn
 from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*base* is baking"}}]

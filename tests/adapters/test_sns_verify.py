@@ -20,11 +20,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from bot.adapters.sns_http import SnsEndpoint
-from bot.adapters.sns_verify import CertificateUnavailable, SnsVerifier, read_url
-from bot.errors import BadMessage, ForgedMessage
-from bot.models import PipelineEvent
-from bot.notifications import parse_body
+from bot.adapters.aws.sns_http import SnsEndpoint
+from bot.adapters.aws.sns_verify import CertificateUnavailable, SnsVerifier, read_url
+from bot.domain.errors import BadMessage, ForgedMessage
+from bot.domain.models import PipelineEvent
+from bot.intake.parse import parse_body
 
 NOW = datetime(2026, 11, 26, 9, 15, tzinfo=UTC)
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:ami-bakery-events"

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from bot.adapters.sqs_intake import PollResult, SqsConsumer
+from bot.adapters.aws.sqs import PollResult, SqsConsumer
 
 QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/123456789012/ami-bakery-events"
 
@@ -89,7 +89,7 @@ def test_a_failure_is_logged_with_traceback_id_and_receive_count_but_not_the_bod
     message_id = sqs.send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"]
     consumer = SqsConsumer(sqs, queue_url, Handler(fail=(body,)), wait_seconds=0)
 
-    with caplog.at_level(logging.DEBUG, logger="bot.adapters.sqs_intake"):
+    with caplog.at_level(logging.DEBUG, logger="bot.adapters.aws.sqs"):
         consumer.poll_once()
         consumer.poll_once()
 

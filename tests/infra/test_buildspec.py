@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.models import REQUEST_FILE, STAGES
-from bot.notifications import BAKE_RESULT_TYPE, parse_notification
+from bot.domain.models import REQUEST_FILE, STAGES
+from bot.intake.parse import BAKE_RESULT_TYPE, parse_notification
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = json.loads((ROOT / "packer" / "pipeline-contract.json").read_text())

@@ -13,28 +13,28 @@ from typing import Any
 import botocore.session
 from botocore import xform_name
 
-from bot.models import STAGES
+from bot.domain.models import STAGES
 from bot.state.dynamodb import TABLE_SCHEMA
 from tests.infra.conftest import ROOT, TEMPLATE_DIR, template_paths
 
 # The AWS calls the bot makes, by the file that makes them (its boto3 client calls).
 BOT_CALLS = {
-    # bot/adapters/codecommit_repo.py: the bake-request commit
+    # bot/adapters/aws/codecommit.py: the bake-request commit
     "codecommit:GetBranch", "codecommit:GetCommit", "codecommit:CreateCommit",
-    # bot/adapters/codepipeline.py: correlation, approvals, stops
+    # bot/adapters/aws/codepipeline.py: correlation, approvals, stops
     "codepipeline:GetPipelineExecution", "codepipeline:GetPipelineState",
     "codepipeline:PutApprovalResult", "codepipeline:StopPipelineExecution",
-    # bot/adapters/ec2_images.py
+    # bot/adapters/aws/ec2_images.py
     "ec2:DescribeImages",
-    # bot/adapters/autoscaling.py (Fleet): launch template versions and instance refreshes
+    # bot/adapters/aws/autoscaling.py (Fleet): launch template versions and instance refreshes
     "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeLaunchTemplates", "ec2:CreateLaunchTemplateVersion",
     "ec2:ModifyLaunchTemplate", "autoscaling:StartInstanceRefresh", "autoscaling:DescribeInstanceRefreshes",
     "autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh",
-    # bot/adapters/sqs_intake.py (DeleteMessageBatch is authorised as sqs:DeleteMessage)
+    # bot/adapters/aws/sqs.py (DeleteMessageBatch is authorised as sqs:DeleteMessage)
     "sqs:ReceiveMessage", "sqs:DeleteMessage",
     # bot/state/dynamodb.py
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
-    # bot/preflight.py (`bakery check --aws`)
+    # bot/adapters/aws/preflight.py (`bakery check --aws`)
     "codepipeline:GetPipeline", "codecommit:GetRepository", "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes", "dynamodb:DescribeTable",
 }  # fmt: skip
@@ -43,12 +43,12 @@ CHECKED_BY_AUTO_SCALING = {"ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"}
 
 # Where the bot calls AWS, and the names its clients go by there.
 CALL_SITES = {
-    "bot/adapters/codecommit_repo.py": r"self\._client",
-    "bot/adapters/codepipeline.py": r"self\._client",
-    "bot/adapters/ec2_images.py": r"self\._client",
-    "bot/adapters/autoscaling.py": r"self\._ec2|self\._autoscaling",
-    "bot/adapters/sqs_intake.py": r"self\._client",
-    "bot/preflight.py": r"\bc|sqs|ddb",
+    "bot/adapters/aws/codecommit.py": r"self\._client",
+    "bot/adapters/aws/codepipeline.py": r"self\._client",
+    "bot/adapters/aws/ec2_images.py": r"self\._client",
+    "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
+    "bot/adapters/aws/sqs.py": r"self\._client",
+    "bot/adapters/aws/preflight.py": r"\bc|sqs|ddb",
 }
 SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb")
 # IAM authorises some batch operations under the single operation's action.

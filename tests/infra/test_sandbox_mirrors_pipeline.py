@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.models import STAGES
-from bot.sandbox.pipeline import ACTIONS
+from bot.domain.models import STAGES
+from bot.sandbox.pipeline.runner import ACTIONS
 
 
 def test_the_sandbox_pipeline_names_its_actions_as_the_real_pipeline_does(templates):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.pipeline import ACTIONS
+from bot.sandbox.pipeline.runner import ACTIONS
 from tests.sandbox.sandbox_process import SandboxProcess
 
 pytestmark = pytest.mark.slow

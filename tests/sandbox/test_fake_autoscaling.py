@@ -9,8 +9,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.adapters.autoscaling import Fleet
-from bot.sandbox.fake_autoscaling import FakeAutoScaling
+from bot.adapters.aws.autoscaling import Fleet
+from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 
 GROUP = "web-asg"
 DURATION = 10.0  # seconds of the fake's clock; tests move that clock instead of sleeping

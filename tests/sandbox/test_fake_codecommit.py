@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.sandbox.fake_codecommit import FakeCodeCommit
+from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 
 REPO = "ami-bakery-base"
 

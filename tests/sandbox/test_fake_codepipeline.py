@@ -13,8 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.models import STAGES
-from bot.sandbox.fake_codepipeline import ApprovalDecision, ExecutionStarted, FakeCodePipeline, StopRequest
+from bot.domain.models import STAGES
+from bot.sandbox.aws.fake_codepipeline import ApprovalDecision, ExecutionStarted, FakeCodePipeline, StopRequest
 
 PIPELINE = "ami-bakery-base"
 COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bot.adapters.sqs_intake import SqsConsumer
-from bot.sandbox.fake_sqs import FakeSqs
+from bot.adapters.aws.sqs import SqsConsumer
+from bot.sandbox.aws.fake_sqs import FakeSqs
 
 
 @pytest.fixture

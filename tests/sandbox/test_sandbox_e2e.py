@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.sandbox.pipeline import ACTIONS
+from bot.sandbox.pipeline.runner import ACTIONS
 from tests.sandbox.sandbox_process import (
     APPROVER,
     OUTSIDER,

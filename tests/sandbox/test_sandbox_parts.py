@@ -7,10 +7,10 @@ from pathlib import Path
 import yaml
 
 from bot.config import parse_config
-from bot.sandbox import sandbox_config
-from bot.sandbox.page import find_button
-from bot.sandbox.seed import image_files
-from bot.sandbox.stages import BuildLogs, Run, Stages
+from bot.sandbox import config as sandbox_config
+from bot.sandbox.aws.seed import image_files
+from bot.sandbox.pipeline.stages import BuildLogs, Run, Stages
+from bot.sandbox.slack.page import find_button
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "http://127.0.0.1:5000/123456789012/ami-bakery-events"

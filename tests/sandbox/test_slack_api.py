@@ -14,7 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack_api import SlackApiStandIn
+from bot.sandbox.slack.api import SlackApiStandIn
 from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*base* is baking"}}

@@ -6,8 +6,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from bot.models import STAGES, Ami, Bake, StepState
-from bot.slack.blocks import bake_message, duration, stage_line
+from bot.bakes.record import Bake, StepState
+from bot.domain.models import STAGES, Ami
+from bot.slack.bake_blocks import bake_message, duration, stage_line
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bot.rollout_record import Rollout
+from bot.rollouts.record import Rollout
 from bot.slack.rollout_blocks import progress_bar, rollout_message
 
 

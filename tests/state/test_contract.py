@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bot.errors import StateConflict
+from bot.domain.errors import StateConflict
 from bot.state import open_store
 from bot.state.base import DocumentTooLarge, StoreBase
 from bot.state.dynamodb import DynamoStore, ensure_table
@@ -413,8 +413,8 @@ def test_open_store_refuses_an_unknown_backend():
 def test_remembered_sns_message_ids_are_forgotten_after_a_few_days(store):
     import datetime as dt
 
-    from bot.intake import Intake
-    from bot.sandbox.aws_events import pipeline_event, sns_envelope
+    from bot.intake.service import Intake
+    from bot.sandbox.aws.events import pipeline_event, sns_envelope
 
     applied: list = []
     TOPIC = "arn:aws:sns:eu-west-1:123456789012:ami-bakery-events"  # noqa: N806 - a constant of this test

@@ -1,0 +1,1 @@
+"""Who may do what: the roles of `access.*`, refusing by default."""

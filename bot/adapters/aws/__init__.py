@@ -1,0 +1,1 @@
+"""One adapter per AWS service, AWS errors turned into domain errors."""

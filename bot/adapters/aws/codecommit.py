@@ -1,0 +1,192 @@
+"""CodeCommitRepo: commits bake requests through the CodeCommit API, so the bot needs no git or clone."""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.domain.errors import RepoConflict, RepoError
+from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AUTHOR_NAME = "ami-bakery"
+DEFAULT_AUTHOR_EMAIL = "ami-bakery@noreply.invalid"
+
+# Full object names only: the API answers InvalidCommitIdException for anything else anyway.
+_COMMIT_ID_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+
+# The branch moved (or was created) between get_branch and create_commit: re-read the tip and retry.
+_BRANCH_MOVED = frozenset({"ParentCommitIdOutdatedException", "ParentCommitIdRequiredException"})
+# GetCommit names a missing commit CommitIdDoesNotExistException; other calls say CommitDoesNotExistException.
+_NO_SUCH_COMMIT = frozenset(
+    {"CommitIdDoesNotExistException", "CommitDoesNotExistException", "InvalidCommitIdException"}
+)
+
+
+def console_commit_url(region: str, repository_name: str, commit_id: str) -> str:
+    """The AWS console page of one CodeCommit commit."""
+    return (
+        f"https://{region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
+        f"{quote(repository_name, safe='')}/commit/{commit_id}?region={region}"
+    )
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry `attempt + 1`: short, growing, jittered so racing writers spread out."""
+    return min(0.05 * 2 ** (attempt - 1), 1.0) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+
+
+class CodeCommitRepo:
+    """One CodeCommit repository branch, written with CreateCommit on the branch tip."""
+
+    def __init__(
+        self,
+        client: Any,
+        repository_name: str,
+        branch: str,
+        *,
+        author_name: str = DEFAULT_AUTHOR_NAME,
+        email: str = DEFAULT_AUTHOR_EMAIL,
+        max_attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._client = client
+        self._name = repository_name
+        self._branch = branch
+        self._author_name = author_name
+        self._email = email
+        self._max_attempts = max_attempts
+        self._sleep = sleep
+        # Threads of this process take turns instead of racing each other for the tip: every lost
+        # race costs two API calls, and ten racers can starve one of them past max_attempts.
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"CodeCommitRepo({self._name!r}, branch={self._branch!r})"
+
+    def commit_request(self, request: BakeRequest) -> str:
+        content = request.to_json().encode("utf-8")
+        message = request.commit_message()
+        with self._lock:
+            for attempt in range(1, self._max_attempts + 1):
+                parent = self._tip()
+                try:
+                    commit_id = self._create_commit(parent, content, message)
+                except ClientError as e:
+                    code = _code(e)
+                    if code == "NoChangeException" and parent:
+                        return self._already_committed(parent, request)
+                    if code == "BranchDoesNotExistException":
+                        raise RepoError(
+                            f"CodeCommit repository {self._name} has no branch {self._branch}; "
+                            "create it (the bakery only starts a branch in an empty repository)"
+                        ) from e
+                    if code not in _BRANCH_MOVED:
+                        raise self._error("create_commit", e) from e
+                    log.info(
+                        "repo_commit_retry repo=%s branch=%s request_id=%s attempt=%d reason=%s",
+                        self._name,
+                        self._branch,
+                        request.request_id,
+                        attempt,
+                        code,
+                    )
+                except BotoCoreError as e:
+                    raise self._error("create_commit", e) from e
+                else:
+                    log.info(
+                        "repo_commit_created repo=%s branch=%s request_id=%s commit=%s attempts=%d",
+                        self._name,
+                        self._branch,
+                        request.request_id,
+                        commit_id,
+                        attempt,
+                    )
+                    return commit_id
+                if attempt < self._max_attempts:
+                    self._sleep(backoff_delay(attempt))
+        raise RepoConflict(
+            f"CodeCommit repository {self._name} branch {self._branch} kept moving; "
+            f"gave up after {self._max_attempts} attempts"
+        )
+
+    def commit_info(self, commit_id: str) -> CommitInfo | None:
+        if not _COMMIT_ID_RE.fullmatch(commit_id):
+            return None
+        try:
+            commit = self._client.get_commit(repositoryName=self._name, commitId=commit_id)["commit"]
+        except ClientError as e:
+            if _code(e) in _NO_SUCH_COMMIT:
+                return None
+            raise self._error("get_commit", e) from e
+        except BotoCoreError as e:
+            raise self._error("get_commit", e) from e
+        return CommitInfo(
+            commit_id=commit.get("commitId", commit_id),
+            author=(commit.get("author") or {}).get("name", ""),
+            author_email=(commit.get("author") or {}).get("email", ""),
+            message=commit.get("message", ""),
+        )
+
+    def commit_url(self, commit_id: str) -> str:
+        region = self._client.meta.region_name
+        if not region or not _COMMIT_ID_RE.fullmatch(commit_id):
+            return ""
+        return console_commit_url(region, self._name, commit_id)
+
+    def _tip(self) -> str | None:
+        """The branch's head commit, or None while the branch does not exist (an empty repository)."""
+        try:
+            return self._client.get_branch(repositoryName=self._name, branchName=self._branch)["branch"]["commitId"]
+        except ClientError as e:
+            if _code(e) == "BranchDoesNotExistException":
+                return None
+            raise self._error("get_branch", e) from e
+        except BotoCoreError as e:
+            raise self._error("get_branch", e) from e
+
+    def _create_commit(self, parent: str | None, content: bytes, message: str) -> str:
+        params: dict[str, Any] = {
+            "repositoryName": self._name,
+            "branchName": self._branch,
+            "authorName": self._author_name,
+            "email": self._email,
+            "commitMessage": message,
+            "putFiles": [{"filePath": REQUEST_FILE, "fileContent": content, "fileMode": "NORMAL"}],
+        }
+        if parent:
+            params["parentCommitId"] = parent
+        return self._client.create_commit(**params)["commitId"]
+
+    def _already_committed(self, tip: str, request: BakeRequest) -> str:
+        """NoChange means the tip already holds this exact request file: a retry of a commit that landed."""
+        info = self.commit_info(tip)
+        if info is not None and info.request_id == request.request_id:
+            return tip
+        raise RepoError(
+            f"CodeCommit repository {self._name} branch {self._branch} already holds request "
+            f"{request.request_id} but its tip {tip[:12]} is another commit; nothing was committed"
+        )
+
+    def _error(self, operation: str, e: Exception) -> RepoError:
+        if isinstance(e, ClientError):
+            err = e.response.get("Error", {})
+            detail = f"{err.get('Code', 'error')}: {err.get('Message', '')}".rstrip(": ")
+        else:
+            detail = str(e)
+        return RepoError(f"CodeCommit {operation} on repository {self._name} failed: {detail}")
+
+
+def _code(e: ClientError) -> str:
+    return e.response.get("Error", {}).get("Code", "")

@@ -1,0 +1,77 @@
+"""`bakery check --aws`: that the AWS resources the configuration names exist and can be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from bot.adapters.aws.sqs import region_of_queue
+from bot.config import Config, Environment
+
+
+def check_aws(config: Config, env: Environment, *, session: boto3.Session | None = None) -> list[str]:
+    """One line per missing or unreachable resource, with the key path that names it."""
+    session = session or boto3.Session(region_name=env.aws_region or None)
+    problems: list[str] = []
+
+    def probe(path: str, what: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            problems.append(f"{path}: {what}: {err.get('Code', 'error')} ({err.get('Message', '')})")
+        except BotoCoreError as exc:
+            problems.append(f"{path}: {what}: {exc}")
+
+    for name, image in config.images.items():
+        region = image.region or env.aws_region or None
+        codepipeline = session.client("codepipeline", region_name=region)
+        probe(
+            f"images.{name}.pipeline",
+            f"pipeline {image.pipeline}",
+            lambda p=image.pipeline, c=codepipeline: c.get_pipeline(name=p),
+        )
+        if image.repository.startswith("codecommit://"):
+            repo = image.repository.removeprefix("codecommit://")
+            codecommit = session.client("codecommit", region_name=region)
+            probe(
+                f"images.{name}.repository",
+                f"CodeCommit repository {repo}",
+                lambda r=repo, c=codecommit: c.get_repository(repositoryName=r),
+            )
+    if config.notifications.queue_url:
+        url = config.notifications.queue_url
+        sqs = session.client("sqs", region_name=region_of_queue(url) or env.aws_region or None)
+        probe(
+            "notifications.queue_url",
+            "SQS queue",
+            lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]),
+        )
+    for i, arn in enumerate(config.notifications.sns_topic_arns):
+        sns = session.client("sns", region_name=arn.split(":")[3])
+        probe(
+            f"notifications.sns_topic_arns[{i}]", "SNS topic", lambda a=arn, c=sns: c.get_topic_attributes(TopicArn=a)
+        )
+    if config.state.backend == "dynamodb":
+        ddb = session.client("dynamodb", region_name=env.aws_region or None)
+        probe(
+            "state.table",
+            f"DynamoDB table {config.state.table}",
+            lambda: ddb.describe_table(TableName=config.state.table),
+        )
+    for name, target in config.targets.items():
+        region = target.region or config.images[target.image].region or env.aws_region or None
+        asg = session.client("autoscaling", region_name=region)
+
+        def group(t=target, c=asg) -> None:
+            found = c.describe_auto_scaling_groups(AutoScalingGroupNames=[t.auto_scaling_group])["AutoScalingGroups"]
+            if not found:
+                raise ClientError(
+                    {"Error": {"Code": "NotFound", "Message": "no such group"}}, "DescribeAutoScalingGroups"
+                )
+
+        probe(f"targets.{name}.auto_scaling_group", f"Auto Scaling group {target.auto_scaling_group}", group)
+    return problems

@@ -1,0 +1,142 @@
+"""Consume the notification queue: long-poll, hand each message over, delete only what was handled."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+logger = logging.getLogger(__name__)
+
+# A failed message stays on the queue: it comes back after its visibility timeout and, after the redrive
+# policy's maxReceiveCount, lands in the dead-letter queue, where an operator can see it.
+MAX_BACKOFF = 60.0
+IDLE_PAUSE = 1.0
+
+
+@dataclass(frozen=True)
+class PollResult:
+    received: int
+    handled: int
+    failed: int
+    not_deleted: int = 0  # handled, but the delete failed: they will come back (handling is idempotent)
+
+
+class SqsConsumer:
+    """Reads `queue_url` with `client` (a boto3 SQS client) and calls `handle(body, message_id)` per message.
+
+    `handle` raises when it could not handle the message; the message is then left for the redrive policy.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        queue_url: str,
+        handle: Callable[[str, str], None],
+        *,
+        wait_seconds: int = 20,
+        max_messages: int = 10,
+        log: logging.Logger = logger,
+        backoff: float = 1.0,
+        max_backoff: float = MAX_BACKOFF,
+        idle_pause: float = IDLE_PAUSE,
+    ):
+        if not 0 <= wait_seconds <= 20:
+            raise ValueError("wait_seconds must be 0..20 (SQS long polling)")
+        if not 1 <= max_messages <= 10:
+            raise ValueError("max_messages must be 1..10 (SQS ReceiveMessage)")
+        self._client = client
+        self._queue_url = queue_url
+        self._handle = handle
+        self._wait_seconds = wait_seconds
+        self._max_messages = max_messages
+        self._log = log
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._idle_pause = idle_pause
+
+    def poll_once(self) -> PollResult:
+        """Receive one batch (waiting up to wait_seconds), handle it, delete what was handled.
+
+        Raises ClientError/BotoCoreError when the receive itself fails.
+        """
+        response = self._client.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=self._max_messages,
+            WaitTimeSeconds=self._wait_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        messages = response.get("Messages") or []
+        done: list[dict[str, Any]] = []
+        for message in messages:
+            if self._handle_one(message):
+                done.append(message)
+        return PollResult(
+            received=len(messages),
+            handled=len(done),
+            failed=len(messages) - len(done),
+            not_deleted=self._delete(done) if done else 0,
+        )
+
+    def run(self, stop: threading.Event) -> None:
+        """poll_once until `stop` is set; AWS errors back off (doubling, at most max_backoff seconds)."""
+        delay = self._backoff
+        while not stop.is_set():
+            try:
+                result = self.poll_once()
+            except (ClientError, BotoCoreError):
+                self._log.exception("sqs.receive_failed queue=%s retry_in=%.1fs", self._queue_url, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, self._max_backoff)
+                continue
+            delay = self._backoff
+            if result.received == 0 and self._wait_seconds == 0:
+                # Short polling returns at once: without this pause an empty queue is polled in a tight loop.
+                stop.wait(self._idle_pause)
+
+    def _handle_one(self, message: dict[str, Any]) -> bool:
+        message_id = message.get("MessageId", "")
+        try:
+            self._handle(message.get("Body", ""), message_id)
+        except Exception:  # noqa: BLE001 - logged with its traceback; the message stays for the redrive policy
+            receive_count = (message.get("Attributes") or {}).get("ApproximateReceiveCount", "?")
+            self._log.exception(
+                "sqs.message_failed message_id=%s receive_count=%s queue=%s",
+                message_id,
+                receive_count,
+                self._queue_url,
+            )
+            return False
+        self._log.debug("sqs.message_handled message_id=%s", message_id)
+        return True
+
+    def _delete(self, messages: list[dict[str, Any]]) -> int:
+        # Batch entry ids are our own indexes: they map a Failed entry back to its message id.
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        try:
+            response = self._client.delete_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        except (ClientError, BotoCoreError):
+            ids = ",".join(m.get("MessageId", "") for m in messages)
+            self._log.exception("sqs.delete_failed message_ids=%s queue=%s", ids, self._queue_url)
+            return len(messages)
+        failed = response.get("Failed") or []
+        for entry in failed:
+            message = messages[int(entry["Id"])]
+            self._log.error(
+                "sqs.delete_failed message_id=%s code=%s sender_fault=%s queue=%s",
+                message.get("MessageId", ""),
+                entry.get("Code"),
+                entry.get("SenderFault"),
+                self._queue_url,
+            )
+        return len(failed)
+
+
+def region_of_queue(url: str) -> str | None:
+    match = re.match(r"^https?://sqs[.-]([a-z0-9-]+)\.amazonaws\.com", url)
+    return match.group(1) if match else None

@@ -1,0 +1,1 @@
+"""Git repositories as image sources: one reused clone per repository branch."""

@@ -1,0 +1,393 @@
+"""GitRepo: commits bake requests to any git remote through one reused local clone per repository branch."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import logging
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from git import GitCommandError, GitError, PushInfo, Repo
+from git.exc import InvalidGitRepositoryError, NoSuchPathError
+from git.refs.symbolic import SymbolicReference
+from gitdb import IStream, LooseObjectDB
+
+from bot.adapters.aws.codecommit import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, console_commit_url
+from bot.domain.errors import RepoConflict, RepoError
+from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
+
+log = logging.getLogger(__name__)
+
+# git check-ref-format, simplified: the branch also goes into refspecs, where ':', '*', '^' or a
+# leading '+' or '-' would change their meaning.
+BRANCH_RE = re.compile(r"^(?![-./])(?!.*(?:\.\.|//|/\.|@\{|\.lock/))[A-Za-z0-9._/-]{1,200}(?<![./])(?<!\.lock)$")
+# Hex only, so an id can never be read by git as an option or a revision expression.
+COMMIT_ID_RE = re.compile(r"^[0-9a-fA-F]{7,64}$")
+
+_SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_HELPER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)::")  # git remote helpers: codecommit::eu-west-1://repo
+_SCHEMES = frozenset({"https", "http", "ssh", "git", "file"})
+_UNSAFE_HELPERS = frozenset({"ext", "fd"})  # run arbitrary commands / use inherited descriptors
+_CREDENTIALS_RE = re.compile(r"(?<=://)[^/\s]*@")  # user[:password]@ after "scheme://", up to the last @
+# A concurrent push updated the remote ref between our fetch and our push.
+_REF_RACE = ("failed to update ref", "failed to lock", "cannot lock ref", "incorrect old value")
+_WEB_HOSTS = {
+    "github.com": "https://github.com/{path}/commit/{sha}",
+    "gitlab.com": "https://gitlab.com/{path}/-/commit/{sha}",
+    "bitbucket.org": "https://bitbucket.org/{path}/commits/{sha}",
+}
+_CODECOMMIT_HOST_RE = re.compile(r"^git-codecommit(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com$")
+
+
+def redact(text: str) -> str:
+    """`text` with the credentials of every URL in it removed."""
+    return _CREDENTIALS_RE.sub("", text)
+
+
+def remote_problem(url_or_path: str) -> str | None:
+    """Why `url_or_path` cannot be a GitRepo remote, or None when it can."""
+    if not url_or_path or url_or_path != url_or_path.strip() or any(c in url_or_path for c in "\r\n\0"):
+        return "a git remote must be a non-empty URL or path without surrounding blanks"
+    if url_or_path.startswith("-"):
+        return "a git remote must not start with '-'"
+    helper = _HELPER_RE.match(url_or_path)
+    if helper and helper.group(1).lower() in _UNSAFE_HELPERS:
+        return f"the git transport {helper.group(1)}:: is not allowed"
+    scheme = _SCHEME_RE.match(url_or_path)
+    if not helper and scheme and scheme.group(1).lower() not in _SCHEMES:
+        return f"unsupported git URL scheme {scheme.group(1)}:// (use https, ssh, git, file or a path)"
+    return None
+
+
+def _is_local(url: str) -> bool:
+    if _HELPER_RE.match(url) or _SCHEME_RE.match(url):
+        return url.lower().startswith("file://")
+    colon, slash = url.find(":"), url.find("/")
+    return not (colon > 0 and (slash == -1 or colon < slash))  # scp-like "host:path" is remote
+
+
+def _normalize(url_or_path: str) -> str:
+    """The remote as git should see it: local paths absolute, so the clone does not depend on the cwd."""
+    if _HELPER_RE.match(url_or_path) or _SCHEME_RE.match(url_or_path) or not _is_local(url_or_path):
+        return url_or_path
+    return str(Path(url_or_path).expanduser().resolve())
+
+
+def clone_dir_name(display_url: str, branch: str) -> str:
+    """A directory name that is safe on any filesystem, readable, and unique per remote and branch."""
+    last = display_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", last).strip("-.")[:40] or "repo"
+    digest = hashlib.sha256(f"{display_url}\n{branch}".encode()).hexdigest()[:16]
+    return f"{readable}-{digest}"
+
+
+def web_commit_url(url: str, commit_id: str) -> str:
+    """The commit's page on a well-known git host, or "" when there is no page we know of."""
+    if not COMMIT_ID_RE.fullmatch(commit_id) or _is_local(url):
+        return ""
+    helper = re.match(r"^codecommit::([a-z0-9-]+)://(?:[^@/]+@)?([\w.-]+)$", url)
+    if helper:
+        return console_commit_url(helper.group(1), helper.group(2), commit_id)
+    if _SCHEME_RE.match(url):
+        parts = urlsplit(url)
+        host, path = (parts.hostname or "").lower(), parts.path
+    elif not _HELPER_RE.match(url):  # scp-like git@github.com:owner/repo.git
+        host_part, _, path = url.partition(":")
+        host = host_part.rpartition("@")[2].lower()
+    else:
+        return ""
+    path = path.strip("/").removesuffix(".git")
+    codecommit = _CODECOMMIT_HOST_RE.match(host)
+    if codecommit and path.startswith("v1/repos/"):
+        return console_commit_url(codecommit.group(1), path.removeprefix("v1/repos/"), commit_id)
+    template = _WEB_HOSTS.get(host)
+    if not template or path.count("/") < 1 or not re.fullmatch(r"[\w./-]+", path):
+        return ""
+    return template.format(path=path, sha=commit_id)
+
+
+class GitRepo:
+    """A git remote and the branch `/bake` commits to, worked on through one cached clone."""
+
+    def __init__(
+        self,
+        url_or_path: str | Path,
+        branch: str,
+        cache_dir: Path,
+        *,
+        author_name: str = DEFAULT_AUTHOR_NAME,
+        author_email: str = DEFAULT_AUTHOR_EMAIL,
+        max_attempts: int = 5,
+        timeout: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        problem = remote_problem(str(url_or_path))
+        if problem:
+            raise ValueError(problem)
+        if not BRANCH_RE.fullmatch(branch):
+            raise ValueError(f"invalid branch name {branch!r}")
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._url = _normalize(str(url_or_path))
+        self._display_url = redact(self._url)
+        self._branch = branch
+        self._tracking_ref = f"refs/remotes/origin/{branch}"
+        self._clone_dir = Path(cache_dir) / clone_dir_name(self._display_url, branch)
+        self._max_attempts = max_attempts
+        self._timeout = timeout
+        self._sleep = sleep
+        self._env = {
+            # The commit must not depend on whoever runs the bot: identity comes from here, and a
+            # credential prompt would hang a bot that has no terminal.
+            "GIT_AUTHOR_NAME": author_name,
+            "GIT_AUTHOR_EMAIL": author_email,
+            "GIT_COMMITTER_NAME": author_name,
+            "GIT_COMMITTER_EMAIL": author_email,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GCM_INTERACTIVE": "never",
+            # Pinned so git never discovers (and commits to) a repository that encloses the cache.
+            "GIT_DIR": str(self._clone_dir / ".git"),
+            "GIT_WORK_TREE": str(self._clone_dir),
+        }
+        self._lock = threading.Lock()
+        self._repo: Repo | None = None
+
+    def __repr__(self) -> str:
+        return f"GitRepo({self._display_url!r}, branch={self._branch!r})"
+
+    @property
+    def clone_dir(self) -> Path:
+        """Where the reused clone lives (created on first use)."""
+        return self._clone_dir
+
+    def commit_request(self, request: BakeRequest) -> str:
+        content = request.to_json()
+        message = request.commit_message()
+        with self._exclusive() as repo:
+            for attempt in range(1, self._max_attempts + 1):
+                self._reset(repo, has_tip=self._fetch(repo))
+                commit_id = self._commit(repo, content, message)
+                if commit_id is None:
+                    return self._commit_of_request(repo)
+                if self._push(repo):
+                    log.info(
+                        "repo_commit_pushed repo=%s branch=%s request_id=%s commit=%s attempts=%d",
+                        self._display_url,
+                        self._branch,
+                        request.request_id,
+                        commit_id,
+                        attempt,
+                    )
+                    return commit_id
+                log.info(
+                    "repo_push_rejected repo=%s branch=%s request_id=%s attempt=%d",
+                    self._display_url,
+                    self._branch,
+                    request.request_id,
+                    attempt,
+                )
+                if attempt < self._max_attempts:
+                    self._sleep(backoff_delay(attempt))
+        raise RepoConflict(
+            f"{self._display_url} branch {self._branch} kept moving; gave up after {self._max_attempts} attempts"
+        )
+
+    def commit_info(self, commit_id: str) -> CommitInfo | None:
+        if not COMMIT_ID_RE.fullmatch(commit_id):
+            return None
+        with self._exclusive() as repo:
+            found = self._read_commit(repo, commit_id)
+            if found is None:
+                self._fetch(repo)
+                found = self._read_commit(repo, commit_id)
+        if found is None:
+            return None
+        full_id, raw = found
+        return _parse_commit(full_id, raw)
+
+    def commit_url(self, commit_id: str) -> str:
+        return web_commit_url(self._url, commit_id)
+
+    def close(self) -> None:
+        """Let go of the clone's git processes; the clone itself stays for the next bake."""
+        with self._lock:
+            if self._repo is not None:
+                self._repo.close()
+                self._repo = None
+
+    # --- one operation at a time on the clone -------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[Repo]:
+        """The clone, held by this thread (lock) and this process (flock on a file beside it)."""
+        with self._lock:
+            try:
+                self._clone_dir.parent.mkdir(parents=True, exist_ok=True)
+                lock_path = self._clone_dir.with_name(self._clone_dir.name + ".lock")
+                with open(lock_path, "a") as lock_file:
+                    # Another process (or another GitRepo on the same cache) may share this clone.
+                    fcntl.flock(lock_file, fcntl.LOCK_EX)
+                    self._remove_stale_locks()
+                    yield self._open_clone()
+            except GitCommandError as e:
+                self._forget_clone()
+                # Rebuilt rather than chained: the original carries git's raw output, which may hold
+                # the remote's credentials; everything useful in it is in this message.
+                raise self._command_error(e) from None
+            except (GitError, OSError) as e:
+                self._forget_clone()
+                raise RepoError(f"git repository cache for {self._display_url} failed: {redact(str(e))}") from None
+
+    def _remove_stale_locks(self) -> None:
+        """Lock files of a git that died mid-command (a crashed bake): we hold the clone, so none is live."""
+        git_dir = self._clone_dir / ".git"
+        if git_dir.is_dir():
+            for stale in (*git_dir.glob("*.lock"), *(git_dir / "refs").rglob("*.lock")):
+                stale.unlink(missing_ok=True)
+
+    def _forget_clone(self) -> None:
+        """After a failure, look at the clone afresh next time (it may have been damaged or removed)."""
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
+
+    def _open_clone(self) -> Repo:
+        if self._repo is not None:
+            return self._repo
+        try:
+            repo = Repo(self._clone_dir)
+            if repo.bare:
+                raise InvalidGitRepositoryError(str(self._clone_dir))
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            # Missing, or left half-made by a crash: start over; the remote holds everything.
+            shutil.rmtree(self._clone_dir, ignore_errors=True)
+            repo = Repo.init(self._clone_dir, mkdir=True)
+        repo.git.update_environment(**self._env)
+        with repo.config_writer() as config:
+            # Local settings win over the user's global ones, which we must not depend on.
+            config.set_value('remote "origin"', "url", self._url)
+            config.set_value('remote "origin"', "fetch", f"+refs/heads/{self._branch}:{self._tracking_ref}")
+            config.set_value("commit", "gpgSign", "false")
+            config.set_value("tag", "gpgSign", "false")
+            config.set_value("push", "gpgSign", "false")
+            config.set_value("core", "hooksPath", "/dev/null")
+            config.set_value("core", "autocrlf", "false")
+            config.set_value("core", "fsmonitor", "false")
+            config.set_value("user", "name", self._env["GIT_AUTHOR_NAME"])
+            config.set_value("user", "email", self._env["GIT_AUTHOR_EMAIL"])
+        repo.git.symbolic_ref("HEAD", f"refs/heads/{self._branch}")
+        self._repo = repo
+        return repo
+
+    # --- the steps of a commit ----------------------------------------------------------------
+
+    def _fetch(self, repo: Repo) -> bool:
+        """Bring the branch's remote tip into the clone; False when the remote has no such branch yet."""
+        try:
+            repo.git.fetch(
+                "--quiet",
+                "--no-tags",
+                "origin",
+                f"+refs/heads/{self._branch}:{self._tracking_ref}",
+                kill_after_timeout=self._timeout,
+            )
+        except GitCommandError as e:
+            if "couldn't find remote ref" not in str(e.stderr):
+                raise
+            repo.git.update_ref("-d", self._tracking_ref)
+            return False
+        return True
+
+    def _reset(self, repo: Repo, has_tip: bool) -> None:
+        """Make the work tree and index exactly the remote tip, whatever a crashed bake left behind."""
+        if has_tip:
+            repo.git.reset("--hard", "--quiet", self._tracking_ref)
+        else:
+            repo.git.update_ref("-d", f"refs/heads/{self._branch}")
+            repo.git.read_tree("--empty")
+        repo.git.clean("-ffdxq")
+
+    def _commit_of_request(self, repo: Repo) -> str:
+        """The tip already holds this exact request (ids are unique): a retry of a push that landed."""
+        return repo.git.log("-1", "--format=%H", self._tracking_ref, "--", REQUEST_FILE)
+
+    def _commit(self, repo: Repo, content: str, message: str) -> str | None:
+        """Commit the request file on the tip; None when the tip already holds exactly this file."""
+        data = content.encode("utf-8")
+        path = self._clone_dir / REQUEST_FILE
+        path.unlink(missing_ok=True)  # never write through a symlink a repository might carry
+        path.write_bytes(data)
+        # The blob is stored as is (no .gitattributes filter can alter the contract's bytes), and
+        # from Python: each git process we do not start saves a few milliseconds per bake.
+        objects = LooseObjectDB(str(self._clone_dir / ".git" / "objects"))
+        blob = objects.store(IStream("blob", len(data), io.BytesIO(data))).binsha.hex()
+        repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{REQUEST_FILE}")
+        message_path = self._clone_dir / ".git" / "BAKERY_COMMIT_MSG"
+        message_path.write_bytes(message.encode("utf-8"))
+        try:
+            repo.git.commit("--quiet", "--no-verify", "--no-gpg-sign", "--cleanup=verbatim", "-F", str(message_path))
+        except GitCommandError:
+            # Checked only on failure, so a normal bake pays nothing for it.
+            unchanged, _, _ = repo.git.diff_index(
+                "--cached", "--quiet", "HEAD", with_extended_output=True, with_exceptions=False
+            )
+            if unchanged == 0:
+                return None
+            raise
+        return SymbolicReference.dereference_recursive(repo, "HEAD")
+
+    def _push(self, repo: Repo) -> bool:
+        """Publish the branch; False when the remote moved since our fetch (the caller retries)."""
+        ref = f"refs/heads/{self._branch}"
+        infos = repo.remote("origin").push(f"{ref}:{ref}", kill_after_timeout=self._timeout)
+        info = next((i for i in infos if i.remote_ref_string == ref), None)
+        if info is not None and info.flags & PushInfo.REJECTED:
+            return False
+        if info is not None and info.flags & PushInfo.REMOTE_REJECTED and any(s in info.summary for s in _REF_RACE):
+            return False
+        if info is not None and info.flags & (PushInfo.ERROR | PushInfo.REMOTE_REJECTED | PushInfo.REMOTE_FAILURE):
+            raise RepoError(
+                f"git push to {self._display_url} branch {self._branch} was refused: {redact(info.summary.strip())}"
+            )
+        infos.raise_if_error()
+        if info is None:
+            raise RepoError(f"git push to {self._display_url} branch {self._branch} reported no result")
+        return True
+
+    def _read_commit(self, repo: Repo, commit_id: str) -> tuple[str, bytes] | None:
+        full_id = repo.git.rev_parse("--verify", "--quiet", f"{commit_id}^{{commit}}", with_exceptions=False)
+        if not full_id:
+            return None
+        raw = repo.git.cat_file("commit", full_id, stdout_as_string=False, strip_newline_in_stdout=False)
+        return full_id, raw
+
+    def _command_error(self, e: GitCommandError) -> RepoError:
+        operation = e.command[1] if len(e.command) > 1 else "command"
+        stderr = re.sub(r"^\s*stderr: '|'\s*$", "", str(e.stderr or ""))
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        # git's own verdict ("fatal: ...") says more than the advice lines that follow it.
+        verdict = [line for line in lines if line.startswith(("fatal:", "error:"))]
+        detail = " / ".join((verdict or lines[-3:])[:3])[:500] or f"exit status {e.status}"
+        return RepoError(f"git {operation} failed for {self._display_url} (branch {self._branch}): {redact(detail)}")
+
+
+def _parse_commit(commit_id: str, raw: bytes) -> CommitInfo:
+    header, _, body = raw.partition(b"\n\n")
+    author = email = ""
+    for line in header.split(b"\n"):
+        if line.startswith(b"author "):
+            name, _, rest = line[len(b"author ") :].partition(b" <")
+            author = name.decode("utf-8", errors="replace")
+            email = rest.partition(b">")[0].decode("utf-8", errors="replace")
+            break
+    return CommitInfo(
+        commit_id=commit_id, author=author, author_email=email, message=body.decode("utf-8", errors="replace")
+    )

@@ -1,0 +1,1 @@
+"""Manual approvals: tie a notification to its bake, decide once, four-eyes, expiry."""

@@ -1,0 +1,330 @@
+"""Manual approvals from Slack: tie a notification to its bake, decide once, with four-eyes and expiry.
+
+A decision is claimed with a conditional write on the bake (one winner, however many clicks, approvers,
+Slack retries or bot replicas race), then sent with one `put_approval_result` on a bake worker. A restart
+between the claim and the call resumes the call once, only if CodePipeline still waits on that token.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from bot.access.service import Access
+from bot.approvals.record import (
+    APPROVAL_DECIDING,
+    APPROVAL_EXPIRED,
+    APPROVAL_PENDING,
+    APPROVAL_REFUSED,
+    APPROVED,
+    REJECTED,
+    ApprovalState,
+)
+from bot.bakes.progress import with_decision
+from bot.bakes.record import Bake
+from bot.bakes.service import BakeService
+from bot.config import Config
+from bot.domain.errors import (
+    ApprovalAlreadyDecided,
+    ApprovalTokenInvalid,
+    BadRequest,
+    BakeryError,
+    ChatError,
+    NotAllowed,
+    NotFound,
+)
+from bot.domain.ids import derived_key
+from bot.domain.models import ApprovalRequest, Decision
+from bot.domain.ports import Chat, PipelineApi, StateStore
+from bot.domain.times import iso, utc_now
+
+log = logging.getLogger(__name__)
+
+APPROVAL = "approval"  # state kind: approval key -> the bake it belongs to
+MAX_REASON = 400  # leaves room in CodePipeline's 512-character summary for who decided
+
+
+def approval_key(token: str) -> str:
+    """The short opaque key a button carries: derived from the token (so a repeated notification maps onto
+    the same approval) without revealing it."""
+    return derived_key("ap", token)
+
+
+def parse_expiry(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the person who clicked is told, privately."""
+
+    text: str
+
+
+class ApprovalService:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: StateStore,
+        access: Access,
+        chat: Chat,
+        bakes: BakeService,
+        pipeline_for: Callable[[str | None], PipelineApi],
+        run_async: Callable[[Callable[[], None]], None],
+        clock: Callable[[], datetime] = utc_now,
+    ):
+        self._config = config
+        self._store = store
+        self._access = access
+        self._chat = chat
+        self._bakes = bakes
+        self._pipeline_for = pipeline_for
+        self._run_async = run_async
+        self._clock = clock
+
+    # --- a notification arrives --------------------------------------------------------------
+
+    def receive(self, note: ApprovalRequest) -> None:
+        """Attach an approval notification to its bake (idempotent: repeats change nothing)."""
+        image = self._config.image_for_pipeline(note.pipeline)
+        if image is None:
+            log.info("approval.ignored reason=unknown-pipeline pipeline=%s", note.pipeline)
+            return
+        key = approval_key(note.token)
+        if self._store.get(APPROVAL, key):
+            log.info("approval.duplicate key=%s", key)
+            return
+        pipeline = self._pipeline_for(image.region)
+        execution_id = pipeline.approval_execution(note.pipeline, note.stage, note.action, note.token)
+        if execution_id is None:
+            # Decided, expired or replaced before we saw it: there is nothing left to ask anyone.
+            log.info("approval.ignored reason=not-waiting pipeline=%s stage=%s", note.pipeline, note.stage)
+            return
+        request_id = self._bakes.request_for_execution(image, note.pipeline, execution_id, iso(self._clock()))
+        self._store.create(APPROVAL, key, {"request_id": request_id})
+        state = ApprovalState(
+            key=key,
+            pipeline=note.pipeline,
+            stage=note.stage,
+            action=note.action,
+            token=note.token,
+            expires=note.expires,
+            execution_id=execution_id,
+            region=note.region,
+            console_link=note.console_link,
+            review_link=note.review_link,
+            external_link=note.external_link,
+            custom_data=note.custom_data,
+            received_at=iso(self._clock()),
+        )
+        self._bakes.mutate(request_id, lambda b: None if b.approval(key) else b.with_approval(state))
+        log.info("approval.opened request_id=%s key=%s execution_id=%s", request_id, key, execution_id)
+
+    # --- someone clicks ----------------------------------------------------------------------
+
+    def check(self, *, user: str, key: str) -> tuple[Bake, ApprovalState]:
+        """Who may decide this approval now; raises NotAllowed/NotFound/BadRequest with the reason."""
+        bake, state = self._find(key)
+        if not state.open:
+            raise BadRequest(closed_text(state))
+        expiry = parse_expiry(state.expires)
+        if expiry is not None and self._clock() >= expiry:
+            self._bakes.mutate(bake.request_id, lambda b: _expire(b, key))
+            raise BadRequest(f"This approval expired {state.expires}; the pipeline will fail the action.")
+        if state.status == APPROVAL_DECIDING:
+            raise BadRequest(closed_text(state))
+        self._access.require(user, "approvers")
+        if user == bake.requested_by:
+            raise NotAllowed("You requested this bake, so someone else must approve it (four-eyes).")
+        if bake.origin == "push" and bake.author_email:
+            email = self._user_email(user)
+            if email is None:
+                raise NotAllowed(
+                    "This bake is a commit pushed by hand and I cannot read your Slack e-mail address to "
+                    "check that you are not its author, so I refuse."
+                )
+            if email.lower() == bake.author_email.lower():
+                raise NotAllowed("You wrote this bake's commit, so someone else must approve it (four-eyes).")
+        return bake, state
+
+    def decide(self, *, user: str, key: str, approve: bool, reason: str = "") -> Reply:
+        """Claim the decision and send it in the background; exactly one click wins."""
+        reason = " ".join(reason.split())
+        if not approve and not reason:
+            raise BadRequest("A rejection needs a reason.")
+        if len(reason) > MAX_REASON:
+            raise BadRequest(f"The reason is {len(reason)} characters; at most {MAX_REASON}, please.")
+        bake, _ = self.check(user=user, key=key)
+        claim = secrets.token_hex(8)
+        verdict = "approve" if approve else "reject"
+        now = iso(self._clock())
+
+        def take(b: Bake) -> Bake | None:
+            a = b.approval(key)
+            if a is None or a.status != APPROVAL_PENDING:
+                return None
+            return b.with_approval(
+                replace(
+                    a,
+                    status=APPROVAL_DECIDING,
+                    decided_by=user,
+                    decided_at=now,
+                    verdict=verdict,
+                    reason=reason,
+                    claim=claim,
+                )
+            )
+
+        after = self._bakes.mutate(bake.request_id, take)
+        won = after is not None and (a := after.approval(key)) is not None and a.claim == claim
+        if not won:
+            current = self._bakes.get(bake.request_id)
+            state = current.approval(key) if current else None
+            raise BadRequest(closed_text(state) if state else "This approval is no longer open.")
+        log.info("approval.claimed request_id=%s key=%s user=%s verdict=%s", bake.request_id, key, user, verdict)
+        self._run_async(lambda: self._submit(bake.request_id, key, claim))
+        return Reply(f":hourglass_flowing_sand: {'Approving' if approve else 'Rejecting'} `{bake.request_id}`…")
+
+    def resume(self) -> None:
+        """After a restart: a claimed decision whose call may not have been made is made now, once."""
+        for bake in self._bakes.in_flight():
+            for a in bake.approvals:
+                if a.status == APPROVAL_DECIDING:
+                    self._run_async(lambda rid=bake.request_id, k=a.key, c=a.claim: self._submit(rid, k, c, True))
+
+    def expire_overdue(self) -> None:
+        """Close approvals whose deadline passed (the pipeline fails them; the buttons must go now)."""
+        now = self._clock()
+        for bake in self._bakes.in_flight():
+            for a in bake.approvals:
+                expiry = parse_expiry(a.expires)
+                if a.status == APPROVAL_PENDING and expiry is not None and now >= expiry:
+                    self._bakes.mutate(bake.request_id, lambda b, k=a.key: _expire(b, k))
+
+    # --- the one call ------------------------------------------------------------------------
+
+    def _submit(self, request_id: str, key: str, claim: str, resumed: bool = False) -> None:
+        bake = self._bakes.get(request_id)
+        state = bake.approval(key) if bake else None
+        if bake is None or state is None or state.status != APPROVAL_DECIDING or state.claim != claim:
+            return
+        image = self._config.images.get(bake.image)
+        pipeline = self._pipeline_for(image.region if image else None)
+        approve = state.verdict == "approve"
+        if resumed and pipeline.approval_token(state.pipeline, state.stage, state.action) != state.token:
+            # Claimed before a restart and no longer waiting: our call landed before the bot stopped, or
+            # someone else decided. The action's end event tells which; calling again would be a second call.
+            log.info("approval.not_waiting request_id=%s key=%s", request_id, key)
+            return
+        summary = _summary(state, self._user_name(state.decided_by), request_id)
+        try:
+            pipeline.put_approval_result(state.pipeline, state.stage, state.action, state.token, approve, summary)
+        except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
+            outcome = f"refused by CodePipeline: {exc}"
+            self._finish(request_id, key, claim, APPROVAL_REFUSED, outcome, note=str(exc))
+            self._tell(bake.channel, state.decided_by, f":warning: CodePipeline did not take your decision: {exc}")
+            return
+        except BakeryError as exc:
+            log.exception("approval.submit_failed request_id=%s key=%s", request_id, key)
+            failure = str(exc)
+            # Nothing was decided: open the approval again so someone can retry.
+            self._bakes.mutate(
+                request_id,
+                lambda b: (
+                    b.with_approval(replace(a, status=APPROVAL_PENDING, claim="", note=f"last try failed: {failure}"))
+                    if (a := b.approval(key)) and a.claim == claim
+                    else None
+                ),
+            )
+            self._tell(bake.channel, state.decided_by, f":warning: Your decision did not reach CodePipeline: {exc}")
+            return
+        final = APPROVED if approve else REJECTED
+        self._finish(request_id, key, claim, final, final)
+        log.info("approval.decided request_id=%s key=%s user=%s outcome=%s", request_id, key, state.decided_by, final)
+        self._tell(bake.channel, state.decided_by, f":white_check_mark: You {final} `{request_id}`.")
+
+    def _finish(self, request_id: str, key: str, claim: str, status: str, outcome: str, *, note: str = "") -> None:
+        def change(b: Bake) -> Bake | None:
+            a = b.approval(key)
+            if a is None or a.claim != claim:
+                return None
+            out = b.with_approval(replace(a, status=status, note=note)) if a.status == APPROVAL_DECIDING else b
+            decision = Decision(
+                subject=f"{a.stage}/{a.action}",
+                user=a.decided_by,
+                verdict=a.verdict,
+                at=a.decided_at,
+                outcome=outcome,
+                reason=a.reason,
+            )
+            return with_decision(out, decision)
+
+        self._bakes.mutate(request_id, change)
+
+    def bake_of(self, key: str) -> Bake | None:
+        try:
+            return self._find(key)[0]
+        except NotFound:
+            return None
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _find(self, key: str) -> tuple[Bake, ApprovalState]:
+        alias = self._store.get(APPROVAL, key) if key.startswith("ap-") and len(key) < 40 else None
+        bake = self._bakes.get(alias.doc["request_id"]) if alias else None
+        state = bake.approval(key) if bake else None
+        if bake is None or state is None:
+            raise NotFound("I do not know this approval (it may belong to another bot or be very old).")
+        return bake, state
+
+    def _user_email(self, user: str) -> str | None:
+        try:
+            return self._chat.user_email(user)
+        except ChatError:
+            log.warning("approval.email_lookup_failed user=%s", user, exc_info=True)
+            return None
+
+    def _user_name(self, user: str) -> str:
+        try:
+            return self._chat.user_name(user) or user
+        except ChatError:
+            return user
+
+    def _tell(self, channel: str, user: str, text: str) -> None:
+        try:
+            self._chat.post_ephemeral(channel=channel, user=user, text=text)
+        except ChatError:
+            log.warning("approval.tell_failed user=%s", user, exc_info=True)
+
+
+def _expire(bake: Bake, key: str) -> Bake | None:
+    a = bake.approval(key)
+    if a is None or a.status != APPROVAL_PENDING:
+        return None
+    return bake.with_approval(replace(a, status=APPROVAL_EXPIRED, note="no decision before it expired"))
+
+
+def _summary(state: ApprovalState, name: str, request_id: str) -> str:
+    who = f"{name} ({state.decided_by})" if name != state.decided_by else state.decided_by
+    if state.verdict == "approve":
+        return f"Approved in Slack by {who} for bake {request_id}."
+    return f"Rejected in Slack by {who} for bake {request_id}: {state.reason}"
+
+
+def closed_text(state: ApprovalState) -> str:
+    """Why an approval can no longer be decided here, in one sentence."""
+    who = f"<@{state.decided_by}>" if state.decided_by else "someone"
+    if state.status == APPROVAL_DECIDING:
+        return f"This approval is already being decided by {who}."
+    if state.status in (APPROVED, REJECTED):
+        return f"This approval was already {state.status} by {who} at {state.decided_at}."
+    if state.status == APPROVAL_EXPIRED:
+        return f"This approval expired at {state.expires}."
+    return f"This approval is closed: {state.note or state.status}."

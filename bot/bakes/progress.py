@@ -1,0 +1,208 @@
+"""Pure state transitions of a bake on pipeline messages: idempotent and tolerant of reordering.
+
+Delivery is at least once and out of order, so each step keeps the event time of the state it holds and
+only moves to a state that is newer; at the same time a terminal state beats a running one. Applying the
+same event twice, or an older one after a newer one, returns the bake unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.approvals.record import (
+    APPROVAL_DECIDED_ELSEWHERE,
+    APPROVAL_DECIDING,
+    APPROVAL_EXPIRED,
+    APPROVAL_SUPERSEDED,
+    APPROVED,
+    REJECTED,
+    ApprovalState,
+)
+from bot.bakes.record import COMMITTED, ERROR, PIPELINE_STATUS, REQUESTED, RUNNING, SUCCEEDED, Bake, StepState
+from bot.domain.models import TERMINAL_EVENT_STATES, BakeResult, Decision, PipelineEvent
+from bot.slack.text import escape
+
+_RUNNING_STATES = frozenset({"STARTED", "RESUMED", "STOPPING"})
+
+
+def _rank(state: str) -> int:
+    return 1 if state in TERMINAL_EVENT_STATES else 0
+
+
+def _step(current: StepState | None, ev: PipelineEvent) -> StepState | None:
+    """The new state of one step, or None when the event changes nothing."""
+    if current is None:
+        return StepState(
+            state=ev.state,
+            updated=ev.time,
+            started=ev.time if ev.state in _RUNNING_STATES else "",
+            ended=ev.time if ev.state in TERMINAL_EVENT_STATES else "",
+            external_url=ev.external_url,
+            summary=ev.summary,
+            category=ev.category,
+        )
+    newer = (ev.time, _rank(ev.state)) > (current.updated, _rank(current.state))
+    if newer and ev.state != current.state:
+        started = current.started
+        if ev.state in _RUNNING_STATES and (not started or current.state in TERMINAL_EVENT_STATES):
+            started = ev.time  # a retry (RESUMED after FAILED) starts the clock again
+        return StepState(
+            state=ev.state,
+            updated=ev.time,
+            started=started,
+            ended=ev.time if ev.state in TERMINAL_EVENT_STATES else "",
+            external_url=ev.external_url or current.external_url,
+            summary=ev.summary or current.summary,
+            category=ev.category or current.category,
+        )
+    # An older or equal event may still tell us when the step started, or where its log is.
+    patch = {}
+    if (
+        ev.state in _RUNNING_STATES
+        and (not current.started or ev.time < current.started)
+        and ev.time <= current.updated
+    ):
+        patch["started"] = ev.time
+    if ev.external_url and not current.external_url:
+        patch["external_url"] = ev.external_url
+    if ev.summary and not current.summary:
+        patch["summary"] = ev.summary
+    return replace(current, **patch) if patch else None
+
+
+def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
+    """The bake after one pipeline event, or None when the event changes nothing."""
+    if bake.execution_id and ev.execution_id != bake.execution_id:
+        if not (bake.terminal and ev.level == "pipeline" and ev.state == "STARTED"):
+            return None  # an event of an execution this bake no longer follows
+        # The same commit released again after the bake ended: follow the new execution from scratch.
+        bake = replace(bake, execution_id="", execution_state=None, stages={}, actions={}, finished_at="")
+    changes: dict = {}
+    if not bake.execution_id:
+        changes["execution_id"] = ev.execution_id
+
+    if ev.level == "pipeline":
+        new = _step(bake.execution_state, ev)
+        if new is not None:
+            changes["execution_state"] = new
+            if new.state != (bake.execution_state.state if bake.execution_state else None):
+                status = PIPELINE_STATUS.get(new.state, RUNNING)
+                changes["status"] = status
+                changes["finished_at"] = new.ended
+    elif ev.level == "stage":
+        new = _step(bake.stages.get(ev.stage), ev)
+        if new is not None:
+            changes["stages"] = {**bake.stages, ev.stage: new}
+    else:
+        key = f"{ev.stage}/{ev.action}"
+        new = _step(bake.actions.get(key), ev)
+        if new is not None:
+            changes["actions"] = {**bake.actions, key: new}
+
+    if not changes:
+        return None
+    # Any sign of life from the pipeline means the bake is running, unless the execution already ended.
+    if "status" not in changes and bake.status in (REQUESTED, COMMITTED, ERROR):
+        changes["status"] = RUNNING
+    out = replace(bake, **changes)
+    if ev.level == "action" and ev.state == "FAILED" and "actions" in changes:
+        out = out.with_notice(f"failed:{ev.execution_id}:{ev.stage}/{ev.action}", failure_text(ev))
+    if ev.level == "pipeline" and out.status != bake.status and out.status in ("superseded", "canceled", "stopped"):
+        out = out.with_notice(f"ended:{ev.execution_id}:{ev.state}", ended_text(ev))
+    return out
+
+
+def close_approvals(bake: Bake, ev: PipelineEvent) -> Bake:
+    """Close the open approvals an event settles: their action ended, or their execution did.
+
+    A decision this bot claimed is confirmed by its action's end; any other end means the approval was
+    answered elsewhere (the console), expired, or the execution moved on. Idempotent: only open ones change.
+    """
+    out = bake
+    for a in bake.approvals:
+        if not a.open or (a.execution_id and a.execution_id != ev.execution_id):
+            continue
+        new: ApprovalState | None = None
+        if ev.level == "action" and (ev.stage, ev.action) == (a.stage, a.action) and ev.state in TERMINAL_EVENT_STATES:
+            new = _approval_ended(a, ev)
+        elif ev.level == "pipeline" and ev.state in TERMINAL_EVENT_STATES:
+            new = replace(
+                a, status=APPROVAL_SUPERSEDED, note=f"the execution ended ({ev.state.lower()}) before a decision"
+            )
+        if new is not None:
+            out = out.with_approval(new)
+            if new.status in (APPROVED, REJECTED) and a.status == APPROVAL_DECIDING:
+                out = with_decision(
+                    out,
+                    Decision(
+                        subject=f"{a.stage}/{a.action}",
+                        user=a.decided_by,
+                        verdict=a.verdict,
+                        at=a.decided_at,
+                        outcome=new.status,
+                        reason=a.reason,
+                    ),
+                )
+    return out
+
+
+def _approval_ended(a: ApprovalState, ev: PipelineEvent) -> ApprovalState:
+    succeeded = ev.state == "SUCCEEDED"
+    if a.status == APPROVAL_DECIDING and (a.verdict == "approve") == succeeded:
+        return replace(a, status=APPROVED if succeeded else REJECTED)
+    if not succeeded and a.expires and ev.time[:16] >= a.expires.rstrip("Z")[:16]:
+        return replace(a, status=APPROVAL_EXPIRED, note="no decision before it expired")
+    how = "approved" if succeeded else ("rejected" if ev.state == "FAILED" else ev.state.lower())
+    return replace(
+        a, status=APPROVAL_DECIDED_ELSEWHERE, note=f"{how} outside Slack (console or API)", verdict="", claim=""
+    )
+
+
+def with_decision(bake: Bake, decision: Decision) -> Bake:
+    """The bake with one more recorded decision; the same decision twice is recorded once."""
+    if decision in bake.decisions:
+        return bake
+    return replace(bake, decisions=(*bake.decisions, decision))
+
+
+def failure_text(ev: PipelineEvent) -> str:
+    if ev.category == "Approval":
+        what = f":no_entry: Rejected at *{ev.stage}* (action *{ev.action}*)."
+    else:
+        what = f":x: Stage *{ev.stage}* failed in action *{ev.action}*."
+    if ev.summary:
+        what += f"\n> {escape(ev.summary)[:500]}"
+    if ev.external_url:
+        what += f"\n<{ev.external_url}|Build log>"
+    return what
+
+
+def ended_text(ev: PipelineEvent) -> str:
+    meaning = {
+        "SUPERSEDED": "a newer execution took its place before it finished",
+        "CANCELED": "the execution was canceled",
+        "STOPPED": "someone stopped the execution",
+    }.get(ev.state, ev.state.lower())
+    return f":heavy_minus_sign: Execution `{ev.execution_id[:8]}` ended *{ev.state}*: {meaning}."
+
+
+def apply_result(bake: Bake, result: BakeResult) -> Bake | None:
+    """Record the build's bake result: the AMIs and the log link. Repeats change nothing."""
+    changes: dict = {}
+    if result.amis and tuple(result.amis) != bake.amis:
+        changes["amis"] = tuple(result.amis)
+    if result.log_url and result.log_url != bake.log_url:
+        changes["log_url"] = result.log_url
+    if result.commit_id and not bake.commit_id:
+        changes["commit_id"] = result.commit_id
+    if not bake.execution_id and result.execution_id:
+        changes["execution_id"] = result.execution_id
+    out = replace(bake, **changes) if changes else bake
+    if result.status != SUCCEEDED:
+        text = f":x: The build reported the bake *{escape(result.status)}*."
+        if result.log_url:
+            text += f"\n<{result.log_url}|Build log>"
+        out = out.with_notice(f"result:{result.execution_id}:{result.status}", text)
+    return None if out == bake else out
+
+

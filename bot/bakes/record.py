@@ -1,0 +1,154 @@
+"""The bake record: everything the bot knows about one bake, stored as one versioned document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from bot.approvals.record import ApprovalState
+from bot.domain.models import Ami, BakeRequest, Decision, Notice
+
+BAKE = "bake"  # state kind
+ACTIVE = "active"  # sparse index of the bakes whose message may still lag their record
+
+# --- the bake record -------------------------------------------------------------------------------
+
+# Bake.status values.
+REQUESTED = "requested"  # state written, commit not yet made
+COMMITTED = "committed"  # commit pushed, pipeline not yet seen
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+SUPERSEDED = "superseded"
+CANCELED = "canceled"
+STOPPED = "stopped"
+ERROR = "error"  # the bot could not make the commit
+TERMINAL = frozenset({SUCCEEDED, FAILED, SUPERSEDED, CANCELED, STOPPED, ERROR})
+
+# CodePipeline execution state -> Bake.status
+PIPELINE_STATUS = {
+    "STARTED": RUNNING,
+    "RESUMED": RUNNING,
+    "STOPPING": RUNNING,
+    "SUCCEEDED": SUCCEEDED,
+    "FAILED": FAILED,
+    "SUPERSEDED": SUPERSEDED,
+    "CANCELED": CANCELED,
+    "STOPPED": STOPPED,
+}
+
+
+@dataclass(frozen=True)
+class StepState:
+    """The last known state of a stage or an action, and when it started and ended."""
+
+    state: str
+    updated: str  # event time of the state we hold (orders out-of-order deliveries)
+    started: str = ""
+    ended: str = ""
+    external_url: str = ""
+    summary: str = ""
+    category: str = ""
+
+
+
+@dataclass(frozen=True)
+class Bake:
+    """Everything the bot knows about one bake; stored as one versioned document."""
+
+    request_id: str
+    image: str
+    requested_by: str
+    requested_at: str
+    reason: str
+    channel: str
+    pipeline: str
+    origin: str = "slack"  # "slack" | "push" (a commit pushed by hand)
+    author: str = ""  # the commit's author, for commits pushed by hand
+    author_email: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    source_ami: str | None = None
+    status: str = REQUESTED
+    commit_id: str = ""
+    commit_url: str = ""
+    execution_id: str = ""
+    execution_state: StepState | None = None
+    stages: dict[str, StepState] = field(default_factory=dict)
+    actions: dict[str, StepState] = field(default_factory=dict)  # key "Stage/Action"
+    amis: tuple[Ami, ...] = ()
+    log_url: str = ""
+    error: str = ""
+    message_ts: str = ""
+    notices: tuple[Notice, ...] = ()
+    approvals: tuple[ApprovalState, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    reply_ts: dict[str, str] = field(default_factory=dict)  # live thread replies (edited in place) by key
+    updated_at: str = ""
+    finished_at: str = ""
+    # False while the Slack message lags the record: the publisher sets it once it has shown everything.
+    settled: bool = False
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def request(self) -> BakeRequest:
+        return BakeRequest(
+            request_id=self.request_id,
+            image=self.image,
+            requested_by=self.requested_by,
+            requested_at=self.requested_at,
+            reason=self.reason,
+            variables=dict(self.variables),
+            source_ami=self.source_ami,
+        )
+
+    def approval(self, key: str) -> ApprovalState | None:
+        return next((a for a in self.approvals if a.key == key), None)
+
+    def with_approval(self, state: ApprovalState) -> Bake:
+        """This bake with `state` replacing the approval of the same key (or added)."""
+        others = tuple(a for a in self.approvals if a.key != state.key)
+        if len(others) == len(self.approvals):
+            return replace(self, approvals=(*self.approvals, state))
+        return replace(self, approvals=tuple(state if a.key == state.key else a for a in self.approvals))
+
+    def with_notice(self, key: str, text: str) -> Bake:
+        if any(n.key == key for n in self.notices):
+            return self
+        return replace(self, notices=(*self.notices, Notice(key=key, text=text)))
+
+    def to_doc(self) -> dict[str, Any]:
+        # Written on every state change: a direct copy, since dataclasses.asdict deep-copies every leaf.
+        doc = dict(self.__dict__)
+        doc["variables"] = dict(self.variables)
+        doc["execution_state"] = dict(self.execution_state.__dict__) if self.execution_state else None
+        doc["stages"] = {k: dict(v.__dict__) for k, v in self.stages.items()}
+        doc["actions"] = {k: dict(v.__dict__) for k, v in self.actions.items()}
+        doc["amis"] = [dict(a.__dict__) for a in self.amis]
+        doc["notices"] = [dict(n.__dict__) for n in self.notices]
+        doc["approvals"] = [dict(a.__dict__) for a in self.approvals]
+        doc["decisions"] = [dict(d.__dict__) for d in self.decisions]
+        doc["reply_ts"] = dict(self.reply_ts)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Bake:
+        d = dict(doc)
+        if d.get("execution_state"):
+            d["execution_state"] = StepState(**d["execution_state"])
+        d["stages"] = {k: StepState(**v) for k, v in (d.get("stages") or {}).items()}
+        d["actions"] = {k: StepState(**v) for k, v in (d.get("actions") or {}).items()}
+        d["amis"] = tuple(Ami(**a) for a in d.get("amis") or ())
+        d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
+        d["approvals"] = tuple(ApprovalState(**a) for a in d.get("approvals") or ())
+        d["decisions"] = tuple(Decision(**x) for x in d.get("decisions") or ())
+        d["reply_ts"] = dict(d.get("reply_ts") or {})
+        d["variables"] = dict(d.get("variables") or {})
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def bake_index(doc: dict[str, Any]) -> str | None:
+    """Bakes stay in the 'active' index until their Slack message shows everything (restart recovery)."""
+    return None if doc.get("settled") else ACTIVE

@@ -1,0 +1,1 @@
+"""The `/bake` command: its text parser and the dispatcher that answers it."""

@@ -1,0 +1,115 @@
+"""Parses the text of `/bake` into one command record (CONTRACT §6); pure, no I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot.config import IMAGE_NAME_RE, VARIABLE_KEY_RE, VARIABLE_VALUE_RE
+from bot.domain.commands import Bake, Command, Help, ListImages, Rollout, Status
+from bot.domain.errors import BadRequest
+
+MAX_TEXT = 4000
+MAX_REASON = 300
+AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
+REQUEST_OR_IMAGE_RE = re.compile(r"^([bhr]-[a-z0-9]{6,12}|[a-z0-9][a-z0-9-]{0,62})$")
+# `source_ami=ami-…` pins the base image of any bake; it is not an image variable.
+SOURCE_AMI_KEY = "source_ami"
+
+
+
+USAGE = (
+    "*Usage*\n"
+    "• `/bake help` — this message\n"
+    "• `/bake list` — the images and their latest AMIs\n"
+    "• `/bake <image> [key=value ...] [reason words]` — bake an image,\n"
+    "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
+    "• `/bake status [<request-id> | <rollout-id> | <image>]` — where a bake or a rollout stands\n"
+    "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)"
+)
+
+
+def parse_command(text: str) -> Command:
+    """Turn `/bake` text into a Command; BadRequest says what is wrong in one sentence."""
+    if len(text) > MAX_TEXT:
+        raise BadRequest(f"That command is {len(text)} characters long; the most `/bake` takes is {MAX_TEXT}.")
+    words = text.split()
+    if not words or words[0].lower() == "help":
+        return Help()
+    head, rest = words[0].lower(), words[1:]
+    if head == "list":
+        if rest:
+            raise BadRequest("`/bake list` takes nothing after it.")
+        return ListImages()
+    if head == "status":
+        if len(rest) > 1:
+            raise BadRequest("`/bake status` takes at most one request id or image name.")
+        if rest and not REQUEST_OR_IMAGE_RE.match(rest[0]):
+            raise BadRequest(f"`{_quote(rest[0])}` is neither a request id (like `b-7f3k2q`) nor an image name.")
+        return Status(rest[0] if rest else None)
+    if head == "rollout":
+        if not rest or len(rest) > 2:
+            raise BadRequest("Usage: `/bake rollout <target> [<ami-id>]`.")
+        if not IMAGE_NAME_RE.match(rest[0]):
+            raise BadRequest(f"`{_quote(rest[0])}` is not a target name.")
+        if len(rest) == 2 and not AMI_RE.match(rest[1]):
+            raise BadRequest(f"`{_quote(rest[1])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
+        return Rollout(rest[0], rest[1] if len(rest) == 2 else None)
+    return _parse_bake(words)
+
+
+def _parse_bake(words: list[str]) -> Bake:
+    image = words[0]
+    if not IMAGE_NAME_RE.match(image):
+        raise BadRequest(f"`{_quote(image)}` is not an image name. Try `/bake list`.")
+    variables: dict[str, str] = {}
+    source_ami: str | None = None
+    i = 1
+    # Leading key=value words are variables; everything after the first other word is the reason.
+    while i < len(words) and "=" in words[i]:
+        key, _, value = words[i].partition("=")
+        if not VARIABLE_KEY_RE.match(key):
+            raise BadRequest(f"`{_quote(key)}` is not a variable name (lower-case letters, digits and `_`).")
+        if key in variables or (key == SOURCE_AMI_KEY and source_ami):
+            raise BadRequest(f"Variable `{key}` is given twice.")
+        check_value(key, value)
+        if key == SOURCE_AMI_KEY:
+            if not AMI_RE.match(value):
+                raise BadRequest(f"`source_ami` must be an AMI id, not `{_quote(value)}`.")
+            source_ami = value
+        else:
+            variables[key] = value
+        i += 1
+    reason = clean_reason(" ".join(words[i:]))
+    return Bake(image=image, variables=variables, reason=reason, source_ami=source_ami)
+
+
+def check_value(key: str, value: str) -> None:
+    """A variable value must be plain: the safe characters, no path climbing, no option look-alikes."""
+    if not value:
+        raise BadRequest(f"Variable `{key}` has no value.")
+    if len(value) > 256:
+        raise BadRequest(f"Variable `{key}` is {len(value)} characters long; the most is 256.")
+    if not VARIABLE_VALUE_RE.match(value):
+        raise BadRequest(
+            f"Variable `{key}` may only use letters, digits and `. _ - : / +`; `{_quote(value)}` does not."
+        )
+    if ".." in value:
+        raise BadRequest(f"Variable `{key}` may not contain `..`.")
+    if value.startswith("-"):
+        raise BadRequest(f"Variable `{key}` may not start with `-`.")
+
+
+def clean_reason(reason: str) -> str:
+    """One line of printable text: the reason becomes a commit subject, so no newlines or control characters."""
+    printable = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in reason)
+    text = " ".join(printable.split())
+    if len(text) > MAX_REASON:
+        raise BadRequest(f"The reason is {len(text)} characters long; the most is {MAX_REASON}.")
+    return text
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """Echo a bit of user input back safely: short, and without backticks that would break the code span."""
+    shown = text.replace("`", "'")
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""The one place that writes records to Slack: the coalescing publisher."""

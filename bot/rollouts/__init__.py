@@ -1,0 +1,1 @@
+"""Rolling redeploys: start (locks, launch template version, refresh), follow, cancel, roll back."""

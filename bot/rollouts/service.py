@@ -1,0 +1,502 @@
+"""Rolling redeploys: one rollout per target at a time, a pinned launch template version, an instance
+refresh followed at a bounded rate, cancel and rollback, and the target released on every end."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.access.service import Access
+from bot.bakes.record import Bake
+from bot.bakes.service import BakeService
+from bot.config import Config, TargetConfig
+from bot.domain import commands
+from bot.domain.errors import (
+    BadRequest,
+    BakeryError,
+    FleetError,
+    IrreversibleRefresh,
+    NoActiveRefresh,
+    NotAllowed,
+    NotFound,
+    RefreshInProgress,
+)
+from bot.domain.ids import derived_key, random_id
+from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision
+from bot.domain.ports import Fleet, Images, StateStore
+from bot.domain.records import rewrite
+from bot.domain.times import iso, utc_now
+from bot.rollouts.record import (
+    AWAITING_APPROVAL,
+    CANCELLED,
+    CANCELLING,
+    ERROR,
+    IN_PROGRESS,
+    POLLED,
+    REFRESH_STATUS,
+    ROLLING_BACK,
+    STARTING,
+    SUCCEEDED,
+    Rollout,
+    rollout_index,
+)
+from bot.slack.text import escape
+
+log = logging.getLogger(__name__)
+
+ROLLOUT = "rollout"
+LOCK = "target-lock"
+BUTTON = "button"  # rollout_start button key -> the bake and target it offers
+
+
+def new_rollout_id() -> str:
+    return random_id("r")
+
+
+def rollout_start_key(request_id: str, target: str) -> str:
+    """The opaque key of a bake's "Roll out to <target>" button."""
+    return derived_key("rs", f"{request_id}|{target}")
+
+
+class RolloutService:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: StateStore,
+        access: Access,
+        bakes: BakeService,
+        fleet_for: Callable[[str | None], Fleet],
+        images_for: Callable[[str | None], Images],
+        board: Any,
+        run_async: Callable[[Callable[[], None]], None],
+        default_region: str = "",
+        poll_interval: float = 10.0,
+        clock: Callable[[], datetime] = utc_now,
+        wall: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = new_rollout_id,
+    ):
+        self._config = config
+        self._store = store
+        self._access = access
+        self._bakes = bakes
+        self._fleet_for = fleet_for
+        self._images_for = images_for
+        self._board = board
+        self._run_async = run_async
+        self._default_region = default_region
+        self._poll_interval = poll_interval
+        self._clock = clock
+        self._wall = wall
+        self._new_id = new_id
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def get(self, rollout_id: str) -> Rollout | None:
+        rec = self._store.get(ROLLOUT, rollout_id) if rollout_id.startswith("r-") and len(rollout_id) < 20 else None
+        return Rollout.from_doc(rec.doc) if rec else None
+
+    def active(self) -> list[Rollout]:
+        return [Rollout.from_doc(r.doc) for r in self._store.find(ROLLOUT, "active")]
+
+    def region_of(self, target: TargetConfig) -> str:
+        image = self._config.images[target.image]
+        return target.region or image.region or self._default_region
+
+    # --- asking for a rollout ----------------------------------------------------------------
+
+    def offer(self, bake: Bake) -> None:
+        """A bake succeeded: remember what its "Roll out to …" buttons mean."""
+        for name, target in self._config.targets.items():
+            if target.image == bake.image:
+                doc = {"action": "rollout_start", "request_id": bake.request_id, "target": name}
+                self._store.create(BUTTON, rollout_start_key(bake.request_id, name), doc)
+
+    def targets_of(self, bake: Bake) -> tuple[tuple[str, str], ...]:
+        """(target, button key) pairs a successful bake's message offers."""
+        names = sorted(n for n, t in self._config.targets.items() if t.image == bake.image)
+        return tuple((n, rollout_start_key(bake.request_id, n)) for n in names)
+
+    def request(self, *, user: str, channel: str, command: commands.Rollout) -> str:
+        """`/bake rollout <target> [<ami-id>]`: check everything, take the target, then start or ask."""
+        target = self._config.targets.get(command.target)
+        if target is None:
+            known = ", ".join(f"`{n}`" for n in sorted(self._config.targets)) or "none are configured"
+            raise BadRequest(f"There is no target `{command.target}`. Targets: {known}.")
+        self._access.require(user, "deployers")
+        region = self.region_of(target)
+        ami_id = command.ami_id or self._latest_ami(target, region)
+        bake = self._check_ami(target, region, ami_id)
+        return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami_id, bake=bake)
+
+    def start_from_button(self, *, user: str, channel: str, key: str) -> str:
+        rec = self._store.get(BUTTON, key) if key.startswith("rs-") and len(key) < 40 else None
+        if rec is None or rec.doc.get("action") != "rollout_start":
+            raise NotFound("I do not know this button (it may belong to another bot or be very old).")
+        bake = self._bakes.get(rec.doc["request_id"])
+        target = self._config.targets.get(rec.doc["target"])
+        if bake is None or target is None:
+            raise NotFound("That bake or target no longer exists in the configuration.")
+        self._access.require(user, "deployers")
+        region = self.region_of(target)
+        ami = next((a for a in bake.amis if a.region == region), None)
+        if ami is None:
+            raise BadRequest(f"Bake `{bake.request_id}` made no AMI in {region}, where `{target.name}` runs.")
+        self._check_ami(target, region, ami.ami_id)
+        return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami.ami_id, bake=bake)
+
+    def _latest_ami(self, target: TargetConfig, region: str) -> str:
+        for ami in self._bakes.image_summary(target.image).get("amis") or []:
+            if ami.get("region") == region:
+                return ami["ami_id"]
+        raise BadRequest(
+            f"No AMI of *{target.image}* in {region} is known yet: bake one with `/bake {target.image}`, "
+            f"or name the AMI: `/bake rollout {target.name} ami-…`."
+        )
+
+    def _check_ami(self, target: TargetConfig, region: str, ami_id: str) -> Bake | None:
+        """The AMI must exist, be available and be an image of the target's image; returns its bake if known."""
+        info = self._images_for(region).describe(ami_id)
+        if info is None:
+            raise BadRequest(f"There is no AMI `{ami_id}` in {region}.")
+        if info.state != "available":
+            raise BadRequest(f"AMI `{ami_id}` is {info.state}, not available; it cannot be rolled out.")
+        tagged = info.tags.get(TAG_IMAGE)
+        if tagged != target.image:
+            what = f"an image of *{escape(tagged)}*" if tagged else f"not tagged `{TAG_IMAGE}`"
+            raise BadRequest(
+                f"AMI `{ami_id}` is {what}; `{target.name}` runs *{target.image}*, so it only takes AMIs "
+                f"tagged `{TAG_IMAGE}={target.image}`."
+            )
+        request_id = info.tags.get(TAG_REQUEST_ID, "")
+        return self._bakes.get(request_id) if request_id[:2] in ("b-", "h-") else None
+
+    def _open(
+        self, *, user: str, channel: str, target: TargetConfig, region: str, ami_id: str, bake: Bake | None
+    ) -> str:
+        rollout_id = self._new_id()
+        now = iso(self._clock())
+        self._lock(target.name, {"rollout_id": rollout_id, "ami_id": ami_id, "user": user, "since": now})
+        in_thread = bake is not None and bool(bake.message_ts)
+        rollout = Rollout(
+            rollout_id=rollout_id,
+            target=target.name,
+            image=target.image,
+            ami_id=ami_id,
+            region=region,
+            auto_scaling_group=target.auto_scaling_group,
+            requested_by=user,
+            requested_at=now,
+            channel=bake.channel if in_thread and bake else channel,
+            thread_ts=bake.message_ts if in_thread and bake else "",
+            request_id=bake.request_id if bake else "",
+            approval_needed=target.approval,
+            status=AWAITING_APPROVAL if target.approval else STARTING,
+            updated_at=now,
+        )
+        doc = rollout.to_doc()
+        self._store.create(ROLLOUT, rollout_id, doc, index=rollout_index(doc))
+        log.info("rollout.opened rollout_id=%s target=%s ami=%s user=%s", rollout_id, target.name, ami_id, user)
+        self._board.mark_dirty(rollout_id)
+        if not target.approval:
+            self._run_async(lambda: self._start(rollout_id))
+            return f":ship: Rollout `{rollout_id}` of `{target.name}` onto `{ami_id}` is starting."
+        return (
+            f":ship: Rollout `{rollout_id}` of `{target.name}` onto `{ami_id}` waits for an approver "
+            "other than you (the target needs approval)."
+        )
+
+    def _lock(self, target: str, holder: dict[str, str]) -> None:
+        for _ in range(3):
+            if self._store.create(LOCK, target, holder):
+                return
+            rec = self._store.get(LOCK, target)
+            if rec is None:
+                continue
+            current = self.get(rec.doc.get("rollout_id", ""))
+            if current is None or current.terminal:
+                # Its rollout ended but the release was lost (a crash between the two writes): take it back.
+                self._store.delete(LOCK, target, expected_version=rec.version)
+                continue
+            raise BadRequest(
+                f"`{target}` is taken: <@{rec.doc['user']}> is rolling it onto `{rec.doc['ami_id']}` since "
+                f"{rec.doc['since']} (rollout `{rec.doc['rollout_id']}`). One rollout per target at a time."
+            )
+        raise BakeryError(f"Could not take `{target}`; please try again.")
+
+    def _release(self, rollout: Rollout) -> None:
+        rec = self._store.get(LOCK, rollout.target)
+        if rec and rec.doc.get("rollout_id") == rollout.rollout_id:
+            self._store.delete(LOCK, rollout.target, expected_version=rec.version)
+            log.info("rollout.released rollout_id=%s target=%s", rollout.rollout_id, rollout.target)
+
+    # --- buttons on a rollout's message ------------------------------------------------------
+
+    def approve(self, *, user: str, rollout_id: str) -> str:
+        rollout = self._get(rollout_id)
+        if rollout.status != AWAITING_APPROVAL:
+            raise BadRequest(self._no_longer(rollout, "waiting for approval"))
+        self._access.require(user, "approvers")
+        if user == rollout.requested_by:
+            raise NotAllowed("You asked for this rollout, so someone else must approve it (four-eyes).")
+        now = iso(self._clock())
+
+        def take(r: Rollout) -> Rollout | None:
+            if r.status != AWAITING_APPROVAL:
+                return None
+            decision = Decision(
+                subject=f"rollout {r.rollout_id}", user=user, verdict="approve", at=now, outcome="approved"
+            )
+            return replace(r, status=STARTING, approved_by=user, approved_at=now).with_decision(decision)
+
+        after = self._mutate(rollout_id, take)
+        if after is None or after.approved_by != user or after.approved_at != now:
+            raise BadRequest(self._no_longer(self._get(rollout_id), "waiting for approval"))
+        self._run_async(lambda: self._start(rollout_id))
+        return f":white_check_mark: You approved rollout `{rollout_id}`; it is starting."
+
+    def cancel(self, *, user: str, rollout_id: str) -> str:
+        rollout = self._get(rollout_id)
+        self._access.require(user, "deployers")
+        now = iso(self._clock())
+        decision = Decision(subject=f"rollout {rollout_id}", user=user, verdict="cancel", at=now, outcome="")
+        if rollout.status == AWAITING_APPROVAL:
+            after = self._mutate(
+                rollout_id,
+                lambda r: (
+                    self._ended(r, CANCELLED, "cancelled before it started").with_decision(
+                        replace(decision, outcome="cancelled before it started")
+                    )
+                    if r.status == AWAITING_APPROVAL
+                    else None
+                ),
+            )
+            if after is None:
+                raise BadRequest(self._no_longer(self._get(rollout_id), "waiting for approval"))
+            self._release(after)
+            return f"Rollout `{rollout_id}` cancelled; `{rollout.target}` is free."
+        claimed = self._claim(rollout_id, IN_PROGRESS, CANCELLING, replace(decision, outcome="cancel requested"))
+        if not claimed:
+            raise BadRequest(self._no_longer(self._get(rollout_id), "running"))
+        self._run_async(lambda: self._aws_stop(rollout_id, rollback=False))
+        return f"Cancelling rollout `{rollout_id}`: instances already replaced stay replaced."
+
+    def rollback(self, *, user: str, rollout_id: str) -> str:
+        self._get(rollout_id)
+        self._access.require(user, "deployers")
+        decision = Decision(
+            subject=f"rollout {rollout_id}",
+            user=user,
+            verdict="rollback",
+            at=iso(self._clock()),
+            outcome="rollback requested",
+        )
+        claimed = self._claim(rollout_id, IN_PROGRESS, ROLLING_BACK, decision) or self._claim(
+            rollout_id, CANCELLING, ROLLING_BACK, decision
+        )
+        if not claimed:
+            raise BadRequest(self._no_longer(self._get(rollout_id), "running"))
+        self._run_async(lambda: self._aws_stop(rollout_id, rollback=True))
+        return f"Rolling back rollout `{rollout_id}`: replaced instances go back to the previous version."
+
+    def _claim(self, rollout_id: str, expected: str, new: str, decision: Decision) -> bool:
+        after = self._mutate(
+            rollout_id,
+            lambda r: replace(r, status=new, polled_at=0.0).with_decision(decision) if r.status == expected else None,
+        )
+        return after is not None and decision in after.decisions and after.status == new
+
+    # --- the AWS side (bake workers and the poller; never a Slack listener) ------------------
+
+    def _start(self, rollout_id: str) -> None:
+        rollout = self.get(rollout_id)
+        if rollout is None or rollout.status != STARTING:
+            return
+        target = self._config.targets[rollout.target]
+        fleet = self._fleet_for(rollout.region)
+        try:
+            if not rollout.version:
+                ref = fleet.launch_template_of(rollout.auto_scaling_group)
+                version = fleet.new_version_with_image(
+                    ref.id,
+                    rollout.ami_id,
+                    source_version=ref.default_version,
+                    description=f"ami-bakery {rollout_id}: {rollout.ami_id}"[:255],
+                )
+                rollout = (
+                    self._mutate(
+                        rollout_id,
+                        lambda r: replace(
+                            r,
+                            template_id=ref.id,
+                            template_name=ref.name,
+                            previous_version=ref.default_version,
+                            version=version,
+                        ),
+                    )
+                    or rollout
+                )
+            refresh_id = fleet.start_refresh(
+                rollout.auto_scaling_group,
+                rollout.template_id,
+                rollout.version,
+                min_healthy_percentage=target.min_healthy_percentage,
+                instance_warmup=target.instance_warmup,
+            )
+        except RefreshInProgress:
+            self._fail_start(
+                rollout_id,
+                (
+                    f"Auto Scaling group `{rollout.auto_scaling_group}` already has an instance refresh running "
+                    "(started outside this rollout). Not retried: wait for it or cancel it, then ask again."
+                ),
+            )
+            return
+        except FleetError as exc:
+            self._fail_start(rollout_id, str(exc))
+            return
+        log.info("rollout.started rollout_id=%s refresh_id=%s version=%s", rollout_id, refresh_id, rollout.version)
+        self._mutate(
+            rollout_id,
+            lambda r: (
+                replace(r, status=IN_PROGRESS, refresh_id=refresh_id, refresh_status="Pending", polled_at=0.0)
+                if r.status == STARTING
+                else replace(r, refresh_id=refresh_id)
+            ),
+        )
+
+    def _fail_start(self, rollout_id: str, why: str) -> None:
+        log.warning("rollout.start_failed rollout_id=%s error=%s", rollout_id, why)
+        after = self._mutate(rollout_id, lambda r: self._ended(replace(r, error=why), ERROR, f"could not start: {why}"))
+        if after:
+            self._release(after)
+
+    def _aws_stop(self, rollout_id: str, *, rollback: bool) -> None:
+        rollout = self.get(rollout_id)
+        if rollout is None:
+            return
+        fleet = self._fleet_for(rollout.region)
+        try:
+            if rollback:
+                fleet.rollback_refresh(rollout.auto_scaling_group)
+            else:
+                fleet.cancel_refresh(rollout.auto_scaling_group)
+        except (NoActiveRefresh, IrreversibleRefresh, FleetError) as exc:
+            verb = "roll back" if rollback else "cancel"
+            log.warning("rollout.stop_failed rollout_id=%s rollback=%s error=%s", rollout_id, rollback, exc)
+            failure = escape(str(exc))
+            # Whatever Auto Scaling now says is the truth: poll at once, and say why the button did nothing.
+            self._mutate(
+                rollout_id,
+                lambda r: replace(r, status=IN_PROGRESS if not r.terminal else r.status, polled_at=0.0).with_notice(
+                    f"stop-failed:{len(r.notices)}",
+                    f":warning: Could not {verb} rollout `{rollout_id}`: {failure}",
+                ),
+            )
+
+    def recover(self) -> None:
+        """After a restart: finish starting what was approved but not started; polling resumes by itself."""
+        for rollout in self.active():
+            if rollout.status == STARTING and not rollout.refresh_id:
+                self._run_async(lambda rid=rollout.rollout_id: self._start(rid))
+            else:
+                self._board.mark_dirty(rollout.rollout_id)
+
+    def poll_once(self) -> None:
+        """Refresh every running rollout from describe_instance_refreshes, each at most once per interval."""
+        now = self._wall()
+        for rollout in self.active():
+            if rollout.status not in POLLED or not rollout.refresh_id:
+                continue
+            if now - rollout.polled_at < self._poll_interval:
+                continue
+            try:
+                refresh = self._fleet_for(rollout.region).describe_refresh(
+                    rollout.auto_scaling_group, rollout.refresh_id
+                )
+            except FleetError:
+                log.warning("rollout.poll_failed rollout_id=%s", rollout.rollout_id, exc_info=True)
+                self._mutate(rollout.rollout_id, lambda r: replace(r, polled_at=now))
+                continue
+            self._apply_refresh(rollout.rollout_id, refresh, now)
+
+    def _apply_refresh(self, rollout_id: str, refresh: Any, now: float) -> None:
+        status = REFRESH_STATUS.get(refresh.status, IN_PROGRESS)
+        if status == SUCCEEDED:
+            rollout = self.get(rollout_id)
+            if rollout and rollout.status != SUCCEEDED:
+                try:
+                    self._fleet_for(rollout.region).set_default_version(rollout.template_id, rollout.version)
+                except FleetError as exc:
+                    failure = escape(str(exc))
+                    self._mutate(
+                        rollout_id,
+                        lambda r: r.with_notice(
+                            "default-version",
+                            (
+                                f":warning: The refresh succeeded but version {r.version} could not be made the launch "
+                                f"template's default: {failure}"
+                            ),
+                        ),
+                    )
+
+        def change(r: Rollout) -> Rollout | None:
+            if r.terminal:
+                return None
+            new = replace(
+                r,
+                refresh_status=refresh.status,
+                percentage=refresh.percentage,
+                instances_to_update=refresh.instances_to_update,
+                status_reason=refresh.status_reason,
+                polled_at=now,
+            )
+            if status not in POLLED:
+                return self._ended(new, status, refresh.status_reason)
+            # A cancel or rollback we asked for stays shown until Auto Scaling reports it.
+            if r.status in (CANCELLING, ROLLING_BACK) and status == IN_PROGRESS:
+                return new
+            return replace(new, status=status)
+
+        after = self._mutate(rollout_id, change)
+        if after is not None and after.terminal:
+            self._release(after)
+            log.info("rollout.ended rollout_id=%s status=%s", rollout_id, after.status)
+
+    def _ended(self, rollout: Rollout, status: str, detail: str) -> Rollout:
+        from bot.slack.rollout_blocks import ending_text
+
+        ended = replace(rollout, status=status, finished_at=iso(self._clock()))
+        return ended.with_notice(f"ended:{status}", ending_text(ended, detail))
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _get(self, rollout_id: str) -> Rollout:
+        rollout = self.get(rollout_id)
+        if rollout is None:
+            raise NotFound("I do not know this rollout (it may belong to another bot or be very old).")
+        return rollout
+
+    @staticmethod
+    def _no_longer(rollout: Rollout, wanted: str) -> str:
+        from bot.slack.rollout_blocks import STATUS_LABEL
+
+        label = STATUS_LABEL.get(rollout.status, (None, rollout.status))[1]
+        by = f" (approved by <@{rollout.approved_by}>)" if rollout.approved_by else ""
+        return f"Rollout `{rollout.rollout_id}` is no longer {wanted}: it is {label}{by}."
+
+    def _mutate(self, rollout_id: str, change: Callable[[Rollout], Rollout | None]) -> Rollout | None:
+        def stamped(rollout: Rollout) -> Rollout | None:
+            new = change(rollout)
+            if new is None or new == rollout:
+                return None
+            return replace(new, settled=False, updated_at=iso(self._clock()))
+
+        after = rewrite(self._store, ROLLOUT, rollout_id, load=Rollout.from_doc, change=stamped, index_fn=rollout_index)
+        if after is not None:
+            self._board.mark_dirty(rollout_id)
+        return after

@@ -1,0 +1,276 @@
+"""The whole bakery on one machine: local AWS, the local pipeline, the Slack stand-in, the page, and the bot.
+
+The bot is built exactly as `bakery serve` builds it (`build_services`, `build_app`, `HttpServer`), from the
+environment: the sandbox only sets the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`,
+`SLACK_API_URL`, tokens) and writes a configuration. Everything listens on 127.0.0.1; nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import tempfile
+import urllib.request
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config
+from bot.sandbox import config as sandbox_config
+from bot.sandbox.aws import seed
+from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
+from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
+from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
+from bot.sandbox.pipeline.runner import LocalPipeline, PipelineSpec, TopicPublisher
+from bot.sandbox.pipeline.stages import BuildLogs, Stages
+from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.page import SandboxPage, SandboxUser
+from bot.sandbox.slack.requests import SlackRequests
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+BOT_TOKEN = "xoxb-sandbox-bot-token"  # noqa: S105 - the stand-in's own token, valid nowhere else
+PLATFORM_GROUP = "S0PLATFORM"
+USERS = (
+    SandboxUser("U0CAROL", "carol", "developer, asks for bakes"),
+    SandboxUser("U0ALICE", "alice", "platform team (S0PLATFORM)"),
+    SandboxUser("U0BOB", "bob", "platform team (S0PLATFORM)"),
+    SandboxUser("U0MALLORY", "mallory", "outsider"),
+)
+PLATFORM_MEMBERS = ("U0ALICE", "U0BOB")
+
+
+@dataclass
+class SandboxOptions:
+    port: int = 8080
+    config: str | None = None  # the configuration to derive from (default: bakery.example.yaml)
+    stage_seconds: float = 2.5
+    refresh_seconds: float = 30.0
+    publish_interval: float = 1.0  # the bot's Slack publisher (production default)
+    # Long polls of at most a second: a message still wakes the poll at once, and Ctrl-C need not wait 20 s.
+    sqs_wait_seconds: int = 1
+    project_root: Path = PROJECT_ROOT
+
+
+class Sandbox:
+    """Start with `start()`, stop with `stop()`; every server it starts, it stops; its files live in a temp dir."""
+
+    def __init__(self, options: SandboxOptions, environ: MutableMapping[str, str] | None = None):
+        self.options = options
+        self._environ = os.environ if environ is None else environ
+        self._stack: list[Any] = []  # things with stop(), in start order
+        self.workdir = Path(tempfile.mkdtemp(prefix="bakery-sandbox-"))
+        self.page: SandboxPage | None = None
+        self.config: Config | None = None
+        self.endpoints: dict[str, str] = {}
+
+    @property
+    def url(self) -> str:
+        assert self.page is not None
+        return self.page.url
+
+    def start(self) -> Sandbox:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        opts = self.options
+        example = sandbox_config.read_example(sandbox_config.example_path(opts.config, opts.project_root))
+        region = sandbox_config.default_region(example)
+        moto = self._moto(region)
+        import boto3
+
+        session = boto3.Session(region_name=region)
+        events = seed.seed_events(session, region)
+        written = sandbox_config.write(
+            sandbox_config.derive(
+                example, queue_url=events.queue_url, topic_arn=events.topic_arn, state_path=self.workdir / "state.db"
+            ),
+            self.workdir / "bakery.yaml",
+        )
+        config = self.config = written.config
+
+        codecommit = self._started(FakeCodeCommit(self.workdir / "repositories", region=region))
+        codepipeline = self._started(FakeCodePipeline(region=region))
+        autoscaling = self._started(FakeAutoScaling(moto, region=region, duration=opts.refresh_seconds))
+        channels = {config.channel, *(i.channel for i in config.images.values())}
+        slack = self._started(
+            SlackApiStandIn(
+                BOT_TOKEN,
+                channels=channels,
+                users={u.id: u.name for u in USERS},
+                usergroups={PLATFORM_GROUP: PLATFORM_MEMBERS},
+            )
+        )
+        self.endpoints = {
+            "moto": moto,
+            "codecommit": codecommit.endpoint,
+            "codepipeline": codepipeline.endpoint,
+            "autoscaling": autoscaling.endpoint,
+            "slack_api": slack.base_url,
+        }
+        self._environ.update(
+            AWS_ENDPOINT_URL_CODECOMMIT=codecommit.endpoint,
+            AWS_ENDPOINT_URL_CODEPIPELINE=codepipeline.endpoint,
+            AWS_ENDPOINT_URL_AUTO_SCALING=autoscaling.endpoint,
+        )
+        seed.seed_fleet(session, config, region)
+        specs = []
+        for image in config.images.values():
+            name = sandbox_config.repository_name(image.name, image.repository)
+            files = seed.image_files(opts.project_root, image.name, set(config.images))
+            seed.seed_repository(codecommit, name, image.branch, files, image=image.name)
+            specs.append(
+                PipelineSpec(
+                    image.name,
+                    image.pipeline,
+                    codecommit.bare_path(name),
+                    image.branch,
+                    image.region or region,
+                    image.parent,
+                )
+            )
+
+        logs = BuildLogs()
+        usergroups = {PLATFORM_GROUP: PLATFORM_MEMBERS}
+        page = SandboxPage(
+            slack=slack,
+            users=list(USERS),
+            roles=lambda user: sandbox_config.roles_of(user, config, usergroups),
+            channel=config.channel,
+            info=self.info,
+            read_log=logs.read,
+            port=opts.port,
+        )
+        self.page = page  # started last: once it answers, everything behind it is ready
+        topic = TopicPublisher(session, events.topic_arn)
+        stages = Stages(
+            session,
+            publish=topic.publish,
+            logs=logs,
+            log_url=self._log_url,
+            packer=shutil.which("packer"),
+            account=topic.account,
+        )
+        self._started(
+            LocalPipeline(
+                specs,
+                codepipeline=codepipeline,
+                topic=topic,
+                stages=stages,
+                logs=logs,
+                log_url=self._log_url,
+                stage_seconds=opts.stage_seconds,
+            )
+        )
+        bot_url = self._start_bot(slack, written.path)
+        self._started(page)
+        page.requests = SlackRequests(
+            bot_url=bot_url,
+            signing_secret=self._environ["SLACK_SIGNING_SECRET"],
+            response_base=f"{page.url}/slack/responses",
+            names={u.id: u.name for u in USERS},
+        )
+        self.endpoints["bot"] = bot_url
+
+    def _moto(self, region: str) -> str:
+        """A moto server on loopback, and the AWS environment pointed at it (and only at it)."""
+        for name in [n for n in self._environ if n.startswith("AWS_")]:
+            del self._environ[name]
+        self._environ.update(
+            AWS_ACCESS_KEY_ID="sandbox",
+            AWS_SECRET_ACCESS_KEY="sandbox",  # noqa: S106 - moto accepts anything
+            AWS_REGION=region,
+            AWS_DEFAULT_REGION=region,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+            MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+        )
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto would log every request
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        self._stack.append(server)
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        # Moto keeps its state per process: a second sandbox in one process (tests) starts clean.
+        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback moto
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310
+        self._environ["AWS_ENDPOINT_URL"] = endpoint
+        return endpoint
+
+    def _start_bot(self, slack: SlackApiStandIn, config_path: Path) -> str:
+        """`bakery serve`, in this process: the same wiring, configured only through the environment."""
+        from bot.app import build_app
+        from bot.config import Environment, load_config
+        from bot.server import BakeryWsgi, HttpServer
+        from bot.wiring import Options, build_services
+
+        self._environ.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=secrets.token_hex(16),
+            SLACK_API_URL=slack.base_url,
+            BAKERY_CONFIG=str(config_path),
+            BAKERY_WORKDIR=str(self.workdir / "bot"),
+        )
+        env = Environment.from_environ(self._environ)
+        services = build_services(
+            load_config(config_path),
+            env,
+            options=Options(
+                publish_interval=self.options.publish_interval,
+                sqs_wait_seconds=self.options.sqs_wait_seconds,
+                # A local refresh lasts seconds, not the tens of minutes of a real one: follow it more often
+                # (one describe call every tenth of it, as on AWS every 10 s), so the percentage moves visibly.
+                rollout_poll_interval=max(0.5, min(10.0, self.options.refresh_seconds / 10)),
+            ),
+        )
+        server = HttpServer(BakeryWsgi(build_app(services), services), host="127.0.0.1", port=0)
+        services.start()
+        self._stack.append(services)
+        server.start()
+        self._stack.append(server)
+        return server.url
+
+    def _started(self, thing: Any) -> Any:
+        thing.start()
+        self._stack.append(thing)
+        return thing
+
+    def _log_url(self, execution_id: str, stage: str) -> str:
+        return f"{self.url}/logs/{execution_id}/{stage}"
+
+    def info(self) -> dict[str, Any]:
+        config = self.config
+        assert config is not None
+        return {
+            "channel": config.channel,
+            "images": [
+                {"name": i.name, "parent": i.parent, "pipeline": i.pipeline, "variables": sorted(i.variables)}
+                for i in config.images.values()
+            ],
+            "targets": [{"name": t.name, "image": t.image, "approval": t.approval} for t in config.targets.values()],
+            "endpoints": dict(self.endpoints),
+            "config": str(self.workdir / "bakery.yaml"),
+            "stage_seconds": self.options.stage_seconds,
+        }
+
+    def stop(self) -> None:
+        """Stop everything started, newest first; a failure to stop one thing does not keep the rest running."""
+        while self._stack:
+            thing = self._stack.pop()
+            try:
+                thing.stop()
+            except Exception:  # noqa: BLE001 - keep stopping the rest; say what failed
+                log.exception("sandbox.stop_failed thing=%s", type(thing).__name__)
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,247 @@
+"""What each stage of the sandbox pipeline does (CONTRACT §11), against the local AWS, with a log per stage.
+
+Validate runs the real `packer validate -syntax-only` when packer is installed; Bake registers the AMI in
+moto with the tags of CONTRACT §10 and publishes the bake result; Test boots an instance of it; Publish
+marks it released. The manual approval lives in `pipeline.py`, which owns waiting.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.domain.models import (
+    TAG_COMMIT,
+    TAG_EXECUTION,
+    TAG_IMAGE,
+    TAG_PARENT_AMI,
+    TAG_RELEASED,
+    TAG_REQUEST_ID,
+    TAG_REQUESTED_BY,
+)
+from bot.sandbox.aws.events import bake_result
+from bot.sandbox.aws.seed import DEFAULT_SOURCE_AMI_PARAMETER, LATEST_PARAMETER, register_ami
+
+log = logging.getLogger(__name__)
+
+PACKER_TIMEOUT = 120
+TEMPLATE_SUFFIXES = (".pkr.hcl", ".pkrvars.hcl")
+
+
+class StageFailed(Exception):
+    """The stage's action failed; `summary` is what CodePipeline would show as its execution summary."""
+
+    def __init__(self, summary: str, category: str | None = None):
+        super().__init__(summary)
+        self.summary, self.category = summary[:500], category
+
+
+@dataclass
+class Run:
+    """One pipeline execution as the stages see it."""
+
+    image: str
+    pipeline: str
+    parent: str | None
+    region: str
+    repository: Path  # the bare git repository
+    execution_id: str
+    commit: str
+    request: dict[str, Any]  # the commit's bake-request.json, {} for a commit pushed by hand
+    author: str = ""
+    ami_id: str = ""
+    source_ami: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def request_id(self) -> str:
+        return str(self.request.get("request_id") or f"h-{self.commit[:10]}")
+
+    @property
+    def fail_stage(self) -> str:
+        return str((self.request.get("variables") or {}).get("sandbox_fail") or "").lower()
+
+
+class BuildLogs:
+    """Each action's log, by (execution id, stage), for the page's /logs/ links."""
+
+    def __init__(self) -> None:
+        self._logs: dict[tuple[str, str], list[str]] = {}
+        self._lock = threading.Lock()
+
+    def write(self, run: Run, stage: str, line: str) -> None:
+        with self._lock:
+            self._logs.setdefault((run.execution_id, stage), []).append(line.rstrip("\n"))
+
+    def read(self, execution_id: str, stage: str) -> str | None:
+        with self._lock:
+            lines = self._logs.get((execution_id, stage))
+            return None if lines is None else "\n".join(lines) + "\n"
+
+
+def git(bare: Path, *args: str, data: bool = False) -> Any:
+    """Run git on a bare repository, isolated from the machine's git configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull, LC_ALL="C")
+    out = subprocess.run(["git", f"--git-dir={bare}", *args], capture_output=True, check=True, env=env, timeout=60)
+    return out.stdout if data else out.stdout.decode().strip()
+
+
+class Stages:
+    """The work of Source, Validate, Bake, Test and Publish; each returns its summary or raises StageFailed."""
+
+    def __init__(
+        self,
+        session: Any,
+        *,
+        publish: Callable[[dict[str, Any]], None],
+        logs: BuildLogs,
+        log_url: Callable[[str, str], str],
+        packer: str | None = None,
+        account: str = "123456789012",
+    ):
+        self._session, self._publish, self._logs, self._log_url = session, publish, logs, log_url
+        self._packer, self._account = packer, account
+
+    def _log(self, run: Run, stage: str, line: str) -> None:
+        self._logs.write(run, stage, f"[{datetime.now(UTC):%H:%M:%S}] {line}")
+
+    def source(self, run: Run) -> str:
+        subject = git(run.repository, "log", "-1", "--format=%s", run.commit)
+        run.author = git(run.repository, "log", "-1", "--format=%an", run.commit)
+        try:
+            run.request = json.loads(git(run.repository, "show", f"{run.commit}:bake-request.json"))
+        except (subprocess.CalledProcessError, ValueError):
+            run.request = {}  # a commit pushed by hand: baked all the same
+        self._log(run, "Source", f"commit {run.commit} by {run.author}: {subject}")
+        return f"{run.commit[:8]}: {subject}"[:200]
+
+    def validate(self, run: Run) -> str:
+        if not self._packer:
+            self._log(run, "Validate", "packer is not on PATH; install it to check templates here")
+            return "Skipped: packer is not installed on this machine (syntax not checked)"
+        with tempfile.TemporaryDirectory(prefix="bakery-validate-") as tmp:
+            archive = git(run.repository, "archive", "--format=tar", run.commit, data=True)
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(tmp, filter="data")
+            checked = 0
+            for target in self._targets(Path(tmp), run.image):
+                checked += 1
+                self._packer_validate(run, target)
+        if not checked:
+            self._log(run, "Validate", "no Packer templates for this image in the commit")
+            return "Skipped: no Packer templates for this image in the commit"
+        return f"packer validate -syntax-only passed ({checked} template set{'s' if checked > 1 else ''})"
+
+    def _targets(self, root: Path, image: str) -> list[Path]:
+        """What to validate: the image's HCL directory (shared packer/*.pkr.hcl beside it) and JSON templates."""
+        targets: list[Path] = []
+        for rel in (f"packer/images/{image}", f"packer/{image}"):
+            folder = root / rel
+            if not folder.is_dir():
+                continue
+            hcl = [p for p in folder.glob("*") if p.name.endswith(TEMPLATE_SUFFIXES)]
+            if hcl:
+                shared = [p for p in (root / "packer").glob("*") if p.name.endswith(TEMPLATE_SUFFIXES)]
+                staged = root / ".validate" / rel.replace("/", "_")
+                staged.mkdir(parents=True)
+                for p in shared + hcl:
+                    # Packer 1.6 rejects the `packer { required_plugins }` block; newer Packer checks it in the build.
+                    if "required_plugins" not in p.read_text(encoding="utf-8", errors="replace"):
+                        shutil.copy(p, staged / p.name)
+                targets.append(staged)
+            targets += sorted(p for p in folder.glob("*.json") if '"builders"' in p.read_text(errors="replace"))
+        return targets
+
+    def _packer_validate(self, run: Run, target: Path) -> None:
+        env = {**os.environ, "CHECKPOINT_DISABLE": "1", "PACKER_CHECKPOINT_DISABLE": "1", "PACKER_NO_COLOR": "1"}
+        cmd = [str(self._packer), "validate", "-syntax-only", str(target)]
+        self._log(run, "Validate", "$ packer validate -syntax-only " + target.name)
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=PACKER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise StageFailed(f"packer validate took longer than {PACKER_TIMEOUT}s") from None
+        output = (done.stdout + done.stderr).strip()
+        for line in output.splitlines():
+            self._log(run, "Validate", line)
+        if done.returncode != 0:
+            first = next((line for line in output.splitlines() if line.strip()), "no output")
+            raise StageFailed(f"packer validate failed: {first}")
+
+    def _source_ami(self, run: Run) -> str:
+        if run.request.get("source_ami"):
+            return str(run.request["source_ami"])
+        # As buildspec.yml resolves it: the parent's released AMI, else the upstream default.
+        ssm = self._session.client("ssm", region_name=run.region)
+        name = LATEST_PARAMETER.format(image=run.parent) if run.parent else DEFAULT_SOURCE_AMI_PARAMETER
+        try:
+            return ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            raise StageFailed(f"no source AMI: none pinned, and SSM has no {name}") from None
+
+    def bake(self, run: Run, *, fail: bool = False) -> str:
+        if fail:
+            self._publish_result(run, "failed")
+            raise StageFailed("sandbox_fail=bake: Packer failed on purpose")
+        run.source_ami = self._source_ami(run)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        tags = {
+            "Name": f"{run.image}-{stamp}",
+            TAG_IMAGE: run.image,
+            TAG_REQUEST_ID: run.request_id,
+            TAG_COMMIT: run.commit,
+            TAG_PARENT_AMI: run.source_ami,
+            TAG_REQUESTED_BY: str(run.request.get("requested_by") or run.author),
+            TAG_EXECUTION: run.execution_id,
+        }
+        ec2 = self._session.client("ec2", region_name=run.region)
+        run.ami_id = register_ami(ec2, f"{run.image}-{stamp}-{run.request_id}", tags)
+        self._log(run, "Bake", f"amazon-ebs: AMI {run.ami_id} created from {run.source_ami} (simulated build)")
+        self._publish_result(run, "succeeded")
+        return f"AMI {run.ami_id} in {run.region} from {run.source_ami}"
+
+    def _publish_result(self, run: Run, status: str) -> None:
+        self._publish(
+            bake_result(
+                image=run.image,
+                request_id=run.request_id,
+                commit_id=run.commit,
+                pipeline=run.pipeline,
+                execution_id=run.execution_id,
+                amis=[(run.region, run.ami_id)] if run.ami_id else [],
+                status=status,
+                account=self._account,
+                log_url=self._log_url(run.execution_id, "Bake"),
+            )
+        )
+
+    def test(self, run: Run) -> str:
+        ec2 = self._session.client("ec2", region_name=run.region)
+        instance_type = str((run.request.get("variables") or {}).get("instance_type") or "t3.micro")
+        instance = ec2.run_instances(ImageId=run.ami_id, MinCount=1, MaxCount=1, InstanceType=instance_type)
+        instance_id = instance["Instances"][0]["InstanceId"]
+        self._log(run, "Test", f"booted {instance_id} ({instance_type}) from {run.ami_id}; checks passed")
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        return f"Booted {instance_id} from {run.ami_id}; checks passed"
+
+    def publish(self, run: Run) -> str:
+        ec2 = self._session.client("ec2", region_name=run.region)
+        ec2.create_tags(Resources=[run.ami_id], Tags=[{"Key": TAG_RELEASED, "Value": "true"}])
+        name = LATEST_PARAMETER.format(image=run.image)
+        self._session.client("ssm", region_name=run.region).put_parameter(
+            Name=name, Value=run.ami_id, Type="String", Overwrite=True
+        )
+        self._log(run, "Publish", f"{run.ami_id} tagged {TAG_RELEASED}=true; {name} = {run.ami_id}")
+        return f"{run.ami_id} released: {name}"

@@ -1,0 +1,1 @@
+"""The Slack stand-in: a Web API, a workspace, signed requests and the page."""

@@ -1,0 +1,352 @@
+"""A local stand-in for the Slack Web API: the test suite's and the sandbox's Slack, on 127.0.0.1.
+
+It speaks the wire protocol slack_sdk speaks (POST /api/<method>, form-encoded or JSON, bearer token),
+answers like Slack (`ok: false` with Slack's error codes, HTTP 429 with Retry-After), keeps the channel
+as the bot left it, and records every call for tests. Socket Mode itself is not emulated:
+`apps.connections.open` answers, but nothing listens on the URL it returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack.workspace import SlackRefusal, SlackWorkspace
+
+API_PREFIX = "/api/"
+# Form-encoded clients send these as JSON strings; Slack decodes them before validating.
+JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+# serve_forever's poll interval: stop() waits up to this long for the serving loop to notice.
+POLL_SECONDS = 0.02
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One Web API request as the stand-in received it (the token is never kept)."""
+
+    method: str
+    args: dict[str, Any]
+    at: float
+    status: int  # HTTP status answered
+    error: str | None  # Slack error code, None when ok
+
+
+@dataclass
+class _Fault:
+    remaining: int
+    error: str | None = None  # None: answer 429
+    retry_after: int = 1
+
+
+class SlackApiStandIn(LocalServer):
+    """Slack's Web API for one workspace, served on 127.0.0.1 until `stop()`."""
+
+    _thread_name = "slack-api-stand-in"
+    _not_running = "the Slack stand-in is not running"
+    _poll_interval = POLL_SECONDS
+
+    def __init__(
+        self,
+        token: str = "xoxb-test",  # noqa: S107 - the stand-in's own fake tokens, not secrets
+        *,
+        bot_user_id: str = "U0BAKERYBOT",
+        bot_id: str = "B0BAKERYBOT",
+        team_id: str = "T0BAKERY",
+        app_token: str = "xapp-test",  # noqa: S107
+        channels: Iterable[str] = ("C0BAKERY",),
+        users: Mapping[str, str] | None = None,
+        usergroups: Mapping[str, Iterable[str]] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+    ):
+        super().__init__()
+        self.token = token
+        self.app_token = app_token
+        self._host, self._port = host, port
+        self._clock = clock
+        self._workspace = SlackWorkspace(
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            team_id=team_id,
+            channels=channels,
+            users=users,
+            usergroups=usergroups or {},
+            clock=clock,
+        )
+        self._methods = self._workspace.methods()
+        self._methods["apps.connections.open"] = self._apps_connections_open
+        self._changed = threading.Condition(threading.RLock())
+        self._calls: list[Call] = []
+        self._faults: dict[str, list[_Fault]] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> SlackApiStandIn:
+        if self._server is not None:
+            raise RuntimeError("the Slack stand-in is already running")
+        return super().start()
+
+    def _bind(self) -> ThreadingHTTPServer:
+        return ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+
+    def _bound(self, server: ThreadingHTTPServer) -> None:
+        self._workspace.root_url = self.root_url
+
+    @property
+    def root_url(self) -> str:
+        return self._url() + "/"
+
+    @property
+    def base_url(self) -> str:
+        """For `WebClient(base_url=...)` and SLACK_API_URL, like https://slack.com/api/."""
+        return self.root_url + API_PREFIX.lstrip("/")
+
+    # -- configuration while running -------------------------------------------------------------
+
+    def set_usergroup(self, group_id: str, members: Iterable[str]) -> None:
+        with self._changed:
+            self._workspace.usergroups[group_id] = tuple(members)
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next `times` calls of `method` answer HTTP 429 with this Retry-After (whole seconds)."""
+        with self._changed:
+            self._faults.setdefault(method, []).append(_Fault(times, None, retry_after))
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `ok: false` with this Slack error code."""
+        with self._changed:
+            self._faults.setdefault(method, []).append(_Fault(times, error))
+
+    def reset(self) -> None:
+        """Forget calls, messages, views and pending faults; keep tokens, channels, users and groups."""
+        with self._changed:
+            self._calls.clear()
+            self._faults.clear()
+            self._workspace.clear()
+
+    # -- what tests and the sandbox page read ----------------------------------------------------
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self._changed:
+            return [c for c in self._calls if method is None or c.method == method]
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """Block until predicate() is truthy (re-checked after every call); return its value.
+
+        Raises TimeoutError naming the calls seen, so a failing test says what did happen.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not (result := predicate()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [f"{c.method}:{c.error or 'ok'}" for c in self._calls]
+                    raise TimeoutError(f"condition not met within {timeout}s; calls: {seen}")
+                self._changed.wait(left)
+            return result
+
+    def messages(self) -> list[dict[str, Any]]:
+        """The channel as the bot left it, in the shape of CONTRACT §9's GET /api/messages."""
+        with self._changed:
+            return [
+                {
+                    "ts": m.ts,
+                    "thread_ts": m.thread_ts,
+                    "channel": m.channel,
+                    "text": m.text,
+                    "blocks": copy.deepcopy(m.blocks),
+                    "ephemeral_to": m.ephemeral_to,
+                }
+                for m in self._workspace.messages.values()
+            ]
+
+    def views(self) -> list[dict[str, Any]]:
+        """Every view opened or pushed, in order: [{"id", "trigger_id", "view"}]."""
+        with self._changed:
+            return [
+                {"id": view_id, "trigger_id": r["trigger_id"], "view": copy.deepcopy(r["view"])}
+                for view_id, r in self._workspace.views.items()
+            ]
+
+    # -- Slack's own side, for the sandbox page: slash-command answers and response_url posts ----
+
+    def usergroups(self) -> dict[str, tuple[str, ...]]:
+        with self._changed:
+            return dict(self._workspace.usergroups)
+
+    def add_ephemeral(
+        self, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str = ""
+    ) -> str:
+        """Show `user` a message only they see, as Slack does with a command's answer; returns its ts."""
+        args = {"channel": channel, "user": user, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        with self._changed:
+            ts = self._workspace.chat_post_ephemeral({k: v for k, v in args.items() if v})["message_ts"]
+            self._changed.notify_all()
+        return ts
+
+    def add_message(
+        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str = ""
+    ) -> str:
+        """Post in the channel on the bot's behalf (an in_channel answer to a command or a response_url)."""
+        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        with self._changed:
+            ts = self._workspace.chat_post_message({k: v for k, v in args.items() if v})["ts"]
+            self._changed.notify_all()
+        return ts
+
+    def replace_message(self, ts: str, text: str, blocks: list[dict[str, Any]] | None = None) -> bool:
+        """Replace a message's content (response_url `replace_original`), ephemeral ones included."""
+        with self._changed:
+            msg = self._workspace.messages.get(ts)
+            if msg is None:
+                return False
+            msg.text, msg.blocks = text or msg.text, list(blocks or [])
+            msg.edited_ts = self._workspace.next_ts()
+            self._changed.notify_all()
+            return True
+
+    def delete_message(self, ts: str) -> bool:
+        """Remove a message (response_url `delete_original`)."""
+        with self._changed:
+            removed = self._workspace.messages.pop(ts, None) is not None
+            self._changed.notify_all()
+            return removed
+
+    # -- answering -------------------------------------------------------------------------------
+
+    def answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        """Answer one Web API call: (HTTP status, extra headers, JSON body). Records the call."""
+        args = {k: v for k, v in args.items() if k != "token"}
+        with self._changed:
+            status, headers, body = self._answer(method, args, token)
+            self._calls.append(Call(method, copy.deepcopy(args), self._clock(), status, body.get("error")))
+            self._changed.notify_all()
+        return status, headers, body
+
+    def _answer(
+        self, method: str, args: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        handler = self._methods.get(method)
+        if handler is None:
+            return 200, {}, {"ok": False, "error": "unknown_method", "req_method": method}
+        if not token:
+            return 200, {}, {"ok": False, "error": "not_authed"}
+        if token not in (self.token, self.app_token):
+            return 200, {}, {"ok": False, "error": "invalid_auth"}
+        if (token == self.app_token) != (method in APP_TOKEN_METHODS):
+            return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
+        fault = self._take_fault(method)
+        if fault is not None and fault.error is None:
+            return 429, {"Retry-After": str(fault.retry_after)}, {"ok": False, "error": "ratelimited"}
+        if fault is not None:
+            return 200, {}, {"ok": False, "error": fault.error}
+        try:
+            return 200, {}, {"ok": True, **handler(args)}
+        except SlackRefusal as refusal:
+            body: dict[str, Any] = {"ok": False, "error": refusal.error}
+            if refusal.messages:
+                body["response_metadata"] = {"messages": refusal.messages}
+            return 200, {}, body
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.pop(0)
+        return fault
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        # Socket Mode is not emulated: the sandbox drives the bot over HTTP, as `bakery serve` is driven.
+        return {"url": self.root_url.replace("http://", "ws://", 1) + "socket-mode-not-emulated"}
+
+
+def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    """The call's arguments, decoded as Slack decodes them; SlackRefusal when it cannot."""
+    if not raw:
+        return {}
+    if content_type.startswith("application/json"):
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise SlackRefusal("invalid_json") from None
+        if not isinstance(body, dict):
+            raise SlackRefusal("invalid_json")
+        return body
+    if content_type.startswith("application/x-www-form-urlencoded") or not content_type:
+        args: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        for name in JSON_ARGS:
+            if isinstance(args.get(name), str):
+                try:
+                    args[name] = json.loads(args[name])
+                except ValueError:
+                    pass  # left as a string: the method refuses it as Slack does (invalid_blocks_format)
+        return args
+    raise SlackRefusal("invalid_form_data")  # multipart (file uploads) is not emulated
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header.startswith("Bearer "):
+        return header[len("Bearer ") :].strip()
+    return None
+
+
+def _handler_for(stand_in: SlackApiStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self._serve()
+
+        def do_POST(self) -> None:  # noqa: N802
+            self._serve()
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            if not parts.path.startswith(API_PREFIX):
+                self._send(404, {}, {"ok": False, "error": "not_found"})
+                return
+            method = parts.path[len(API_PREFIX) :]
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            content_type = self.headers.get("Content-Type", "")
+            try:
+                args = dict(parse_qsl(parts.query, keep_blank_values=True))
+                args.update(_parse_body(content_type, raw))
+            except SlackRefusal as refusal:
+                self._send(200, {}, {"ok": False, "error": refusal.error})
+                return
+            # Slack reads a token from the form body only; JSON bodies must use the header.
+            token = _bearer(self.headers.get("Authorization"))
+            if token is None and not content_type.startswith("application/json"):
+                token = args.get("token")
+            self._send(*stand_in.answer(method, args, token))
+
+        def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass  # request lines would flood test output; calls() is the record
+
+    return Handler

@@ -1,0 +1,179 @@
+"""Block Kit builders: pure functions from domain records to (fallback text, blocks); they never call Slack."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.bakes.record import SUCCEEDED, Bake, StepState
+from bot.domain.models import STAGES
+from bot.slack import ids
+from bot.slack.approval_blocks import approval_card, outcome_line
+from bot.slack.text import escape
+
+Blocks = list[dict[str, Any]]
+
+STATUS_LABEL = {
+    "requested": (":inbox_tray:", "requested"),
+    "committed": (":outbox_tray:", "committed, waiting for the pipeline"),
+    "running": (":hourglass_flowing_sand:", "running"),
+    "succeeded": (":white_check_mark:", "succeeded"),
+    "failed": (":x:", "failed"),
+    "superseded": (":fast_forward:", "superseded"),
+    "canceled": (":heavy_minus_sign:", "canceled"),
+    "stopped": (":octagonal_sign:", "stopped"),
+    "error": (":warning:", "could not start"),
+}
+STEP_ICON = {
+    "STARTED": ":arrows_counterclockwise:",
+    "RESUMED": ":arrows_counterclockwise:",
+    "STOPPING": ":arrows_counterclockwise:",
+    "SUCCEEDED": ":white_check_mark:",
+    "FAILED": ":x:",
+    "CANCELED": ":heavy_minus_sign:",
+    "ABANDONED": ":heavy_minus_sign:",
+    "STOPPED": ":octagonal_sign:",
+}
+
+
+def _epoch(iso_time: str) -> int | None:
+    try:
+        return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
+def slack_date(iso_time: str) -> str:
+    """A time every reader sees in their own time zone, with the UTC text as fallback."""
+    epoch = _epoch(iso_time)
+    return f"<!date^{epoch}^{{date_short_pretty}} {{time_secs}}|{iso_time}>" if epoch is not None else iso_time
+
+
+def duration(start: str, end: str) -> str:
+    a, b = _epoch(start), _epoch(end)
+    if a is None or b is None or b < a:
+        return ""
+    secs = b - a
+    if secs < 60:
+        return f"{secs}s"
+    if secs < 3600:
+        return f"{secs // 60}m {secs % 60:02d}s"
+    return f"{secs // 3600}h {secs % 3600 // 60:02d}m"
+
+
+def execution_url(pipeline: str, execution_id: str, region: str) -> str:
+    return (
+        f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline}"
+        f"/executions/{execution_id}/timeline?region={region}"
+    )
+
+
+def stage_line(name: str, step: StepState | None) -> str:
+    if step is None:
+        return f":white_small_square: {name}"
+    icon = STEP_ICON.get(step.state, ":grey_question:")
+    if step.ended:
+        took = duration(step.started, step.ended)
+        return f"{icon} *{name}* {step.state.lower()}" + (f" in {took}" if took else "")
+    since = f" since {slack_date(step.started)}" if step.started else ""
+    return f"{icon} *{name}* running{since}"
+
+
+def bake_message(
+    bake: Bake, *, region: str, approvers: str = "", targets: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, Blocks]:
+    """The one top-level message of a bake, as it stands now.
+
+    `approvers` describes who may approve; `targets` are (target name, rollout_start button key) pairs
+    offered once the bake succeeded with AMIs.
+    """
+    icon, label = STATUS_LABEL.get(bake.status, (":grey_question:", bake.status))
+    title = f"{icon} Bake `{bake.request_id}` of *{bake.image}*: {label}"
+    who = f"<@{bake.requested_by}>" if bake.requested_by else escape(bake.author or "someone")
+    how = "pushed a commit" if bake.origin == "push" else "requested"
+    context = f"{who} {how} {slack_date(bake.requested_at)}"
+    if bake.reason:
+        context += f" · {escape(bake.reason)}"
+    blocks: Blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": title}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": context[:3000]}]},
+    ]
+    fields = []
+    if bake.commit_id:
+        short = bake.commit_id[:8]
+        fields.append(f"*Commit*\n<{bake.commit_url}|`{short}`>" if bake.commit_url else f"*Commit*\n`{short}`")
+    if bake.execution_id:
+        url = execution_url(bake.pipeline, bake.execution_id, region) if region else ""
+        short = bake.execution_id[:8]
+        fields.append(f"*Execution*\n<{url}|`{short}`>" if url else f"*Execution*\n`{short}`")
+    if bake.variables:
+        shown = ", ".join(f"`{k}={v}`" for k, v in sorted(bake.variables.items()))
+        fields.append(f"*Variables*\n{shown}"[:2000])
+    if bake.source_ami:
+        fields.append(f"*Source AMI*\n`{bake.source_ami}`")
+    if fields:
+        blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]})
+    if bake.execution_id or bake.stages:
+        names = list(STAGES) + [s for s in bake.stages if s not in STAGES]
+        lines = [stage_line(name, bake.stages.get(name)) for name in names]
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    if bake.amis:
+        amis = "\n".join(
+            f"`{a.ami_id}` in {a.region}" + (f" ({a.account_id})" if a.account_id else "") for a in bake.amis
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*AMIs*\n{amis}"[:3000]}})
+    for a in bake.approvals:
+        if a.open:
+            blocks.extend(approval_card(bake, a, approvers=approvers or "the approvers"))
+        else:
+            where = f"*{escape(a.stage)}* / *{escape(a.action)}*"
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome_line(a, where)}]})
+    if bake.status == SUCCEEDED and bake.amis and targets:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "rollouts",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": ids.ROLLOUT_START,
+                        "text": {"type": "plain_text", "text": f"Roll out to {name}"[:75]},
+                        "value": key,
+                    }
+                    for name, key in targets[:25]
+                ],
+            }
+        )
+    if bake.error:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {escape(bake.error)}"[:3000]}]}
+        )
+    text = f"Bake {bake.request_id} of {bake.image}: {label}"
+    if any(a.status == "pending" for a in bake.approvals):
+        text += " — waiting for approval"
+    if bake.amis:
+        text += " — " + ", ".join(a.ami_id for a in bake.amis)
+    return text, blocks
+
+
+def bake_replies(bake: Bake, *, approvers: str = "") -> list[tuple[str, str, Blocks]]:
+    """The live thread replies of a bake (edited in place as they change): one per approval."""
+    out = []
+    for a in bake.approvals:
+        card = approval_card(bake, a, approvers=approvers or "the approvers")
+        text = f"Approval of bake {bake.request_id} at {a.stage}/{a.action}: {a.status}"
+        out.append((f"approval:{a.key}", text, card))
+    return out
+
+
+def bake_summary_line(bake: Bake) -> str:
+    """One line per bake, for `/bake status` lists."""
+    icon, label = STATUS_LABEL.get(bake.status, (":grey_question:", bake.status))
+    current = next((n for n in reversed(STAGES) if n in bake.stages), "")
+    where = f" at *{current}*" if current and not bake.terminal else ""
+    amis = (" — " + ", ".join(f"`{a.ami_id}`" for a in bake.amis)) if bake.amis else ""
+    return f"{icon} `{bake.request_id}` *{bake.image}* {label}{where}{amis} ({slack_date(bake.requested_at)})"
+
+
+def ephemeral(text: str) -> Blocks:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]
