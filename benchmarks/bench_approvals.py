@@ -64,7 +64,7 @@ def main() -> None:
                 timeout=30,
                 what=f"{rid} decided",
             )
-            bakery.wait(lambda: bakery.services.backlog.count == 0, timeout=30, what="the workers to finish")
+            bakery.wait(lambda: bakery.services.workers.pending == 0, timeout=30, what="the workers to finish")
             bakery.wait(lambda: bakery.services.publisher.pending() == 0, what="the outcome drawn")
             slack_calls += len(bakery.slack.calls()) - before
         puts = bakery.codepipeline.operations.count("PutApprovalResult")

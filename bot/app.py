@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.response import BoltResponse
 
 from handlers import register_all
 
+if TYPE_CHECKING:
+    from bot.wiring import Bot
+
 log = logging.getLogger(__name__)
 
 
-def build_app(services: Any, *, socket_mode: bool = False) -> App:
+def build_app(bot: Bot, *, socket_mode: bool = False) -> App:
     app = App(
-        client=services.web_client,
-        signing_secret=services.env.slack_signing_secret or None,
+        client=bot.web_client,
+        signing_secret=bot.env.slack_signing_secret or None,
         # Socket Mode requests arrive over the authenticated websocket and carry no signature.
         request_verification_enabled=not socket_mode,
         # Listeners only validate, record and answer (git and AWS run on the bake workers), so running
@@ -33,8 +36,8 @@ def build_app(services: Any, *, socket_mode: bool = False) -> App:
     @app.middleware
     def acks_first(next: Any) -> Any:  # noqa: A002 - Bolt's name for it
         # While a Slack request is being answered, background work holds back (bot/runtime/foreground.py).
-        with services.foreground.request():
+        with bot.services.foreground.request():
             return next()
 
-    register_all(app, services)
+    register_all(app, bot.services)
     return app

@@ -122,14 +122,14 @@ def _stop_on_signal() -> threading.Event:
     return stop
 
 
-def _build_app(services: Any, *, socket_mode: bool) -> Any:
+def _build_app(bot: Any, *, socket_mode: bool) -> Any:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
 
     from bot.app import build_app
 
     try:
-        return build_app(services, socket_mode=socket_mode)
+        return build_app(bot, socket_mode=socket_mode)
     except BoltError as exc:
         # Bolt checks the bot token (auth.test) while the app is built; a refusal is a setup problem to
         # report in one line naming the variable, not a traceback through Bolt's constructor.
@@ -138,57 +138,57 @@ def _build_app(services: Any, *, socket_mode: bool) -> Any:
             raise
         raise BakeryError(f"SLACK_BOT_TOKEN: Slack refused it ({refusal.response.get('error')})") from None
     except OSError as exc:
-        raise BakeryError(f"SLACK_API_URL: cannot reach Slack at {services.env.slack_api_url} ({exc})") from None
+        raise BakeryError(f"SLACK_API_URL: cannot reach Slack at {bot.env.slack_api_url} ({exc})") from None
 
 
 def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int) -> int:
     from bot.server import BakeryWsgi, HttpServer
-    from bot.wiring import build_services
+    from bot.wiring import build_bot
 
-    services = build_services(config, env)
-    app = _build_app(services, socket_mode=False)
+    bot = build_bot(config, env)
+    app = _build_app(bot, socket_mode=False)
     try:
-        server = HttpServer(BakeryWsgi(app, services), host=host, port=port, threads=threads)
+        server = HttpServer(BakeryWsgi(app, bot), host=host, port=port, threads=threads)
     except OSError as exc:  # a port in use, or a host that is not this machine's
         raise BakeryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     stop = _stop_on_signal()
-    services.start()
+    bot.start()
     server.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic collector's scans,
     # which would otherwise pause request handling now and then.
     gc.freeze()
-    log.info("serve.listening url=%s sqs=%s", server.url, "on" if services.sqs else "off")
+    log.info("serve.listening url=%s sqs=%s", server.url, "on" if bot.sqs else "off")
     print(f"ami-bakery listening on {server.url} (POST /slack/events, POST /sns, GET /healthz)", flush=True)
     try:
         stop.wait()
     finally:
         server.stop()
-        services.stop()
+        bot.stop()
     return 0
 
 
 def _socket(config: Config, env: Environment) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.wiring import build_services
+    from bot.wiring import build_bot
 
-    services = build_services(config, env)
-    app = _build_app(services, socket_mode=True)
+    bot = build_bot(config, env)
+    app = _build_app(bot, socket_mode=True)
     handler = SocketModeHandler(app, app_token=env.slack_app_token)
     stop = _stop_on_signal()
-    services.start()
+    bot.start()
     try:
         _connect(handler)
         # The client swallows websocket failures and retries on its own; say which case this is.
         log.info(
             "socket.started connected=%s sqs=%s",
             "yes" if handler.client.is_connected() else "no (retrying)",
-            "on" if services.sqs else "off",
+            "on" if bot.sqs else "off",
         )
         stop.wait()
     finally:
         handler.close()
-        services.stop()
+        bot.stop()
     return 0
 
 

@@ -9,12 +9,15 @@ import math
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
+
+if TYPE_CHECKING:
+    from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +78,10 @@ def _malformed_interaction(doc: dict) -> str | None:
 class BakeryWsgi:
     """Routes requests; anything else is 404, and a wrong method 405."""
 
-    def __init__(self, app: App, services: Any):
+    def __init__(self, app: App, bot: Bot):
         self._slack = SlackRequestHandler(app)
-        self._services = services
-        self._signature = SignatureVerifier(services.env.slack_signing_secret or "")
+        self._bot = bot
+        self._signature = SignatureVerifier(bot.env.slack_signing_secret or "")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -89,7 +92,7 @@ class BakeryWsgi:
         if method != routes[path]:
             return _json(start_response, 405, {"error": f"{path} takes {routes[path]}"})
         if path == "/healthz":
-            health = self._services.health()
+            health = self._bot.health()
             return _json(start_response, 200 if health["status"] == "ok" else 503, health)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY:
@@ -109,7 +112,7 @@ class BakeryWsgi:
             log.warning("slack.malformed_request signed=%s problem=%s", signed, problem)
             return _json(start_response, 400 if signed else 401, {"error": problem if signed else "invalid request"})
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        status, doc = self._services.sns.handle(headers, body)
+        status, doc = self._bot.sns.handle(headers, body)
         return _json(start_response, status, doc)
 
 

@@ -1,13 +1,14 @@
-"""Builds the bot's services and adapters from the configuration and environment, and runs their loops."""
+"""Wiring: builds every service and adapter from the configuration and the environment, once, in order.
+
+Nothing here runs anything; `bot.runtime.runner.Runtime` runs the loops. Each object is built after
+everything it needs, so no object is patched after construction.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +25,25 @@ from bot.adapters.aws.sqs import SqsConsumer, region_of_queue
 from bot.adapters.repos import open_repo
 from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.approvals.service import ApprovalService
+from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.commands.dispatch import SlashCommands
 from bot.config import Config, Environment, ImageConfig
+from bot.domain.models import ApprovalRequest, Notification
 from bot.domain.ports import SourceRepo
 from bot.intake.service import Intake
 from bot.publishing.publisher import BAKES, MessagePublisher, Surface
+from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.record import Rollout, rollout_index
 from bot.rollouts.service import ROLLOUT, RolloutService
 from bot.runtime.foreground import Foreground
+from bot.runtime.housekeeping import Chore, Housekeeping
+from bot.runtime.runner import Runtime
+from bot.runtime.workers import BakeWorkers
+from bot.services import Services
 from bot.slack.bake_blocks import bake_message, bake_replies
 from bot.slack.rollout_blocks import rollout_message
 from bot.state import open_store
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -51,148 +57,61 @@ class Options:
     cert_fetcher: Callable[[str], bytes] = fetch_certificate
     subscribe_confirmer: Callable[[str], None] | None = None
     rollout_poll_interval: float = 10.0  # describe_instance_refreshes at most this often per rollout
-    housekeeping_tick: float = 1.0  # how often the rollout poller and the approval expiry sweep wake
+    housekeeping_tick: float = 1.0  # how often housekeeping wakes to see which chores are due
+    approval_sweep_every: float = 30.0  # closing approvals whose deadline passed
+    message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
 
 
-class Backlog:
-    """How many jobs the bake workers have not finished (for /healthz and graceful shutdown)."""
+@dataclass(frozen=True)
+class Bot:
+    """Everything `bakery serve` and `bakery socket` run: the services, their loops, and the edges."""
 
-    def __init__(self) -> None:
-        self._count = 0
-        self._lock = threading.Lock()
-
-    def add(self) -> None:
-        with self._lock:
-            self._count += 1
-
-    def done(self) -> None:
-        with self._lock:
-            self._count -= 1
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return self._count
-
-
-@dataclass
-class Services:
-    config: Config
     env: Environment
-    store: Any
     web_client: WebClient
-    chat: SlackChat
-    access: Access
-    bakes: BakeService
-    approvals: ApprovalService
-    rollouts: RolloutService
-    publisher: MessagePublisher
-    rollout_publisher: MessagePublisher
-    slash: SlashCommands
-    intake: Intake
+    services: Services
+    runtime: Runtime
     sns: SnsEndpoint
     sqs: SqsConsumer | None
-    executor: ThreadPoolExecutor
-    backlog: Backlog
-    foreground: Foreground
-    run_async: Callable[[Callable[[], None]], None]
-    housekeeping_tick: float = 1.0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        """Recover what a previous run left in flight, then start the publisher and the SQS consumer."""
-        self.bakes.recover()
-        self.approvals.resume()
-        self.rollouts.recover()
-        self.publisher.recover()
-        self.rollout_publisher.recover()
-        self._spawn("publisher", self.publisher.run)
-        self._spawn("rollout-publisher", self.rollout_publisher.run)
-        self._spawn("housekeeping", self._housekeeping)
-        if self.sqs is not None:
-            self._spawn("sqs-intake", self.sqs.run)
-
-    def tell(self, *, channel: str, user: str, text: str) -> None:
-        """Answer someone privately, off the Slack listener thread."""
-        self.run_async(lambda: self.chat.post_ephemeral(channel=channel, user=user, text=text))
-
-    def _housekeeping(self, stop: threading.Event) -> None:
-        """Follows running rollouts and closes overdue approvals; never on a Slack listener thread."""
-        sweeps = 0
-        while not stop.wait(self.housekeeping_tick):
-            try:
-                self.rollouts.poll_once()
-                if sweeps % 30 == 0:
-                    self.approvals.expire_overdue()
-                if sweeps % 3600 == 0:  # at start, then about hourly
-                    self.intake.forget_old_messages()
-                sweeps += 1
-            except Exception:  # noqa: BLE001 - the loop must outlive one bad round, with the traceback logged
-                log.exception("housekeeping.failed")
-
-    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
-        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self.runtime.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self.publisher.wake()
-        self.rollout_publisher.wake()
-        self.executor.shutdown(wait=True, cancel_futures=False)
-        for thread in self._threads:
-            thread.join(timeout=timeout)
-        self.publisher.flush(timeout=timeout)
-        self.rollout_publisher.flush(timeout=timeout)
-        self.store.close()
+        self.runtime.stop(timeout)
 
     def health(self) -> dict[str, Any]:
-        loops = {t.name: t.is_alive() for t in self._threads}
-        ok = all(loops.values()) and not self._stop.is_set()
-        return {
-            "status": "ok" if ok else "degraded",
-            "loops": loops,
-            "sqs": "on" if self.sqs is not None else "off",
-            "messages_pending": self.publisher.pending() + self.rollout_publisher.pending(),
-            "bake_jobs_pending": self.backlog.count,
-        }
+        return self.runtime.health()
 
 
-def _lower_priority() -> None:
-    """Bake workers (and the git processes they start, which inherit it) yield the CPU to Slack acks.
+class _Clients:
+    """One boto3 client per (service, region), made on first use and shared by every thread."""
 
-    On Linux a thread has its own nice value; elsewhere this is a no-op.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
+    def __init__(self, session: boto3.Session, default_region: str | None):
+        self._session = session
+        self._default_region = default_region
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, service: str, region: str | None) -> Any:
+        with self._lock:
+            key = (service, region)
+            if key not in self._clients:
+                self._clients[key] = self._session.client(service, region_name=region or self._default_region)
+            return self._clients[key]
 
 
-
-
-def build_services(
+def build_bot(
     config: Config,
     env: Environment,
     *,
     options: Options | None = None,
     session: boto3.Session | None = None,
     web_client: WebClient | None = None,
-) -> Services:
+) -> Bot:
     opts = options or Options()
     # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
     session = session or boto3.Session(region_name=env.aws_region or None)
-    clients: dict[tuple[str, str | None], Any] = {}
-    clients_lock = threading.Lock()
-
-    def client(service: str, region: str | None) -> Any:
-        with clients_lock:
-            key = (service, region)
-            if key not in clients:
-                clients[key] = session.client(service, region_name=region or env.aws_region or None)
-            return clients[key]
-
+    client = _Clients(session, env.aws_region or None)
     store = open_store(
         backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
     )
@@ -201,15 +120,14 @@ def build_services(
     access = Access(config.access, chat)
     default_region = env.aws_region or session.region_name or ""
     foreground = Foreground()
-
+    workers = BakeWorkers(workers=opts.bake_workers, foreground=foreground)
+    buttons = RolloutButtons(config=config, store=store)
     approvers = access.describe("approvers")
-    rollouts_ref: list[RolloutService] = []
 
-    def render(bake):
+    def render_bake(bake: Bake) -> tuple[str, list[dict[str, Any]]]:
         image = config.images.get(bake.image)
         region = (image.region if image else None) or default_region
-        targets = rollouts_ref[0].targets_of(bake) if rollouts_ref else ()
-        return bake_message(bake, region=region, approvers=approvers, targets=targets)
+        return bake_message(bake, region=region, approvers=approvers, targets=buttons.targets_of(bake))
 
     def publisher_of(surface: Surface, render: Callable[[Any], Any]) -> MessagePublisher:
         return MessagePublisher(
@@ -221,31 +139,11 @@ def build_services(
             before_publish=foreground.wait_quiet,
         )
 
-    bake_surface = replace(BAKES, replies=lambda bake: bake_replies(bake, approvers=approvers))
-    publisher = publisher_of(bake_surface, render)
+    publisher = publisher_of(replace(BAKES, replies=lambda b: bake_replies(b, approvers=approvers)), render_bake)
     rollout_publisher = publisher_of(
         Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),
         lambda r: rollout_message(r, approvers=approvers),
     )
-    executor = ThreadPoolExecutor(
-        max_workers=opts.bake_workers, thread_name_prefix="bake-worker", initializer=_lower_priority
-    )
-
-    backlog = Backlog()
-
-    def run_async(job: Callable[[], None]) -> None:
-        def logged() -> None:
-            try:
-                foreground.wait_quiet()
-                job()
-            except Exception:  # noqa: BLE001 - a worker must log, not die silently
-                log.exception("worker.job_failed")
-            finally:
-                backlog.done()
-
-        backlog.add()
-        executor.submit(logged)
-
     repos: dict[str, SourceRepo] = {}
     repos_lock = threading.Lock()
 
@@ -268,7 +166,8 @@ def build_services(
         repo_for=repo_for,
         pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
         images_for=lambda region: Ec2Images(client("ec2", region)),
-        run_async=run_async,
+        run_async=workers.submit,
+        on_success=buttons.offer,
     )
     approvals = ApprovalService(
         config=config,
@@ -277,27 +176,48 @@ def build_services(
         chat=chat,
         bakes=bakes,
         pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
-        run_async=run_async,
+        run_async=workers.submit,
     )
     rollouts = RolloutService(
         config=config,
         store=store,
         access=access,
         bakes=bakes,
+        buttons=buttons,
         fleet_for=lambda region: Fleet(client("ec2", region), client("autoscaling", region)),
         images_for=lambda region: Ec2Images(client("ec2", region)),
         board=rollout_publisher,
-        run_async=run_async,
+        run_async=workers.submit,
         default_region=default_region,
         poll_interval=opts.rollout_poll_interval,
     )
-    rollouts_ref.append(rollouts)
-    bakes.on_approval = approvals.receive
-    bakes.on_success = rollouts.offer
-    intake = Intake(store=store, apply=bakes.apply, topic_arns=config.notifications.sns_topic_arns)
+
+    def deliver(note: Notification) -> None:
+        """Each parsed notification to the one service it concerns."""
+        if isinstance(note, ApprovalRequest):
+            approvals.receive(note)
+        else:
+            bakes.apply(note)
+
+    intake = Intake(store=store, apply=deliver, topic_arns=config.notifications.sns_topic_arns)
+    services = Services(
+        config=config,
+        store=store,
+        chat=chat,
+        access=access,
+        bakes=bakes,
+        approvals=approvals,
+        rollouts=rollouts,
+        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts),
+        intake=intake,
+        publisher=publisher,
+        rollout_publisher=rollout_publisher,
+        workers=workers,
+        foreground=foreground,
+    )
     verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
     sns_kwargs = {"confirm": opts.subscribe_confirmer} if opts.subscribe_confirmer else {}
-    sns = SnsEndpoint(verifier, lambda body, message_id: intake.handle(body, message_id), **sns_kwargs)
+    sns = SnsEndpoint(verifier, intake.handle, **sns_kwargs)
     sqs = None
     if config.notifications.queue_url:
         url = config.notifications.queue_url
@@ -308,25 +228,13 @@ def build_services(
             wait_seconds=opts.sqs_wait_seconds,
             idle_pause=opts.sqs_idle_pause,
         )
-    return Services(
-        config=config,
-        env=env,
-        store=store,
-        web_client=web_client,
-        chat=chat,
-        access=access,
-        bakes=bakes,
-        approvals=approvals,
-        rollouts=rollouts,
-        publisher=publisher,
-        rollout_publisher=rollout_publisher,
-        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts),
-        intake=intake,
-        sns=sns,
-        sqs=sqs,
-        executor=executor,
-        backlog=backlog,
-        foreground=foreground,
-        run_async=run_async,
-        housekeeping_tick=opts.housekeeping_tick,
+    housekeeping = Housekeeping(
+        [
+            Chore("rollout-progress", opts.housekeeping_tick, rollouts.poll_once),
+            Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
+            Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
+        ],
+        tick=opts.housekeeping_tick,
     )
+    runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs)
+    return Bot(env=env, web_client=web_client, services=services, runtime=runtime, sns=sns, sqs=sqs)

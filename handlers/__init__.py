@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
 
+from bot.services import Services
 
-def register_all(app: App, services: Any) -> None:
+
+def register_all(app: App, services: Services) -> None:
     from handlers.actions import bake_approve, bake_reject, rollout_controls, rollout_start
     from handlers.commands import bake
     from handlers.views import reject_reason

@@ -198,3 +198,30 @@ def test_a_channel_the_bot_cannot_post_to_is_retried_later_not_at_once(store):
     assert chat.calls == []  # not retried at once
     pub.flush(timeout=2.0)
     assert [c[0] for c in chat.calls] == ["post"]
+
+
+class SlowPostChat(RecordingChat):
+    """A chat.postMessage that takes a while, so two publishers of one new record would overlap."""
+
+    def __init__(self, started: threading.Event) -> None:
+        super().__init__()
+        self.started = started
+
+    def post(self, *, channel, text, blocks, thread_ts=None):
+        self.started.set()
+        threading.Event().wait(0.3)
+        return super().post(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+
+
+def test_a_flush_while_the_loop_publishes_the_same_new_bake_posts_one_message(store):
+    # Shutdown flushes while the loop may still be publishing: a new bake must still get one message.
+    started = threading.Event()
+    chat = SlowPostChat(started)
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    put(store, BAKE_ONE)
+    first = threading.Thread(target=pub.publish, args=("b-abc234",))
+    first.start()
+    assert started.wait(5)
+    pub.publish("b-abc234")
+    first.join(5)
+    assert [name for name, _ in chat.calls] == ["post"]

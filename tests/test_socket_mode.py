@@ -31,7 +31,7 @@ from bot.app import build_app
 from bot.commands import parser as commands
 from bot.config import Environment, parse_config
 from bot.sandbox.slack.api import SlackApiStandIn
-from bot.wiring import Services, build_services
+from bot.wiring import Bot, build_bot
 from tests.fixtures.bakery import REGION, SIGNING_SECRET, make_bare_repo, slash_form
 from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
 
@@ -54,7 +54,7 @@ def write_config(root: Path) -> Path:
 
 
 @pytest.fixture
-def services(slack_api: SlackApiStandIn, tmp_path: Path) -> Iterator[Services]:
+def services(slack_api: SlackApiStandIn, tmp_path: Path) -> Iterator[Bot]:
     """The bot's services as `bakery socket` builds them, with a signing secret so HTTP mode can be compared."""
     env = Environment(
         slack_bot_token=slack_api.token,
@@ -63,7 +63,7 @@ def services(slack_api: SlackApiStandIn, tmp_path: Path) -> Iterator[Services]:
         aws_region=REGION,
         workdir=str(tmp_path / "work"),
     )
-    built = build_services(
+    built = build_bot(
         parse_config(write_config(tmp_path).read_text()), env, session=boto3.Session(region_name=REGION)
     )
     try:

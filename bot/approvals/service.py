@@ -93,6 +93,7 @@ class ApprovalService:
 
     def receive(self, note: ApprovalRequest) -> None:
         """Attach an approval notification to its bake (idempotent: repeats change nothing)."""
+        log.info("approval.received pipeline=%s stage=%s action=%s", note.pipeline, note.stage, note.action)
         image = self._config.image_for_pipeline(note.pipeline)
         if image is None:
             log.info("approval.ignored reason=unknown-pipeline pipeline=%s", note.pipeline)

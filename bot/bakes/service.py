@@ -15,7 +15,7 @@ from bot.config import Config, ImageConfig
 from bot.domain import commands
 from bot.domain.errors import BadRequest, BakeryError, NotFound, PipelineError
 from bot.domain.ids import random_id
-from bot.domain.models import REQUEST_ID_RE, ApprovalRequest, BakeResult, Notification, PipelineEvent
+from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.records import rewrite
 from bot.domain.times import iso, utc_now
@@ -58,7 +58,6 @@ class BakeService:
         run_async: Callable[[Callable[[], None]], None],
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_request_id,
-        on_approval: Callable[[ApprovalRequest], None] | None = None,
         on_success: Callable[[Bake], None] | None = None,
     ):
         self._config = config
@@ -71,9 +70,8 @@ class BakeService:
         self._run_async = run_async
         self._clock = clock
         self._new_id = new_id
-        # Set by the wiring: approvals and rollouts build on bakes, not the other way round.
-        self.on_approval = on_approval
-        self.on_success = on_success
+        # What else happens when a bake succeeds (its rollout buttons are remembered): given at construction.
+        self._on_success_hook = on_success
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -223,14 +221,12 @@ class BakeService:
 
     # --- pipeline messages -------------------------------------------------------------------
 
-    def apply(self, note: Notification) -> None:
-        """Apply one parsed notification. Idempotent: duplicates and stale messages change nothing."""
+    def apply(self, note: PipelineEvent | BakeResult) -> None:
+        """Apply one pipeline event or bake result. Idempotent: duplicates and stale messages change nothing."""
         if isinstance(note, PipelineEvent):
             self._apply_event(note)
         elif isinstance(note, BakeResult):
             self._apply_result(note)
-        elif isinstance(note, ApprovalRequest):
-            self._note_approval(note)
 
     def _apply_event(self, ev: PipelineEvent) -> None:
         image = self._config.image_for_pipeline(ev.pipeline)
@@ -260,8 +256,8 @@ class BakeService:
             self._on_success(after, image)
 
     def _on_success(self, bake: Bake, image: ImageConfig) -> None:
-        if self.on_success is not None:
-            self.on_success(bake)
+        if self._on_success_hook is not None:
+            self._on_success_hook(bake)
         if bake.amis:
             self._record_latest(bake)
         else:
@@ -308,11 +304,6 @@ class BakeService:
         after = self._mutate(request_id, lambda b: apply_result(b, result))
         if after and after.status == SUCCEEDED and after.amis:
             self._record_latest(after)
-
-    def _note_approval(self, approval: ApprovalRequest) -> None:
-        log.info("approval.received pipeline=%s stage=%s action=%s", approval.pipeline, approval.stage, approval.action)
-        if self.on_approval is not None:
-            self.on_approval(approval)
 
     def _record_latest(self, bake: Bake) -> None:
         def put(doc: dict | None) -> dict | None:

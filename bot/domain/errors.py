@@ -59,6 +59,10 @@ class StateConflict(BakeryError):
     """A conditional write lost a race; reload and retry."""
 
 
+class ShuttingDown(BakeryError):
+    """The bot is stopping and takes no new background work."""
+
+
 class FleetError(BakeryError):
     """An Auto Scaling or launch template call failed."""
 

@@ -23,6 +23,11 @@ REQUEST_FILE = "bake-request.json"
 TRAILER_REQUEST = "Bakery-Request"
 TRAILER_REQUESTED_BY = "Requested-By"
 
+# SNS payloads and SQS messages are at most 256 KiB. Wrapped in an SNS envelope the payload grows (JSON
+# escaping of the Message string, the signature fields), so the whole body gets twice that room.
+MAX_PAYLOAD_BYTES = 256 * 1024
+MAX_BODY_BYTES = 2 * MAX_PAYLOAD_BYTES
+
 REQUEST_ID_RE = re.compile(r"^[bh]-[a-z0-9]{6,12}$")
 
 

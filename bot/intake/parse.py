@@ -11,12 +11,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain.errors import BadMessage
-from bot.domain.models import REQUEST_ID_RE, Ami, ApprovalRequest, BakeResult, Notification, PipelineEvent
-
-# SNS payloads and SQS messages are at most 256 KiB. Wrapped in an SNS envelope the payload grows (JSON
-# escaping of the Message string, the signature fields), so the whole body gets twice that room.
-MAX_PAYLOAD_BYTES = 256 * 1024
-MAX_BODY_BYTES = 2 * MAX_PAYLOAD_BYTES
+from bot.domain.models import (
+    MAX_BODY_BYTES,
+    MAX_PAYLOAD_BYTES,
+    REQUEST_ID_RE,
+    Ami,
+    ApprovalRequest,
+    BakeResult,
+    Notification,
+    PipelineEvent,
+)
 
 CODEPIPELINE_SOURCE = "aws.codepipeline"
 EVENT_LEVELS = {

@@ -78,6 +78,9 @@ class MessagePublisher:
         self._last_sent: dict[str, float] = {}
         self._last_hash: dict[str, str] = {}
         self._cond = threading.Condition()
+        # One publish per record at a time: the loop and a flush (shutdown) must never both post a new message.
+        # Striped, so the locks stay bounded however many records pass through.
+        self._stripes = [threading.Lock() for _ in range(64)]
         self.calls = 0  # Slack calls made, for benchmarks and health
 
     def mark_dirty(self, request_id: str) -> None:
@@ -132,7 +135,11 @@ class MessagePublisher:
             self.publish(rid)
 
     def publish(self, request_id: str) -> None:
-        """Bring one bake's Slack message and thread up to date with its record."""
+        """Bring one record's Slack message and thread up to date with it; one publish per record at a time."""
+        with self._stripes[hash(request_id) % len(self._stripes)]:
+            self._publish(request_id)
+
+    def _publish(self, request_id: str) -> None:
         rec = self._store.get(self._surface.kind, request_id)
         if rec is None:
             return

@@ -25,11 +25,12 @@ from bot.domain.errors import (
     NotFound,
     RefreshInProgress,
 )
-from bot.domain.ids import derived_key, random_id
+from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision
 from bot.domain.ports import Fleet, Images, StateStore
 from bot.domain.records import rewrite
 from bot.domain.times import iso, utc_now
+from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.record import (
     AWAITING_APPROVAL,
     CANCELLED,
@@ -50,16 +51,10 @@ log = logging.getLogger(__name__)
 
 ROLLOUT = "rollout"
 LOCK = "target-lock"
-BUTTON = "button"  # rollout_start button key -> the bake and target it offers
 
 
 def new_rollout_id() -> str:
     return random_id("r")
-
-
-def rollout_start_key(request_id: str, target: str) -> str:
-    """The opaque key of a bake's "Roll out to <target>" button."""
-    return derived_key("rs", f"{request_id}|{target}")
 
 
 class RolloutService:
@@ -70,6 +65,7 @@ class RolloutService:
         store: StateStore,
         access: Access,
         bakes: BakeService,
+        buttons: RolloutButtons,
         fleet_for: Callable[[str | None], Fleet],
         images_for: Callable[[str | None], Images],
         board: Any,
@@ -84,6 +80,7 @@ class RolloutService:
         self._store = store
         self._access = access
         self._bakes = bakes
+        self._buttons = buttons
         self._fleet_for = fleet_for
         self._images_for = images_for
         self._board = board
@@ -109,18 +106,6 @@ class RolloutService:
 
     # --- asking for a rollout ----------------------------------------------------------------
 
-    def offer(self, bake: Bake) -> None:
-        """A bake succeeded: remember what its "Roll out to …" buttons mean."""
-        for name, target in self._config.targets.items():
-            if target.image == bake.image:
-                doc = {"action": "rollout_start", "request_id": bake.request_id, "target": name}
-                self._store.create(BUTTON, rollout_start_key(bake.request_id, name), doc)
-
-    def targets_of(self, bake: Bake) -> tuple[tuple[str, str], ...]:
-        """(target, button key) pairs a successful bake's message offers."""
-        names = sorted(n for n, t in self._config.targets.items() if t.image == bake.image)
-        return tuple((n, rollout_start_key(bake.request_id, n)) for n in names)
-
     def request(self, *, user: str, channel: str, command: commands.Rollout) -> str:
         """`/bake rollout <target> [<ami-id>]`: check everything, take the target, then start or ask."""
         target = self._config.targets.get(command.target)
@@ -134,11 +119,11 @@ class RolloutService:
         return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami_id, bake=bake)
 
     def start_from_button(self, *, user: str, channel: str, key: str) -> str:
-        rec = self._store.get(BUTTON, key) if key.startswith("rs-") and len(key) < 40 else None
-        if rec is None or rec.doc.get("action") != "rollout_start":
+        offered = self._buttons.lookup(key)
+        if offered is None:
             raise NotFound("I do not know this button (it may belong to another bot or be very old).")
-        bake = self._bakes.get(rec.doc["request_id"])
-        target = self._config.targets.get(rec.doc["target"])
+        bake = self._bakes.get(offered[0])
+        target = self._config.targets.get(offered[1])
         if bake is None or target is None:
             raise NotFound("That bake or target no longer exists in the configuration.")
         self._access.require(user, "deployers")

@@ -9,12 +9,13 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.services import Services
 from bot.slack.payloads import ButtonClick
 
 log = logging.getLogger(__name__)
 
 
-def on_click(services: Any, run: Callable[[ButtonClick], str]) -> Callable[..., None]:
+def on_click(services: Services, run: Callable[[ButtonClick], str]) -> Callable[..., None]:
     """A listener that answers every click: the service's reply, or why nothing happened."""
 
     def listener(ack: Ack, body: dict[str, Any]) -> None:

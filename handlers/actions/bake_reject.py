@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt import App
 
+from bot.services import Services
 from bot.slack import ids
 from bot.slack.approval_blocks import reject_modal
 from bot.slack.payloads import ButtonClick
 from handlers.actions import on_click
 
 
-def register(app: App, services: Any) -> None:
+def register(app: App, services: Services) -> None:
     def ask_reason(click: ButtonClick) -> str:
         bake, _ = services.approvals.check(user=click.user, key=click.value)
         # The modal must open within Slack's trigger window, so this one Slack call runs here.

@@ -7,10 +7,11 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.domain.errors import BadRequest
+from bot.services import Services
 from bot.slack.payloads import SlashInvocation
 
 
-def register(app: App, services: Any) -> None:
+def register(app: App, services: Services) -> None:
     @app.command("/bake")
     def bake_command(ack: Ack, command: dict[str, Any]) -> None:
         try:

@@ -8,13 +8,14 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.services import Services
 from bot.slack import ids
 from bot.slack.payloads import ViewSubmission
 
 log = logging.getLogger(__name__)
 
 
-def register(app: App, services: Any) -> None:
+def register(app: App, services: Services) -> None:
     @app.view(ids.REJECT_VIEW)
     def reject_reason(ack: Ack, body: dict[str, Any]) -> None:
         try:

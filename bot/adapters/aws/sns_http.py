@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.adapters.aws.sns_verify import CertificateUnavailable, SnsVerifier, is_sns_url, read_url
 from bot.domain.errors import BadMessage, ForgedMessage
-from bot.intake.parse import MAX_BODY_BYTES
+from bot.domain.models import MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class SnsEndpoint:
     def __init__(
         self,
         verifier: SnsVerifier,
-        deliver: Callable[[str, str], None],
+        deliver: Callable[[str, str], object],
         *,
         confirm: Callable[[str], None] = confirm_by_get,
         log: logging.Logger = logger,

@@ -1,6 +1,6 @@
 """The whole bakery on one machine: local AWS, the local pipeline, the Slack stand-in, the page, and the bot.
 
-The bot is built exactly as `bakery serve` builds it (`build_services`, `build_app`, `HttpServer`), from the
+The bot is built exactly as `bakery serve` builds it (`build_bot`, `build_app`, `HttpServer`), from the
 environment: the sandbox only sets the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`,
 `SLACK_API_URL`, tokens) and writes a configuration. Everything listens on 127.0.0.1; nothing leaves the machine.
 """
@@ -214,7 +214,7 @@ class Sandbox:
         from bot.app import build_app
         from bot.config import Environment, load_config
         from bot.server import BakeryWsgi, HttpServer
-        from bot.wiring import Options, build_services
+        from bot.wiring import Options, build_bot
 
         self._environ.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
@@ -224,7 +224,7 @@ class Sandbox:
             BAKERY_WORKDIR=str(self.workdir / "bot"),
         )
         env = Environment.from_environ(self._environ)
-        services = build_services(
+        bot = build_bot(
             load_config(config_path),
             env,
             options=Options(
@@ -235,9 +235,9 @@ class Sandbox:
                 rollout_poll_interval=max(0.5, min(10.0, self.options.refresh_seconds / 10)),
             ),
         )
-        server = HttpServer(BakeryWsgi(build_app(services), services), host="127.0.0.1", port=0)
-        services.start()
-        self._stack.append(services)
+        server = HttpServer(BakeryWsgi(build_app(bot), bot), host="127.0.0.1", port=0)
+        bot.start()
+        self._stack.append(bot)
         server.start()
         self._stack.append(server)
         return server.url

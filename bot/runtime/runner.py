@@ -1,0 +1,77 @@
+"""Runs the bot's loops: recovery at start, the publishers, housekeeping and the SQS consumer; stops in order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from bot.runtime.housekeeping import Housekeeping
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Loop(Protocol):
+    def run(self, stop: threading.Event) -> None: ...
+
+
+class Runtime:
+    def __init__(self, services: Services, *, housekeeping: Housekeeping, sqs: Loop | None = None):
+        self._services = services
+        self._housekeeping = housekeeping
+        self._sqs = sqs
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Recover what a previous run left in flight, then start the loops."""
+        s = self._services
+        s.bakes.recover()
+        s.approvals.resume()
+        s.rollouts.recover()
+        s.publisher.recover()
+        s.rollout_publisher.recover()
+        self._spawn("publisher", s.publisher.run)
+        self._spawn("rollout-publisher", s.rollout_publisher.run)
+        self._spawn("housekeeping", self._housekeeping.run)
+        if self._sqs is not None:
+            self._spawn("sqs-intake", self._sqs.run)
+
+    def _spawn(self, name: str, target: Callable[[threading.Event], None]) -> None:
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking work, let what was started finish, show it in Slack once, then close the store.
+
+        The order matters: the loops are joined first, so nothing submits jobs to a closed pool and no loop
+        publishes while the final flush does (two publishers on one new record would post it twice); then
+        the workers drain, and the last flush runs alone.
+        """
+        s = self._services
+        self._stop.set()
+        s.publisher.wake()
+        s.rollout_publisher.wake()
+        for thread in self._threads:
+            thread.join(timeout=timeout)
+            if thread.is_alive():
+                log.error("runtime.loop_did_not_stop loop=%s timeout=%s", thread.name, timeout)
+        s.workers.shutdown()
+        s.publisher.flush(timeout=timeout)
+        s.rollout_publisher.flush(timeout=timeout)
+        s.store.close()
+
+    def health(self) -> dict[str, Any]:
+        s = self._services
+        loops = {t.name: t.is_alive() for t in self._threads}
+        ok = all(loops.values()) and not self._stop.is_set()
+        return {
+            "status": "ok" if ok else "degraded",
+            "loops": loops,
+            "sqs": "on" if self._sqs is not None else "off",
+            "messages_pending": s.publisher.pending() + s.rollout_publisher.pending(),
+            "bake_jobs_pending": s.workers.pending,
+        }

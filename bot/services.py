@@ -1,0 +1,38 @@
+"""The services the Slack handlers and the loops work with, as one typed bundle built by `bot.wiring`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.access.service import Access
+from bot.approvals.service import ApprovalService
+from bot.bakes.service import BakeService
+from bot.commands.dispatch import SlashCommands
+from bot.config import Config
+from bot.domain.ports import Chat, StateStore
+from bot.intake.service import Intake
+from bot.publishing.publisher import MessagePublisher
+from bot.rollouts.service import RolloutService
+from bot.runtime.foreground import Foreground
+from bot.runtime.workers import BakeWorkers
+
+
+@dataclass(frozen=True)
+class Services:
+    config: Config
+    store: StateStore
+    chat: Chat
+    access: Access
+    bakes: BakeService
+    approvals: ApprovalService
+    rollouts: RolloutService
+    slash: SlashCommands
+    intake: Intake
+    publisher: MessagePublisher
+    rollout_publisher: MessagePublisher
+    workers: BakeWorkers
+    foreground: Foreground
+
+    def tell(self, *, channel: str, user: str, text: str) -> None:
+        """Answer someone privately, off the Slack listener thread."""
+        self.workers.submit(lambda: self.chat.post_ephemeral(channel=channel, user=user, text=text))
