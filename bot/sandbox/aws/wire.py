@@ -1,0 +1,166 @@
+"""How the AWS stand-ins read requests and write answers: the JSON 1.0/1.1 target protocol and the Query protocol."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any, ClassVar
+from xml.sax.saxutils import escape
+
+log = logging.getLogger(__name__)
+
+JSON_1_0 = "application/x-amz-json-1.0"
+JSON_1_1 = "application/x-amz-json-1.1"
+_REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+
+
+class AwsFault(Exception):
+    """An AWS error, answered on the wire in the service's protocol so that botocore raises ClientError with `code`."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.status = code, message, status
+
+
+# --- JSON 1.0 / 1.1: POST / with X-Amz-Target -----------------------------------------------------------------
+
+
+def _epoch_seconds(value: Any) -> Any:
+    # The JSON protocols carry timestamps as epoch seconds.
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+class JsonTargetHandler(BaseHTTPRequestHandler):
+    """POST / with `X-Amz-Target: <target_prefix><Operation>` and a JSON object; answers JSON, errors as AWS does.
+
+    A subclass names its service (`target_prefix`, `log_name`) and answers one operation in `answer`. SigV4
+    signatures are not checked.
+    """
+
+    protocol_version = "HTTP/1.1"  # keep-alive: botocore pools connections, and HTTP/1.0 would close each one
+    disable_nagle_algorithm = True  # headers and body are two writes; Nagle would hold the body ~40 ms
+    target_prefix: ClassVar[str]
+    log_name: ClassVar[str]  # the stand-in's name in log events, e.g. "fake_sqs"
+    content_type: ClassVar[str] = JSON_1_1
+    # The codes a request that is not a well-formed call is refused with; SQS spells them its own way.
+    unknown_target_code: ClassVar[str] = "UnknownOperationException"
+    malformed_body_code: ClassVar[str] = "SerializationException"
+    internal_error_code: ClassVar[str] = "InternalFailure"
+    error_type_prefix: ClassVar[str] = ""  # prepended to `__type` (JSON 1.0 services qualify it)
+
+    def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The result of one operation; raises AwsFault for the errors AWS would answer."""
+        raise NotImplementedError
+
+    def fault_headers(self, fault: AwsFault) -> dict[str, str]:
+        """Extra headers on an error answer."""
+        return {}
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        try:
+            if self.path != "/" or not target.startswith(self.target_prefix):
+                raise AwsFault(
+                    self.unknown_target_code,
+                    f"Unknown target {target!r} at {self.path}: expected POST / with X-Amz-Target: "
+                    f"{self.target_prefix}<Operation>",
+                )
+            self._send(200, self.answer(target.removeprefix(self.target_prefix), self._params(raw)))
+        except AwsFault as fault:
+            self._send_fault(fault)
+        except Exception as exc:  # noqa: BLE001 - answered as AWS would rather than dropping the connection
+            log.exception("%s.internal_error", self.log_name, extra={"target": target})
+            self._send_fault(AwsFault(self.internal_error_code, f"{type(exc).__name__}: {exc}", 500))
+
+    def _params(self, raw: bytes) -> dict[str, Any]:
+        try:
+            params = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise AwsFault(self.malformed_body_code, f"The request body is not JSON: {exc}") from None
+        if not isinstance(params, dict):
+            raise AwsFault(self.malformed_body_code, "The request body is not a JSON object")
+        return params
+
+    def _send_fault(self, fault: AwsFault) -> None:
+        doc = {"__type": f"{self.error_type_prefix}{fault.code}", "message": fault.message}
+        self._send(fault.status, doc, self.fault_headers(fault))
+
+    def _send(self, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(doc, default=_epoch_seconds).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        # Not on stderr: a line per API call would drown the sandbox console and pytest's output.
+        log.debug("%s.request " + format, self.log_name, *args)
+
+
+# --- the Query protocol: form-encoded Action=...&Name.member.1=..., answered in XML -----------------------------
+
+
+def query_params(form: dict[str, str]) -> dict[str, Any]:
+    """Query parameters as nested values: "Preferences.CheckpointPercentages.member.1" -> {"Preferences": {...}}."""
+    root: dict[str, Any] = {}
+    for key, value in form.items():
+        node = root
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return _lists(root)
+
+
+def _lists(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"member"} and isinstance(node["member"], dict):
+        members = node["member"]
+        return [_lists(members[k]) for k in sorted(members, key=int)]
+    return {k: _lists(v) for k, v in node.items()}
+
+
+def region_of(authorization: str, default: str) -> str:
+    """The region a SigV4-signed request was signed for (its credential scope), else `default`."""
+    match = _REGION_IN_AUTH.search(authorization)
+    return match.group(1) if match else default
+
+
+def to_xml(value: Any) -> str:
+    """Members as Query-protocol XML: dicts as elements (None left out), lists as <member>s, booleans in lower case."""
+    if isinstance(value, dict):
+        return "".join(f"<{k}>{to_xml(v)}</{k}>" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        return "".join(f"<member>{to_xml(v)}</member>" for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escape(str(value))
+
+
+def result_xml(action: str, result: str, *, xmlns: str, request_id: str) -> str:
+    """A successful answer around the inner XML of the action's Result element."""
+    return (
+        f'<{action}Response xmlns="{xmlns}"><{action}Result>{result}</{action}Result>'
+        f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+    )
+
+
+def error_xml(fault: AwsFault, *, xmlns: str, request_id: str) -> str:
+    """<ErrorResponse>, with Type Sender for the caller's errors and Receiver for the service's own."""
+    kind = "Sender" if fault.status < 500 else "Receiver"
+    return (
+        f'<ErrorResponse xmlns="{xmlns}"><Error><Type>{kind}</Type><Code>{fault.code}</Code>'
+        f"<Message>{escape(fault.message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
