@@ -36,6 +36,9 @@ def _epoch_seconds(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(default=_epoch_seconds)  # made once: json.dumps(default=...) builds one per call
+
+
 class JsonTargetHandler(BaseHTTPRequestHandler):
     """POST / with `X-Amz-Target: <target_prefix><Operation>` and a JSON object; answers JSON, errors as AWS does.
 
@@ -93,7 +96,7 @@ class JsonTargetHandler(BaseHTTPRequestHandler):
         self._send(fault.status, doc, self.fault_headers(fault))
 
     def _send(self, status: int, doc: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        payload = json.dumps(doc, default=_epoch_seconds).encode()
+        payload = _ENCODER.encode(doc).encode()
         self.send_response(status)
         self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(payload)))
