@@ -1,7 +1,7 @@
 """What a Slack workspace remembers of the bot's calls, and how each Web API method answers.
 
-`SlackWorkspace` is plain state plus one function per Web API method; it is not thread-safe: the
-HTTP stand-in (`bot/sandbox/slack/api.py`) serialises calls into it.
+`SlackWorkspace` is plain state plus one function per Web API method (the views.* ones in `views.py`); it is
+not thread-safe: the HTTP stand-in (`bot/sandbox/slack/api.py`) serialises calls into it.
 """
 
 from __future__ import annotations
@@ -11,21 +11,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.slack.limits import block_problems, view_problems
+from bot.sandbox.slack.limits import block_problems
+from bot.sandbox.slack.refusals import SlackRefusal, arg
+from bot.sandbox.slack.views import SlackViews
 
 # Slack posts longer texts truncated or not at all; the stand-in refuses them so tests notice.
 MAX_TEXT = 40000
 TS_RE = re.compile(r"^\d{10}\.\d{6}$")
 USER_RE = re.compile(r"^[UW][A-Z0-9]+$")
-
-
-class SlackRefusal(Exception):
-    """A Web API call Slack would answer with `ok: false` and this error code."""
-
-    def __init__(self, error: str, messages: list[str] | None = None):
-        super().__init__(error)
-        self.error = error
-        self.messages = list(messages or [])
 
 
 @dataclass
@@ -40,12 +33,7 @@ class StoredMessage:
     edited_ts: str | None = None
 
 
-def _arg(args: Mapping[str, Any], name: str) -> str:
-    value = args.get(name)
-    return "" if value is None else str(value)
-
-
-class SlackWorkspace:
+class SlackWorkspace(SlackViews):
     """One team, its channels, users and user groups, and everything the bot posted or opened."""
 
     def __init__(
@@ -59,9 +47,8 @@ class SlackWorkspace:
         usergroups: Mapping[str, Iterable[str]],
         clock: Callable[[], float],
     ):
+        super().__init__(team_id=team_id, bot_id=bot_id)
         self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
-        self.team_id = team_id
         self.channels = frozenset(channels)
         # None: any well-formed user id exists, so tests need not declare every user they mention.
         self.users = dict(users) if users is not None else None
@@ -69,9 +56,7 @@ class SlackWorkspace:
         self.root_url = "http://127.0.0.1/"  # replaced by the stand-in once it has a port
         self._clock = clock
         self._last_micros = 0
-        self._view_seq = 0
         self.messages: dict[str, StoredMessage] = {}  # ts -> message; dicts keep posting order
-        self.views: dict[str, dict[str, Any]] = {}
 
     def clear(self) -> None:
         """Forget every message and view (configuration stays)."""
@@ -102,7 +87,7 @@ class SlackWorkspace:
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _channel(self, args: Mapping[str, Any]) -> str:
-        channel = _arg(args, "channel")
+        channel = arg(args, "channel")
         if channel not in self.channels:
             raise SlackRefusal("channel_not_found")
         return channel
@@ -114,7 +99,7 @@ class SlackWorkspace:
 
     def _content(self, args: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
         """The text and blocks of a post, refused as Slack would refuse them."""
-        text = _arg(args, "text")
+        text = arg(args, "text")
         blocks = args.get("blocks")
         if blocks is not None:
             if not isinstance(blocks, list):
@@ -154,23 +139,6 @@ class SlackWorkspace:
             out["edited"] = {"user": msg.user, "ts": msg.edited_ts}
         return out
 
-    def _view_json(self, view_id: str) -> dict[str, Any]:
-        record = self.views[view_id]
-        view = record["view"]
-        return {
-            **view,
-            "id": view_id,
-            "team_id": self.team_id,
-            "bot_id": self.bot_id,
-            "state": {"values": {}},
-            "hash": record["hash"],
-            "root_view_id": record["root_view_id"],
-            "previous_view_id": record["previous_view_id"],
-            "external_id": view.get("external_id", ""),
-            "private_metadata": view.get("private_metadata", ""),
-            "callback_id": view.get("callback_id", ""),
-        }
-
     # -- methods ---------------------------------------------------------------------------------
 
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +156,7 @@ class SlackWorkspace:
     def chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         text, blocks = self._content(args)
-        thread_ts = _arg(args, "thread_ts") or None
+        thread_ts = arg(args, "thread_ts") or None
         if thread_ts:
             thread_ts = self._thread_parent(channel, thread_ts)
         msg = StoredMessage(self.next_ts(), channel, thread_ts, text, blocks or [], self.bot_user_id)
@@ -197,7 +165,7 @@ class SlackWorkspace:
 
     def chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
-        msg = self.messages.get(_arg(args, "ts"))
+        msg = self.messages.get(arg(args, "ts"))
         if msg is None or msg.channel != channel or msg.ephemeral_to is not None:
             raise SlackRefusal("message_not_found")
         # Slack keeps the fields an update leaves out; an empty blocks list clears them.
@@ -208,11 +176,11 @@ class SlackWorkspace:
 
     def chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
-        user = _arg(args, "user")
+        user = arg(args, "user")
         if not self._is_user(user):
             raise SlackRefusal("user_not_found")
         text, blocks = self._content(args)
-        thread_ts = _arg(args, "thread_ts") or None
+        thread_ts = arg(args, "thread_ts") or None
         if thread_ts:
             thread_ts = self._thread_parent(channel, thread_ts)
         msg = StoredMessage(self.next_ts(), channel, thread_ts, text, blocks or [], self.bot_user_id, user)
@@ -221,7 +189,7 @@ class SlackWorkspace:
 
     def chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
-        msg = self.messages.get(_arg(args, "message_ts"))
+        msg = self.messages.get(arg(args, "message_ts"))
         if msg is None or msg.channel != channel or msg.ephemeral_to is not None:
             raise SlackRefusal("message_not_found")
         link = f"{self.root_url}archives/{channel}/p{msg.ts.replace('.', '')}"
@@ -230,56 +198,13 @@ class SlackWorkspace:
         return {"channel": channel, "permalink": link}
 
     def usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        members = self.usergroups.get(_arg(args, "usergroup"))
+        members = self.usergroups.get(arg(args, "usergroup"))
         if members is None:
             raise SlackRefusal("no_such_subteam")
         return {"users": list(members)}
 
-    def _open(self, args: dict[str, Any], *, push: bool) -> dict[str, Any]:
-        if not _arg(args, "trigger_id"):
-            raise SlackRefusal("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
-        view = args.get("view")
-        problems = view_problems(view)
-        if problems:
-            raise SlackRefusal("invalid_arguments", problems)
-        self._view_seq += 1
-        view_id = f"V{self._view_seq:08d}"
-        previous = next(reversed(self.views), None) if push else None
-        root = self.views[previous]["root_view_id"] if previous else view_id
-        self.views[view_id] = {
-            "view": view,
-            "trigger_id": _arg(args, "trigger_id"),
-            "hash": f"{self._view_seq}.h",
-            "root_view_id": root,
-            "previous_view_id": previous,
-        }
-        return {"view": self._view_json(view_id)}
-
-    def views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._open(args, push=False)
-
-    def views_push(self, args: dict[str, Any]) -> dict[str, Any]:
-        return self._open(args, push=True)
-
-    def views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        view_id = _arg(args, "view_id")
-        if not view_id and args.get("external_id"):
-            wanted = _arg(args, "external_id")
-            view_id = next((k for k, r in self.views.items() if r["view"].get("external_id") == wanted), "")
-        record = self.views.get(view_id)
-        if record is None:
-            raise SlackRefusal("not_found")
-        if args.get("hash") and args["hash"] != record["hash"]:
-            raise SlackRefusal("hash_conflict")
-        problems = view_problems(args.get("view"))
-        if problems:
-            raise SlackRefusal("invalid_arguments", problems)
-        self._view_seq += 1
-        record["view"], record["hash"] = args["view"], f"{self._view_seq}.h"
-        return {"view": self._view_json(view_id)}
-
     def users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user_id = _arg(args, "user")
+        user_id = arg(args, "user")
         if not self._is_user(user_id):
             raise SlackRefusal("user_not_found")
         is_bot = user_id == self.bot_user_id
