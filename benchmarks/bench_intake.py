@@ -5,7 +5,7 @@ Each bake's whole execution (pipeline, stage and action events, the bake result,
 40 messages a bake) is put on its queue SNS-enveloped, as SNS->SQS delivers it, the bakes interleaved.
 The clock runs from the first message sent until every bake's Slack message shows it succeeded.
 
-The queue is served by bot/sandbox/aws/fake_sqs.py (the SQS JSON protocol, in memory): moto's SQS drains
+The queue is served by bot/sandbox/aws/fake_sqs/ (the SQS JSON protocol, in memory): moto's SQS drains
 2,000 messages at about 7 msg/s by itself (benchmarks/bench_sqs_backends.py), which would measure moto.
 Goal: at least 300 events/s, and no more Slack calls per bake than stages (6) plus a few.
 Run: .venv/bin/python benchmarks/bench_intake.py
