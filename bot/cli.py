@@ -187,7 +187,7 @@ def _socket(config: Config, env: Environment) -> int:
         )
         stop.wait()
     finally:
-        handler.close()
+        handler.close()  # type: ignore[no-untyped-call]  # slack_bolt's close() is unannotated
         bot.stop()
     return 0
 

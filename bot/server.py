@@ -59,7 +59,7 @@ def malformed_slack_body(body: bytes, content_type: str) -> str | None:
     return None
 
 
-def _malformed_interaction(doc: dict) -> str | None:
+def _malformed_interaction(doc: dict[str, Any]) -> str | None:
     """Shapes Bolt's own routing indexes into before any listener runs (it would fail with a 500)."""
     kind = doc.get("type")
     if kind == "block_actions":

@@ -10,7 +10,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.domain.errors import BakeryError, StateConflict
 from bot.domain.ports import Record
@@ -53,7 +53,7 @@ def encode_doc(kind: str, key: str, doc: dict[str, Any]) -> str:
 
 
 def decode_doc(text: str) -> dict[str, Any]:
-    return json.loads(text)
+    return cast(dict[str, Any], json.loads(text))
 
 
 def now_iso() -> str:

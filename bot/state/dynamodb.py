@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -68,7 +68,7 @@ class DynamoStore(StoreBase):
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return getattr(self._client, operation)(TableName=self._table, **kwargs)
+            return cast(dict[str, Any], getattr(self._client, operation)(TableName=self._table, **kwargs))
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
                 raise _ConditionFailed from e
@@ -84,7 +84,7 @@ class DynamoStore(StoreBase):
             return False
         return True
 
-    def _item(self, kind: str, key: str, doc: dict[str, Any], version: int, index: str | None) -> dict:
+    def _item(self, kind: str, key: str, doc: dict[str, Any], version: int, index: str | None) -> dict[str, Any]:
         item = {
             PARTITION_KEY: {"S": key_of(kind, key)},
             ATTR_KIND: {"S": kind},
@@ -191,7 +191,7 @@ class _ConditionFailed(Exception):
 
 
 def _code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _state_error(error: ClientError, operation: str, table: str) -> StateError:

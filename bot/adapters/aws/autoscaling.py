@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from bot.adapters.aws.aws_call import aws_call
 from bot.domain.errors import FleetError, IrreversibleRefresh, NoActiveRefresh, RefreshInProgress
@@ -119,7 +119,7 @@ class Fleet:
             DesiredConfiguration={"LaunchTemplate": {"LaunchTemplateId": template_id, "Version": str(version)}},
             Preferences=preferences,
         )
-        return answer["InstanceRefreshId"]
+        return str(answer["InstanceRefreshId"])
 
     def describe_refresh(self, group: str, refresh_id: str) -> RefreshStatus:
         answer = _call(
@@ -151,7 +151,7 @@ class Fleet:
             self._autoscaling.cancel_instance_refresh,
             AutoScalingGroupName=group,
         )
-        return answer["InstanceRefreshId"]
+        return str(answer["InstanceRefreshId"])
 
     def rollback_refresh(self, group: str) -> str:
         """Stop the group's active refresh and replace the new instances with the previous configuration.
@@ -163,12 +163,12 @@ class Fleet:
             self._autoscaling.rollback_instance_refresh,
             AutoScalingGroupName=group,
         )
-        return answer["InstanceRefreshId"]
+        return str(answer["InstanceRefreshId"])
 
 
 def _launch_template_spec(group: dict[str, Any]) -> dict[str, Any] | None:
     if group.get("LaunchTemplate"):
-        return group["LaunchTemplate"]
+        return cast(dict[str, Any], group["LaunchTemplate"])
     mixed = group.get("MixedInstancesPolicy") or {}
     return (mixed.get("LaunchTemplate") or {}).get("LaunchTemplateSpecification") or None
 

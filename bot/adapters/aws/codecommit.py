@@ -42,7 +42,7 @@ def console_commit_url(region: str, repository_name: str, commit_id: str) -> str
 
 def backoff_delay(attempt: int) -> float:
     """Seconds to wait before retry `attempt + 1`: short, growing, jittered so racing writers spread out."""
-    return min(0.05 * 2 ** (attempt - 1), 1.0) * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret
+    return float(min(0.05 * 2 ** (attempt - 1), 1.0) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
 
 
 class CodeCommitRepo:
@@ -148,7 +148,9 @@ class CodeCommitRepo:
     def _tip(self) -> str | None:
         """The branch's head commit, or None while the branch does not exist (an empty repository)."""
         try:
-            return self._client.get_branch(repositoryName=self._name, branchName=self._branch)["branch"]["commitId"]
+            return str(
+                self._client.get_branch(repositoryName=self._name, branchName=self._branch)["branch"]["commitId"]
+            )
         except ClientError as e:
             if _code(e) == "BranchDoesNotExistException":
                 return None
@@ -167,7 +169,7 @@ class CodeCommitRepo:
         }
         if parent:
             params["parentCommitId"] = parent
-        return self._client.create_commit(**params)["commitId"]
+        return str(self._client.create_commit(**params)["commitId"])
 
     def _already_committed(self, tip: str, request: BakeRequest) -> str:
         """NoChange means the tip already holds this exact request file: a retry of a commit that landed."""
@@ -189,4 +191,4 @@ class CodeCommitRepo:
 
 
 def _code(e: ClientError) -> str:
-    return e.response.get("Error", {}).get("Code", "")
+    return str(e.response.get("Error", {}).get("Code", ""))

@@ -63,7 +63,7 @@ class CodePipelineApi:
         # Each image pipeline has one source action, so the first revision with an id is the commit.
         for revision in answer["pipelineExecution"].get("artifactRevisions", []):
             if revision.get("revisionId"):
-                return revision["revisionId"]
+                return str(revision["revisionId"])
         return None
 
     def execution_url(self, pipeline: str, execution_id: str) -> str:

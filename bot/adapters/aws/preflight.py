@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws.sqs import region_of_queue
-from bot.config import Config, Environment
+from bot.config import Config, Environment, TargetConfig
 
 
 def check_aws(config: Config, env: Environment, *, session: boto3.Session | None = None) -> list[str]:
@@ -32,7 +33,7 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
         probe(
             f"images.{name}.pipeline",
             f"pipeline {image.pipeline}",
-            lambda p=image.pipeline, c=codepipeline: c.get_pipeline(name=p),
+            partial(codepipeline.get_pipeline, name=image.pipeline),
         )
         if image.repository.startswith("codecommit://"):
             repo = image.repository.removeprefix("codecommit://")
@@ -40,7 +41,7 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
             probe(
                 f"images.{name}.repository",
                 f"CodeCommit repository {repo}",
-                lambda r=repo, c=codecommit: c.get_repository(repositoryName=r),
+                partial(codecommit.get_repository, repositoryName=repo),
             )
     if config.notifications.queue_url:
         url = config.notifications.queue_url
@@ -52,9 +53,7 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
         )
     for i, arn in enumerate(config.notifications.sns_topic_arns):
         sns = session.client("sns", region_name=arn.split(":")[3])
-        probe(
-            f"notifications.sns_topic_arns[{i}]", "SNS topic", lambda a=arn, c=sns: c.get_topic_attributes(TopicArn=a)
-        )
+        probe(f"notifications.sns_topic_arns[{i}]", "SNS topic", partial(sns.get_topic_attributes, TopicArn=arn))
     if config.state.backend == "dynamodb":
         ddb = session.client("dynamodb", region_name=env.aws_region or None)
         probe(
@@ -66,7 +65,7 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
         region = target.region or config.images[target.image].region or env.aws_region or None
         asg = session.client("autoscaling", region_name=region)
 
-        def group(t=target, c=asg) -> None:
+        def group(t: TargetConfig = target, c: Any = asg) -> None:
             found = c.describe_auto_scaling_groups(AutoScalingGroupNames=[t.auto_scaling_group])["AutoScalingGroups"]
             if not found:
                 raise ClientError(

@@ -101,11 +101,19 @@ def read_url(url: str, *, timeout: float, limit: int) -> bytes:
         data = response.read(limit + 1)
     if len(data) > limit:
         raise OSError(f"{url} answered more than {limit} bytes")
-    return data
+    return bytes(data)
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: Any,
+        code: int,
+        msg: str,
+        headers: Any,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         raise urllib.error.HTTPError(req.full_url, code, f"refused redirect to {newurl}", headers, fp)
 
 
