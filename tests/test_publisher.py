@@ -11,6 +11,7 @@ from bot.bakes.record import BAKE, Bake, bake_index
 from bot.domain.errors import ChatError
 from bot.publishing.publisher import MessagePublisher
 from bot.state.sqlite import SqliteStore
+from tests.fixtures.waiting import wait_for
 
 
 class RecordingChat:
@@ -225,3 +226,33 @@ def test_a_flush_while_the_loop_publishes_the_same_new_bake_posts_one_message(st
     pub.publish("b-abc234")
     first.join(5)
     assert [name for name, _ in chat.calls] == ["post"]
+
+
+def test_a_message_being_drawn_still_counts_as_pending(store):
+    """The health counter tests wait on: zero must mean Slack has been written, not only 'taken off the list'."""
+    chat = RecordingChat()
+    drawing, release = threading.Event(), threading.Event()
+    working_post = chat.post
+
+    def slow_post(**kw):
+        drawing.set()
+        assert release.wait(5)
+        return working_post(**kw)
+
+    chat.post = slow_post
+    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    put(store, BAKE_ONE)
+    stop = threading.Event()
+    loop = threading.Thread(target=pub.run, args=(stop,))
+    loop.start()
+    try:
+        pub.mark_dirty("b-abc234")
+        assert drawing.wait(5)
+        assert pub.pending() == 1
+        release.set()
+        wait_for(lambda: pub.pending() == 0, timeout=5, what="the drawing to finish")
+    finally:
+        release.set()
+        stop.set()
+        loop.join()
+    assert [c[0] for c in chat.calls] == ["post"]

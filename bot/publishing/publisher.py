@@ -75,6 +75,7 @@ class MessagePublisher:
         self._clock = clock
         self._before_publish = before_publish  # e.g. wait while Slack requests are being acknowledged
         self._due: dict[str, float] = {}  # request id -> earliest time it may be sent
+        self._drawing = 0  # taken off `_due` and being drawn: still pending work for `pending()`
         self._last_sent: dict[str, float] = {}
         self._last_hash: dict[str, str] = {}
         self._cond = threading.Condition()
@@ -100,8 +101,9 @@ class MessagePublisher:
             self._cond.notify_all()
 
     def pending(self) -> int:
+        """Messages due, or being drawn right now: zero only when Slack shows every record it was told of."""
         with self._cond:
-            return len(self._due)
+            return len(self._due) + self._drawing
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -114,11 +116,16 @@ class MessagePublisher:
                     continue
                 for rid in ready:
                     del self._due[rid]
-            for rid in ready:
+                self._drawing += len(ready)
+            for n, rid in enumerate(ready):
                 if stop.is_set():
+                    self._drawn(len(ready) - n)
                     break
-                self._before_publish()
-                self.publish(rid)
+                try:
+                    self._before_publish()
+                    self.publish(rid)
+                finally:
+                    self._drawn(1)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Publish everything due now or soon (tests and shutdown)."""
@@ -132,7 +139,15 @@ class MessagePublisher:
                     self._cond.wait(timeout=at - self._clock())
                     continue
                 del self._due[rid]
-            self.publish(rid)
+                self._drawing += 1
+            try:
+                self.publish(rid)
+            finally:
+                self._drawn(1)
+
+    def _drawn(self, count: int) -> None:
+        with self._cond:
+            self._drawing -= count
 
     def publish(self, request_id: str) -> None:
         """Bring one record's Slack message and thread up to date with it; one publish per record at a time."""
