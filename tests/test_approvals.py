@@ -247,9 +247,13 @@ def test_a_claimed_decision_survives_a_restart_and_is_sent_once(bakery_factory, 
         ),
     )
     bakery_factory.stop(bakery)
+    assert puts(bakery) == 0
     again = bakery_factory(backend=backend)
     again.wait(lambda: again.services.bakes.get(rid).approvals[0].status == "approved", what="the resumed call")
+    again.wait_idle()
+    assert puts(again) == 1
     bakery_factory.stop(again)
     third = bakery_factory(backend=backend)  # a second restart must not send it again
-    third.wait(lambda: third.services.bakes.get(rid).approvals[0].status == "approved", what="approved")
+    third.wait_idle()  # whatever the restart resumed has run by now
     assert puts(third) == 1
+    assert third.services.bakes.get(rid).approvals[0].status == "approved"

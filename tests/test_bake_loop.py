@@ -110,7 +110,7 @@ def test_a_refused_bake_answers_privately_and_commits_nothing(bakery, user, text
     answer = bakery.command(user, text)
     assert answer["response_type"] == "ephemeral"
     assert fragment in answer["text"]
-    time.sleep(0.3)
+    bakery.wait_idle()
     assert git_log(bakery.repos["base"]) == before
     assert bakery.slack.calls("chat.postMessage") == []
 
@@ -149,7 +149,7 @@ def test_a_forged_slack_signature_is_refused_and_commits_nothing(bakery):
     assert status == 401
     status, _ = bakery.post_slack(slash_form(REQUESTER, "base"), signature="v0=" + "0" * 64)
     assert status == 401
-    time.sleep(0.3)
+    bakery.wait_idle()
     assert git_log(bakery.repos["base"]) == before
 
 
@@ -259,18 +259,34 @@ def test_duplicate_and_out_of_order_messages_change_nothing_they_should_not(bake
     assert bake.stages["Source"].started == "2026-11-26T09:00:01Z"
 
 
-def test_the_same_sns_message_delivered_twice_is_applied_once(bakery):
+def test_the_same_sns_message_delivered_twice_is_applied_once(bakery_factory, monkeypatch):
+    from bot.bakes.service import BakeService
     from bot.sandbox.aws.events import sns_envelope
 
+    applied: list[object] = []
+    real_apply = BakeService.apply
+
+    def counting_apply(self, note):
+        applied.append(note)
+        return real_apply(self, note)
+
+    monkeypatch.setattr(BakeService, "apply", counting_apply)
+    bakery = bakery_factory()
     rid = request_id_of(bakery.command(REQUESTER, "base"))
     commit = bakery.commit_of(rid)
     ex = bakery.start_execution("base", commit)
+    bakery.wait_idle()  # the commit and the first message are done: what follows is the delivery's doing
+    version = bakery.services.store.get("bake", rid).version
     envelope = json.dumps(sns_envelope(bakery.event(ex, "STARTED", "Source"), topic_arn=bakery.topic_arn))
     bakery.sqs.send_message(QueueUrl=bakery.queue_url, MessageBody=envelope)
     bakery.sqs.send_message(QueueUrl=bakery.queue_url, MessageBody=envelope)
-    bakery.wait(lambda: bakery.services.bakes.get(rid).stages.get("Source"), what="Source started")
-    time.sleep(1.5)
-    assert bakery.services.store.get("sns-message", json.loads(envelope)["MessageId"]) is not None
+    bakery.wait_idle()
+
+    assert [(n.stage, n.state) for n in applied] == [("Source", "STARTED")]
+    assert bakery.services.store.get("bake", rid).version == version + 1  # one state change
+    assert [m for m in bakery.messages() if not m.get("thread_ts")] == [bakery.bake_message(rid)]
+    assert bakery.thread(rid) == []
+    assert "*Source* running" in blocks_text(bakery.bake_message(rid))
 
 
 def test_a_malformed_queue_message_is_never_deleted_and_ends_in_the_dead_letter_queue(bakery):
@@ -340,7 +356,7 @@ def test_forged_sns_messages_are_refused_and_change_nothing(bakery):
         assert status == 403, forged
     status, _ = bakery.post_sns("{not json")
     assert status == 400
-    time.sleep(0.3)
+    bakery.wait_idle()
     assert bakery.services.bakes.get(rid).execution_state is None
     assert all(url.startswith("https://sns.eu-west-1.amazonaws.com/") for url in bakery.signer.fetched)
 
@@ -385,7 +401,7 @@ def test_a_burst_of_events_gives_a_handful_of_edits_ending_on_the_final_state(ba
             Entries=[{"Id": str(i), "MessageBody": json.dumps(e)} for i, e in enumerate(events[batch : batch + 10])],
         )
     bakery.wait(lambda: "succeeded" in bakery.bake_message(rid)["text"], timeout=20, what="the final state")
-    time.sleep(1.5)
+    bakery.wait_idle()  # every edit the burst will cause has been made
     updates = [c for c in bakery.slack.calls("chat.update") if c.args.get("ts") == bakery.bake_message(rid)["ts"]]
     assert 1 <= len(updates) <= 8, len(updates)
     assert "succeeded" in updates[-1].args["text"]

@@ -18,16 +18,17 @@ def test_with_nothing_in_flight_background_work_goes_at_once():
 def test_background_work_waits_for_a_request_to_finish():
     gate = Foreground(quiet_for=0.0, max_wait=5)
     finished_at: list[float] = []
-    released = threading.Event()
+    entered, released = threading.Event(), threading.Event()
 
     def request() -> None:
         with gate.request():
+            entered.set()
             released.wait()
             finished_at.append(time.monotonic())
 
     t = threading.Thread(target=request)
     t.start()
-    time.sleep(0.05)
+    assert entered.wait(5), "the request never started"
     threading.Timer(0.2, released.set).start()
     gate.wait_quiet()
     resumed = time.monotonic()
@@ -37,15 +38,16 @@ def test_background_work_waits_for_a_request_to_finish():
 
 def test_background_work_is_never_starved():
     gate = Foreground(quiet_for=0.0, max_wait=0.2)
-    hold = threading.Event()
+    entered, hold = threading.Event(), threading.Event()
 
     def request() -> None:
         with gate.request():
+            entered.set()
             hold.wait(5)
 
     t = threading.Thread(target=request)
     t.start()
-    time.sleep(0.05)
+    assert entered.wait(5), "the request never started"
     started = time.monotonic()
     gate.wait_quiet()
     waited = time.monotonic() - started

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tests.fixtures.waiting import wait_for
+
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
 REQUESTER, APPROVER, OUTSIDER = "U0CAROL", "U0ALICE", "U0MALLORY"
@@ -105,16 +107,9 @@ class SandboxProcess:
         return [m for m in self.messages() if m.get("thread_ts") == ts and m["ts"] != ts]
 
     def wait(self, predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out after {timeout}s waiting for {what}; stderr tail:\n" + "".join(self.stderr[-15:])
-                )
-            time.sleep(0.1)
+        return wait_for(
+            predicate, timeout, what, interval=0.1, explain=lambda: "stderr tail:\n" + "".join(self.stderr[-15:])
+        )
 
     def aws(self, service: str) -> Any:
         """A boto3 client of the sandbox's local AWS (moto, or the stand-in that serves `service`)."""

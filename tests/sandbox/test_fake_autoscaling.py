@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import boto3
@@ -11,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from bot.adapters.aws.autoscaling import Fleet
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
+from tests.fixtures.waiting import wait_for
 
 GROUP = "web-asg"
 DURATION = 10.0  # seconds of the fake's clock; tests move that clock instead of sleeping
@@ -232,9 +232,11 @@ def test_the_fleet_adapter_follows_a_refresh_in_real_time(moto, ec2, template_id
         )
         version = fleet.new_version_with_image(template_id, "ami-22222222", source_version=1, description="bake")
         refresh_id = fleet.start_refresh(GROUP, template_id, version, min_healthy_percentage=90, instance_warmup=0)
-        deadline = time.monotonic() + 5
-        while (status := fleet.describe_refresh(GROUP, refresh_id)).active and time.monotonic() < deadline:
-            time.sleep(0.05)
+        status = wait_for(
+            lambda: (s := fleet.describe_refresh(GROUP, refresh_id)) and not s.active and s,
+            timeout=5,
+            what="the refresh to end",
+        )
         template = fleet.launch_template_of(GROUP)
 
     assert status.status == "Successful"

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from bot.adapters.aws.sqs import SqsConsumer
 from bot.sandbox.aws.fake_sqs import FakeSqs
+from tests.fixtures.waiting import wait_for
 
 
 @pytest.fixture
@@ -172,10 +173,11 @@ def test_stop_ends_a_long_poll_in_progress(fake, sqs, queue):
     result: dict = {}
     poller = threading.Thread(target=lambda: result.update(sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=20)))
     poller.start()
-    time.sleep(0.2)
+    wait_for(lambda: fake.long_polls == 1, timeout=5, what="the long poll to be waiting")
     fake.stop()
     poller.join(timeout=5)
     assert not poller.is_alive() and "Messages" not in result
+    assert "ResponseMetadata" in result  # answered, not cut off
 
 
 def test_two_thousand_messages_drain_completely(sqs, queue):

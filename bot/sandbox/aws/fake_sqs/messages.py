@@ -41,6 +41,12 @@ class SqsMessages(SqsQueues):
         self._cond.notify_all()
         return {"MessageId": message.id, "MD5OfMessageBody": message.md5}
 
+    @property
+    def long_polls(self) -> int:
+        """How many ReceiveMessage calls are waiting for a message right now (tests wait on it)."""
+        with self._cond:
+            return self._long_polls
+
     def _op_ReceiveMessage(self, p: dict[str, Any]) -> dict[str, Any]:
         queue = self._queue(p)
         count = bounded("MaxNumberOfMessages", p.get("MaxNumberOfMessages", 1), 1, 10)
@@ -57,7 +63,11 @@ class SqsMessages(SqsQueues):
                 break
             # Wake for a send (notify) or for the next in-flight message coming back, whichever is first.
             next_expiry = queue.inflight[0][0] if queue.inflight else deadline
-            self._cond.wait(min(deadline, next_expiry) - now)
+            self._long_polls += 1
+            try:
+                self._cond.wait(min(deadline, next_expiry) - now)
+            finally:
+                self._long_polls -= 1
         return {"Messages": [self._rendered(m, names) for m in messages]} if messages else {}
 
     def _take(self, queue: Queue, count: int, timeout: int, now: float) -> list[Message]:

@@ -25,6 +25,7 @@ class SqsQueues:
         self._cond = threading.Condition()
         self._tiebreak = itertools.count()
         self._closed = False
+        self._long_polls = 0  # ReceiveMessage calls waiting for a message right now
 
     @property
     def endpoint(self) -> str:
