@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import threading
 
@@ -61,6 +62,19 @@ def test_an_approver_approves_with_one_call_naming_them_and_the_buttons_go(baker
     assert "approved by <@U0ALICE>" in blocks(bakery.bake_message(rid))
     status = bakery.command(REQUESTER, f"status {rid}")["text"]
     assert f"<@{APPROVER}> approve Approve/Approve: approved" in status
+
+
+def test_an_approver_whose_name_slack_will_not_give_is_named_by_id_and_the_failure_logged(bakery, caplog):
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    bakery.slack.fail("users.info", "user_not_found", times=5)
+    with caplog.at_level(logging.WARNING, logger="bot.approvals.service"):
+        bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+        bakery.wait_ephemeral(APPROVER, "You approved")
+    [decision] = bakery.codepipeline.decisions()
+    assert f"Approved in Slack by {APPROVER} for bake {rid}." == decision.summary
+    [failure] = [r for r in caplog.records if r.getMessage().startswith("approval.name_lookup_failed")]
+    assert failure.levelno == logging.WARNING and APPROVER in failure.getMessage()
+    assert failure.exc_info and "user_not_found" in str(failure.exc_info[1])
 
 
 def test_the_requester_cannot_approve_their_own_bake(bakery):

@@ -296,6 +296,8 @@ class ApprovalService:
         try:
             return self._chat.user_name(user) or user
         except ChatError:
+            # The name only dresses up the summary: the decision still goes, naming the user by id.
+            log.warning("approval.name_lookup_failed user=%s", user, exc_info=True)
             return user
 
     def _tell(self, channel: str, user: str, text: str) -> None:
