@@ -13,11 +13,11 @@ from bot.bakes.progress import advance, apply_result, close_approvals
 from bot.bakes.record import ACTIVE, BAKE, COMMITTED, ERROR, REQUESTED, SUCCEEDED, Bake, bake_index
 from bot.config import Config, ImageConfig
 from bot.domain import commands
-from bot.domain.errors import BadRequest, BakeryError, NotFound, PipelineError
+from bot.domain.errors import BadRequest, BakeryError, NotFound, PipelineError, StateConflict
 from bot.domain.ids import random_id
 from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
-from bot.domain.records import rewrite
+from bot.domain.records import rewrite_shown, upsert
 from bot.domain.times import iso, utc_now
 from bot.slack.text import escape
 
@@ -164,7 +164,12 @@ class BakeService:
             doc["recent"] = ([request_id] + [r for r in doc.get("recent", []) if r != request_id])[:5]
             return doc
 
-        self._upsert(IMAGE, image, add)
+        try:
+            upsert(self._store, IMAGE, image, add)
+        except StateConflict:
+            # Only `/bake status <image>` reads this list, and only once the bake has settled: the bake
+            # itself must not stop for it.
+            log.exception("bake.recent_not_noted image=%s request_id=%s", image, request_id)
 
     def _commit(self, request_id: str) -> None:
         """Make the request's commit (runs on the bake worker, never on a Slack listener thread)."""
@@ -242,6 +247,9 @@ class BakeService:
             return None if closed == b else closed
 
         after = self._mutate(request_id, change)
+        if after is None and before is not None and _is_success(ev) and before.status == SUCCEEDED and before.amis:
+            # A repeat of the success (e.g. SQS again, after recording the AMIs raised): write them again.
+            self._record_latest(before)
         log.info(
             "event.applied request_id=%s execution_id=%s level=%s stage=%s action=%s state=%s changed=%s",
             request_id,
@@ -302,22 +310,28 @@ class BakeService:
             log.warning("result.ignored reason=image-mismatch request_id=%s", request_id)
             return
         after = self._mutate(request_id, lambda b: apply_result(b, result))
-        if after and after.status == SUCCEEDED and after.amis:
-            self._record_latest(after)
+        bake = after or Bake.from_doc(rec.doc)  # a repeat changes nothing, but may find the AMIs unrecorded
+        if bake.status == SUCCEEDED and bake.amis:
+            self._record_latest(bake)
 
     def _record_latest(self, bake: Bake) -> None:
+        """The image's latest AMIs (the parent pin of the images built on it). Raises StateConflict rather
+        than lose them, so the message that brought them is handled again; repeats write nothing."""
+        latest = {
+            "latest_request": bake.request_id,
+            "latest_at": bake.requested_at,
+            "amis": [{"region": a.region, "ami_id": a.ami_id, "account_id": a.account_id} for a in bake.amis],
+        }
+
         def put(doc: dict | None) -> dict | None:
             doc = dict(doc or {})
             if doc.get("latest_request") and doc.get("latest_at", "") > bake.requested_at:
                 return None  # an older bake finishing late does not replace a newer AMI
-            doc.update(
-                latest_request=bake.request_id,
-                latest_at=bake.requested_at,
-                amis=[{"region": a.region, "ami_id": a.ami_id, "account_id": a.account_id} for a in bake.amis],
-            )
-            return doc
+            if all(doc.get(k) == v for k, v in latest.items()):
+                return None
+            return {**doc, **latest}
 
-        self._upsert(IMAGE, bake.image, put)
+        upsert(self._store, IMAGE, bake.image, put)
 
     def request_for_execution(self, image: ImageConfig, pipeline_name: str, execution_id: str, seen_at: str) -> str:
         """Which bake an execution belongs to: known execution, else its source commit, else a new bake."""
@@ -379,27 +393,17 @@ class BakeService:
 
     def _mutate(self, request_id: str, change: Callable[[Bake], Bake | None]) -> Bake | None:
         """Conditionally rewrite one bake; the change sees the freshest copy and may return None for 'none'."""
+        return rewrite_shown(
+            self._store,
+            BAKE,
+            request_id,
+            load=Bake.from_doc,
+            change=change,
+            index_fn=bake_index,
+            now=lambda: iso(self._clock()),
+            mark_dirty=self._board.mark_dirty,
+        )
 
-        def stamped(bake: Bake) -> Bake | None:
-            new = change(bake)
-            if new is None or new == bake:
-                return None
-            return replace(new, settled=False, updated_at=iso(self._clock()))
 
-        after = rewrite(self._store, BAKE, request_id, load=Bake.from_doc, change=stamped, index_fn=bake_index)
-        if after is not None:
-            self._board.mark_dirty(request_id)
-        return after
-
-    def _upsert(self, kind: str, key: str, fn: Callable[[dict | None], dict | None]) -> None:
-        for _ in range(10):
-            rec = self._store.get(kind, key)
-            new = fn(rec.doc if rec else None)
-            if new is None:
-                return
-            if rec is None:
-                if self._store.create(kind, key, new):
-                    return
-            elif self._store.replace(kind, key, new, expected_version=rec.version):
-                return
-        log.warning("state.upsert_gave_up kind=%s key=%s", kind, key)
+def _is_success(ev: PipelineEvent) -> bool:
+    return ev.level == "pipeline" and ev.state == "SUCCEEDED"

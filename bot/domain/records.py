@@ -1,9 +1,12 @@
-"""Conditional rewrites of one stored record through its domain type (Bake, Rollout …)."""
+"""Conditional writes of one stored record: through its domain type (Bake, Rollout …) or as a plain document."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
+
+from bot.domain.errors import StateConflict
 
 T = TypeVar("T")
 
@@ -32,3 +35,59 @@ def rewrite(
 
     store.mutate(kind, key, fn, index_fn=index_fn)
     return result[0] if result else None
+
+
+def rewrite_shown(
+    store: Any,
+    kind: str,
+    key: str,
+    *,
+    load: Callable[[dict[str, Any]], T],
+    change: Callable[[T], T | None],
+    index_fn: Callable[[dict[str, Any]], str | None],
+    now: Callable[[], str],
+    mark_dirty: Callable[[str], None],
+) -> T | None:
+    """`rewrite` for a record with a Slack message (a bake, a rollout): a real change stamps `updated_at`,
+    marks the record unsettled (its message now lags it) and tells the publisher to redraw it."""
+
+    def stamped(current: T) -> T | None:
+        new = change(current)
+        if new is None or new == current:
+            return None
+        return replace(new, settled=False, updated_at=now())  # type: ignore[type-var]
+
+    after = rewrite(store, kind, key, load=load, change=stamped, index_fn=index_fn)
+    if after is not None:
+        mark_dirty(key)
+    return after
+
+
+def upsert(
+    store: Any,
+    kind: str,
+    key: str,
+    change: Callable[[dict[str, Any] | None], dict[str, Any] | None],
+    *,
+    attempts: int = 10,
+) -> dict[str, Any] | None:
+    """Create or conditionally rewrite a plain document; `change` gets the current one (None when there is
+    none) and returns the new one, or None for "no change". Returns the document as stored.
+
+    Rewrites go through the store's `mutate`, which backs off between lost races and raises StateConflict
+    when every attempt lost: a caller never believes a write happened that did not.
+    """
+    for _ in range(attempts):
+        record = store.get(kind, key)
+        if record is None:
+            new = change(None)
+            if new is None:
+                return None
+            if store.create(kind, key, new):
+                return new
+            continue  # created meanwhile by another writer: change theirs
+        after = store.mutate(kind, key, change)
+        if after is not None:
+            return after.doc
+        # deleted meanwhile: create it again
+    raise StateConflict(f"state record {kind}/{key} kept appearing and disappearing; gave up after {attempts} tries")
