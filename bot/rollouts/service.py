@@ -28,7 +28,7 @@ from bot.domain.errors import (
 from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision
 from bot.domain.ports import Fleet, Images, StateStore
-from bot.domain.records import rewrite
+from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, utc_now
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.record import (
@@ -475,13 +475,13 @@ class RolloutService:
         return f"Rollout `{rollout.rollout_id}` is no longer {wanted}: it is {label}{by}."
 
     def _mutate(self, rollout_id: str, change: Callable[[Rollout], Rollout | None]) -> Rollout | None:
-        def stamped(rollout: Rollout) -> Rollout | None:
-            new = change(rollout)
-            if new is None or new == rollout:
-                return None
-            return replace(new, settled=False, updated_at=iso(self._clock()))
-
-        after = rewrite(self._store, ROLLOUT, rollout_id, load=Rollout.from_doc, change=stamped, index_fn=rollout_index)
-        if after is not None:
-            self._board.mark_dirty(rollout_id)
-        return after
+        return rewrite_shown(
+            self._store,
+            ROLLOUT,
+            rollout_id,
+            load=Rollout.from_doc,
+            change=change,
+            index_fn=rollout_index,
+            now=lambda: iso(self._clock()),
+            mark_dirty=self._board.mark_dirty,
+        )
