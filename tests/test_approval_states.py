@@ -8,9 +8,18 @@ from bot.approvals.record import ApprovalState
 from bot.approvals.service import approval_key, closed_text
 from bot.bakes.progress import close_approvals
 from bot.bakes.record import Bake
-from bot.domain.models import PipelineEvent
+from bot.domain.models import ApprovalRequest, PipelineEvent
 
 EX = "11111111-2222-3333-4444-555555555555"
+REQUEST = ApprovalRequest(
+    region="eu-west-1",
+    console_link="https://console.aws.amazon.com/codesuite/codepipeline/pipelines/ami-bakery-base/view",
+    pipeline="ami-bakery-base",
+    stage="Approve",
+    action="Release",
+    token="t",
+    expires="2026-12-03T09:00Z",
+)
 
 
 def bake_with(state: ApprovalState) -> Bake:
@@ -27,16 +36,7 @@ def bake_with(state: ApprovalState) -> Bake:
 
 
 def pending(**kw) -> ApprovalState:
-    return ApprovalState(
-        key="ap-abc",
-        pipeline="ami-bakery-base",
-        stage="Approve",
-        action="Release",
-        token="t",
-        expires="2026-12-03T09:00Z",
-        execution_id=EX,
-        **kw,
-    )
+    return ApprovalState(key="ap-abc", request=REQUEST, execution_id=EX, **kw)
 
 
 def action_event(state: str, time: str = "2026-11-26T10:00:00Z", execution_id: str = EX) -> PipelineEvent:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
+
+from bot.domain.models import ApprovalRequest
 
 # ApprovalState.status values.
 APPROVAL_PENDING = "pending"
@@ -18,20 +21,12 @@ APPROVAL_OPEN = frozenset({APPROVAL_PENDING, APPROVAL_DECIDING})
 
 @dataclass(frozen=True)
 class ApprovalState:
-    """One manual approval of a bake's pipeline, as the bot holds it; the token never leaves the server."""
+    """One manual approval of a bake's pipeline, as the bot holds it: the notification CodePipeline sent,
+    and what became of it here. The token (inside `request`) never leaves the server."""
 
     key: str  # the short opaque key the buttons carry
-    pipeline: str
-    stage: str
-    action: str
-    token: str
-    expires: str  # ISO 8601 UTC as CodePipeline sends it ("2026-11-26T09:14Z")
+    request: ApprovalRequest  # pipeline, stage, action, token, expiry and links, as notified
     execution_id: str = ""
-    region: str = ""
-    console_link: str = ""
-    review_link: str = ""
-    external_link: str = ""
-    custom_data: str = ""
     received_at: str = ""
     status: str = APPROVAL_PENDING
     decided_by: str = ""
@@ -44,3 +39,23 @@ class ApprovalState:
     @property
     def open(self) -> bool:
         return self.status in APPROVAL_OPEN
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = dict(self.__dict__)
+        doc["request"] = dict(self.request.__dict__)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> ApprovalState:
+        d = dict(doc)
+        if "request" in d:
+            d["request"] = ApprovalRequest(**d["request"])
+        else:
+            # Written before the state held its request: the request's fields sat beside the state's own.
+            request = {f: d.pop(f) for f in _REQUEST_FIELDS if f in d}
+            d["request"] = ApprovalRequest(**{"region": "", "console_link": "", **request})
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(ApprovalRequest))

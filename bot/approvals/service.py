@@ -110,21 +110,7 @@ class ApprovalService:
             return
         request_id = self._bakes.request_for_execution(image, note.pipeline, execution_id, iso(self._clock()))
         self._store.create(APPROVAL, key, {"request_id": request_id})
-        state = ApprovalState(
-            key=key,
-            pipeline=note.pipeline,
-            stage=note.stage,
-            action=note.action,
-            token=note.token,
-            expires=note.expires,
-            execution_id=execution_id,
-            region=note.region,
-            console_link=note.console_link,
-            review_link=note.review_link,
-            external_link=note.external_link,
-            custom_data=note.custom_data,
-            received_at=iso(self._clock()),
-        )
+        state = ApprovalState(key=key, request=note, execution_id=execution_id, received_at=iso(self._clock()))
         self._bakes.mutate(request_id, lambda b: None if b.approval(key) else b.with_approval(state))
         log.info("approval.opened request_id=%s key=%s execution_id=%s", request_id, key, execution_id)
 
@@ -135,10 +121,10 @@ class ApprovalService:
         bake, state = self._find(key)
         if not state.open:
             raise BadRequest(closed_text(state))
-        expiry = parse_expiry(state.expires)
+        expiry = parse_expiry(state.request.expires)
         if expiry is not None and self._clock() >= expiry:
             self._bakes.mutate(bake.request_id, lambda b: _expire(b, key))
-            raise BadRequest(f"This approval expired {state.expires}; the pipeline will fail the action.")
+            raise BadRequest(f"This approval expired {state.request.expires}; the pipeline will fail the action.")
         if state.status == APPROVAL_DECIDING:
             raise BadRequest(closed_text(state))
         self._access.require(user, "approvers")
@@ -205,7 +191,7 @@ class ApprovalService:
         now = self._clock()
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
-                expiry = parse_expiry(a.expires)
+                expiry = parse_expiry(a.request.expires)
                 if a.status == APPROVAL_PENDING and expiry is not None and now >= expiry:
                     self._bakes.mutate(bake.request_id, lambda b, k=a.key: _expire(b, k))
 
@@ -219,14 +205,15 @@ class ApprovalService:
         image = self._config.images.get(bake.image)
         pipeline = self._pipeline_for(image.region if image else None)
         approve = state.verdict == "approve"
-        if resumed and pipeline.approval_token(state.pipeline, state.stage, state.action) != state.token:
+        asked = state.request
+        if resumed and pipeline.approval_token(asked.pipeline, asked.stage, asked.action) != asked.token:
             # Claimed before a restart and no longer waiting: our call landed before the bot stopped, or
             # someone else decided. The action's end event tells which; calling again would be a second call.
             log.info("approval.not_waiting request_id=%s key=%s", request_id, key)
             return
         summary = _summary(state, self._user_name(state.decided_by), request_id)
         try:
-            pipeline.put_approval_result(state.pipeline, state.stage, state.action, state.token, approve, summary)
+            pipeline.put_approval_result(asked.pipeline, asked.stage, asked.action, asked.token, approve, summary)
         except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
             outcome = f"refused by CodePipeline: {exc}"
             self._finish(request_id, key, claim, APPROVAL_REFUSED, outcome, note=str(exc))
@@ -258,7 +245,7 @@ class ApprovalService:
                 return None
             out = b.with_approval(replace(a, status=status, note=note)) if a.status == APPROVAL_DECIDING else b
             decision = Decision(
-                subject=f"{a.stage}/{a.action}",
+                subject=f"{a.request.stage}/{a.request.action}",
                 user=a.decided_by,
                 verdict=a.verdict,
                 at=a.decided_at,
@@ -329,5 +316,5 @@ def closed_text(state: ApprovalState) -> str:
     if state.status in (APPROVED, REJECTED):
         return f"This approval was already {state.status} by {who} at {state.decided_at}."
     if state.status == APPROVAL_EXPIRED:
-        return f"This approval expired at {state.expires}."
+        return f"This approval expired at {state.request.expires}."
     return f"This approval is closed: {state.note or state.status}."

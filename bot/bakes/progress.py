@@ -123,7 +123,8 @@ def close_approvals(bake: Bake, ev: PipelineEvent) -> Bake:
         if not a.open or (a.execution_id and a.execution_id != ev.execution_id):
             continue
         new: ApprovalState | None = None
-        if ev.level == "action" and (ev.stage, ev.action) == (a.stage, a.action) and ev.state in TERMINAL_EVENT_STATES:
+        at = (a.request.stage, a.request.action)
+        if ev.level == "action" and (ev.stage, ev.action) == at and ev.state in TERMINAL_EVENT_STATES:
             new = _approval_ended(a, ev)
         elif ev.level == "pipeline" and ev.state in TERMINAL_EVENT_STATES:
             new = replace(
@@ -135,7 +136,7 @@ def close_approvals(bake: Bake, ev: PipelineEvent) -> Bake:
                 out = with_decision(
                     out,
                     Decision(
-                        subject=f"{a.stage}/{a.action}",
+                        subject=f"{a.request.stage}/{a.request.action}",
                         user=a.decided_by,
                         verdict=a.verdict,
                         at=a.decided_at,
@@ -150,7 +151,8 @@ def _approval_ended(a: ApprovalState, ev: PipelineEvent) -> ApprovalState:
     succeeded = ev.state == "SUCCEEDED"
     if a.status == APPROVAL_DECIDING and (a.verdict == "approve") == succeeded:
         return replace(a, status=APPROVED if succeeded else REJECTED)
-    if not succeeded and a.expires and ev.time[:16] >= a.expires.rstrip("Z")[:16]:
+    expires = a.request.expires
+    if not succeeded and expires and ev.time[:16] >= expires.rstrip("Z")[:16]:
         return replace(a, status=APPROVAL_EXPIRED, note="no decision before it expired")
     how = "approved" if succeeded else ("rejected" if ev.state == "FAILED" else ev.state.lower())
     return replace(

@@ -127,7 +127,7 @@ class Bake:
         doc["actions"] = {k: dict(v.__dict__) for k, v in self.actions.items()}
         doc["amis"] = [dict(a.__dict__) for a in self.amis]
         doc["notices"] = [dict(n.__dict__) for n in self.notices]
-        doc["approvals"] = [dict(a.__dict__) for a in self.approvals]
+        doc["approvals"] = [a.to_doc() for a in self.approvals]
         doc["decisions"] = [dict(d.__dict__) for d in self.decisions]
         doc["reply_ts"] = dict(self.reply_ts)
         return doc
@@ -141,7 +141,7 @@ class Bake:
         d["actions"] = {k: StepState(**v) for k, v in (d.get("actions") or {}).items()}
         d["amis"] = tuple(Ami(**a) for a in d.get("amis") or ())
         d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
-        d["approvals"] = tuple(ApprovalState(**a) for a in d.get("approvals") or ())
+        d["approvals"] = tuple(ApprovalState.from_doc(a) for a in d.get("approvals") or ())
         d["decisions"] = tuple(Decision(**x) for x in d.get("decisions") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
         d["variables"] = dict(d.get("variables") or {})

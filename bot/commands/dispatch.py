@@ -87,7 +87,9 @@ class SlashCommands:
                 lines.append(f"    • {name}: {step.state.lower()}")
             for a in bake.approvals:
                 if a.open:
-                    lines.append(f"    :raised_hand: {a.stage}/{a.action} waits for approval until {a.expires}")
+                    asked = a.request
+                    where = f"{asked.stage}/{asked.action}"
+                    lines.append(f"    :raised_hand: {where} waits for approval until {asked.expires}")
             if bake.decisions:
                 lines.append("    *Decisions*")
             for d in bake.decisions:

@@ -27,7 +27,8 @@ def expiry_text(expires: str) -> str:
 
 def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
     """The approval as the thread reply (and the bake message) show it: open with buttons, or its outcome."""
-    where = f"*{escape(a.stage)}* / *{escape(a.action)}*"
+    asked = a.request
+    where = f"*{escape(asked.stage)}* / *{escape(asked.action)}*"
     if not a.open or a.status == APPROVAL_DECIDING:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": outcome_line(a, where)}}]
     not_who = f"<@{bake.requested_by}> (who asked)" if bake.requested_by else ""
@@ -36,13 +37,13 @@ def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
     lines = [
         f":raised_hand: *Waiting for approval* at {where} of bake `{bake.request_id}`",
         f"Who may approve: {approvers}" + (f", except {not_who}" if not_who else ""),
-        f"Expires: {expiry_text(a.expires)}",
+        f"Expires: {expiry_text(asked.expires)}",
     ]
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}}]
-    if a.custom_data:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(a.custom_data)[:2900]}"}})
+    if asked.custom_data:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(asked.custom_data)[:2900]}"}})
     # Not approvalReviewLink: it ends in the approval's token, which stays server-side.
-    links = [link(a.external_link, "Details"), link(a.console_link, "Pipeline in the console")]
+    links = [link(asked.external_link, "Details"), link(asked.console_link, "Pipeline in the console")]
     if any(links):
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(filter(None, links))}]})
     blocks.append(
@@ -83,7 +84,7 @@ def outcome_line(a: ApprovalState, where: str) -> str:
     if a.status == REJECTED:
         return f":no_entry: {where} rejected by {who}{when}: {escape(a.reason)}"[:3000]
     if a.status == APPROVAL_EXPIRED:
-        return f":hourglass: {where} expired ({expiry_text(a.expires)}) without a decision"
+        return f":hourglass: {where} expired ({expiry_text(a.request.expires)}) without a decision"
     return f":heavy_minus_sign: {where} closed: {escape(a.note or a.status)}"
 
 

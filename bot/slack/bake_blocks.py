@@ -126,7 +126,7 @@ def bake_message(
         if a.open:
             blocks.extend(approval_card(bake, a, approvers=approvers or "the approvers"))
         else:
-            where = f"*{escape(a.stage)}* / *{escape(a.action)}*"
+            where = f"*{escape(a.request.stage)}* / *{escape(a.request.action)}*"
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome_line(a, where)}]})
     if bake.status == SUCCEEDED and bake.amis and targets:
         blocks.append(
@@ -161,7 +161,7 @@ def bake_replies(bake: Bake, *, approvers: str = "") -> list[tuple[str, str, Blo
     out = []
     for a in bake.approvals:
         card = approval_card(bake, a, approvers=approvers or "the approvers")
-        text = f"Approval of bake {bake.request_id} at {a.stage}/{a.action}: {a.status}"
+        text = f"Approval of bake {bake.request_id} at {a.request.stage}/{a.request.action}: {a.status}"
         out.append((f"approval:{a.key}", text, card))
     return out
 
