@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.bakes.following import EXECUTION
+from bot.bakes.images import IMAGE
 from bot.bakes.record import BAKE, RUNNING, Bake, StepState, bake_index
-from bot.bakes.service import EXECUTION, IMAGE, BakeService
+from bot.bakes.service import BakeService
 from bot.config import parse_config
 from bot.domain.errors import StateConflict
 from bot.domain.models import Ami, PipelineEvent

@@ -1,0 +1,205 @@
+"""Follows the pipeline: ties each execution to its bake and applies events and build results to it.
+
+Which bake an execution belongs to is found once (its source commit, the commit's trailer, or else a new
+bake for a commit pushed by hand) and remembered; after that every message is one conditional rewrite of
+that bake through the pure reducer in `progress`, so duplicates and stale messages change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot.bakes.images import note_recent, record_latest
+from bot.bakes.progress import advance, apply_result, close_approvals
+from bot.bakes.record import BAKE, COMMITTED, SUCCEEDED, Bake, bake_index
+from bot.config import Config, ImageConfig
+from bot.domain.errors import BakeryError, PipelineError
+from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
+from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
+from bot.domain.times import iso
+
+log = logging.getLogger(__name__)
+
+COMMIT = "commit"  # state kind: commit id -> the bake it belongs to
+EXECUTION = "execution"  # state kind: pipeline execution id -> the bake it belongs to
+
+Change = Callable[[Bake], Bake | None]
+
+
+class PipelineFollower:
+    """Applies parsed pipeline notifications to bakes; `mutate` is the bake service's stamped rewrite."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: StateStore,
+        mutate: Callable[[str, Change], Bake | None],
+        mark_dirty: Callable[[str], None],
+        repo_for: Callable[[ImageConfig], SourceRepo],
+        pipeline_for: Callable[[str | None], PipelineApi],
+        images_for: Callable[[str | None], Images],
+        run_async: Callable[[Callable[[], None]], None],
+        clock: Callable[[], datetime],
+        on_success: Callable[[Bake], None],
+    ):
+        self._config = config
+        self._store = store
+        self._mutate = mutate
+        self._mark_dirty = mark_dirty
+        self._repo_for = repo_for
+        self._pipeline_for = pipeline_for
+        self._images_for = images_for
+        self._run_async = run_async
+        self._clock = clock
+        self._notify_success = on_success
+
+    def _get(self, request_id: str) -> Bake | None:
+        rec = self._store.get(BAKE, request_id)
+        return Bake.from_doc(rec.doc) if rec else None
+
+    def apply(self, note: PipelineEvent | BakeResult) -> None:
+        """Apply one pipeline event or bake result. Idempotent: duplicates and stale messages change nothing."""
+        if isinstance(note, PipelineEvent):
+            self._apply_event(note)
+        elif isinstance(note, BakeResult):
+            self._apply_result(note)
+
+    def _apply_event(self, ev: PipelineEvent) -> None:
+        image = self._config.image_for_pipeline(ev.pipeline)
+        if image is None:
+            log.info("event.ignored reason=unknown-pipeline pipeline=%s", ev.pipeline)
+            return
+        request_id = self.request_for_execution(image, ev.pipeline, ev.execution_id, ev.time)
+        before = self._get(request_id)
+
+        def change(b: Bake) -> Bake | None:
+            moved = advance(b, ev) or b
+            closed = close_approvals(moved, ev)
+            return None if closed == b else closed
+
+        after = self._mutate(request_id, change)
+        if after is None and before is not None and _is_success(ev) and before.status == SUCCEEDED and before.amis:
+            # A repeat of the success (e.g. SQS again, after recording the AMIs raised): write them again.
+            record_latest(self._store, before)
+        log.info(
+            "event.applied request_id=%s execution_id=%s level=%s stage=%s action=%s state=%s changed=%s",
+            request_id,
+            ev.execution_id,
+            ev.level,
+            ev.stage,
+            ev.action,
+            ev.state,
+            after is not None,
+        )
+        if after and after.status == SUCCEEDED and (before is None or before.status != SUCCEEDED):
+            self._on_success(after, image)
+
+    def _on_success(self, bake: Bake, image: ImageConfig) -> None:
+        self._notify_success(bake)
+        if bake.amis:
+            record_latest(self._store, bake)
+        else:
+            # No bake result reached us: look for the AMIs the build tagged with the request id.
+            self._run_async(lambda: self._find_amis(bake.request_id, image))
+
+    def _find_amis(self, request_id: str, image: ImageConfig) -> None:
+        try:
+            amis = self._images_for(image.region).find_by_request(request_id)
+        except BakeryError:
+            log.exception("bake.ami_lookup_failed request_id=%s", request_id)
+            return
+        if not amis:
+            self._mutate(
+                request_id,
+                lambda b: b.with_notice(
+                    "no-amis",
+                    ":warning: The pipeline succeeded but no AMI tagged with this "
+                    "request was found and the build sent no bake result.",
+                ),
+            )
+            return
+        after = self._mutate(request_id, lambda b: replace(b, amis=tuple(amis)) if not b.amis else None)
+        if after:
+            record_latest(self._store, after)
+
+    def _apply_result(self, result: BakeResult) -> None:
+        image = self._config.images.get(result.image)
+        if image is None or image.pipeline != result.pipeline:
+            log.warning("result.ignored reason=unknown-image image=%s pipeline=%s", result.image, result.pipeline)
+            return
+        request_id = result.request_id
+        rec = self._store.get(BAKE, request_id) if REQUEST_ID_RE.match(request_id or "") else None
+        if rec is None and result.commit_id:
+            alias = self._store.get(COMMIT, result.commit_id)
+            request_id = alias.doc["request_id"] if alias else ""
+            rec = self._store.get(BAKE, request_id) if request_id else None
+        if rec is None:
+            log.warning("result.ignored reason=unknown-request request_id=%s", result.request_id)
+            return
+        if rec.doc.get("image") != result.image:
+            log.warning("result.ignored reason=image-mismatch request_id=%s", request_id)
+            return
+        after = self._mutate(request_id, lambda b: apply_result(b, result))
+        bake = after or Bake.from_doc(rec.doc)  # a repeat changes nothing, but may find the AMIs unrecorded
+        if bake.status == SUCCEEDED and bake.amis:
+            record_latest(self._store, bake)
+
+    def request_for_execution(self, image: ImageConfig, pipeline_name: str, execution_id: str, seen_at: str) -> str:
+        """Which bake an execution belongs to: known execution, else its source commit, else a new bake."""
+        rec = self._store.get(EXECUTION, execution_id)
+        if rec:
+            return rec.doc["request_id"]
+        pipeline = self._pipeline_for(image.region)
+        revision = pipeline.execution_revision(pipeline_name, execution_id)
+        if not revision:
+            raise PipelineError(f"execution {execution_id} of {pipeline_name} has no source revision yet")
+        request_id = self._request_for_commit(image, revision, seen_at)
+        self._store.create(EXECUTION, execution_id, {"request_id": request_id, "commit_id": revision})
+        return self._store.get(EXECUTION, execution_id).doc["request_id"]
+
+    def _request_for_commit(self, image: ImageConfig, commit_id: str, seen_at: str) -> str:
+        alias = self._store.get(COMMIT, commit_id)
+        if alias:
+            return alias.doc["request_id"]
+        repo = self._repo_for(image)
+        info = repo.commit_info(commit_id)
+        # The pipeline may report a commit before the bot has recorded it: the trailer names the request.
+        if info and info.request_id:
+            rec = self._store.get(BAKE, info.request_id)
+            if rec and rec.doc.get("image") == image.name and rec.doc.get("commit_id") in ("", commit_id):
+                self._store.create(COMMIT, commit_id, {"request_id": info.request_id})
+                return self._store.get(COMMIT, commit_id).doc["request_id"]
+        # A commit pushed by hand: it is a bake too, reported like any other.
+        request_id = "h-" + commit_id[:10].lower()
+        now = iso(self._clock())
+        bake = Bake(
+            request_id=request_id,
+            image=image.name,
+            requested_by=(info.requested_by if info and info.requested_by else ""),
+            requested_at=seen_at or now,
+            reason=(info.subject if info else "") or "commit pushed to the repository",
+            channel=image.channel,
+            pipeline=image.pipeline,
+            origin="push",
+            status=COMMITTED,
+            commit_id=commit_id,
+            commit_url=repo.commit_url(commit_id),
+            author=info.author if info else "",
+            author_email=info.author_email if info else "",
+            updated_at=now,
+        )
+        doc = bake.to_doc()
+        if self._store.create(BAKE, request_id, doc, index=bake_index(doc)):
+            note_recent(self._store, image.name, request_id)
+            log.info("bake.discovered request_id=%s image=%s commit=%s", request_id, image.name, commit_id)
+        self._store.create(COMMIT, commit_id, {"request_id": request_id})
+        self._mark_dirty(request_id)
+        return self._store.get(COMMIT, commit_id).doc["request_id"]
+
+
+def _is_success(ev: PipelineEvent) -> bool:
+    return ev.level == "pipeline" and ev.state == "SUCCEEDED"
