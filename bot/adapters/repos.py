@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.aws.codecommit import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, CodeCommitRepo
-from bot.adapters.git.repo import BRANCH_RE, GitRepo, remote_problem
+from bot.adapters.git.remote import BRANCH_RE, remote_problem
+from bot.adapters.git.repo import GitRepo
 from bot.domain.errors import ConfigError
 from bot.domain.ports import SourceRepo
 
