@@ -1,11 +1,9 @@
-"""CodeCommitRepo: the exact API calls (botocore Stubber), and real concurrency against FakeCodeCommit."""
+"""CodeCommitRepo: the exact API calls (botocore Stubber) and the choice of backend; concurrency and reading
+commits back are the contract suite's (test_repo_contract.py), which runs against FakeCodeCommit."""
 
 from __future__ import annotations
 
-import subprocess
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -17,7 +15,6 @@ from bot.adapters.git.repo import GitRepo
 from bot.adapters.repos import open_repo
 from bot.domain.errors import ConfigError, RepoConflict, RepoError
 from bot.domain.models import BakeRequest
-from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 
 REGION = "eu-west-1"
 TIP = "1" * 40
@@ -162,71 +159,6 @@ def test_commit_url_is_the_console_page_in_the_client_s_region(repo: CodeCommitR
         f"https://eu-west-1.console.aws.amazon.com/codesuite/codecommit/repositories/ami-bakery-web/commit/{COMMIT}"
         "?region=eu-west-1"
     )
-
-
-# --- against the local CodeCommit stand-in -----------------------------------------------------------
-
-
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[FakeCodeCommit]:
-    with FakeCodeCommit(tmp_path / "codecommit") as server:
-        yield server
-
-
-@pytest.fixture
-def real_client(fake: FakeCodeCommit):
-    # Explicit endpoint: the suite points AWS_ENDPOINT_URL at moto, which lacks the commit calls.
-    client = boto3.client("codecommit", region_name=REGION, endpoint_url=fake.endpoint)
-    client.create_repository(repositoryName="ami-bakery-web")
-    return client
-
-
-def branch_history(fake: FakeCodeCommit) -> list[str]:
-    bare = fake.bare_path("ami-bakery-web")
-    return subprocess.run(
-        ["git", "--git-dir", str(bare), "rev-list", "main"], capture_output=True, text=True, check=True
-    ).stdout.split()
-
-
-def file_at(fake: FakeCodeCommit, commit: str) -> str:
-    bare = fake.bare_path("ami-bakery-web")
-    return subprocess.run(
-        ["git", "--git-dir", str(bare), "show", f"{commit}:bake-request.json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-
-
-def test_ten_concurrent_bakes_make_ten_commits_each_with_its_own_request(real_client, fake: FakeCodeCommit) -> None:
-    repo = CodeCommitRepo(real_client, "ami-bakery-web", "main")
-    start = threading.Barrier(10)
-
-    def bake(n: int) -> str:
-        start.wait()
-        return repo.commit_request(request(n))
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        commits = list(pool.map(bake, range(10)))
-
-    assert sorted(branch_history(fake)) == sorted(commits) and len(set(commits)) == 10
-    assert {file_at(fake, c) for c in commits} == {request(n).to_json() for n in range(10)}
-
-
-def test_two_bot_processes_racing_for_the_tip_lose_no_commit(real_client, fake: FakeCodeCommit) -> None:
-    # Two adapters share no lock, as two processes would not: ParentCommitIdOutdated orders them.
-    # Generous attempts: this test is about losing nothing, not about the retry bound.
-    repos = [CodeCommitRepo(real_client, "ami-bakery-web", "main", max_attempts=50) for _ in range(2)]
-    start = threading.Barrier(2)
-
-    def bake_four(i: int) -> list[str]:
-        start.wait()
-        return [repos[i].commit_request(request(i * 10 + n)) for n in range(4)]
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        commits = [c for batch in pool.map(bake_four, range(2)) for c in batch]
-
-    assert sorted(branch_history(fake)) == sorted(commits) and len(set(commits)) == 8
 
 
 # --- open_repo: choosing the backend ----------------------------------------------------------------

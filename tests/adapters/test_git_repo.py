@@ -1,13 +1,14 @@
-"""GitRepo against real bare repositories in tmp_path: what lands on the remote branch, and when."""
+"""GitRepo against real bare repositories in tmp_path: what lands on the remote branch, and when.
+
+What every SourceRepo must do (concurrent bakes, racing processes, retries, commit_info) is in test_repo_contract.py.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import subprocess
-import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -152,12 +153,6 @@ def test_the_commit_is_the_bot_s_whatever_the_user_s_git_config_says(
     assert people == "ami-bakery <ami-bakery@noreply.invalid>|ami-bakery <ami-bakery@noreply.invalid>|N"
 
 
-def test_a_retry_of_a_request_that_already_landed_returns_its_commit(repo: GitRepo, bare: Path) -> None:
-    first = repo.commit_request(request())
-    assert repo.commit_request(request()) == first
-    assert remote_log(bare) == [first]
-
-
 # --- the reused clone ------------------------------------------------------------------------------
 
 
@@ -201,22 +196,6 @@ def test_a_cache_directory_left_half_made_is_rebuilt(repo: GitRepo, bare: Path) 
 # --- concurrency -----------------------------------------------------------------------------------
 
 
-def test_ten_concurrent_bakes_make_ten_distinct_commits_in_a_line(repo: GitRepo, bare: Path) -> None:
-    start = threading.Barrier(10)
-
-    def bake(n: int) -> str:
-        start.wait()
-        return repo.commit_request(request(n))
-
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        commits = list(pool.map(bake, range(10)))
-
-    history = remote_log(bare)
-    assert sorted(history) == sorted(commits) and len(set(commits)) == 10
-    assert git("--git-dir", str(bare), "rev-list", "--merges", BRANCH) == ""
-    assert {remote_file(bare, c) for c in commits} == {request(n).to_json() for n in range(10)}
-
-
 def test_a_push_rejected_because_another_clone_pushed_meanwhile_is_retried_on_the_new_tip(
     repo: GitRepo, seeded: Path, tmp_path: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -253,23 +232,6 @@ def test_a_branch_that_keeps_moving_ends_in_repo_conflict(
     assert remote_log(bare) == pushed_by_hand[::-1]
 
 
-def test_two_bot_processes_with_their_own_clones_lose_no_commit(bare: Path, tmp_path: Path) -> None:
-    # Separate caches, so no shared lock: the remote's rejection of stale pushes is all that orders them.
-    # Generous attempts: this test is about losing nothing, not about the retry bound.
-    repos = [GitRepo(str(bare), BRANCH, tmp_path / f"cache-{i}", max_attempts=50) for i in range(2)]
-    start = threading.Barrier(2)
-
-    def bake_five(i: int) -> list[str]:
-        start.wait()
-        return [repos[i].commit_request(request(i * 10 + n)) for n in range(5)]
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        commits = [c for batch in pool.map(bake_five, range(2)) for c in batch]
-
-    assert sorted(remote_log(bare)) == sorted(commits) and len(set(commits)) == 10
-    assert git("--git-dir", str(bare), "rev-list", "--merges", BRANCH) == ""
-
-
 def test_a_push_the_remote_refuses_is_reported_not_retried(repo: GitRepo, bare: Path, sleeps: list[float]) -> None:
     hook = bare / "hooks" / "pre-receive"
     hook.write_text("#!/bin/sh\necho 'main is frozen' >&2\nexit 1\n")
@@ -284,19 +246,6 @@ def test_a_push_the_remote_refuses_is_reported_not_retried(repo: GitRepo, bare: 
 # --- commit_info ------------------------------------------------------------------------------------
 
 
-def test_commit_info_reads_a_bake_commit(repo: GitRepo) -> None:
-    commit = repo.commit_request(request())
-    info = repo.commit_info(commit)
-    assert info is not None
-    assert (info.commit_id, info.author, info.request_id, info.requested_by) == (
-        commit,
-        "ami-bakery",
-        "b-req0001",
-        "U012ABCDEF",
-    )
-    assert info.message == request().commit_message()
-
-
 def test_commit_info_fetches_a_commit_pushed_after_the_clone_was_made(
     repo: GitRepo, bare: Path, tmp_path: Path
 ) -> None:
@@ -308,11 +257,6 @@ def test_commit_info_fetches_a_commit_pushed_after_the_clone_was_made(
         "hand-made README.md",
         None,
     )
-
-
-def test_commit_info_of_a_commit_the_remote_does_not_have_is_none(repo: GitRepo) -> None:
-    repo.commit_request(request())
-    assert repo.commit_info("0123456789abcdef0123456789abcdef01234567") is None
 
 
 @pytest.mark.parametrize("commit_id", ["", "HEAD", "main", "--upload-pack=touch /tmp/pwned", "abc", "g" * 40])
