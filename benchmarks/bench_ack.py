@@ -19,8 +19,6 @@ each sustained run creates a thousand bakes or more, and the next waits until th
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
 import shutil
 import socket
@@ -33,12 +31,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from _local import ROOT, local_stack, percentile, serve_process
 
+from bot.sandbox.slack.requests import signature
+
 LEVELS = (1, 10, 50)
 
 
 def signed(body: str, secret: str) -> dict[str, str]:
     ts = str(int(time.time()))
-    sig = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    sig = signature(secret, ts, body)
     return {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": ts,

@@ -11,7 +11,8 @@ import urllib.parse
 import boto3
 import pytest
 
-from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, git_log, slash_form
+from bot.sandbox.slack.requests import signature
+from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, SIGNING_SECRET, git_log, slash_form
 
 AMI = "ami-0123456789abcdef0"
 
@@ -155,12 +156,9 @@ def test_a_forged_slack_signature_is_refused_and_commits_nothing(bakery):
 
 def test_a_body_altered_after_signing_is_refused(bakery):
     form = urllib.parse.urlencode(slash_form(REQUESTER, "base"))
-    import hashlib
-    import hmac
-
-    ts = str(int(time.time()))
-    sig = "v0=" + hmac.new(b"test-signing-secret", f"v0:{ts}:{form}".encode(), hashlib.sha256).hexdigest()
-    status, _ = bakery.post_slack(body=form.replace("U0CAROL", "U0ALICE"), timestamp=int(ts), signature=sig)
+    ts = int(time.time())
+    sig = signature(SIGNING_SECRET, str(ts), form)
+    status, _ = bakery.post_slack(body=form.replace("U0CAROL", "U0ALICE"), timestamp=ts, signature=sig)
     assert status == 401
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import select
@@ -11,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -23,6 +20,7 @@ import pytest
 from bot import cli
 from bot.commands import parser as commands
 from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.requests import send_signed
 from tests.fixtures.bakery import SIGNING_SECRET, make_bare_repo, slash_form
 
 # The console script installed next to the interpreter running the tests: what `make run` puts on PATH.
@@ -322,24 +320,8 @@ def listening_url(proc: subprocess.Popen, log: Path, timeout: float = 15.0) -> s
 
 def post_signed(url: str, form: dict[str, str]) -> tuple[int, str]:
     """POST a slash command signed as Slack signs it (v0 HMAC-SHA256 over timestamp and body)."""
-    body = urllib.parse.urlencode(form)
-    ts = str(int(time.time()))
-    signature = "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-    req = urllib.request.Request(
-        f"{url}/slack/events",
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": signature,
-        },
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    reply = send_signed(url, urllib.parse.urlencode(form), secret=SIGNING_SECRET)
+    return reply.status, reply.text
 
 
 def test_serve_is_healthy_once_it_says_it_listens(served):
