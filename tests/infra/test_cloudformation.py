@@ -48,7 +48,7 @@ CALL_SITES = {
     "bot/adapters/aws/ec2_images.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
     "bot/adapters/aws/sqs.py": r"self\._client",
-    "bot/adapters/aws/preflight.py": r"\bc|sqs|ddb",
+    "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns",
 }
 SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb")
 # IAM authorises some batch operations under the single operation's action.
