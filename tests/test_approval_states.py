@@ -87,3 +87,10 @@ def test_keys_are_short_stable_and_do_not_contain_the_token():
 def test_closed_text_names_who_decided():
     assert "<@U0BOB>" in closed_text(pending(status="approved", decided_by="U0BOB", decided_at="now"))
     assert "being decided by <@U0BOB>" in closed_text(pending(status="deciding", decided_by="U0BOB"))
+
+
+def test_a_rejection_in_the_console_seconds_before_the_deadline_is_not_an_expiry():
+    # Deadlines are compared as times: within the deadline's minute, before its seconds, it has not passed.
+    waiting = replace(pending(), request=replace(REQUEST, expires="2026-12-03T09:00:30Z"))
+    after = close_approvals(bake_with(waiting), action_event("FAILED", time="2026-12-03T09:00:05Z"))
+    assert after.approvals[0].status == "decided-elsewhere" and "rejected outside Slack" in after.approvals[0].note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from bot.bakes.progress import advance, apply_result
 from bot.bakes.record import Bake
@@ -147,3 +148,14 @@ def test_a_bake_result_records_amis_once():
     b = apply_result(bake(), result)
     assert b.amis == (Ami("eu-west-1", "ami-0123456789abcdef0"),)
     assert apply_result(b, result) is None
+
+
+def test_a_retry_a_fraction_of_a_second_after_the_failure_is_followed():
+    # As text "…09:03:00.250Z" sorts before "…09:03:00Z"; as times it is a quarter second later.
+    failed = PipelineEvent(
+        level="stage", pipeline="ami-bakery-web", execution_id=EXEC, state="FAILED",
+        time="2026-11-26T09:03:00Z", stage="Bake",
+    )  # fmt: skip
+    resumed = replace(failed, state="RESUMED", time="2026-11-26T09:03:00.250Z")
+    b = run(bake(), [HAPPY[0], failed, resumed])
+    assert b.stages["Bake"].state == "RESUMED" and b.stages["Bake"].started == "2026-11-26T09:03:00.250Z"

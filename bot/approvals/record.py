@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any
 
-from bot.domain.models import ApprovalRequest
+from bot.domain.models import ApprovalRequest, Verdict
 
-# ApprovalState.status values.
-APPROVAL_PENDING = "pending"
-APPROVAL_DECIDING = "deciding"  # a decision is claimed; put_approval_result is on its way
-APPROVED = "approved"
-REJECTED = "rejected"
-APPROVAL_EXPIRED = "expired"
-APPROVAL_SUPERSEDED = "superseded"  # the execution ended (superseded, stopped, canceled) while it waited
-APPROVAL_DECIDED_ELSEWHERE = "decided-elsewhere"  # the console (or the CLI) answered it
-APPROVAL_REFUSED = "refused"  # CodePipeline refused the token: answered or expired meanwhile
-APPROVAL_OPEN = frozenset({APPROVAL_PENDING, APPROVAL_DECIDING})
+
+class ApprovalStatus(StrEnum):
+    """Where a manual approval stands; stored as these strings."""
+
+    PENDING = "pending"
+    DECIDING = "deciding"  # a decision is claimed; put_approval_result is on its way
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"  # the execution ended (superseded, stopped, canceled) while it waited
+    DECIDED_ELSEWHERE = "decided-elsewhere"  # the console (or the CLI) answered it
+    REFUSED = "refused"  # CodePipeline refused the token: answered or expired meanwhile
+
+    @classmethod
+    def open_states(cls) -> frozenset[ApprovalStatus]:
+        """Someone may still decide (or a decision made here is still on its way)."""
+        return frozenset({cls.PENDING, cls.DECIDING})
+
+    @classmethod
+    def terminal_states(cls) -> frozenset[ApprovalStatus]:
+        return frozenset(cls) - cls.open_states()
+
+    @property
+    def open(self) -> bool:
+        return self in self.open_states()
+
+    @property
+    def terminal(self) -> bool:
+        return not self.open
 
 
 @dataclass(frozen=True)
@@ -28,21 +48,28 @@ class ApprovalState:
     request: ApprovalRequest  # pipeline, stage, action, token, expiry and links, as notified
     execution_id: str = ""
     received_at: str = ""
-    status: str = APPROVAL_PENDING
+    status: ApprovalStatus = ApprovalStatus.PENDING
     decided_by: str = ""
     decided_at: str = ""
-    verdict: str = ""  # "approve" | "reject": what the decider asked for
+    verdict: Verdict | None = None  # APPROVE or REJECT: what the decider asked for
     reason: str = ""
     note: str = ""  # why it closed, when not by a decision made here
     claim: str = ""  # nonce of the click that won the right to decide
 
+    def __post_init__(self) -> None:
+        # Callers may pass the stored strings; the record always holds the enums.
+        object.__setattr__(self, "status", ApprovalStatus(self.status))
+        object.__setattr__(self, "verdict", Verdict(self.verdict) if self.verdict else None)
+
     @property
     def open(self) -> bool:
-        return self.status in APPROVAL_OPEN
+        return self.status.open
 
     def to_doc(self) -> dict[str, Any]:
         doc = dict(self.__dict__)
         doc["request"] = dict(self.request.__dict__)
+        doc["status"] = self.status.value
+        doc["verdict"] = self.verdict.value if self.verdict else ""  # "" for none, as stored before the enums
         return doc
 
     @classmethod

@@ -11,18 +11,10 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.access.service import Access
-from bot.approvals.record import (
-    APPROVAL_DECIDING,
-    APPROVAL_EXPIRED,
-    APPROVAL_PENDING,
-    APPROVAL_REFUSED,
-    APPROVED,
-    REJECTED,
-    ApprovalState,
-)
+from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.bakes.progress import with_decision
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
@@ -37,9 +29,9 @@ from bot.domain.errors import (
     NotFound,
 )
 from bot.domain.ids import derived_key
-from bot.domain.models import ApprovalRequest, Decision
+from bot.domain.models import ApprovalRequest, Decision, Verdict
 from bot.domain.ports import Chat, PipelineApi, StateStore
-from bot.domain.times import iso, utc_now
+from bot.domain.times import iso, parse_time, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +47,7 @@ def approval_key(token: str) -> str:
 
 def parse_expiry(text: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+        return parse_time(text)
     except ValueError:
         return None
 
@@ -125,7 +117,7 @@ class ApprovalService:
         if expiry is not None and self._clock() >= expiry:
             self._bakes.mutate(bake.request_id, lambda b: _expire(b, key))
             raise BadRequest(f"This approval expired {state.request.expires}; the pipeline will fail the action.")
-        if state.status == APPROVAL_DECIDING:
+        if state.status == ApprovalStatus.DECIDING:
             raise BadRequest(closed_text(state))
         self._access.require(user, "approvers")
         if user == bake.requested_by:
@@ -150,17 +142,17 @@ class ApprovalService:
             raise BadRequest(f"The reason is {len(reason)} characters; at most {MAX_REASON}, please.")
         bake, _ = self.check(user=user, key=key)
         claim = secrets.token_hex(8)
-        verdict = "approve" if approve else "reject"
+        verdict = Verdict.APPROVE if approve else Verdict.REJECT
         now = iso(self._clock())
 
         def take(b: Bake) -> Bake | None:
             a = b.approval(key)
-            if a is None or a.status != APPROVAL_PENDING:
+            if a is None or a.status != ApprovalStatus.PENDING:
                 return None
             return b.with_approval(
                 replace(
                     a,
-                    status=APPROVAL_DECIDING,
+                    status=ApprovalStatus.DECIDING,
                     decided_by=user,
                     decided_at=now,
                     verdict=verdict,
@@ -183,7 +175,7 @@ class ApprovalService:
         """After a restart: a claimed decision whose call may not have been made is made now, once."""
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
-                if a.status == APPROVAL_DECIDING:
+                if a.status == ApprovalStatus.DECIDING:
                     self._run_async(lambda rid=bake.request_id, k=a.key, c=a.claim: self._submit(rid, k, c, True))
 
     def expire_overdue(self) -> None:
@@ -192,7 +184,7 @@ class ApprovalService:
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
                 expiry = parse_expiry(a.request.expires)
-                if a.status == APPROVAL_PENDING and expiry is not None and now >= expiry:
+                if a.status == ApprovalStatus.PENDING and expiry is not None and now >= expiry:
                     self._bakes.mutate(bake.request_id, lambda b, k=a.key: _expire(b, k))
 
     # --- the one call ------------------------------------------------------------------------
@@ -200,11 +192,11 @@ class ApprovalService:
     def _submit(self, request_id: str, key: str, claim: str, resumed: bool = False) -> None:
         bake = self._bakes.get(request_id)
         state = bake.approval(key) if bake else None
-        if bake is None or state is None or state.status != APPROVAL_DECIDING or state.claim != claim:
+        if bake is None or state is None or state.status != ApprovalStatus.DECIDING or state.claim != claim:
             return
         image = self._config.images.get(bake.image)
         pipeline = self._pipeline_for(image.region if image else None)
-        approve = state.verdict == "approve"
+        approve = state.verdict == Verdict.APPROVE
         asked = state.request
         if resumed and pipeline.approval_token(asked.pipeline, asked.stage, asked.action) != asked.token:
             # Claimed before a restart and no longer waiting: our call landed before the bot stopped, or
@@ -216,7 +208,7 @@ class ApprovalService:
             pipeline.put_approval_result(asked.pipeline, asked.stage, asked.action, asked.token, approve, summary)
         except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
             outcome = f"refused by CodePipeline: {exc}"
-            self._finish(request_id, key, claim, APPROVAL_REFUSED, outcome, note=str(exc))
+            self._finish(request_id, key, claim, ApprovalStatus.REFUSED, outcome, note=str(exc))
             self._tell(bake.channel, state.decided_by, f":warning: CodePipeline did not take your decision: {exc}")
             return
         except BakeryError as exc:
@@ -226,24 +218,28 @@ class ApprovalService:
             self._bakes.mutate(
                 request_id,
                 lambda b: (
-                    b.with_approval(replace(a, status=APPROVAL_PENDING, claim="", note=f"last try failed: {failure}"))
+                    b.with_approval(
+                        replace(a, status=ApprovalStatus.PENDING, claim="", note=f"last try failed: {failure}")
+                    )
                     if (a := b.approval(key)) and a.claim == claim
                     else None
                 ),
             )
             self._tell(bake.channel, state.decided_by, f":warning: Your decision did not reach CodePipeline: {exc}")
             return
-        final = APPROVED if approve else REJECTED
-        self._finish(request_id, key, claim, final, final)
+        final = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
+        self._finish(request_id, key, claim, final, final.value)
         log.info("approval.decided request_id=%s key=%s user=%s outcome=%s", request_id, key, state.decided_by, final)
         self._tell(bake.channel, state.decided_by, f":white_check_mark: You {final} `{request_id}`.")
 
-    def _finish(self, request_id: str, key: str, claim: str, status: str, outcome: str, *, note: str = "") -> None:
+    def _finish(
+        self, request_id: str, key: str, claim: str, status: ApprovalStatus, outcome: str, *, note: str = ""
+    ) -> None:
         def change(b: Bake) -> Bake | None:
             a = b.approval(key)
-            if a is None or a.claim != claim:
+            if a is None or a.claim != claim or a.verdict is None:
                 return None
-            out = b.with_approval(replace(a, status=status, note=note)) if a.status == APPROVAL_DECIDING else b
+            out = b.with_approval(replace(a, status=status, note=note)) if a.status == ApprovalStatus.DECIDING else b
             decision = Decision(
                 subject=f"{a.request.stage}/{a.request.action}",
                 user=a.decided_by,
@@ -296,14 +292,14 @@ class ApprovalService:
 
 def _expire(bake: Bake, key: str) -> Bake | None:
     a = bake.approval(key)
-    if a is None or a.status != APPROVAL_PENDING:
+    if a is None or a.status != ApprovalStatus.PENDING:
         return None
-    return bake.with_approval(replace(a, status=APPROVAL_EXPIRED, note="no decision before it expired"))
+    return bake.with_approval(replace(a, status=ApprovalStatus.EXPIRED, note="no decision before it expired"))
 
 
 def _summary(state: ApprovalState, name: str, request_id: str) -> str:
     who = f"{name} ({state.decided_by})" if name != state.decided_by else state.decided_by
-    if state.verdict == "approve":
+    if state.verdict == Verdict.APPROVE:
         return f"Approved in Slack by {who} for bake {request_id}."
     return f"Rejected in Slack by {who} for bake {request_id}: {state.reason}"
 
@@ -311,10 +307,10 @@ def _summary(state: ApprovalState, name: str, request_id: str) -> str:
 def closed_text(state: ApprovalState) -> str:
     """Why an approval can no longer be decided here, in one sentence."""
     who = f"<@{state.decided_by}>" if state.decided_by else "someone"
-    if state.status == APPROVAL_DECIDING:
+    if state.status == ApprovalStatus.DECIDING:
         return f"This approval is already being decided by {who}."
-    if state.status in (APPROVED, REJECTED):
+    if state.status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED):
         return f"This approval was already {state.status} by {who} at {state.decided_at}."
-    if state.status == APPROVAL_EXPIRED:
+    if state.status == ApprovalStatus.EXPIRED:
         return f"This approval expired at {state.request.expires}."
     return f"This approval is closed: {state.note or state.status}."

@@ -14,10 +14,10 @@ from datetime import datetime
 
 from bot.bakes.images import note_recent, record_latest
 from bot.bakes.progress import advance, apply_result, close_approvals
-from bot.bakes.record import BAKE, COMMITTED, SUCCEEDED, Bake, bake_index
+from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
 from bot.domain.errors import BakeryError, PipelineError
-from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
+from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent, PipelineState
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.times import iso
 
@@ -82,7 +82,13 @@ class PipelineFollower:
             return None if closed == b else closed
 
         after = self._mutate(request_id, change)
-        if after is None and before is not None and _is_success(ev) and before.status == SUCCEEDED and before.amis:
+        if (
+            after is None
+            and before is not None
+            and _is_success(ev)
+            and before.status == BakeStatus.SUCCEEDED
+            and before.amis
+        ):
             # A repeat of the success (e.g. SQS again, after recording the AMIs raised): write them again.
             record_latest(self._store, before)
         log.info(
@@ -95,7 +101,8 @@ class PipelineFollower:
             ev.state,
             after is not None,
         )
-        if after and after.status == SUCCEEDED and (before is None or before.status != SUCCEEDED):
+        succeeded = BakeStatus.SUCCEEDED
+        if after and after.status == succeeded and (before is None or before.status != succeeded):
             self._on_success(after, image)
 
     def _on_success(self, bake: Bake, image: ImageConfig) -> None:
@@ -145,7 +152,7 @@ class PipelineFollower:
             return
         after = self._mutate(request_id, lambda b: apply_result(b, result))
         bake = after or Bake.from_doc(rec.doc)  # a repeat changes nothing, but may find the AMIs unrecorded
-        if bake.status == SUCCEEDED and bake.amis:
+        if bake.status == BakeStatus.SUCCEEDED and bake.amis:
             record_latest(self._store, bake)
 
     def request_for_execution(self, image: ImageConfig, pipeline_name: str, execution_id: str, seen_at: str) -> str:
@@ -185,7 +192,7 @@ class PipelineFollower:
             channel=image.channel,
             pipeline=image.pipeline,
             origin="push",
-            status=COMMITTED,
+            status=BakeStatus.COMMITTED,
             commit_id=commit_id,
             commit_url=repo.commit_url(commit_id),
             author=info.author if info else "",
@@ -202,4 +209,4 @@ class PipelineFollower:
 
 
 def _is_success(ev: PipelineEvent) -> bool:
-    return ev.level == "pipeline" and ev.state == "SUCCEEDED"
+    return ev.level == "pipeline" and ev.state == PipelineState.SUCCEEDED

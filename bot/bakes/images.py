@@ -9,6 +9,7 @@ from bot.bakes.record import Bake
 from bot.domain.errors import StateConflict
 from bot.domain.ports import StateStore
 from bot.domain.records import upsert
+from bot.domain.times import parse_time
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,18 @@ def record_latest(store: StateStore, bake: Bake) -> None:
 
     def put(doc: dict | None) -> dict | None:
         doc = dict(doc or {})
-        if doc.get("latest_request") and doc.get("latest_at", "") > bake.requested_at:
+        if doc.get("latest_request") and _newer(doc.get("latest_at", ""), than=bake.requested_at):
             return None  # an older bake finishing late does not replace a newer AMI
         if all(doc.get(k) == v for k, v in latest.items()):
             return None
         return {**doc, **latest}
 
     upsert(store, IMAGE, bake.image, put)
+
+
+def _newer(stored: str, *, than: str) -> bool:
+    """The image's recorded latest bake was requested after this one (an unreadable time is not newer)."""
+    try:
+        return parse_time(stored) > parse_time(than)
+    except ValueError:
+        return False

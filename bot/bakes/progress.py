@@ -9,24 +9,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.approvals.record import (
-    APPROVAL_DECIDED_ELSEWHERE,
-    APPROVAL_DECIDING,
-    APPROVAL_EXPIRED,
-    APPROVAL_SUPERSEDED,
-    APPROVED,
-    REJECTED,
-    ApprovalState,
-)
-from bot.bakes.record import COMMITTED, ERROR, PIPELINE_STATUS, REQUESTED, RUNNING, SUCCEEDED, Bake, StepState
-from bot.domain.models import TERMINAL_EVENT_STATES, BakeResult, Decision, PipelineEvent
+from bot.approvals.record import ApprovalState, ApprovalStatus
+from bot.bakes.record import Bake, BakeStatus, StepState
+from bot.domain.models import BakeResult, Decision, PipelineEvent, PipelineState, Verdict
+from bot.domain.times import parse_time
 from bot.slack.text import escape
 
-_RUNNING_STATES = frozenset({"STARTED", "RESUMED", "STOPPING"})
+_running = PipelineState.is_running
+_terminal = PipelineState.is_terminal
 
 
 def _rank(state: str) -> int:
-    return 1 if state in TERMINAL_EVENT_STATES else 0
+    return 1 if _terminal(state) else 0
 
 
 def _step(current: StepState | None, ev: PipelineEvent) -> StepState | None:
@@ -35,22 +29,23 @@ def _step(current: StepState | None, ev: PipelineEvent) -> StepState | None:
         return StepState(
             state=ev.state,
             updated=ev.time,
-            started=ev.time if ev.state in _RUNNING_STATES else "",
-            ended=ev.time if ev.state in TERMINAL_EVENT_STATES else "",
+            started=ev.time if _running(ev.state) else "",
+            ended=ev.time if _terminal(ev.state) else "",
             external_url=ev.external_url,
             summary=ev.summary,
             category=ev.category,
         )
-    newer = (ev.time, _rank(ev.state)) > (current.updated, _rank(current.state))
+    at = parse_time(ev.time)
+    newer = (at, _rank(ev.state)) > (parse_time(current.updated), _rank(current.state))
     if newer and ev.state != current.state:
         started = current.started
-        if ev.state in _RUNNING_STATES and (not started or current.state in TERMINAL_EVENT_STATES):
+        if _running(ev.state) and (not started or _terminal(current.state)):
             started = ev.time  # a retry (RESUMED after FAILED) starts the clock again
         return StepState(
             state=ev.state,
             updated=ev.time,
             started=started,
-            ended=ev.time if ev.state in TERMINAL_EVENT_STATES else "",
+            ended=ev.time if _terminal(ev.state) else "",
             external_url=ev.external_url or current.external_url,
             summary=ev.summary or current.summary,
             category=ev.category or current.category,
@@ -58,9 +53,9 @@ def _step(current: StepState | None, ev: PipelineEvent) -> StepState | None:
     # An older or equal event may still tell us when the step started, or where its log is.
     patch = {}
     if (
-        ev.state in _RUNNING_STATES
-        and (not current.started or ev.time < current.started)
-        and ev.time <= current.updated
+        _running(ev.state)
+        and (not current.started or at < parse_time(current.started))
+        and at <= parse_time(current.updated)
     ):
         patch["started"] = ev.time
     if ev.external_url and not current.external_url:
@@ -73,7 +68,7 @@ def _step(current: StepState | None, ev: PipelineEvent) -> StepState | None:
 def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
     """The bake after one pipeline event, or None when the event changes nothing."""
     if bake.execution_id and ev.execution_id != bake.execution_id:
-        if not (bake.terminal and ev.level == "pipeline" and ev.state == "STARTED"):
+        if not (bake.terminal and ev.level == "pipeline" and ev.state == PipelineState.STARTED):
             return None  # an event of an execution this bake no longer follows
         # The same commit released again after the bake ended: follow the new execution from scratch.
         bake = replace(bake, execution_id="", execution_state=None, stages={}, actions={}, finished_at="")
@@ -86,8 +81,7 @@ def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
         if new is not None:
             changes["execution_state"] = new
             if new.state != (bake.execution_state.state if bake.execution_state else None):
-                status = PIPELINE_STATUS.get(new.state, RUNNING)
-                changes["status"] = status
+                changes["status"] = BakeStatus.of_execution(new.state)
                 changes["finished_at"] = new.ended
     elif ev.level == "stage":
         new = _step(bake.stages.get(ev.stage), ev)
@@ -102,12 +96,13 @@ def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
     if not changes:
         return None
     # Any sign of life from the pipeline means the bake is running, unless the execution already ended.
-    if "status" not in changes and bake.status in (REQUESTED, COMMITTED, ERROR):
-        changes["status"] = RUNNING
+    if "status" not in changes and bake.status in (BakeStatus.REQUESTED, BakeStatus.COMMITTED, BakeStatus.ERROR):
+        changes["status"] = BakeStatus.RUNNING
     out = replace(bake, **changes)
-    if ev.level == "action" and ev.state == "FAILED" and "actions" in changes:
+    if ev.level == "action" and ev.state == PipelineState.FAILED and "actions" in changes:
         out = out.with_notice(f"failed:{ev.execution_id}:{ev.stage}/{ev.action}", failure_text(ev))
-    if ev.level == "pipeline" and out.status != bake.status and out.status in ("superseded", "canceled", "stopped"):
+    ended_early = (BakeStatus.SUPERSEDED, BakeStatus.CANCELED, BakeStatus.STOPPED)
+    if ev.level == "pipeline" and out.status != bake.status and out.status in ended_early:
         out = out.with_notice(f"ended:{ev.execution_id}:{ev.state}", ended_text(ev))
     return out
 
@@ -124,15 +119,16 @@ def close_approvals(bake: Bake, ev: PipelineEvent) -> Bake:
             continue
         new: ApprovalState | None = None
         at = (a.request.stage, a.request.action)
-        if ev.level == "action" and (ev.stage, ev.action) == at and ev.state in TERMINAL_EVENT_STATES:
+        if ev.level == "action" and (ev.stage, ev.action) == at and _terminal(ev.state):
             new = _approval_ended(a, ev)
-        elif ev.level == "pipeline" and ev.state in TERMINAL_EVENT_STATES:
+        elif ev.level == "pipeline" and _terminal(ev.state):
             new = replace(
-                a, status=APPROVAL_SUPERSEDED, note=f"the execution ended ({ev.state.lower()}) before a decision"
+                a, status=ApprovalStatus.SUPERSEDED, note=f"the execution ended ({ev.state.lower()}) before a decision"
             )
         if new is not None:
             out = out.with_approval(new)
-            if new.status in (APPROVED, REJECTED) and a.status == APPROVAL_DECIDING:
+            decided = (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED)
+            if new.status in decided and a.status == ApprovalStatus.DECIDING and a.verdict is not None:
                 out = with_decision(
                     out,
                     Decision(
@@ -148,16 +144,30 @@ def close_approvals(bake: Bake, ev: PipelineEvent) -> Bake:
 
 
 def _approval_ended(a: ApprovalState, ev: PipelineEvent) -> ApprovalState:
-    succeeded = ev.state == "SUCCEEDED"
-    if a.status == APPROVAL_DECIDING and (a.verdict == "approve") == succeeded:
-        return replace(a, status=APPROVED if succeeded else REJECTED)
-    expires = a.request.expires
-    if not succeeded and expires and ev.time[:16] >= expires.rstrip("Z")[:16]:
-        return replace(a, status=APPROVAL_EXPIRED, note="no decision before it expired")
-    how = "approved" if succeeded else ("rejected" if ev.state == "FAILED" else ev.state.lower())
+    succeeded = ev.state == PipelineState.SUCCEEDED
+    if a.status == ApprovalStatus.DECIDING and (a.verdict == Verdict.APPROVE) == succeeded:
+        return replace(a, status=ApprovalStatus.APPROVED if succeeded else ApprovalStatus.REJECTED)
+    if not succeeded and _expired_by(a, ev):
+        return replace(a, status=ApprovalStatus.EXPIRED, note="no decision before it expired")
+    how = "approved" if succeeded else ("rejected" if ev.state == PipelineState.FAILED else ev.state.lower())
     return replace(
-        a, status=APPROVAL_DECIDED_ELSEWHERE, note=f"{how} outside Slack (console or API)", verdict="", claim=""
+        a,
+        status=ApprovalStatus.DECIDED_ELSEWHERE,
+        note=f"{how} outside Slack (console or API)",
+        verdict=None,
+        claim="",
     )
+
+
+def _expired_by(a: ApprovalState, ev: PipelineEvent) -> bool:
+    """The action failed at or after the approval's deadline: CodePipeline expired it."""
+    if not a.request.expires:
+        return False
+    try:
+        deadline = parse_time(a.request.expires)
+    except ValueError:
+        return False  # an expiry we cannot read does not turn a console rejection into an expiry
+    return parse_time(ev.time) >= deadline
 
 
 def with_decision(bake: Bake, decision: Decision) -> Bake:
@@ -200,11 +210,9 @@ def apply_result(bake: Bake, result: BakeResult) -> Bake | None:
     if not bake.execution_id and result.execution_id:
         changes["execution_id"] = result.execution_id
     out = replace(bake, **changes) if changes else bake
-    if result.status != SUCCEEDED:
+    if result.status != BakeStatus.SUCCEEDED:
         text = f":x: The build reported the bake *{escape(result.status)}*."
         if result.log_url:
             text += f"\n<{result.log_url}|Build log>"
         out = out.with_notice(f"result:{result.execution_id}:{result.status}", text)
     return None if out == bake else out
-
-

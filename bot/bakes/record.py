@@ -3,38 +3,54 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from bot.approvals.record import ApprovalState
-from bot.domain.models import Ami, BakeRequest, Decision, Notice
+from bot.domain.models import Ami, BakeRequest, Decision, Notice, PipelineState
 
 BAKE = "bake"  # state kind
 ACTIVE = "active"  # sparse index of the bakes whose message may still lag their record
 
 # --- the bake record -------------------------------------------------------------------------------
 
-# Bake.status values.
-REQUESTED = "requested"  # state written, commit not yet made
-COMMITTED = "committed"  # commit pushed, pipeline not yet seen
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-SUPERSEDED = "superseded"
-CANCELED = "canceled"
-STOPPED = "stopped"
-ERROR = "error"  # the bot could not make the commit
-TERMINAL = frozenset({SUCCEEDED, FAILED, SUPERSEDED, CANCELED, STOPPED, ERROR})
 
-# CodePipeline execution state -> Bake.status
-PIPELINE_STATUS = {
-    "STARTED": RUNNING,
-    "RESUMED": RUNNING,
-    "STOPPING": RUNNING,
-    "SUCCEEDED": SUCCEEDED,
-    "FAILED": FAILED,
-    "SUPERSEDED": SUPERSEDED,
-    "CANCELED": CANCELED,
-    "STOPPED": STOPPED,
+class BakeStatus(StrEnum):
+    """Where a bake stands; stored as these strings."""
+
+    REQUESTED = "requested"  # state written, commit not yet made
+    COMMITTED = "committed"  # commit pushed, pipeline not yet seen
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    CANCELED = "canceled"
+    STOPPED = "stopped"
+    ERROR = "error"  # the bot could not make the commit
+
+    @classmethod
+    def terminal_states(cls) -> frozenset[BakeStatus]:
+        return frozenset({cls.SUCCEEDED, cls.FAILED, cls.SUPERSEDED, cls.CANCELED, cls.STOPPED, cls.ERROR})
+
+    @property
+    def terminal(self) -> bool:
+        return self in self.terminal_states()
+
+    @classmethod
+    def of_execution(cls, state: str) -> BakeStatus:
+        """The bake's status once its pipeline execution is in `state` (an unknown state reads as running)."""
+        return _OF_EXECUTION.get(state, cls.RUNNING)
+
+
+_OF_EXECUTION = {
+    PipelineState.STARTED: BakeStatus.RUNNING,
+    PipelineState.RESUMED: BakeStatus.RUNNING,
+    PipelineState.STOPPING: BakeStatus.RUNNING,
+    PipelineState.SUCCEEDED: BakeStatus.SUCCEEDED,
+    PipelineState.FAILED: BakeStatus.FAILED,
+    PipelineState.SUPERSEDED: BakeStatus.SUPERSEDED,
+    PipelineState.CANCELED: BakeStatus.CANCELED,
+    PipelineState.STOPPED: BakeStatus.STOPPED,
 }
 
 
@@ -49,7 +65,6 @@ class StepState:
     external_url: str = ""
     summary: str = ""
     category: str = ""
-
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ class Bake:
     author_email: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     source_ami: str | None = None
-    status: str = REQUESTED
+    status: BakeStatus = BakeStatus.REQUESTED
     commit_id: str = ""
     commit_url: str = ""
     execution_id: str = ""
@@ -88,9 +103,13 @@ class Bake:
     # False while the Slack message lags the record: the publisher sets it once it has shown everything.
     settled: bool = False
 
+    def __post_init__(self) -> None:
+        # Callers may pass the stored string; the record always holds the enum.
+        object.__setattr__(self, "status", BakeStatus(self.status))
+
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status.terminal
 
     def request(self) -> BakeRequest:
         return BakeRequest(
@@ -121,6 +140,7 @@ class Bake:
     def to_doc(self) -> dict[str, Any]:
         # Written on every state change: a direct copy, since dataclasses.asdict deep-copies every leaf.
         doc = dict(self.__dict__)
+        doc["status"] = self.status.value
         doc["variables"] = dict(self.variables)
         doc["execution_state"] = dict(self.execution_state.__dict__) if self.execution_state else None
         doc["stages"] = {k: dict(v.__dict__) for k, v in self.stages.items()}
@@ -128,13 +148,14 @@ class Bake:
         doc["amis"] = [dict(a.__dict__) for a in self.amis]
         doc["notices"] = [dict(n.__dict__) for n in self.notices]
         doc["approvals"] = [a.to_doc() for a in self.approvals]
-        doc["decisions"] = [dict(d.__dict__) for d in self.decisions]
+        doc["decisions"] = [d.to_doc() for d in self.decisions]
         doc["reply_ts"] = dict(self.reply_ts)
         return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Bake:
         d = dict(doc)
+        d["status"] = BakeStatus(d.get("status") or BakeStatus.REQUESTED)
         if d.get("execution_state"):
             d["execution_state"] = StepState(**d["execution_state"])
         d["stages"] = {k: StepState(**v) for k, v in (d.get("stages") or {}).items()}
@@ -142,7 +163,7 @@ class Bake:
         d["amis"] = tuple(Ami(**a) for a in d.get("amis") or ())
         d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
         d["approvals"] = tuple(ApprovalState.from_doc(a) for a in d.get("approvals") or ())
-        d["decisions"] = tuple(Decision(**x) for x in d.get("decisions") or ())
+        d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
         d["variables"] = dict(d.get("variables") or {})
         known = {f for f in cls.__dataclass_fields__}

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from bot.access.service import Access
 from bot.bakes.following import COMMIT, PipelineFollower
 from bot.bakes.images import image_summary, note_recent
-from bot.bakes.record import ACTIVE, BAKE, COMMITTED, ERROR, REQUESTED, Bake, bake_index
+from bot.bakes.record import ACTIVE, BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
 from bot.domain import commands
 from bot.domain.errors import BadRequest, BakeryError, NotFound
@@ -23,7 +23,7 @@ from bot.domain.ids import random_id
 from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.records import rewrite_shown
-from bot.domain.times import iso, utc_now
+from bot.domain.times import iso, parse_time, utc_now
 from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,14 @@ def new_request_id() -> str:
     return random_id("b")
 
 
+def _requested_at(bake: Bake) -> datetime:
+    return parse_time(bake.requested_at)
+
+
 class Board(Protocol):
     """Where services say a bake's Slack message needs redrawing (the publisher)."""
 
     def mark_dirty(self, request_id: str) -> None: ...
-
-
 
 
 class BakeService:
@@ -87,7 +89,7 @@ class BakeService:
 
     def in_flight(self) -> list[Bake]:
         bakes = [Bake.from_doc(r.doc) for r in self._store.find(BAKE, ACTIVE)]
-        return sorted((b for b in bakes if not b.terminal), key=lambda b: b.requested_at)
+        return sorted((b for b in bakes if not b.terminal), key=_requested_at)
 
     def image_summary(self, image: str) -> dict[str, Any]:
         return image_summary(self._store, image)
@@ -108,7 +110,7 @@ class BakeService:
         for rid in self.image_summary(subject).get("recent", []):
             if rid not in found and (bake := self.get(rid)) is not None:
                 found[rid] = bake
-        return sorted(found.values(), key=lambda b: b.requested_at, reverse=True)
+        return sorted(found.values(), key=_requested_at, reverse=True)
 
     # --- starting a bake ---------------------------------------------------------------------
 
@@ -137,7 +139,7 @@ class BakeService:
             pipeline=image.pipeline,
             variables={**image.variables, **request.variables},
             source_ami=request.source_ami or self._parent_ami(image),
-            status=REQUESTED,
+            status=BakeStatus.REQUESTED,
             updated_at=iso(now),
         )
         for _ in range(5):
@@ -166,7 +168,7 @@ class BakeService:
     def _commit(self, request_id: str) -> None:
         """Make the request's commit (runs on the bake worker, never on a Slack listener thread)."""
         bake = self.get(request_id)
-        if bake is None or bake.status != REQUESTED:
+        if bake is None or bake.status != BakeStatus.REQUESTED:
             return
         image = self._config.images[bake.image]
         # Off the ack path: every bake of an image rewrites this one record, a point of contention.
@@ -180,7 +182,7 @@ class BakeService:
             reason = str(exc)
             self._mutate(
                 request_id,
-                lambda b: replace(b, status=ERROR, error=reason).with_notice(
+                lambda b: replace(b, status=BakeStatus.ERROR, error=reason).with_notice(
                     "commit-failed", f":x: Could not commit the bake request: {escape(reason)}"
                 ),
             )
@@ -193,23 +195,25 @@ class BakeService:
                 b,
                 commit_id=commit_id,
                 commit_url=commit_url,
-                status=COMMITTED if b.status == REQUESTED else b.status,
+                status=BakeStatus.COMMITTED if b.status == BakeStatus.REQUESTED else b.status,
             ),
         )
 
     def recover(self) -> None:
         """After a restart: a bake still 'requested' lost its commit midway; say so instead of guessing."""
         for bake in self.in_flight():
-            if bake.status == REQUESTED:
+            if bake.status == BakeStatus.REQUESTED:
                 self._mutate(
                     bake.request_id,
                     lambda b: (
-                        replace(b, status=ERROR, error="the bot restarted before the commit was confirmed").with_notice(
+                        replace(
+                            b, status=BakeStatus.ERROR, error="the bot restarted before the commit was confirmed"
+                        ).with_notice(
                             "interrupted",
                             ":warning: The bot restarted before this bake's commit was confirmed. If a pipeline "
                             "run appears it will still be followed here; otherwise run `/bake` again.",
                         )
-                        if b.status == REQUESTED
+                        if b.status == BakeStatus.REQUESTED
                         else None
                     ),
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 # CONTRACT §11: every image pipeline has these stages, in this order.
@@ -97,6 +98,43 @@ class CommitInfo:
         return parse_trailers(self.message).get(TRAILER_REQUESTED_BY)
 
 
+class PipelineState(StrEnum):
+    """The states CodePipeline reports for an execution, a stage or an action (REFERENCE: CodePipeline events).
+
+    Events keep the state as sent (a state AWS adds later still flows through as text); code compares it
+    with these members, which equal their strings.
+    """
+
+    STARTED = "STARTED"
+    RESUMED = "RESUMED"
+    STOPPING = "STOPPING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SUPERSEDED = "SUPERSEDED"
+    CANCELED = "CANCELED"
+    STOPPED = "STOPPED"
+    ABANDONED = "ABANDONED"
+
+    @classmethod
+    def running_states(cls) -> frozenset[PipelineState]:
+        """States that mean the step is (again) under way."""
+        return frozenset({cls.STARTED, cls.RESUMED, cls.STOPPING})
+
+    @classmethod
+    def terminal_states(cls) -> frozenset[PipelineState]:
+        """States after which nothing more happens in that execution, stage or action."""
+        return frozenset({cls.SUCCEEDED, cls.FAILED, cls.SUPERSEDED, cls.CANCELED, cls.STOPPED, cls.ABANDONED})
+
+    @classmethod
+    def is_terminal(cls, state: str) -> bool:
+        """For an event's state as sent, which may be one AWS added after this was written."""
+        return state in cls.terminal_states()
+
+    @classmethod
+    def is_running(cls, state: str) -> bool:
+        return state in cls.running_states()
+
+
 @dataclass(frozen=True)
 class PipelineEvent:
     """One CodePipeline EventBridge event (pipeline, stage or action execution state change)."""
@@ -104,7 +142,7 @@ class PipelineEvent:
     level: str  # "pipeline" | "stage" | "action"
     pipeline: str
     execution_id: str
-    state: str
+    state: str  # as sent; compare with PipelineState members
     time: str  # ISO 8601 from the event envelope
     region: str = ""
     account: str = ""
@@ -159,8 +197,15 @@ class BakeResult:
 
 Notification = PipelineEvent | ApprovalRequest | BakeResult
 
-# Pipeline, stage and action states after which nothing more happens in that execution.
-TERMINAL_EVENT_STATES = frozenset({"SUCCEEDED", "FAILED", "SUPERSEDED", "CANCELED", "STOPPED", "ABANDONED"})
+
+class Verdict(StrEnum):
+    """What a person asked for with a button (stored as these strings)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    ROLLBACK = "rollback"
+    START = "start"
 
 
 @dataclass(frozen=True)
@@ -169,10 +214,20 @@ class Decision:
 
     subject: str  # e.g. "Approve/ManualApproval" or "rollout r-7f3k2q"
     user: str
-    verdict: str  # "approve" | "reject" | "cancel" | "rollback" | "start"
+    verdict: Verdict
     at: str
     outcome: str  # e.g. "approved", "rejected", "refused by CodePipeline: …"
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdict", Verdict(self.verdict))
+
+    def to_doc(self) -> dict[str, Any]:
+        return {**self.__dict__, "verdict": self.verdict.value}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Decision:
+        return cls(**doc)
 
 
 @dataclass(frozen=True)

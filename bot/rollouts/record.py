@@ -3,37 +3,65 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from bot.domain.models import Decision, Notice
 
-# Rollout.status values.
-AWAITING_APPROVAL = "awaiting_approval"
-STARTING = "starting"  # approved (or no approval needed); the launch template version and refresh are next
-IN_PROGRESS = "in_progress"
-CANCELLING = "cancelling"
-ROLLING_BACK = "rolling_back"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-ROLLED_BACK = "rolled_back"
-ROLLBACK_FAILED = "rollback_failed"
-ERROR = "error"  # could not start
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, ROLLED_BACK, ROLLBACK_FAILED, ERROR})
-POLLED = frozenset({IN_PROGRESS, CANCELLING, ROLLING_BACK})
 
-# describe_instance_refreshes Status -> Rollout.status
-REFRESH_STATUS = {
-    "Pending": IN_PROGRESS,
-    "InProgress": IN_PROGRESS,
-    "Baking": IN_PROGRESS,
-    "Cancelling": CANCELLING,
-    "Cancelled": CANCELLED,
-    "RollbackInProgress": ROLLING_BACK,
-    "RollbackSuccessful": ROLLED_BACK,
-    "RollbackFailed": ROLLBACK_FAILED,
-    "Failed": FAILED,
-    "Successful": SUCCEEDED,
+class RolloutStatus(StrEnum):
+    """Where a rollout stands; stored as these strings.
+
+    The code spells "canceled" one way (as CodePipeline and the bake states do); the stored values keep the
+    "cancelled"/"cancelling" they were written with, so rollouts already in a state store still load.
+    """
+
+    AWAITING_APPROVAL = "awaiting_approval"
+    STARTING = "starting"  # approved (or no approval needed); the launch template version and refresh are next
+    IN_PROGRESS = "in_progress"
+    CANCELING = "cancelling"
+    ROLLING_BACK = "rolling_back"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "cancelled"
+    ROLLED_BACK = "rolled_back"
+    ROLLBACK_FAILED = "rollback_failed"
+    ERROR = "error"  # could not start
+
+    @classmethod
+    def terminal_states(cls) -> frozenset[RolloutStatus]:
+        return frozenset({cls.SUCCEEDED, cls.FAILED, cls.CANCELED, cls.ROLLED_BACK, cls.ROLLBACK_FAILED, cls.ERROR})
+
+    @classmethod
+    def polled_states(cls) -> frozenset[RolloutStatus]:
+        """An instance refresh is under way: the poller follows it."""
+        return frozenset({cls.IN_PROGRESS, cls.CANCELING, cls.ROLLING_BACK})
+
+    @property
+    def terminal(self) -> bool:
+        return self in self.terminal_states()
+
+    @property
+    def polled(self) -> bool:
+        return self in self.polled_states()
+
+    @classmethod
+    def of_refresh(cls, status: str) -> RolloutStatus:
+        """The rollout's status for a describe_instance_refreshes Status (an unknown one reads as in progress)."""
+        return _OF_REFRESH.get(status, cls.IN_PROGRESS)
+
+
+_OF_REFRESH = {
+    "Pending": RolloutStatus.IN_PROGRESS,
+    "InProgress": RolloutStatus.IN_PROGRESS,
+    "Baking": RolloutStatus.IN_PROGRESS,
+    "Cancelling": RolloutStatus.CANCELING,
+    "Cancelled": RolloutStatus.CANCELED,
+    "RollbackInProgress": RolloutStatus.ROLLING_BACK,
+    "RollbackSuccessful": RolloutStatus.ROLLED_BACK,
+    "RollbackFailed": RolloutStatus.ROLLBACK_FAILED,
+    "Failed": RolloutStatus.FAILED,
+    "Successful": RolloutStatus.SUCCEEDED,
 }
 
 
@@ -51,7 +79,7 @@ class Rollout:
     approval_needed: bool
     thread_ts: str = ""  # the bake's message when the AMI came from a bake the bot reported
     request_id: str = ""  # that bake
-    status: str = STARTING
+    status: RolloutStatus = RolloutStatus.STARTING
     approved_by: str = ""
     approved_at: str = ""
     template_id: str = ""
@@ -73,9 +101,13 @@ class Rollout:
     polled_at: float = 0.0  # monotonic-ish wall time of the last describe (bounds the poll rate)
     settled: bool = False
 
+    def __post_init__(self) -> None:
+        # Callers may pass the stored string; the record always holds the enum.
+        object.__setattr__(self, "status", RolloutStatus(self.status))
+
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status.terminal
 
     def with_notice(self, key: str, text: str) -> Rollout:
         if any(n.key == key for n in self.notices):
@@ -87,7 +119,8 @@ class Rollout:
 
     def to_doc(self) -> dict[str, Any]:
         doc = dict(self.__dict__)
-        doc["decisions"] = [dict(d.__dict__) for d in self.decisions]
+        doc["status"] = self.status.value
+        doc["decisions"] = [d.to_doc() for d in self.decisions]
         doc["notices"] = [dict(n.__dict__) for n in self.notices]
         doc["reply_ts"] = dict(self.reply_ts)
         return doc
@@ -95,7 +128,7 @@ class Rollout:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Rollout:
         d = dict(doc)
-        d["decisions"] = tuple(Decision(**x) for x in d.get("decisions") or ())
+        d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
         d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
         known = set(cls.__dataclass_fields__)

@@ -26,25 +26,12 @@ from bot.domain.errors import (
     RefreshInProgress,
 )
 from bot.domain.ids import random_id
-from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision
+from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
 from bot.domain.ports import Fleet, Images, StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, utc_now
 from bot.rollouts.buttons import RolloutButtons
-from bot.rollouts.record import (
-    AWAITING_APPROVAL,
-    CANCELLED,
-    CANCELLING,
-    ERROR,
-    IN_PROGRESS,
-    POLLED,
-    REFRESH_STATUS,
-    ROLLING_BACK,
-    STARTING,
-    SUCCEEDED,
-    Rollout,
-    rollout_index,
-)
+from bot.rollouts.record import Rollout, RolloutStatus, rollout_index
 from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
@@ -180,7 +167,7 @@ class RolloutService:
             thread_ts=bake.message_ts if in_thread and bake else "",
             request_id=bake.request_id if bake else "",
             approval_needed=target.approval,
-            status=AWAITING_APPROVAL if target.approval else STARTING,
+            status=RolloutStatus.AWAITING_APPROVAL if target.approval else RolloutStatus.STARTING,
             updated_at=now,
         )
         doc = rollout.to_doc()
@@ -223,7 +210,7 @@ class RolloutService:
 
     def approve(self, *, user: str, rollout_id: str) -> str:
         rollout = self._get(rollout_id)
-        if rollout.status != AWAITING_APPROVAL:
+        if rollout.status != RolloutStatus.AWAITING_APPROVAL:
             raise BadRequest(self._no_longer(rollout, "waiting for approval"))
         self._access.require(user, "approvers")
         if user == rollout.requested_by:
@@ -231,12 +218,12 @@ class RolloutService:
         now = iso(self._clock())
 
         def take(r: Rollout) -> Rollout | None:
-            if r.status != AWAITING_APPROVAL:
+            if r.status != RolloutStatus.AWAITING_APPROVAL:
                 return None
             decision = Decision(
-                subject=f"rollout {r.rollout_id}", user=user, verdict="approve", at=now, outcome="approved"
+                subject=f"rollout {r.rollout_id}", user=user, verdict=Verdict.APPROVE, at=now, outcome="approved"
             )
-            return replace(r, status=STARTING, approved_by=user, approved_at=now).with_decision(decision)
+            return replace(r, status=RolloutStatus.STARTING, approved_by=user, approved_at=now).with_decision(decision)
 
         after = self._mutate(rollout_id, take)
         if after is None or after.approved_by != user or after.approved_at != now:
@@ -248,15 +235,15 @@ class RolloutService:
         rollout = self._get(rollout_id)
         self._access.require(user, "deployers")
         now = iso(self._clock())
-        decision = Decision(subject=f"rollout {rollout_id}", user=user, verdict="cancel", at=now, outcome="")
-        if rollout.status == AWAITING_APPROVAL:
+        decision = Decision(subject=f"rollout {rollout_id}", user=user, verdict=Verdict.CANCEL, at=now, outcome="")
+        if rollout.status == RolloutStatus.AWAITING_APPROVAL:
             after = self._mutate(
                 rollout_id,
                 lambda r: (
-                    self._ended(r, CANCELLED, "cancelled before it started").with_decision(
+                    self._ended(r, RolloutStatus.CANCELED, "cancelled before it started").with_decision(
                         replace(decision, outcome="cancelled before it started")
                     )
-                    if r.status == AWAITING_APPROVAL
+                    if r.status == RolloutStatus.AWAITING_APPROVAL
                     else None
                 ),
             )
@@ -264,7 +251,12 @@ class RolloutService:
                 raise BadRequest(self._no_longer(self._get(rollout_id), "waiting for approval"))
             self._release(after)
             return f"Rollout `{rollout_id}` cancelled; `{rollout.target}` is free."
-        claimed = self._claim(rollout_id, IN_PROGRESS, CANCELLING, replace(decision, outcome="cancel requested"))
+        claimed = self._claim(
+            rollout_id,
+            RolloutStatus.IN_PROGRESS,
+            RolloutStatus.CANCELING,
+            replace(decision, outcome="cancel requested"),
+        )
         if not claimed:
             raise BadRequest(self._no_longer(self._get(rollout_id), "running"))
         self._run_async(lambda: self._aws_stop(rollout_id, rollback=False))
@@ -276,19 +268,19 @@ class RolloutService:
         decision = Decision(
             subject=f"rollout {rollout_id}",
             user=user,
-            verdict="rollback",
+            verdict=Verdict.ROLLBACK,
             at=iso(self._clock()),
             outcome="rollback requested",
         )
-        claimed = self._claim(rollout_id, IN_PROGRESS, ROLLING_BACK, decision) or self._claim(
-            rollout_id, CANCELLING, ROLLING_BACK, decision
-        )
+        claimed = self._claim(
+            rollout_id, RolloutStatus.IN_PROGRESS, RolloutStatus.ROLLING_BACK, decision
+        ) or self._claim(rollout_id, RolloutStatus.CANCELING, RolloutStatus.ROLLING_BACK, decision)
         if not claimed:
             raise BadRequest(self._no_longer(self._get(rollout_id), "running"))
         self._run_async(lambda: self._aws_stop(rollout_id, rollback=True))
         return f"Rolling back rollout `{rollout_id}`: replaced instances go back to the previous version."
 
-    def _claim(self, rollout_id: str, expected: str, new: str, decision: Decision) -> bool:
+    def _claim(self, rollout_id: str, expected: RolloutStatus, new: RolloutStatus, decision: Decision) -> bool:
         after = self._mutate(
             rollout_id,
             lambda r: replace(r, status=new, polled_at=0.0).with_decision(decision) if r.status == expected else None,
@@ -299,7 +291,7 @@ class RolloutService:
 
     def _start(self, rollout_id: str) -> None:
         rollout = self.get(rollout_id)
-        if rollout is None or rollout.status != STARTING:
+        if rollout is None or rollout.status != RolloutStatus.STARTING:
             return
         target = self._config.targets[rollout.target]
         fleet = self._fleet_for(rollout.region)
@@ -348,15 +340,19 @@ class RolloutService:
         self._mutate(
             rollout_id,
             lambda r: (
-                replace(r, status=IN_PROGRESS, refresh_id=refresh_id, refresh_status="Pending", polled_at=0.0)
-                if r.status == STARTING
+                replace(
+                    r, status=RolloutStatus.IN_PROGRESS, refresh_id=refresh_id, refresh_status="Pending", polled_at=0.0
+                )
+                if r.status == RolloutStatus.STARTING
                 else replace(r, refresh_id=refresh_id)
             ),
         )
 
     def _fail_start(self, rollout_id: str, why: str) -> None:
         log.warning("rollout.start_failed rollout_id=%s error=%s", rollout_id, why)
-        after = self._mutate(rollout_id, lambda r: self._ended(replace(r, error=why), ERROR, f"could not start: {why}"))
+        after = self._mutate(
+            rollout_id, lambda r: self._ended(replace(r, error=why), RolloutStatus.ERROR, f"could not start: {why}")
+        )
         if after:
             self._release(after)
 
@@ -377,7 +373,9 @@ class RolloutService:
             # Whatever Auto Scaling now says is the truth: poll at once, and say why the button did nothing.
             self._mutate(
                 rollout_id,
-                lambda r: replace(r, status=IN_PROGRESS if not r.terminal else r.status, polled_at=0.0).with_notice(
+                lambda r: replace(
+                    r, status=RolloutStatus.IN_PROGRESS if not r.terminal else r.status, polled_at=0.0
+                ).with_notice(
                     f"stop-failed:{len(r.notices)}",
                     f":warning: Could not {verb} rollout `{rollout_id}`: {failure}",
                 ),
@@ -386,7 +384,7 @@ class RolloutService:
     def recover(self) -> None:
         """After a restart: finish starting what was approved but not started; polling resumes by itself."""
         for rollout in self.active():
-            if rollout.status == STARTING and not rollout.refresh_id:
+            if rollout.status == RolloutStatus.STARTING and not rollout.refresh_id:
                 self._run_async(lambda rid=rollout.rollout_id: self._start(rid))
             else:
                 self._board.mark_dirty(rollout.rollout_id)
@@ -395,7 +393,7 @@ class RolloutService:
         """Refresh every running rollout from describe_instance_refreshes, each at most once per interval."""
         now = self._wall()
         for rollout in self.active():
-            if rollout.status not in POLLED or not rollout.refresh_id:
+            if not rollout.status.polled or not rollout.refresh_id:
                 continue
             if now - rollout.polled_at < self._poll_interval:
                 continue
@@ -410,10 +408,10 @@ class RolloutService:
             self._apply_refresh(rollout.rollout_id, refresh, now)
 
     def _apply_refresh(self, rollout_id: str, refresh: Any, now: float) -> None:
-        status = REFRESH_STATUS.get(refresh.status, IN_PROGRESS)
-        if status == SUCCEEDED:
+        status = RolloutStatus.of_refresh(refresh.status)
+        if status == RolloutStatus.SUCCEEDED:
             rollout = self.get(rollout_id)
-            if rollout and rollout.status != SUCCEEDED:
+            if rollout and rollout.status != RolloutStatus.SUCCEEDED:
                 try:
                     self._fleet_for(rollout.region).set_default_version(rollout.template_id, rollout.version)
                 except FleetError as exc:
@@ -440,10 +438,13 @@ class RolloutService:
                 status_reason=refresh.status_reason,
                 polled_at=now,
             )
-            if status not in POLLED:
+            if not status.polled:
                 return self._ended(new, status, refresh.status_reason)
             # A cancel or rollback we asked for stays shown until Auto Scaling reports it.
-            if r.status in (CANCELLING, ROLLING_BACK) and status == IN_PROGRESS:
+            if (
+                r.status in (RolloutStatus.CANCELING, RolloutStatus.ROLLING_BACK)
+                and status == RolloutStatus.IN_PROGRESS
+            ):
                 return new
             return replace(new, status=status)
 
@@ -452,7 +453,7 @@ class RolloutService:
             self._release(after)
             log.info("rollout.ended rollout_id=%s status=%s", rollout_id, after.status)
 
-    def _ended(self, rollout: Rollout, status: str, detail: str) -> Rollout:
+    def _ended(self, rollout: Rollout, status: RolloutStatus, detail: str) -> Rollout:
         from bot.slack.rollout_blocks import ending_text
 
         ended = replace(rollout, status=status, finished_at=iso(self._clock()))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals.record import APPROVAL_DECIDING, APPROVAL_EXPIRED, APPROVED, REJECTED, ApprovalState
+from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.bakes.record import Bake
+from bot.domain.models import Verdict
 from bot.slack import ids
 from bot.slack.text import escape
 
@@ -29,7 +30,7 @@ def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
     """The approval as the thread reply (and the bake message) show it: open with buttons, or its outcome."""
     asked = a.request
     where = f"*{escape(asked.stage)}* / *{escape(asked.action)}*"
-    if not a.open or a.status == APPROVAL_DECIDING:
+    if not a.open or a.status == ApprovalStatus.DECIDING:
         return [{"type": "section", "text": {"type": "mrkdwn", "text": outcome_line(a, where)}}]
     not_who = f"<@{bake.requested_by}> (who asked)" if bake.requested_by else ""
     if bake.origin == "push" and bake.author:
@@ -76,14 +77,14 @@ def outcome_line(a: ApprovalState, where: str) -> str:
 
     who = f"<@{a.decided_by}>" if a.decided_by else "someone"
     when = f" {slack_date(a.decided_at)}" if a.decided_at else ""
-    if a.status == APPROVAL_DECIDING:
-        verb = "Approving" if a.verdict == "approve" else "Rejecting"
+    if a.status == ApprovalStatus.DECIDING:
+        verb = "Approving" if a.verdict == Verdict.APPROVE else "Rejecting"
         return f":hourglass_flowing_sand: {verb} {where}: {who} decided{when}, telling CodePipeline…"
-    if a.status == APPROVED:
+    if a.status == ApprovalStatus.APPROVED:
         return f":white_check_mark: {where} approved by {who}{when}"
-    if a.status == REJECTED:
+    if a.status == ApprovalStatus.REJECTED:
         return f":no_entry: {where} rejected by {who}{when}: {escape(a.reason)}"[:3000]
-    if a.status == APPROVAL_EXPIRED:
+    if a.status == ApprovalStatus.EXPIRED:
         return f":hourglass: {where} expired ({expiry_text(a.request.expires)}) without a decision"
     return f":heavy_minus_sign: {where} closed: {escape(a.note or a.status)}"
 

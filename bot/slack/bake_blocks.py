@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.bakes.record import SUCCEEDED, Bake, StepState
-from bot.domain.models import STAGES
+from bot.approvals.record import ApprovalStatus
+from bot.bakes.record import Bake, BakeStatus, StepState
+from bot.domain.models import STAGES, PipelineState
 from bot.slack import ids
 from bot.slack.approval_blocks import approval_card, outcome_line
 from bot.slack.text import escape
@@ -14,25 +15,25 @@ from bot.slack.text import escape
 Blocks = list[dict[str, Any]]
 
 STATUS_LABEL = {
-    "requested": (":inbox_tray:", "requested"),
-    "committed": (":outbox_tray:", "committed, waiting for the pipeline"),
-    "running": (":hourglass_flowing_sand:", "running"),
-    "succeeded": (":white_check_mark:", "succeeded"),
-    "failed": (":x:", "failed"),
-    "superseded": (":fast_forward:", "superseded"),
-    "canceled": (":heavy_minus_sign:", "canceled"),
-    "stopped": (":octagonal_sign:", "stopped"),
-    "error": (":warning:", "could not start"),
+    BakeStatus.REQUESTED: (":inbox_tray:", "requested"),
+    BakeStatus.COMMITTED: (":outbox_tray:", "committed, waiting for the pipeline"),
+    BakeStatus.RUNNING: (":hourglass_flowing_sand:", "running"),
+    BakeStatus.SUCCEEDED: (":white_check_mark:", "succeeded"),
+    BakeStatus.FAILED: (":x:", "failed"),
+    BakeStatus.SUPERSEDED: (":fast_forward:", "superseded"),
+    BakeStatus.CANCELED: (":heavy_minus_sign:", "canceled"),
+    BakeStatus.STOPPED: (":octagonal_sign:", "stopped"),
+    BakeStatus.ERROR: (":warning:", "could not start"),
 }
 STEP_ICON = {
-    "STARTED": ":arrows_counterclockwise:",
-    "RESUMED": ":arrows_counterclockwise:",
-    "STOPPING": ":arrows_counterclockwise:",
-    "SUCCEEDED": ":white_check_mark:",
-    "FAILED": ":x:",
-    "CANCELED": ":heavy_minus_sign:",
-    "ABANDONED": ":heavy_minus_sign:",
-    "STOPPED": ":octagonal_sign:",
+    PipelineState.STARTED: ":arrows_counterclockwise:",
+    PipelineState.RESUMED: ":arrows_counterclockwise:",
+    PipelineState.STOPPING: ":arrows_counterclockwise:",
+    PipelineState.SUCCEEDED: ":white_check_mark:",
+    PipelineState.FAILED: ":x:",
+    PipelineState.CANCELED: ":heavy_minus_sign:",
+    PipelineState.ABANDONED: ":heavy_minus_sign:",
+    PipelineState.STOPPED: ":octagonal_sign:",
 }
 
 
@@ -128,7 +129,7 @@ def bake_message(
         else:
             where = f"*{escape(a.request.stage)}* / *{escape(a.request.action)}*"
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome_line(a, where)}]})
-    if bake.status == SUCCEEDED and bake.amis and targets:
+    if bake.status == BakeStatus.SUCCEEDED and bake.amis and targets:
         blocks.append(
             {
                 "type": "actions",
@@ -149,7 +150,7 @@ def bake_message(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {escape(bake.error)}"[:3000]}]}
         )
     text = f"Bake {bake.request_id} of {bake.image}: {label}"
-    if any(a.status == "pending" for a in bake.approvals):
+    if any(a.status == ApprovalStatus.PENDING for a in bake.approvals):
         text += " — waiting for approval"
     if bake.amis:
         text += " — " + ", ".join(a.ami_id for a in bake.amis)

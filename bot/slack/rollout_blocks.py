@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.rollouts.record import AWAITING_APPROVAL, CANCELLING, IN_PROGRESS, Rollout
+from bot.rollouts.record import Rollout, RolloutStatus
 from bot.slack import ids
 from bot.slack.text import escape
 
 Blocks = list[dict[str, Any]]
 
 STATUS_LABEL = {
-    "awaiting_approval": (":raised_hand:", "waiting for approval"),
-    "starting": (":arrows_counterclockwise:", "starting"),
-    "in_progress": (":ship:", "in progress"),
-    "cancelling": (":heavy_minus_sign:", "cancelling"),
-    "rolling_back": (":rewind:", "rolling back"),
-    "succeeded": (":white_check_mark:", "succeeded"),
-    "failed": (":x:", "failed"),
-    "cancelled": (":heavy_minus_sign:", "cancelled"),
-    "rolled_back": (":rewind:", "rolled back"),
-    "rollback_failed": (":rotating_light:", "rollback failed"),
-    "error": (":warning:", "could not start"),
+    RolloutStatus.AWAITING_APPROVAL: (":raised_hand:", "waiting for approval"),
+    RolloutStatus.STARTING: (":arrows_counterclockwise:", "starting"),
+    RolloutStatus.IN_PROGRESS: (":ship:", "in progress"),
+    RolloutStatus.CANCELING: (":heavy_minus_sign:", "cancelling"),
+    RolloutStatus.ROLLING_BACK: (":rewind:", "rolling back"),
+    RolloutStatus.SUCCEEDED: (":white_check_mark:", "succeeded"),
+    RolloutStatus.FAILED: (":x:", "failed"),
+    RolloutStatus.CANCELED: (":heavy_minus_sign:", "cancelled"),
+    RolloutStatus.ROLLED_BACK: (":rewind:", "rolled back"),
+    RolloutStatus.ROLLBACK_FAILED: (":rotating_light:", "rollback failed"),
+    RolloutStatus.ERROR: (":warning:", "could not start"),
 }
 
 
@@ -64,7 +64,7 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
         {"type": "section", "text": {"type": "mrkdwn", "text": title}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": context[:3000]}]},
     ]
-    if r.status == AWAITING_APPROVAL:
+    if r.status == RolloutStatus.AWAITING_APPROVAL:
         who = f"{approvers or 'the approvers'}, except <@{r.requested_by}> (who asked)"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"Who may approve: {who}"}})
     lines = []
@@ -89,17 +89,17 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
         confirm="Put the previous launch template version back on every replaced instance?",
     )
     buttons = []
-    if r.status == AWAITING_APPROVAL:
+    if r.status == RolloutStatus.AWAITING_APPROVAL:
         buttons = [
             _button(ids.ROLLOUT_APPROVE, "Approve", r.rollout_id, "primary"),
             _button(ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id),
         ]
-    elif r.status == IN_PROGRESS:
+    elif r.status == RolloutStatus.IN_PROGRESS:
         cancel = _button(
             ids.ROLLOUT_CANCEL, "Cancel", r.rollout_id, confirm="Stop replacing instances? Replaced ones stay."
         )
         buttons = [cancel, rollback]
-    elif r.status == CANCELLING:
+    elif r.status == RolloutStatus.CANCELING:
         buttons = [rollback]
     if buttons:
         blocks.append({"type": "actions", "block_id": f"rollout:{r.rollout_id}", "elements": buttons})
@@ -112,7 +112,7 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
 def ending_text(r: Rollout, detail: str) -> str:
     icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
     text = f"{icon} Rollout `{r.rollout_id}` of *{r.target}* onto `{r.ami_id}` {label}."
-    if r.status == "succeeded" and r.version:
+    if r.status == RolloutStatus.SUCCEEDED and r.version:
         text += f" Launch template version {r.version} is now the default."
     if detail:
         text += f"\n> {escape(detail)[:500]}"

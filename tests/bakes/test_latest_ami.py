@@ -8,11 +8,11 @@ import pytest
 
 from bot.bakes.following import EXECUTION
 from bot.bakes.images import IMAGE
-from bot.bakes.record import BAKE, RUNNING, Bake, StepState, bake_index
+from bot.bakes.record import BAKE, Bake, BakeStatus, StepState, bake_index
 from bot.bakes.service import BakeService
 from bot.config import parse_config
 from bot.domain.errors import StateConflict
-from bot.domain.models import Ami, PipelineEvent
+from bot.domain.models import Ami, BakeResult, PipelineEvent
 from bot.state.sqlite import SqliteStore
 
 RID, EX, AMI = "b-abc234", "5f0d2a4e-1c3b-4d6e-8f9a-0b1c2d3e4f50", "ami-0123456789abcdef0"
@@ -75,7 +75,7 @@ def running_bake_with_its_amis(store: RacyStore) -> None:
         reason="",
         channel="C0BAKERY",
         pipeline="ami-bakery-base",
-        status=RUNNING,
+        status=BakeStatus.RUNNING,
         execution_id=EX,
         execution_state=StepState(state="STARTED", updated="2026-11-26T09:00:05Z", started="2026-11-26T09:00:05Z"),
         amis=(Ami(region="eu-west-1", ami_id=AMI),),
@@ -151,3 +151,41 @@ def test_a_bake_whose_recent_list_keeps_losing_races_is_still_committed_and_the_
     assert bakes.get(bake.request_id).commit_id == OneCommitRepo().commit_request(None)
     [failure] = [r for r in caplog.records if r.getMessage().startswith("bake.recent_not_noted")]
     assert failure.exc_info and isinstance(failure.exc_info[1], StateConflict)
+
+
+def succeeded_with_its_result(bakes: BakeService, store: RacyStore, request_id: str, requested_at: str, ami: str):
+    """A hand-pushed bake that succeeded; then the build's bake result arrives with its AMI."""
+    bake = Bake(
+        request_id=request_id,
+        image="base",
+        requested_by="",
+        requested_at=requested_at,
+        reason="",
+        channel="C0BAKERY",
+        pipeline="ami-bakery-base",
+        origin="push",
+        status=BakeStatus.SUCCEEDED,
+        execution_id=f"exec-{request_id}",
+    )
+    doc = bake.to_doc()
+    store.create(BAKE, request_id, doc, index=bake_index(doc))
+    result = BakeResult(
+        image="base",
+        request_id=request_id,
+        commit_id="",
+        pipeline="ami-bakery-base",
+        execution_id=bake.execution_id,
+        status="succeeded",
+        amis=(Ami("eu-west-1", ami),),
+    )
+    bakes.apply(result)
+
+
+def test_an_older_bake_finishing_late_does_not_replace_the_newer_ami(bakes, store):
+    # Hand-pushed bakes take the pipeline event's time, which may carry fractions of a second: as text,
+    # "…09:00:00.500Z" sorts before "…09:00:00Z" although it is later.
+    succeeded_with_its_result(bakes, store, "h-newer00000", "2026-11-26T09:00:00.500Z", "ami-0000000000000new0")
+    succeeded_with_its_result(bakes, store, "h-older00000", "2026-11-26T09:00:00Z", "ami-0000000000000old0")
+    summary = bakes.image_summary("base")
+    assert summary["latest_request"] == "h-newer00000"
+    assert [a["ami_id"] for a in summary["amis"]] == ["ami-0000000000000new0"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.approvals.record import APPROVAL_DECIDING, ApprovalState
+from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.bakes.record import Bake
 from bot.domain.models import ApprovalRequest
 
@@ -29,7 +29,7 @@ BAKE = Bake(
             key="ap-7f3k2q",
             request=REQUEST,
             execution_id="5f0d2a4e-1c3b-4d6e-8f9a-0b1c2d3e4f50",
-            status=APPROVAL_DECIDING,
+            status=ApprovalStatus.DECIDING,
             decided_by="U0ALICE",
             claim="c0ffee",
         ),
