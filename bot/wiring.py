@@ -42,6 +42,8 @@ from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
 from bot.services import Services
 from bot.slack.bake_blocks import bake_message, bake_replies
+from bot.slack.notices import notice_text
+from bot.slack.replies import reply_text
 from bot.slack.rollout_blocks import rollout_message
 from bot.state import open_store
 
@@ -134,6 +136,7 @@ def build_bot(
             store=store,
             chat=chat,
             render=render,
+            notice_text=notice_text,
             surface=surface,
             min_interval=opts.publish_interval,
             before_publish=foreground.wait_quiet,
@@ -177,6 +180,7 @@ def build_bot(
         bakes=bakes,
         pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
         run_async=workers.submit,
+        reply_text=reply_text,
     )
     rollouts = RolloutService(
         config=config,

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 from bot.bakes.progress import advance, apply_result
 from bot.bakes.record import Bake
-from bot.domain.models import Ami, BakeResult, PipelineEvent
+from bot.domain.models import Ami, BakeResult, NoticeKind, PipelineEvent
+from bot.slack.notices import notice_text
 
 EXEC = "0c6ab1a2-0000-4000-8000-000000000001"
 
@@ -103,20 +104,20 @@ def test_a_failed_action_owes_one_thread_reply_naming_stage_action_and_log():
     b = run(bake(), [HAPPY[0], failed, failed, ev("pipeline", "FAILED", "03:01")])
     assert b.status == "failed"
     assert len(b.notices) == 1
-    text = b.notices[0].text
+    text = notice_text(b.notices[0])
     assert "*Test*" in text and "*BootAndCheck*" in text and "https://console.aws.amazon.com/codebuild/log" in text
 
 
 def test_a_rejected_approval_says_rejected():
     b = run(bake(), [ev("action", "FAILED", "05:00", "Approve", "Manual", category="Approval")])
-    assert "Rejected" in b.notices[0].text
+    assert "Rejected" in notice_text(b.notices[0])
 
 
 def test_superseded_canceled_and_stopped_are_reported_as_such():
     for state in ("SUPERSEDED", "CANCELED", "STOPPED"):
         b = run(bake(), [HAPPY[0], ev("pipeline", state, "01:00")])
         assert b.status == state.lower()
-        assert state in b.notices[0].text
+        assert state in notice_text(b.notices[0])
 
 
 def test_events_of_another_execution_are_ignored_while_following_one():
@@ -132,7 +133,7 @@ def test_a_re_release_of_the_same_commit_is_followed_from_scratch():
 
 def test_user_text_in_summaries_cannot_mention_the_channel():
     b = run(bake(), [ev("action", "FAILED", "03:00", "Test", "T", summary="<!channel> look")])
-    assert "<!channel>" not in b.notices[0].text
+    assert "<!channel>" not in notice_text(b.notices[0])
 
 
 def test_a_bake_result_records_amis_once():
@@ -159,3 +160,10 @@ def test_a_retry_a_fraction_of_a_second_after_the_failure_is_followed():
     resumed = replace(failed, state="RESUMED", time="2026-11-26T09:03:00.250Z")
     b = run(bake(), [HAPPY[0], failed, resumed])
     assert b.stages["Bake"].state == "RESUMED" and b.stages["Bake"].started == "2026-11-26T09:03:00.250Z"
+
+
+def test_a_failed_action_is_recorded_as_a_fact_not_as_slack_text():
+    failed = ev("action", "FAILED", "03:00", "Test", "T", summary="<!channel> look", external_url="https://x.invalid/l")
+    (notice,) = run(bake(), [HAPPY[0], failed]).notices
+    assert notice.kind == NoticeKind.ACTION_FAILED
+    assert notice.fields == {"stage": "Test", "action": "T", "summary": "<!channel> look", "log_url": "https://x.invalid/l"}

@@ -9,7 +9,9 @@ import pytest
 
 from bot.bakes.record import BAKE, Bake, bake_index
 from bot.domain.errors import ChatError
+from bot.domain.models import NoticeKind
 from bot.publishing.publisher import MessagePublisher
+from bot.slack.notices import notice_text
 from bot.state.sqlite import SqliteStore
 from tests.fixtures.waiting import wait_for
 
@@ -61,7 +63,7 @@ def set_status(store, rid: str, status: str, notice: str | None = None) -> None:
     def fn(doc):
         b = replace(Bake.from_doc(doc), status=status, settled=False)
         if notice:
-            b = b.with_notice(notice, f"reply {notice}")
+            b = b.with_notice(notice, NoticeKind.TEXT, text=f"reply {notice}")
         return b.to_doc()
 
     store.mutate(BAKE, rid, fn, index_fn=bake_index)
@@ -80,7 +82,7 @@ BAKE_ONE = Bake(
 
 def test_the_first_publish_posts_and_later_ones_edit_the_same_message(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     put(store, BAKE_ONE)
     pub.publish("b-abc234")
     set_status(store, "b-abc234", "running")
@@ -91,7 +93,7 @@ def test_the_first_publish_posts_and_later_ones_edit_the_same_message(store):
 
 def test_an_unchanged_render_costs_no_slack_call(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     put(store, BAKE_ONE)
     pub.publish("b-abc234")
     pub.publish("b-abc234")
@@ -100,7 +102,7 @@ def test_an_unchanged_render_costs_no_slack_call(store):
 
 def test_many_marks_within_the_interval_coalesce_into_one_edit(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0.5)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0.5)
     put(store, BAKE_ONE)
     stop = threading.Event()
     loop = threading.Thread(target=pub.run, args=(stop,))
@@ -122,7 +124,7 @@ def test_many_marks_within_the_interval_coalesce_into_one_edit(store):
 
 def test_thread_replies_are_posted_once_under_the_message(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     put(store, BAKE_ONE)
     set_status(store, "b-abc234", "failed", notice="failed:x")
     pub.publish("b-abc234")
@@ -134,7 +136,7 @@ def test_thread_replies_are_posted_once_under_the_message(store):
 
 def test_a_finished_bake_leaves_the_active_index_once_slack_shows_it(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     put(store, BAKE_ONE)
     set_status(store, "b-abc234", "succeeded")
     assert [r.key for r in store.find(BAKE, "active")] == ["b-abc234"]
@@ -144,7 +146,9 @@ def test_a_finished_bake_leaves_the_active_index_once_slack_shows_it(store):
 
 def test_a_slack_failure_keeps_the_bake_due_and_it_is_retried(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0, retry_delay=0)
+    pub = MessagePublisher(
+        store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0, retry_delay=0
+    )
     put(store, BAKE_ONE)
     chat.fail_next = 1
     pub.publish("b-abc234")
@@ -157,7 +161,7 @@ def test_recover_redraws_every_bake_still_active(store):
     chat = RecordingChat()
     put(store, BAKE_ONE)
     put(store, replace(BAKE_ONE, request_id="b-def567"))
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     pub.recover()
     pub.flush()
     assert len([c for c in chat.calls if c[0] == "post"]) == 2
@@ -165,7 +169,9 @@ def test_recover_redraws_every_bake_still_active(store):
 
 def test_a_deleted_bake_message_is_posted_again(store):
     chat = RecordingChat()
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0, retry_delay=0)
+    pub = MessagePublisher(
+        store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0, retry_delay=0
+    )
     put(store, BAKE_ONE)
     pub.publish("b-abc234")
     first_ts = store.get(BAKE, "b-abc234").doc["message_ts"]
@@ -185,7 +191,9 @@ def test_a_deleted_bake_message_is_posted_again(store):
 def test_a_channel_the_bot_cannot_post_to_is_retried_later_not_at_once(store):
     chat = RecordingChat()
     # retry_delay 0.05 s: an ordinary failure comes back after 0.05 s, a permanent one after 0.6 s.
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0, retry_delay=0.05)
+    pub = MessagePublisher(
+        store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0, retry_delay=0.05
+    )
     put(store, BAKE_ONE)
     working_post = chat.post
 
@@ -218,7 +226,7 @@ def test_a_flush_while_the_loop_publishes_the_same_new_bake_posts_one_message(st
     # Shutdown flushes while the loop may still be publishing: a new bake must still get one message.
     started = threading.Event()
     chat = SlowPostChat(started)
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     put(store, BAKE_ONE)
     first = threading.Thread(target=pub.publish, args=("b-abc234",))
     first.start()
@@ -240,7 +248,7 @@ def test_a_message_being_drawn_still_counts_as_pending(store):
         return working_post(**kw)
 
     chat.post = slow_post
-    pub = MessagePublisher(store=store, chat=chat, render=render, min_interval=0)
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=notice_text, min_interval=0)
     put(store, BAKE_ONE)
     stop = threading.Event()
     loop = threading.Thread(target=pub.run, args=(stop,))
@@ -256,3 +264,16 @@ def test_a_message_being_drawn_still_counts_as_pending(store):
         stop.set()
         loop.join()
     assert [c[0] for c in chat.calls] == ["post"]
+
+
+def test_a_notice_is_posted_in_the_words_the_publisher_is_given(store):
+    def words(notice):
+        return f"in words: {notice.kind} {notice.fields['text']}"
+
+    chat = RecordingChat()
+    pub = MessagePublisher(store=store, chat=chat, render=render, notice_text=words, min_interval=0)
+    put(store, BAKE_ONE)
+    set_status(store, "b-abc234", "failed", notice="failed:x")
+    pub.publish("b-abc234")
+    replies = [c[1]["text"] for c in chat.calls if c[0] == "post" and c[1]["thread_ts"]]
+    assert replies == ["in words: text reply failed:x"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from bot.access.service import Access
@@ -31,6 +31,7 @@ from bot.domain.errors import (
 from bot.domain.ids import derived_key
 from bot.domain.models import ApprovalRequest, Decision, Verdict
 from bot.domain.ports import Chat, PipelineApi, StateStore
+from bot.domain.replies import Decided, Deciding, DecisionLost, DecisionRefused, Reply
 from bot.domain.times import iso, parse_time, utc_now
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,6 @@ def parse_expiry(text: str) -> datetime | None:
         return None
 
 
-@dataclass(frozen=True)
-class Reply:
-    """What the person who clicked is told, privately."""
-
-    text: str
-
-
 class ApprovalService:
     def __init__(
         self,
@@ -70,6 +64,7 @@ class ApprovalService:
         bakes: BakeService,
         pipeline_for: Callable[[str | None], PipelineApi],
         run_async: Callable[[Callable[[], None]], None],
+        reply_text: Callable[[Reply], str],
         clock: Callable[[], datetime] = utc_now,
     ):
         self._config = config
@@ -79,6 +74,7 @@ class ApprovalService:
         self._bakes = bakes
         self._pipeline_for = pipeline_for
         self._run_async = run_async
+        self._reply_text = reply_text  # outcomes are told after the click was answered: bot.slack words them
         self._clock = clock
 
     # --- a notification arrives --------------------------------------------------------------
@@ -133,7 +129,7 @@ class ApprovalService:
                 raise NotAllowed("You wrote this bake's commit, so someone else must approve it (four-eyes).")
         return bake, state
 
-    def decide(self, *, user: str, key: str, approve: bool, reason: str = "") -> Reply:
+    def decide(self, *, user: str, key: str, approve: bool, reason: str = "") -> Deciding:
         """Claim the decision and send it in the background; exactly one click wins."""
         reason = " ".join(reason.split())
         if not approve and not reason:
@@ -169,7 +165,7 @@ class ApprovalService:
             raise BadRequest(closed_text(state) if state else "This approval is no longer open.")
         log.info("approval.claimed request_id=%s key=%s user=%s verdict=%s", bake.request_id, key, user, verdict)
         self._run_async(lambda: self._submit(bake.request_id, key, claim))
-        return Reply(f":hourglass_flowing_sand: {'Approving' if approve else 'Rejecting'} `{bake.request_id}`…")
+        return Deciding(request_id=bake.request_id, approve=approve)
 
     def resume(self) -> None:
         """After a restart: a claimed decision whose call may not have been made is made now, once."""
@@ -209,7 +205,7 @@ class ApprovalService:
         except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
             outcome = f"refused by CodePipeline: {exc}"
             self._finish(request_id, key, claim, ApprovalStatus.REFUSED, outcome, note=str(exc))
-            self._tell(bake.channel, state.decided_by, f":warning: CodePipeline did not take your decision: {exc}")
+            self._tell(bake.channel, state.decided_by, DecisionRefused(reason=str(exc)))
             return
         except BakeryError as exc:
             log.exception("approval.submit_failed request_id=%s key=%s", request_id, key)
@@ -225,12 +221,12 @@ class ApprovalService:
                     else None
                 ),
             )
-            self._tell(bake.channel, state.decided_by, f":warning: Your decision did not reach CodePipeline: {exc}")
+            self._tell(bake.channel, state.decided_by, DecisionLost(reason=str(exc)))
             return
         final = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
         self._finish(request_id, key, claim, final, final.value)
         log.info("approval.decided request_id=%s key=%s user=%s outcome=%s", request_id, key, state.decided_by, final)
-        self._tell(bake.channel, state.decided_by, f":white_check_mark: You {final} `{request_id}`.")
+        self._tell(bake.channel, state.decided_by, Decided(request_id=request_id, approve=approve))
 
     def _finish(
         self, request_id: str, key: str, claim: str, status: ApprovalStatus, outcome: str, *, note: str = ""
@@ -283,9 +279,9 @@ class ApprovalService:
             log.warning("approval.name_lookup_failed user=%s", user, exc_info=True)
             return user
 
-    def _tell(self, channel: str, user: str, text: str) -> None:
+    def _tell(self, channel: str, user: str, reply: Reply) -> None:
         try:
-            self._chat.post_ephemeral(channel=channel, user=user, text=text)
+            self._chat.post_ephemeral(channel=channel, user=user, text=self._reply_text(reply))
         except ChatError:
             log.warning("approval.tell_failed user=%s", user, exc_info=True)
 

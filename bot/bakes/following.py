@@ -17,7 +17,7 @@ from bot.bakes.progress import advance, apply_result, close_approvals
 from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
 from bot.domain.errors import BakeryError, PipelineError
-from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent, PipelineState
+from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent, PipelineState
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.times import iso
 
@@ -122,11 +122,7 @@ class PipelineFollower:
         if not amis:
             self._mutate(
                 request_id,
-                lambda b: b.with_notice(
-                    "no-amis",
-                    ":warning: The pipeline succeeded but no AMI tagged with this "
-                    "request was found and the build sent no bake result.",
-                ),
+                lambda b: b.with_notice("no-amis", NoticeKind.NO_AMIS),
             )
             return
         after = self._mutate(request_id, lambda b: replace(b, amis=tuple(amis)) if not b.amis else None)

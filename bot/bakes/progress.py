@@ -2,7 +2,8 @@
 
 Delivery is at least once and out of order, so each step keeps the event time of the state it holds and
 only moves to a state that is newer; at the same time a terminal state beats a running one. Applying the
-same event twice, or an older one after a newer one, returns the bake unchanged.
+same event twice, or an older one after a newer one, returns the bake unchanged. What the thread must be
+told is recorded as notice facts (a kind and its fields); `bot.slack.notices` words them.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from dataclasses import replace
 
 from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.bakes.record import Bake, BakeStatus, StepState
-from bot.domain.models import BakeResult, Decision, PipelineEvent, PipelineState, Verdict
+from bot.domain.models import BakeResult, Decision, NoticeKind, PipelineEvent, PipelineState, Verdict
 from bot.domain.times import parse_time
-from bot.slack.text import escape
 
 _running = PipelineState.is_running
 _terminal = PipelineState.is_terminal
@@ -100,10 +100,23 @@ def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
         changes["status"] = BakeStatus.RUNNING
     out = replace(bake, **changes)
     if ev.level == "action" and ev.state == PipelineState.FAILED and "actions" in changes:
-        out = out.with_notice(f"failed:{ev.execution_id}:{ev.stage}/{ev.action}", failure_text(ev))
+        kind = NoticeKind.APPROVAL_REJECTED if ev.category == "Approval" else NoticeKind.ACTION_FAILED
+        out = out.with_notice(
+            f"failed:{ev.execution_id}:{ev.stage}/{ev.action}",
+            kind,
+            stage=ev.stage,
+            action=ev.action,
+            summary=ev.summary,
+            log_url=ev.external_url,
+        )
     ended_early = (BakeStatus.SUPERSEDED, BakeStatus.CANCELED, BakeStatus.STOPPED)
     if ev.level == "pipeline" and out.status != bake.status and out.status in ended_early:
-        out = out.with_notice(f"ended:{ev.execution_id}:{ev.state}", ended_text(ev))
+        out = out.with_notice(
+            f"ended:{ev.execution_id}:{ev.state}",
+            NoticeKind.EXECUTION_ENDED,
+            execution_id=ev.execution_id,
+            state=ev.state,
+        )
     return out
 
 
@@ -177,27 +190,6 @@ def with_decision(bake: Bake, decision: Decision) -> Bake:
     return replace(bake, decisions=(*bake.decisions, decision))
 
 
-def failure_text(ev: PipelineEvent) -> str:
-    if ev.category == "Approval":
-        what = f":no_entry: Rejected at *{ev.stage}* (action *{ev.action}*)."
-    else:
-        what = f":x: Stage *{ev.stage}* failed in action *{ev.action}*."
-    if ev.summary:
-        what += f"\n> {escape(ev.summary)[:500]}"
-    if ev.external_url:
-        what += f"\n<{ev.external_url}|Build log>"
-    return what
-
-
-def ended_text(ev: PipelineEvent) -> str:
-    meaning = {
-        "SUPERSEDED": "a newer execution took its place before it finished",
-        "CANCELED": "the execution was canceled",
-        "STOPPED": "someone stopped the execution",
-    }.get(ev.state, ev.state.lower())
-    return f":heavy_minus_sign: Execution `{ev.execution_id[:8]}` ended *{ev.state}*: {meaning}."
-
-
 def apply_result(bake: Bake, result: BakeResult) -> Bake | None:
     """Record the build's bake result: the AMIs and the log link. Repeats change nothing."""
     changes: dict = {}
@@ -211,8 +203,10 @@ def apply_result(bake: Bake, result: BakeResult) -> Bake | None:
         changes["execution_id"] = result.execution_id
     out = replace(bake, **changes) if changes else bake
     if result.status != BakeStatus.SUCCEEDED:
-        text = f":x: The build reported the bake *{escape(result.status)}*."
-        if result.log_url:
-            text += f"\n<{result.log_url}|Build log>"
-        out = out.with_notice(f"result:{result.execution_id}:{result.status}", text)
+        out = out.with_notice(
+            f"result:{result.execution_id}:{result.status}",
+            NoticeKind.RESULT_FAILED,
+            status=result.status,
+            log_url=result.log_url,
+        )
     return None if out == bake else out

@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.approvals.record import ApprovalState
-from bot.domain.models import Ami, BakeRequest, Decision, Notice, PipelineState
+from bot.domain.models import Ami, BakeRequest, Decision, Notice, NoticeKind, PipelineState
 
 BAKE = "bake"  # state kind
 ACTIVE = "active"  # sparse index of the bakes whose message may still lag their record
@@ -132,10 +132,11 @@ class Bake:
             return replace(self, approvals=(*self.approvals, state))
         return replace(self, approvals=tuple(state if a.key == state.key else a for a in self.approvals))
 
-    def with_notice(self, key: str, text: str) -> Bake:
+    def with_notice(self, key: str, kind: NoticeKind, **fields: Any) -> Bake:
+        """This record owing one more thread reply; a key already owed (or posted) is not owed twice."""
         if any(n.key == key for n in self.notices):
             return self
-        return replace(self, notices=(*self.notices, Notice(key=key, text=text)))
+        return replace(self, notices=(*self.notices, Notice(key=key, kind=kind, fields=fields)))
 
     def to_doc(self) -> dict[str, Any]:
         # Written on every state change: a direct copy, since dataclasses.asdict deep-copies every leaf.
@@ -146,7 +147,7 @@ class Bake:
         doc["stages"] = {k: dict(v.__dict__) for k, v in self.stages.items()}
         doc["actions"] = {k: dict(v.__dict__) for k, v in self.actions.items()}
         doc["amis"] = [dict(a.__dict__) for a in self.amis]
-        doc["notices"] = [dict(n.__dict__) for n in self.notices]
+        doc["notices"] = [n.to_doc() for n in self.notices]
         doc["approvals"] = [a.to_doc() for a in self.approvals]
         doc["decisions"] = [d.to_doc() for d in self.decisions]
         doc["reply_ts"] = dict(self.reply_ts)
@@ -161,7 +162,7 @@ class Bake:
         d["stages"] = {k: StepState(**v) for k, v in (d.get("stages") or {}).items()}
         d["actions"] = {k: StepState(**v) for k, v in (d.get("actions") or {}).items()}
         d["amis"] = tuple(Ami(**a) for a in d.get("amis") or ())
-        d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
+        d["notices"] = tuple(Notice.from_doc(n) for n in d.get("notices") or ())
         d["approvals"] = tuple(ApprovalState.from_doc(a) for a in d.get("approvals") or ())
         d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})

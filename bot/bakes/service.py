@@ -20,11 +20,10 @@ from bot.config import Config, ImageConfig
 from bot.domain import commands
 from bot.domain.errors import BadRequest, BakeryError, NotFound
 from bot.domain.ids import random_id
-from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
+from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, parse_time, utc_now
-from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +182,7 @@ class BakeService:
             self._mutate(
                 request_id,
                 lambda b: replace(b, status=BakeStatus.ERROR, error=reason).with_notice(
-                    "commit-failed", f":x: Could not commit the bake request: {escape(reason)}"
+                    "commit-failed", NoticeKind.COMMIT_FAILED, reason=reason
                 ),
             )
             return
@@ -208,11 +207,7 @@ class BakeService:
                     lambda b: (
                         replace(
                             b, status=BakeStatus.ERROR, error="the bot restarted before the commit was confirmed"
-                        ).with_notice(
-                            "interrupted",
-                            ":warning: The bot restarted before this bake's commit was confirmed. If a pipeline "
-                            "run appears it will still be followed here; otherwise run `/bake` again.",
-                        )
+                        ).with_notice("interrupted", NoticeKind.INTERRUPTED)
                         if b.status == BakeStatus.REQUESTED
                         else None
                     ),

@@ -230,10 +230,44 @@ class Decision:
         return cls(**doc)
 
 
+class NoticeKind(StrEnum):
+    """What a thread reply says, as a fact; `bot.slack.notices` words each kind (stored as these strings)."""
+
+    TEXT = "text"  # a notice stored as text before notices were facts: shown as it was written
+    ACTION_FAILED = "action_failed"  # stage, action, summary, log_url
+    APPROVAL_REJECTED = "approval_rejected"  # stage, action, summary, log_url
+    EXECUTION_ENDED = "execution_ended"  # execution_id, state: superseded, canceled or stopped
+    RESULT_FAILED = "result_failed"  # status, log_url: the build's own report
+    COMMIT_FAILED = "commit_failed"  # reason
+    INTERRUPTED = "interrupted"  # the bot restarted before the bake's commit was confirmed
+    NO_AMIS = "no_amis"  # the pipeline succeeded but no AMI was found
+    ROLLOUT_ENDED = "rollout_ended"  # rollout_id, target, ami_id, status, version, detail
+    STOP_FAILED = "stop_failed"  # rollout_id, rollback, error
+    DEFAULT_VERSION_FAILED = "default_version_failed"  # version, error
+
+
 @dataclass(frozen=True)
 class Notice:
-    """A thread reply the publisher owes a bake's message; `posted` once it is sent."""
+    """A thread reply the publisher owes a record's message, as a fact; `posted` once it is sent.
+
+    `fields` holds plain values (str, int, bool) only, so a notice is stored as it is and words can change
+    without rewriting stored records.
+    """
 
     key: str
-    text: str
+    kind: NoticeKind
+    fields: dict[str, Any] = field(default_factory=dict)
     posted: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", NoticeKind(self.kind))
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"key": self.key, "kind": self.kind.value, "fields": dict(self.fields), "posted": self.posted}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Notice:
+        posted = bool(doc.get("posted", False))
+        if "kind" not in doc:  # stored by a version that wrote notices as text
+            return cls(key=doc["key"], kind=NoticeKind.TEXT, fields={"text": doc.get("text", "")}, posted=posted)
+        return cls(key=doc["key"], kind=doc["kind"], fields=dict(doc.get("fields") or {}), posted=posted)

@@ -2,7 +2,9 @@
 
 Services only change state and call `mark_dirty`; this loop renders the freshest state and posts or edits
 the bake's single top-level message, then posts the thread replies it owes. A burst of events for one bake
-therefore costs a handful of `chat.update` calls, and the last one always shows the final state.
+therefore costs a handful of `chat.update` calls, and the last one always shows the final state. It makes
+no words itself: the renderers it is given (`bot.slack`, passed in by the wiring) turn records and notices
+into Slack text.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from bot.bakes.record import BAKE, Bake, bake_index
 from bot.domain.errors import ChatError
+from bot.domain.models import Notice
 from bot.domain.ports import Chat, StateStore
 from bot.domain.records import rewrite
 
@@ -30,6 +33,7 @@ PERMANENT_ERRORS = frozenset(
 
 Render = Callable[[Any], tuple[str, list[dict[str, Any]]]]
 Replies = Callable[[Any], list[tuple[str, str, list[dict[str, Any]]]]]
+NoticeText = Callable[[Notice], str]
 
 
 def _no_replies(subject: Any) -> list[tuple[str, str, list[dict[str, Any]]]]:
@@ -60,6 +64,7 @@ class MessagePublisher:
         store: StateStore,
         chat: Chat,
         render: Render,
+        notice_text: NoticeText,
         surface: Surface = BAKES,
         min_interval: float = 1.0,
         retry_delay: float = 5.0,
@@ -69,6 +74,7 @@ class MessagePublisher:
         self._store = store
         self._chat = chat
         self._render = render
+        self._notice_text = notice_text
         self._surface = surface
         self._min_interval = min_interval
         self._retry_delay = retry_delay
@@ -233,7 +239,8 @@ class MessagePublisher:
         for notice in bake.notices:
             if notice.posted:
                 continue
-            self._chat.post(channel=bake.channel, text=notice.text, blocks=[], thread_ts=self._thread_of(bake))
+            text = self._notice_text(notice)
+            self._chat.post(channel=bake.channel, text=text, blocks=[], thread_ts=self._thread_of(bake))
             self.calls += 1
             nkey = notice.key
             bake = (

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from bot.domain.models import Decision, Notice
+from bot.domain.models import Decision, Notice, NoticeKind
 
 
 class RolloutStatus(StrEnum):
@@ -109,10 +109,11 @@ class Rollout:
     def terminal(self) -> bool:
         return self.status.terminal
 
-    def with_notice(self, key: str, text: str) -> Rollout:
+    def with_notice(self, key: str, kind: NoticeKind, **fields: Any) -> Rollout:
+        """This record owing one more thread reply; a key already owed (or posted) is not owed twice."""
         if any(n.key == key for n in self.notices):
             return self
-        return replace(self, notices=(*self.notices, Notice(key=key, text=text)))
+        return replace(self, notices=(*self.notices, Notice(key=key, kind=kind, fields=fields)))
 
     def with_decision(self, decision: Decision) -> Rollout:
         return self if decision in self.decisions else replace(self, decisions=(*self.decisions, decision))
@@ -121,7 +122,7 @@ class Rollout:
         doc = dict(self.__dict__)
         doc["status"] = self.status.value
         doc["decisions"] = [d.to_doc() for d in self.decisions]
-        doc["notices"] = [dict(n.__dict__) for n in self.notices]
+        doc["notices"] = [n.to_doc() for n in self.notices]
         doc["reply_ts"] = dict(self.reply_ts)
         return doc
 
@@ -129,7 +130,7 @@ class Rollout:
     def from_doc(cls, doc: dict[str, Any]) -> Rollout:
         d = dict(doc)
         d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
-        d["notices"] = tuple(Notice(**n) for n in d.get("notices") or ())
+        d["notices"] = tuple(Notice.from_doc(n) for n in d.get("notices") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -26,13 +26,14 @@ from bot.domain.errors import (
     RefreshInProgress,
 )
 from bot.domain.ids import random_id
-from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
+from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, NoticeKind, Verdict
 from bot.domain.ports import Fleet, Images, StateStore
 from bot.domain.records import rewrite_shown
+from bot.domain.replies import RolloutApproved, RolloutCanceled, RolloutCanceling, RolloutOpened, RolloutRollingBack
 from bot.domain.times import iso, utc_now
 from bot.rollouts.buttons import RolloutButtons
+from bot.rollouts.errors import AmiOfAnotherImage, RolloutMovedOn
 from bot.rollouts.record import Rollout, RolloutStatus, rollout_index
-from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class RolloutService:
 
     # --- asking for a rollout ----------------------------------------------------------------
 
-    def request(self, *, user: str, channel: str, command: commands.Rollout) -> str:
+    def request(self, *, user: str, channel: str, command: commands.Rollout) -> RolloutOpened:
         """`/bake rollout <target> [<ami-id>]`: check everything, take the target, then start or ask."""
         target = self._config.targets.get(command.target)
         if target is None:
@@ -105,7 +106,7 @@ class RolloutService:
         bake = self._check_ami(target, region, ami_id)
         return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami_id, bake=bake)
 
-    def start_from_button(self, *, user: str, channel: str, key: str) -> str:
+    def start_from_button(self, *, user: str, channel: str, key: str) -> RolloutOpened:
         offered = self._buttons.lookup(key)
         if offered is None:
             raise NotFound("I do not know this button (it may belong to another bot or be very old).")
@@ -139,17 +140,13 @@ class RolloutService:
             raise BadRequest(f"AMI `{ami_id}` is {info.state}, not available; it cannot be rolled out.")
         tagged = info.tags.get(TAG_IMAGE)
         if tagged != target.image:
-            what = f"an image of *{escape(tagged)}*" if tagged else f"not tagged `{TAG_IMAGE}`"
-            raise BadRequest(
-                f"AMI `{ami_id}` is {what}; `{target.name}` runs *{target.image}*, so it only takes AMIs "
-                f"tagged `{TAG_IMAGE}={target.image}`."
-            )
+            raise AmiOfAnotherImage(ami_id=ami_id, tagged=tagged, target=target.name, image=target.image, tag=TAG_IMAGE)
         request_id = info.tags.get(TAG_REQUEST_ID, "")
         return self._bakes.get(request_id) if request_id[:2] in ("b-", "h-") else None
 
     def _open(
         self, *, user: str, channel: str, target: TargetConfig, region: str, ami_id: str, bake: Bake | None
-    ) -> str:
+    ) -> RolloutOpened:
         rollout_id = self._new_id()
         now = iso(self._clock())
         self._lock(target.name, {"rollout_id": rollout_id, "ami_id": ami_id, "user": user, "since": now})
@@ -176,11 +173,7 @@ class RolloutService:
         self._board.mark_dirty(rollout_id)
         if not target.approval:
             self._run_async(lambda: self._start(rollout_id))
-            return f":ship: Rollout `{rollout_id}` of `{target.name}` onto `{ami_id}` is starting."
-        return (
-            f":ship: Rollout `{rollout_id}` of `{target.name}` onto `{ami_id}` waits for an approver "
-            "other than you (the target needs approval)."
-        )
+        return RolloutOpened(rollout_id=rollout_id, target=target.name, ami_id=ami_id, awaits_approval=target.approval)
 
     def _lock(self, target: str, holder: dict[str, str]) -> None:
         for _ in range(3):
@@ -208,10 +201,10 @@ class RolloutService:
 
     # --- buttons on a rollout's message ------------------------------------------------------
 
-    def approve(self, *, user: str, rollout_id: str) -> str:
+    def approve(self, *, user: str, rollout_id: str) -> RolloutApproved:
         rollout = self._get(rollout_id)
         if rollout.status != RolloutStatus.AWAITING_APPROVAL:
-            raise BadRequest(self._no_longer(rollout, "waiting for approval"))
+            raise self._moved_on(rollout, "waiting for approval")
         self._access.require(user, "approvers")
         if user == rollout.requested_by:
             raise NotAllowed("You asked for this rollout, so someone else must approve it (four-eyes).")
@@ -227,11 +220,11 @@ class RolloutService:
 
         after = self._mutate(rollout_id, take)
         if after is None or after.approved_by != user or after.approved_at != now:
-            raise BadRequest(self._no_longer(self._get(rollout_id), "waiting for approval"))
+            raise self._moved_on(self._get(rollout_id), "waiting for approval")
         self._run_async(lambda: self._start(rollout_id))
-        return f":white_check_mark: You approved rollout `{rollout_id}`; it is starting."
+        return RolloutApproved(rollout_id=rollout_id)
 
-    def cancel(self, *, user: str, rollout_id: str) -> str:
+    def cancel(self, *, user: str, rollout_id: str) -> RolloutCanceled | RolloutCanceling:
         rollout = self._get(rollout_id)
         self._access.require(user, "deployers")
         now = iso(self._clock())
@@ -248,9 +241,9 @@ class RolloutService:
                 ),
             )
             if after is None:
-                raise BadRequest(self._no_longer(self._get(rollout_id), "waiting for approval"))
+                raise self._moved_on(self._get(rollout_id), "waiting for approval")
             self._release(after)
-            return f"Rollout `{rollout_id}` cancelled; `{rollout.target}` is free."
+            return RolloutCanceled(rollout_id=rollout_id, target=rollout.target)
         claimed = self._claim(
             rollout_id,
             RolloutStatus.IN_PROGRESS,
@@ -258,11 +251,11 @@ class RolloutService:
             replace(decision, outcome="cancel requested"),
         )
         if not claimed:
-            raise BadRequest(self._no_longer(self._get(rollout_id), "running"))
+            raise self._moved_on(self._get(rollout_id), "running")
         self._run_async(lambda: self._aws_stop(rollout_id, rollback=False))
-        return f"Cancelling rollout `{rollout_id}`: instances already replaced stay replaced."
+        return RolloutCanceling(rollout_id=rollout_id)
 
-    def rollback(self, *, user: str, rollout_id: str) -> str:
+    def rollback(self, *, user: str, rollout_id: str) -> RolloutRollingBack:
         self._get(rollout_id)
         self._access.require(user, "deployers")
         decision = Decision(
@@ -276,9 +269,9 @@ class RolloutService:
             rollout_id, RolloutStatus.IN_PROGRESS, RolloutStatus.ROLLING_BACK, decision
         ) or self._claim(rollout_id, RolloutStatus.CANCELING, RolloutStatus.ROLLING_BACK, decision)
         if not claimed:
-            raise BadRequest(self._no_longer(self._get(rollout_id), "running"))
+            raise self._moved_on(self._get(rollout_id), "running")
         self._run_async(lambda: self._aws_stop(rollout_id, rollback=True))
-        return f"Rolling back rollout `{rollout_id}`: replaced instances go back to the previous version."
+        return RolloutRollingBack(rollout_id=rollout_id)
 
     def _claim(self, rollout_id: str, expected: RolloutStatus, new: RolloutStatus, decision: Decision) -> bool:
         after = self._mutate(
@@ -367,9 +360,8 @@ class RolloutService:
             else:
                 fleet.cancel_refresh(rollout.auto_scaling_group)
         except (NoActiveRefresh, IrreversibleRefresh, FleetError) as exc:
-            verb = "roll back" if rollback else "cancel"
             log.warning("rollout.stop_failed rollout_id=%s rollback=%s error=%s", rollout_id, rollback, exc)
-            failure = escape(str(exc))
+            failure = str(exc)
             # Whatever Auto Scaling now says is the truth: poll at once, and say why the button did nothing.
             self._mutate(
                 rollout_id,
@@ -377,7 +369,10 @@ class RolloutService:
                     r, status=RolloutStatus.IN_PROGRESS if not r.terminal else r.status, polled_at=0.0
                 ).with_notice(
                     f"stop-failed:{len(r.notices)}",
-                    f":warning: Could not {verb} rollout `{rollout_id}`: {failure}",
+                    NoticeKind.STOP_FAILED,
+                    rollout_id=rollout_id,
+                    rollback=rollback,
+                    error=failure,
                 ),
             )
 
@@ -415,15 +410,11 @@ class RolloutService:
                 try:
                     self._fleet_for(rollout.region).set_default_version(rollout.template_id, rollout.version)
                 except FleetError as exc:
-                    failure = escape(str(exc))
+                    failure = str(exc)
                     self._mutate(
                         rollout_id,
                         lambda r: r.with_notice(
-                            "default-version",
-                            (
-                                f":warning: The refresh succeeded but version {r.version} could not be made the launch "
-                                f"template's default: {failure}"
-                            ),
+                            "default-version", NoticeKind.DEFAULT_VERSION_FAILED, version=r.version, error=failure
                         ),
                     )
 
@@ -454,10 +445,17 @@ class RolloutService:
             log.info("rollout.ended rollout_id=%s status=%s", rollout_id, after.status)
 
     def _ended(self, rollout: Rollout, status: RolloutStatus, detail: str) -> Rollout:
-        from bot.slack.rollout_blocks import ending_text
-
         ended = replace(rollout, status=status, finished_at=iso(self._clock()))
-        return ended.with_notice(f"ended:{status}", ending_text(ended, detail))
+        return ended.with_notice(
+            f"ended:{status}",
+            NoticeKind.ROLLOUT_ENDED,
+            rollout_id=ended.rollout_id,
+            target=ended.target,
+            ami_id=ended.ami_id,
+            status=status.value,
+            version=ended.version,
+            detail=detail,
+        )
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -468,12 +466,10 @@ class RolloutService:
         return rollout
 
     @staticmethod
-    def _no_longer(rollout: Rollout, wanted: str) -> str:
-        from bot.slack.rollout_blocks import STATUS_LABEL
-
-        label = STATUS_LABEL.get(rollout.status, (None, rollout.status))[1]
-        by = f" (approved by <@{rollout.approved_by}>)" if rollout.approved_by else ""
-        return f"Rollout `{rollout.rollout_id}` is no longer {wanted}: it is {label}{by}."
+    def _moved_on(rollout: Rollout, wanted: str) -> RolloutMovedOn:
+        return RolloutMovedOn(
+            rollout_id=rollout.rollout_id, wanted=wanted, status=rollout.status, approved_by=rollout.approved_by
+        )
 
     def _mutate(self, rollout_id: str, change: Callable[[Rollout], Rollout | None]) -> Rollout | None:
         return rewrite_shown(

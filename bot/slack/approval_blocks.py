@@ -8,6 +8,7 @@ from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.bakes.record import Bake
 from bot.domain.models import Verdict
 from bot.slack import ids
+from bot.slack.dates import expiry_text, slack_date
 from bot.slack.text import escape
 
 Blocks = list[dict[str, Any]]
@@ -18,12 +19,6 @@ def link(url: str, label: str) -> str:
     if not url.startswith("https://") or any(c in url for c in "|<> \n"):
         return ""
     return f"<{url}|{label}>"
-
-
-def expiry_text(expires: str) -> str:
-    from bot.slack.bake_blocks import slack_date
-
-    return slack_date(expires.replace("Z", ":00Z") if len(expires) == 17 else expires)
 
 
 def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
@@ -73,8 +68,6 @@ def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
 
 
 def outcome_line(a: ApprovalState, where: str) -> str:
-    from bot.slack.bake_blocks import slack_date
-
     who = f"<@{a.decided_by}>" if a.decided_by else "someone"
     when = f" {slack_date(a.decided_at)}" if a.decided_at else ""
     if a.status == ApprovalStatus.DECIDING:

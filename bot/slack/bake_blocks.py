@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bot.approvals.record import ApprovalStatus
@@ -10,11 +9,13 @@ from bot.bakes.record import Bake, BakeStatus, StepState
 from bot.domain.models import STAGES, PipelineState
 from bot.slack import ids
 from bot.slack.approval_blocks import approval_card, outcome_line
+from bot.slack.dates import duration, slack_date
 from bot.slack.text import escape
 
 Blocks = list[dict[str, Any]]
 
-STATUS_LABEL = {
+# Keyed by the status enum, which equals its stored string: a string looks a label up as well.
+STATUS_LABEL: dict[str, tuple[str, str]] = {
     BakeStatus.REQUESTED: (":inbox_tray:", "requested"),
     BakeStatus.COMMITTED: (":outbox_tray:", "committed, waiting for the pipeline"),
     BakeStatus.RUNNING: (":hourglass_flowing_sand:", "running"),
@@ -25,7 +26,7 @@ STATUS_LABEL = {
     BakeStatus.STOPPED: (":octagonal_sign:", "stopped"),
     BakeStatus.ERROR: (":warning:", "could not start"),
 }
-STEP_ICON = {
+STEP_ICON: dict[str, str] = {
     PipelineState.STARTED: ":arrows_counterclockwise:",
     PipelineState.RESUMED: ":arrows_counterclockwise:",
     PipelineState.STOPPING: ":arrows_counterclockwise:",
@@ -35,31 +36,6 @@ STEP_ICON = {
     PipelineState.ABANDONED: ":heavy_minus_sign:",
     PipelineState.STOPPED: ":octagonal_sign:",
 }
-
-
-def _epoch(iso_time: str) -> int | None:
-    try:
-        return int(datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return None
-
-
-def slack_date(iso_time: str) -> str:
-    """A time every reader sees in their own time zone, with the UTC text as fallback."""
-    epoch = _epoch(iso_time)
-    return f"<!date^{epoch}^{{date_short_pretty}} {{time_secs}}|{iso_time}>" if epoch is not None else iso_time
-
-
-def duration(start: str, end: str) -> str:
-    a, b = _epoch(start), _epoch(end)
-    if a is None or b is None or b < a:
-        return ""
-    secs = b - a
-    if secs < 60:
-        return f"{secs}s"
-    if secs < 3600:
-        return f"{secs // 60}m {secs % 60:02d}s"
-    return f"{secs // 3600}h {secs % 3600 // 60:02d}m"
 
 
 def execution_url(pipeline: str, execution_id: str, region: str) -> str:

@@ -6,11 +6,13 @@ from typing import Any
 
 from bot.rollouts.record import Rollout, RolloutStatus
 from bot.slack import ids
+from bot.slack.dates import slack_date
 from bot.slack.text import escape
 
 Blocks = list[dict[str, Any]]
 
-STATUS_LABEL = {
+# Keyed by the status enum, which equals its stored string: a string looks a label up as well.
+STATUS_LABEL: dict[str, tuple[str, str]] = {
     RolloutStatus.AWAITING_APPROVAL: (":raised_hand:", "waiting for approval"),
     RolloutStatus.STARTING: (":arrows_counterclockwise:", "starting"),
     RolloutStatus.IN_PROGRESS: (":ship:", "in progress"),
@@ -50,8 +52,6 @@ def _button(action_id: str, text: str, value: str, style: str | None = None, con
 
 
 def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Blocks]:
-    from bot.slack.bake_blocks import slack_date
-
     r = rollout
     icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
     title = f"{icon} Rollout `{r.rollout_id}` of *{r.target}* onto `{r.ami_id}`: {label}"
@@ -109,20 +109,8 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
     return text, blocks
 
 
-def ending_text(r: Rollout, detail: str) -> str:
-    icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
-    text = f"{icon} Rollout `{r.rollout_id}` of *{r.target}* onto `{r.ami_id}` {label}."
-    if r.status == RolloutStatus.SUCCEEDED and r.version:
-        text += f" Launch template version {r.version} is now the default."
-    if detail:
-        text += f"\n> {escape(detail)[:500]}"
-    return text + f"\n`{r.target}` is free for the next rollout."
-
-
 def rollout_summary_line(r: Rollout) -> str:
     """One line per rollout, for `/bake status`."""
-    from bot.slack.bake_blocks import slack_date
-
     icon, label = STATUS_LABEL.get(r.status, (":grey_question:", r.status))
     progress = f" ({r.percentage}%)" if r.refresh_id and not r.terminal else ""
     return (

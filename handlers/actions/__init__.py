@@ -9,13 +9,15 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.domain.replies import Failed, Refused, Reply
 from bot.services import Services
 from bot.slack.payloads import ButtonClick
+from bot.slack.replies import reply_text
 
 log = logging.getLogger(__name__)
 
 
-def on_click(services: Services, run: Callable[[ButtonClick], str]) -> Callable[..., None]:
+def on_click(services: Services, run: Callable[[ButtonClick], Reply | None]) -> Callable[..., None]:
     """A listener that answers every click: the service's reply, or why nothing happened."""
 
     def listener(ack: Ack, body: dict[str, Any]) -> None:
@@ -26,17 +28,18 @@ def on_click(services: Services, run: Callable[[ButtonClick], str]) -> Callable[
             log.info("click.malformed reason=%s", exc)
             where = ButtonClick.who_and_where(body)
             if where is not None:  # else there is no one to answer
-                services.tell(channel=where[1], user=where[0], text=f":no_entry_sign: {exc}")
+                services.tell(channel=where[1], user=where[0], text=reply_text(Refused(exc)))
             return
+        reply: Reply | None
         try:
-            text = run(click)
+            reply = run(click)
         except (BadRequest, NotAllowed, NotFound) as exc:
             log.info("click.refused user=%s action=%s reason=%s", click.user, click.action_id, exc)
-            text = f":no_entry_sign: {exc}"
+            reply = Refused(exc)
         except BakeryError as exc:
             log.exception("click.failed user=%s action=%s", click.user, click.action_id)
-            text = f":warning: That did not work: {exc}"
-        if text:
-            services.tell(channel=click.channel, user=click.user, text=text)
+            reply = Failed(exc)
+        if reply is not None:
+            services.tell(channel=click.channel, user=click.user, text=reply_text(reply))
 
     return listener

@@ -11,5 +11,5 @@ from handlers.actions import on_click
 
 def register(app: App, services: Services) -> None:
     app.action(ids.BAKE_APPROVE)(
-        on_click(services, lambda c: services.approvals.decide(user=c.user, key=c.value, approve=True).text)
+        on_click(services, lambda c: services.approvals.decide(user=c.user, key=c.value, approve=True))
     )

@@ -7,7 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.domain.errors import BadRequest
+from bot.domain.replies import Refused
 from bot.services import Services
+from bot.slack.answers import answer_message
 from bot.slack.payloads import SlashInvocation
 
 
@@ -17,7 +19,9 @@ def register(app: App, services: Services) -> None:
         try:
             invocation = SlashInvocation.from_payload(command)
         except BadRequest as exc:
-            ack(response_type="ephemeral", text=f":no_entry_sign: {exc}")
+            text, _ = answer_message(Refused(exc))
+            ack(response_type="ephemeral", text=text)
             return
         answer = services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text)
-        ack(response_type="ephemeral", text=answer.text, blocks=answer.blocks)
+        text, blocks = answer_message(answer)
+        ack(response_type="ephemeral", text=text, blocks=blocks)

@@ -11,6 +11,7 @@ from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
 from bot.services import Services
 from bot.slack import ids
 from bot.slack.payloads import ViewSubmission
+from bot.slack.replies import refusal_text, reply_text
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def register(app: App, services: Services) -> None:
             reply = services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason)
         except (BadRequest, NotAllowed, NotFound) as exc:
             log.info("reject.refused user=%s reason=%s", form.user, exc)
-            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: str(exc)[:150]})
+            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: refusal_text(exc)[:150]})
             return
         except BakeryError as exc:
             log.exception("reject.failed user=%s", form.user)
@@ -37,4 +38,4 @@ def register(app: App, services: Services) -> None:
         ack()
         bake = services.approvals.bake_of(form.key)
         if bake is not None:
-            services.tell(channel=bake.channel, user=form.user, text=reply.text)
+            services.tell(channel=bake.channel, user=form.user, text=reply_text(reply))

@@ -1,0 +1,59 @@
+"""What `/bake` answers, as facts; `bot.slack.answers` turns each into the private reply's text and blocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.bakes.record import Bake
+from bot.domain.replies import Reply
+from bot.rollouts.record import Rollout
+
+
+@dataclass(frozen=True)
+class Usage:
+    text: str  # the grammar's own summary, kept next to the parser it describes
+
+
+@dataclass(frozen=True)
+class ImageLine:
+    name: str
+    parent: str | None
+    amis: tuple[tuple[str, str], ...]  # (AMI id, region) of its latest bake
+
+
+@dataclass(frozen=True)
+class ImageList:
+    images: tuple[ImageLine, ...]
+
+
+@dataclass(frozen=True)
+class BakeOpened:
+    request_id: str
+    image: str
+    channel: str  # where the bake's message is followed
+
+
+@dataclass(frozen=True)
+class StatusList:
+    """`/bake status [<image>]`: the bakes (newest first for an image) and, for everything, rollouts in flight."""
+
+    subject: str | None  # an image name, or None for everything in flight
+    bakes: tuple[Bake, ...]
+    rollouts: tuple[Rollout, ...] = ()
+
+
+@dataclass(frozen=True)
+class BakeReport:
+    """`/bake status <request-id>`: one bake with its stages, open approvals and decisions."""
+
+    bake: Bake
+
+
+@dataclass(frozen=True)
+class RolloutReport:
+    """`/bake status <rollout-id>`: one rollout with its launch template version, refresh and decisions."""
+
+    rollout: Rollout
+
+
+Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | Reply

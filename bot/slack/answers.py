@@ -1,0 +1,97 @@
+"""`/bake`'s private answers in words: the image list, status reports, and every reply fact, as text and blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.commands.answers import Answer, BakeOpened, BakeReport, ImageList, RolloutReport, StatusList, Usage
+from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
+from bot.slack.replies import reply_text
+from bot.slack.rollout_blocks import rollout_summary_line
+from bot.slack.text import escape
+
+
+def answer_message(answer: Answer) -> tuple[str, Blocks]:
+    """The private reply to `/bake`: its text, and the same text as a section block."""
+    text = answer_text(answer)
+    return text, ephemeral(text)
+
+
+def answer_text(answer: Answer) -> str:
+    # Answers of /bake's own, else a reply fact a service gave (a rollout opened, a refusal).
+    return _TEXT.get(type(answer), reply_text)(answer)
+
+
+def _usage(a: Usage) -> str:
+    return a.text
+
+
+def _image_list(a: ImageList) -> str:
+    lines = ["*Images*"]
+    for image in a.images:
+        amis = ", ".join(f"`{ami_id}` ({region})" for ami_id, region in image.amis) or "no AMI baked yet"
+        parent = f" on top of *{image.parent}*" if image.parent else ""
+        lines.append(f"• *{image.name}*{parent}: {amis}")
+    return "\n".join(lines)
+
+
+def _bake_opened(a: BakeOpened) -> str:
+    return (
+        f":bread: Bake `{a.request_id}` of *{a.image}* requested. Follow it in <#{a.channel}>; "
+        f"`/bake status {a.request_id}` tells where it stands."
+    )
+
+
+def _status_list(a: StatusList) -> str:
+    if not a.bakes and not a.rollouts:
+        return "Nothing is baking right now." if a.subject is None else f"No bakes of *{a.subject}* yet."
+    header = "*In flight*" if a.subject is None else f"*Recent bakes of {a.subject}*"
+    lines = [header, *(bake_summary_line(b) for b in a.bakes[:10]), *(rollout_summary_line(r) for r in a.rollouts)]
+    return "\n".join(lines)
+
+
+def _bake_report(a: BakeReport) -> str:
+    bake = a.bake
+    lines = [bake_summary_line(bake)]
+    for name, step in bake.stages.items():
+        lines.append(f"    • {name}: {step.state.lower()}")
+    for a in bake.approvals:
+        if a.open:
+            asked = a.request
+            where = f"{asked.stage}/{asked.action}"
+            lines.append(f"    :raised_hand: {where} waits for approval until {asked.expires}")
+    if bake.decisions:
+        lines.append("    *Decisions*")
+    for d in bake.decisions:
+        why = f" — {escape(d.reason)}" if d.reason else ""
+        lines.append(f"    • {d.at} <@{d.user}> {d.verdict} {d.subject}: {escape(d.outcome)}{why}")
+    if bake.error:
+        lines.append(f"    :warning: {bake.error}")
+    return "\n".join(lines)
+
+
+def _rollout_report(a: RolloutReport) -> str:
+    rollout = a.rollout
+    lines = [rollout_summary_line(rollout)]
+    if rollout.version:
+        lines.append(f"    • launch template version {rollout.version} (was {rollout.previous_version})")
+    if rollout.refresh_id:
+        lines.append(f"    • refresh `{rollout.refresh_id}`: {rollout.refresh_status} {rollout.percentage}%")
+    if rollout.decisions:
+        lines.append("    *Decisions*")
+    for d in rollout.decisions:
+        lines.append(f"    • {d.at} <@{d.user}> {d.verdict}: {escape(d.outcome)}")
+    if rollout.error:
+        lines.append(f"    :warning: {escape(rollout.error)}")
+    return "\n".join(lines)
+
+
+_TEXT: dict[type, Callable[[Any], str]] = {
+    Usage: _usage,
+    ImageList: _image_list,
+    BakeOpened: _bake_opened,
+    StatusList: _status_list,
+    BakeReport: _bake_report,
+    RolloutReport: _rollout_report,
+}
