@@ -1,8 +1,14 @@
-"""Times: one way to write and read them (ISO 8601, UTC, "Z"); code compares datetimes, never their text."""
+"""Times: one way to write and read them (ISO 8601, UTC, "Z")."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+# What AWS sends: CodePipeline's approval deadline to the minute ("2026-11-26T09:14Z"), events and SNS to the
+# second or below. Always UTC with "Z": a time without a zone, or with another one, is not one AWS writes.
+# [0-9], not \d, which also matches non-ASCII digits.
+TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?Z")
 
 
 def utc_now() -> datetime:
@@ -14,10 +20,10 @@ def iso(dt: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """An ISO 8601 time as an aware UTC datetime; ValueError when it is not one.
-
-    Reads what the bot writes (`iso`) and what AWS sends: minute precision ("2026-11-26T09:14Z", approval
-    expiries), fractional seconds, "Z" or an offset. A time without an offset is UTC, as everything here is.
-    """
-    parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """The UTC instant an AWS time names; ValueError, quoting it, when it is not a real one in that format."""
+    if not isinstance(text, str) or not TIME_RE.fullmatch(text):
+        raise ValueError(f"{text!r:.60} is not a UTC time like 2026-11-26T09:14Z")
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a real date and time") from None
