@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.domain.errors import BadMessage
 from bot.domain.models import (
@@ -21,6 +17,7 @@ from bot.domain.models import (
     Notification,
     PipelineEvent,
 )
+from bot.intake.fields import Fields, check_size, kind, load_json, quote
 
 CODEPIPELINE_SOURCE = "aws.codepipeline"
 EVENT_LEVELS = {
@@ -43,15 +40,10 @@ REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
 STATE_RE = re.compile(r"[A-Z][A-Z_]{1,31}")
 CATEGORY_RE = re.compile(r"[A-Za-z]{1,32}")
-TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?Z")
 TOPIC_ARN_RE = re.compile(r"arn:aws(-[a-z]+)*:sns:[a-z0-9-]{1,32}:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 IMAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 git object ids
 AMI_RE = re.compile(r"ami-[0-9a-f]{8,17}")
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-_UNSAFE_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
-MAX_URL = 2048  # CodePipeline's Url limit
-MAX_TEXT = 8192  # free text (summaries, custom data) is shown to people, not interpreted
 MAX_AMIS = 50
 
 
@@ -85,12 +77,12 @@ def parse_notification(body: str | bytes) -> list[Notification]:
 
 def parse_body(body: str | bytes) -> Parsed:
     """The body's SNS envelope (if any) and records; BadMessage, saying what is wrong, when it is malformed."""
-    doc = _load_json(body, limit=MAX_BODY_BYTES, what="The message body")
+    doc = load_json(body, limit=MAX_BODY_BYTES, what="The message body")
     if not isinstance(doc, dict):
-        raise BadMessage(f"The message body is a JSON {_kind(doc)}, not an object.")
+        raise BadMessage(f"The message body is a JSON {kind(doc)}, not an object.")
     if _is_envelope(doc):
         return _parse_envelope(doc)
-    _check_size(body, MAX_PAYLOAD_BYTES, "The message body")
+    check_size(body, MAX_PAYLOAD_BYTES, "The message body")
     items, ignored = _parse_payload(doc)
     return Parsed(envelope=None, items=items, ignored=ignored)
 
@@ -99,10 +91,10 @@ def parse_body(body: str | bytes) -> Parsed:
 
 
 def _parse_envelope(doc: dict[str, Any]) -> Parsed:
-    f = _Fields(doc, "the SNS envelope")
+    f = Fields(doc, "the SNS envelope")
     kind = f.text("Type")
     if kind not in SNS_TYPES:
-        raise BadMessage(f"The SNS envelope has an unknown Type {_quote(kind)}.")
+        raise BadMessage(f"The SNS envelope has an unknown Type {quote(kind)}.")
     envelope = SnsEnvelope(
         message_id=f.text("MessageId", SNS_MESSAGE_ID_RE),
         topic_arn=f.text("TopicArn", TOPIC_ARN_RE),
@@ -113,9 +105,9 @@ def _parse_envelope(doc: dict[str, Any]) -> Parsed:
         # Cross-account SQS subscriptions receive these; confirming is an operator's step, not the intake's.
         return Parsed(envelope=envelope, ignored=f"an SNS {kind} for {envelope.topic_arn}")
     message = f.text("Message", limit=None)
-    payload = _load_json(message, limit=MAX_PAYLOAD_BYTES, what="The SNS Message")
+    payload = load_json(message, limit=MAX_PAYLOAD_BYTES, what="The SNS Message")
     if not isinstance(payload, dict):
-        raise BadMessage(f"The SNS Message is a JSON {_kind(payload)}, not an object.")
+        raise BadMessage(f"The SNS Message is a JSON {kind(payload)}, not an object.")
     if _is_envelope(payload):
         raise BadMessage("The SNS Message is itself an SNS envelope; only one level of wrapping is read.")
     items, ignored = _parse_payload(payload)
@@ -144,15 +136,15 @@ def _parse_payload(doc: dict[str, Any]) -> tuple[tuple[Notification, ...], str]:
 
 
 def _parse_event(doc: dict[str, Any]) -> tuple[tuple[Notification, ...], str]:
-    f = _Fields(doc, "the EventBridge event")
+    f = Fields(doc, "the EventBridge event")
     source = f.text("source", limit=256)
     detail_type = f.text("detail-type", limit=256)
     # Someone else's events on a shared bus or topic are not our business: skipped, not failed.
     if source != CODEPIPELINE_SOURCE:
-        return (), f"an EventBridge event from {_quote(source)}"
+        return (), f"an EventBridge event from {quote(source)}"
     level = EVENT_LEVELS.get(detail_type)
     if level is None:
-        return (), f"a CodePipeline event of detail-type {_quote(detail_type)}"
+        return (), f"a CodePipeline event of detail-type {quote(detail_type)}"
     detail = f.object("detail")
     stage = detail.text("stage", NAME_RE) if level in ("stage", "action") else ""
     action = detail.text("action", NAME_RE) if level == "action" else ""
@@ -178,7 +170,7 @@ def _parse_event(doc: dict[str, Any]) -> tuple[tuple[Notification, ...], str]:
 
 
 def _parse_approval(doc: dict[str, Any]) -> ApprovalRequest:
-    f = _Fields(doc, "the approval notification")
+    f = Fields(doc, "the approval notification")
     approval = f.object("approval")
     return ApprovalRequest(
         region=f.text("region", REGION_RE),
@@ -195,13 +187,13 @@ def _parse_approval(doc: dict[str, Any]) -> ApprovalRequest:
 
 
 def _parse_bake_result(doc: dict[str, Any]) -> BakeResult:
-    f = _Fields(doc, "the bake result")
+    f = Fields(doc, "the bake result")
     version = doc.get("version")
     if type(version) is not int or version != 1:  # bool is an int too; only the number 1 is version 1
-        raise BadMessage(f"The bake result has version {_quote(version)}; only version 1 is read.")
+        raise BadMessage(f"The bake result has version {quote(version)}; only version 1 is read.")
     status = f.text("status", limit=32)
     if status not in BAKE_RESULT_STATUSES:
-        raise BadMessage(f"The bake result's status {_quote(status)} is not one of: succeeded, failed.")
+        raise BadMessage(f"The bake result's status {quote(status)} is not one of: succeeded, failed.")
     amis = tuple(_parse_ami(item) for item in f.objects("amis", limit=MAX_AMIS))
     if status == "succeeded" and not amis:
         raise BadMessage("The bake result says succeeded but lists no AMIs.")
@@ -217,139 +209,9 @@ def _parse_bake_result(doc: dict[str, Any]) -> BakeResult:
     )
 
 
-def _parse_ami(item: _Fields) -> Ami:
+def _parse_ami(item: Fields) -> Ami:
     return Ami(
         region=item.text("region", REGION_RE),
         ami_id=item.text("ami_id", AMI_RE),
         account_id=item.optional_text("account_id", ACCOUNT_RE),
     )
-
-
-# --- strict field reading --------------------------------------------------------------------------
-
-
-class _Fields:
-    """Typed, bounded reads from one JSON object; every failure names the field's path."""
-
-    def __init__(self, doc: Mapping[str, Any], where: str, prefix: str = ""):
-        self._doc = doc
-        self._where = where
-        self._prefix = prefix
-
-    def _path(self, key: str) -> str:
-        return f"{self._prefix}{key}"
-
-    def _fail(self, key: str, problem: str) -> BadMessage:
-        return BadMessage(f"In {self._where}, {self._path(key)} {problem}.")
-
-    def _string(self, key: str, pattern: re.Pattern[str] | None, limit: int | None, required: bool) -> str:
-        value = self._doc.get(key)
-        if value is None:
-            if required:
-                raise self._fail(key, "is missing")
-            return ""
-        if not isinstance(value, str):
-            raise self._fail(key, f"must be a string, not a {_kind(value)}")
-        if not value and not required:
-            return ""
-        if limit is not None and len(value) > limit:
-            raise self._fail(key, f"is longer than {limit} characters")
-        if pattern is not None and not pattern.fullmatch(value):
-            raise self._fail(key, "is not in the expected format")
-        return value
-
-    def text(self, key: str, pattern: re.Pattern[str] | None = None, *, limit: int | None = MAX_TEXT) -> str:
-        return self._string(key, pattern, limit, required=True)
-
-    def optional_text(
-        self, key: str, pattern: re.Pattern[str] | None = None, *, limit: int = MAX_TEXT
-    ) -> str:
-        return self._string(key, pattern, limit, required=False)
-
-    def time(self, key: str) -> str:
-        value = self.text(key, TIME_RE, limit=40)
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            raise self._fail(key, "is not a real date and time") from None
-        return value
-
-    def url(self, key: str) -> str:
-        return self._check_url(key, self.text(key, limit=MAX_URL))
-
-    def optional_url(self, key: str) -> str:
-        value = self.optional_text(key, limit=MAX_URL)
-        return self._check_url(key, value) if value else ""
-
-    def _check_url(self, key: str, value: str) -> str:
-        # Links end up as Slack buttons: only web links, with no whitespace or control characters.
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or _UNSAFE_CHARS.search(value):
-            raise self._fail(key, "is not an http(s) link")
-        return value
-
-    def object(self, key: str) -> _Fields:
-        value = self._doc.get(key)
-        if value is None:
-            raise self._fail(key, "is missing")
-        if not isinstance(value, dict):
-            raise self._fail(key, f"must be an object, not a {_kind(value)}")
-        return _Fields(value, self._where, f"{self._path(key)}.")
-
-    def optional_object(self, key: str) -> _Fields | None:
-        return self.object(key) if self._doc.get(key) is not None else None
-
-    def objects(self, key: str, *, limit: int) -> list[_Fields]:
-        value = self._doc.get(key)
-        if not isinstance(value, list):
-            raise self._fail(key, "is missing" if value is None else f"must be a list, not a {_kind(value)}")
-        if len(value) > limit:
-            raise self._fail(key, f"has more than {limit} entries")
-        items = []
-        for index, item in enumerate(value):
-            if not isinstance(item, dict):
-                raise self._fail(f"{key}[{index}]", f"must be an object, not a {_kind(item)}")
-            items.append(_Fields(item, self._where, f"{self._path(key)}[{index}]."))
-        return items
-
-
-def _load_json(body: str | bytes, *, limit: int, what: str) -> Any:
-    _check_size(body, limit, what)
-    if isinstance(body, bytes | bytearray):
-        try:
-            body = bytes(body).decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadMessage(f"{what} is not UTF-8 text.") from None
-    try:
-        return json.loads(body, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise BadMessage(f"{what} is not valid JSON ({exc.msg} at {where}).") from None
-    except ValueError as exc:
-        raise BadMessage(f"{what} is not valid JSON ({exc}).") from None
-    except RecursionError:
-        raise BadMessage(f"{what} nests JSON too deeply to read.") from None
-
-
-def _check_size(body: str | bytes, limit: int, what: str) -> None:
-    # A str's UTF-8 size is at least its length: only encode when the cheap check cannot decide.
-    size = len(body) if isinstance(body, bytes | bytearray) or len(body) > limit else len(body.encode())
-    if size > limit:
-        raise BadMessage(f"{what} is {size} bytes, over the {limit // 1024} KiB limit.")
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _kind(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
-
-
-def _quote(value: Any) -> str:
-    # Values from outside end up in logs and Slack: show a short, single-line prefix only.
-    text = value if isinstance(value, str) else json.dumps(value)
-    text = _CONTROL_CHARS.sub("?", text)
-    return repr(text if len(text) <= 60 else text[:57] + "...")
