@@ -187,6 +187,21 @@ def test_an_expired_approval_refuses_clicks_and_loses_its_buttons(bakery):
     assert "expired" in blocks(bakery.bake_message(rid)) and puts(bakery) == 0
 
 
+def test_an_approval_whose_stored_deadline_does_not_read_fails_the_sweep_loudly_instead_of_never_expiring(bakery):
+    from dataclasses import replace
+
+    rid, _, _ = bake_waiting_for_approval(bakery)
+    # The intake refuses such a deadline; a record written another way (an older bot, a hand edit) must not
+    # leave an approval open forever without a word.
+    def unreadable(bake):
+        a = bake.approvals[0]
+        return bake.with_approval(replace(a, request=replace(a.request, expires="next week")))
+
+    bakery.services.bakes.mutate(rid, unreadable)
+    with pytest.raises(ValueError, match="next week"):
+        bakery.services.approvals.expire_overdue()
+
+
 def test_an_approval_decided_in_the_console_loses_its_buttons(bakery):
     rid, ex, _ = bake_waiting_for_approval(bakery)
     bakery.deliver(bakery.event(ex, "SUCCEEDED", "Approve", "Approve", category="Approval"))

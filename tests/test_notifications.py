@@ -240,6 +240,8 @@ def assert_bad(body: str | bytes, *words: str) -> None:
         (FAILED_ACTION, "detail.execution-result.external-execution-summary", "x" * 9000, ["longer"]),
         ("approval-notification.json", "approval.token", ..., ["approval.token", "missing"]),
         ("approval-notification.json", "approval.expires", "next week", ["approval.expires"]),
+        ("approval-notification.json", "approval.expires", "2026-02-30T09:14Z", ["approval.expires", "date"]),
+        ("approval-notification.json", "approval.expires", "2026-12-03T10:02", ["approval.expires", "UTC"]),
         ("approval-notification.json", "consoleLink", "ftp://example.com/x", ["consoleLink", "link"]),
         ("bake-result.json", "version", 2, ["version", "only version 1"]),
         ("bake-result.json", "version", True, ["version"]),

@@ -46,11 +46,6 @@ def approval_key(token: str) -> str:
     return derived_key("ap", token)
 
 
-def parse_expiry(text: str) -> datetime | None:
-    try:
-        return parse_time(text)
-    except ValueError:
-        return None
 
 
 class ApprovalService:
@@ -109,8 +104,7 @@ class ApprovalService:
         bake, state = self._find(key)
         if not state.open:
             raise BadRequest(closed_text(state))
-        expiry = parse_expiry(state.request.expires)
-        if expiry is not None and self._clock() >= expiry:
+        if self._clock() >= parse_time(state.request.expires):
             self._bakes.mutate(bake.request_id, lambda b: _expire(b, key))
             raise BadRequest(f"This approval expired {state.request.expires}; the pipeline will fail the action.")
         if state.status == ApprovalStatus.DECIDING:
@@ -179,8 +173,7 @@ class ApprovalService:
         now = self._clock()
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
-                expiry = parse_expiry(a.request.expires)
-                if a.status == ApprovalStatus.PENDING and expiry is not None and now >= expiry:
+                if a.status == ApprovalStatus.PENDING and now >= parse_time(a.request.expires):
                     self._bakes.mutate(bake.request_id, lambda b, k=a.key: _expire(b, k))
 
     # --- the one call ------------------------------------------------------------------------

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain.errors import BadMessage
-from bot.domain.times import TIME_RE
+from bot.domain.times import parse_time
 
 MAX_URL = 2048  # CodePipeline's Url limit
 MAX_TEXT = 8192  # free text (summaries, custom data) is shown to people, not interpreted
+MAX_TIME = 40
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _UNSAFE_CHARS = re.compile(r"[\s\x00-\x1f\x7f]")
 
@@ -57,11 +57,12 @@ class Fields:
         return self._string(key, pattern, limit, required=False)
 
     def time(self, key: str) -> str:
-        value = self.text(key, TIME_RE, limit=40)
+        """A UTC time as AWS writes it, kept as sent, and read with the parser every later reader uses."""
+        value = self.text(key, limit=MAX_TIME)
         try:
-            datetime.fromisoformat(value)
+            parse_time(value)
         except ValueError:
-            raise self._fail(key, "is not a real date and time") from None
+            raise self._fail(key, "is not a real UTC date and time like 2026-11-26T09:14Z") from None
         return value
 
     def url(self, key: str) -> str:
