@@ -1,4 +1,4 @@
-"""Read one intake message (SNS envelope, raw SNS delivery or bare EventBridge event) into domain records."""
+"""Read one intake message (SNS envelope, raw SNS delivery, EventBridge or notification-rule event) into records."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 ACCOUNT_RE = re.compile(r"[0-9]{12}")
 STATE_RE = re.compile(r"[A-Z][A-Z_]{1,31}")
 CATEGORY_RE = re.compile(r"[A-Za-z]{1,32}")
+# The pattern CodeStar Notifications' API reference gives for a rule's ARN, with [0-9] for \d.
+NOTIFICATION_RULE_ARN_RE = re.compile(
+    r"arn:aws[^:\s]*:codestar-notifications:[^:\s]+:[0-9]{12}:notificationrule/(.*\S)?"
+)
 TOPIC_ARN_RE = re.compile(r"arn:aws(-[a-z]+)*:sns:[a-z0-9-]{1,32}:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?")
 IMAGE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 git object ids
@@ -119,29 +123,50 @@ def _is_envelope(doc: dict[str, Any]) -> bool:
     return "Type" in doc and ("TopicArn" in doc or "MessageId" in doc)
 
 
-# --- the three payloads ----------------------------------------------------------------------------
+# --- the payloads ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _EventShape:
+    """Where a pipeline event's shapes differ: EventBridge's own, or AWS notification rules' rewrite of it."""
+
+    where: str
+    what: str
+    detail_type_key: str
+    event_id_key: str  # "" when the shape carries no event id
+
+
+EVENTBRIDGE = _EventShape("the EventBridge event", "an EventBridge event", "detail-type", "id")
+# CodeStar Notifications (notification rules) send the same event camel-cased, with `notificationRuleArn`,
+# `additionalAttributes` and no `id` or `version`. Duplicates are still caught by the reducer.
+NOTIFICATION_RULE = _EventShape("the notification-rule event", "a notification-rule event", "detailType", "")
 
 
 def _parse_payload(doc: dict[str, Any]) -> tuple[tuple[Notification, ...], str]:
     if "detail-type" in doc and "source" in doc:
-        return _parse_event(doc)
+        return _parse_event(doc, EVENTBRIDGE)
+    if "detailType" in doc and "notificationRuleArn" in doc:
+        return _parse_event(doc, NOTIFICATION_RULE)
     if "approval" in doc and "consoleLink" in doc:
         return (_parse_approval(doc),), ""
     if doc.get("type") == BAKE_RESULT_TYPE:
         return (_parse_bake_result(doc),), ""
     raise BadMessage(
-        "The message is none of the shapes the bakery reads (a CodePipeline EventBridge event, "
-        "a manual-approval notification or a bake result)."
+        "The message is none of the shapes the bakery reads (a CodePipeline EventBridge or notification-rule "
+        "event, a manual-approval notification or a bake result)."
     )
 
 
-def _parse_event(doc: dict[str, Any]) -> tuple[tuple[Notification, ...], str]:
-    f = Fields(doc, "the EventBridge event")
+def _parse_event(doc: dict[str, Any], shape: _EventShape) -> tuple[tuple[Notification, ...], str]:
+    f = Fields(doc, shape.where)
     source = f.text("source", limit=256)
-    detail_type = f.text("detail-type", limit=256)
-    # Someone else's events on a shared bus or topic are not our business: skipped, not failed.
+    detail_type = f.text(shape.detail_type_key, limit=256)
+    if shape is NOTIFICATION_RULE:
+        f.text("notificationRuleArn", NOTIFICATION_RULE_ARN_RE, limit=2048)
+    # Someone else's events on a shared bus or topic are not our business: skipped, not failed. So are a
+    # notification rule's CodeBuild or CodeCommit events, should one share the topic.
     if source != CODEPIPELINE_SOURCE:
-        return (), f"an EventBridge event from {quote(source)}"
+        return (), f"{shape.what} from {quote(source)}"
     level = EVENT_LEVELS.get(detail_type)
     if level is None:
         return (), f"a CodePipeline event of detail-type {quote(detail_type)}"
@@ -164,7 +189,7 @@ def _parse_event(doc: dict[str, Any]) -> tuple[tuple[Notification, ...], str]:
         category=category,
         external_url=result.optional_url("external-execution-url") if result else "",
         summary=result.optional_text("external-execution-summary") if result else "",
-        event_id=f.text("id", EVENT_ID_RE),
+        event_id=f.text(shape.event_id_key, EVENT_ID_RE) if shape.event_id_key else "",
     )
     return (event,), ""
 
