@@ -9,16 +9,11 @@ from bot.bakes.record import Bake
 from bot.domain.models import Verdict
 from bot.slack import ids
 from bot.slack.dates import expiry_text, slack_date
-from bot.slack.text import escape
+from bot.slack.text import escape, link
 
 Blocks = list[dict[str, Any]]
 
 
-def link(url: str, label: str) -> str:
-    """A mrkdwn link to an https URL, or "" when the URL could break out of the link syntax."""
-    if not url.startswith("https://") or any(c in url for c in "|<> \n"):
-        return ""
-    return f"<{url}|{label}>"
 
 
 def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
@@ -39,9 +34,10 @@ def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
     if asked.custom_data:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"> {escape(asked.custom_data)[:2900]}"}})
     # Not approvalReviewLink: it ends in the approval's token, which stays server-side.
-    links = [link(asked.external_link, "Details"), link(asked.console_link, "Pipeline in the console")]
-    if any(links):
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(filter(None, links))}]})
+    pairs = ((asked.external_link, "Details"), (asked.console_link, "Pipeline in the console"))
+    links = [link(url, label) for url, label in pairs if url]
+    if links:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
     blocks.append(
         {
             "type": "actions",

@@ -10,7 +10,7 @@ from bot.domain.models import STAGES, PipelineState
 from bot.slack import ids
 from bot.slack.approval_blocks import approval_card, outcome_line
 from bot.slack.dates import duration, slack_date
-from bot.slack.text import escape
+from bot.slack.text import escape, link
 
 Blocks = list[dict[str, Any]]
 
@@ -78,11 +78,11 @@ def bake_message(
     fields = []
     if bake.commit_id:
         short = bake.commit_id[:8]
-        fields.append(f"*Commit*\n<{bake.commit_url}|`{short}`>" if bake.commit_url else f"*Commit*\n`{short}`")
+        fields.append(f"*Commit*\n{link(bake.commit_url, f'`{short}`')}" if bake.commit_url else f"*Commit*\n`{short}`")
     if bake.execution_id:
         url = execution_url(bake.pipeline, bake.execution_id, region) if region else ""
         short = bake.execution_id[:8]
-        fields.append(f"*Execution*\n<{url}|`{short}`>" if url else f"*Execution*\n`{short}`")
+        fields.append(f"*Execution*\n{link(url, f'`{short}`')}" if url else f"*Execution*\n`{short}`")
     if bake.variables:
         shown = ", ".join(f"`{k}={v}`" for k, v in sorted(bake.variables.items()))
         fields.append(f"*Variables*\n{shown}"[:2000])

@@ -8,7 +8,7 @@ from typing import Any
 from bot.domain.models import Notice, NoticeKind, PipelineState
 from bot.rollouts.record import RolloutStatus
 from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
-from bot.slack.text import escape
+from bot.slack.text import escape, link
 
 Fields = Mapping[str, Any]
 
@@ -35,7 +35,7 @@ def _step_detail(f: Fields) -> str:
     if f.get("summary"):
         detail += f"\n> {escape(f['summary'])[:500]}"
     if f.get("log_url"):
-        detail += f"\n<{f['log_url']}|Build log>"
+        detail += f"\n{link(str(f['log_url']), 'Build log')}"
     return detail
 
 
@@ -56,7 +56,7 @@ def _execution_ended(f: Fields) -> str:
 def _result_failed(f: Fields) -> str:
     text = f":x: The build reported the bake *{escape(f['status'])}*."
     if f.get("log_url"):
-        text += f"\n<{f['log_url']}|Build log>"
+        text += f"\n{link(str(f['log_url']), 'Build log')}"
     return text
 
 
