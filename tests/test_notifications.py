@@ -243,6 +243,8 @@ def assert_bad(body: str | bytes, *words: str) -> None:
         ("approval-notification.json", "approval.expires", "2026-02-30T09:14Z", ["approval.expires", "date"]),
         ("approval-notification.json", "approval.expires", "2026-12-03T10:02", ["approval.expires", "UTC"]),
         ("approval-notification.json", "consoleLink", "ftp://example.com/x", ["consoleLink", "link"]),
+        ("approval-notification.json", "consoleLink", "https://[fe80::1", ["consoleLink", "link"]),
+        ("approval-notification.json", "approval.customData", "half a pair: \ud800", ["customData", "Unicode"]),
         ("bake-result.json", "version", 2, ["version", "only version 1"]),
         ("bake-result.json", "version", True, ["version"]),
         ("bake-result.json", "status", "maybe", ["status"]),
@@ -263,6 +265,14 @@ def test_a_body_that_is_not_json_is_refused():
 
 def test_a_body_that_is_not_utf8_is_refused():
     assert_bad(b'{"source": "\xff"}', "UTF-8")
+
+
+def test_an_sns_message_that_is_half_a_surrogate_pair_is_refused_not_crashed_on():
+    assert_bad(envelope("\ud800"), "Message", "Unicode")
+
+
+def test_an_sns_message_that_is_json_but_not_an_object_is_refused():
+    assert_bad(envelope("null"), "SNS Message", "null")
 
 
 def test_a_json_list_is_refused():

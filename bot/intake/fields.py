@@ -44,6 +44,9 @@ class Fields:
             return ""
         if limit is not None and len(value) > limit:
             raise self._fail(key, f"is longer than {limit} characters")
+        if not value.isascii() and not _encodes(value):
+            # A JSON escape can carry half a surrogate pair; nothing after the edge could send or store it.
+            raise self._fail(key, "is not valid Unicode text")
         if pattern is not None and not pattern.fullmatch(value):
             raise self._fail(key, "is not in the expected format")
         return value
@@ -57,7 +60,7 @@ class Fields:
         return self._string(key, pattern, limit, required=False)
 
     def time(self, key: str) -> str:
-        """A UTC time as AWS writes it, kept as sent, and read with the parser every later reader uses."""
+        """A UTC time as AWS writes it, kept as sent; read with the same parser every later reader uses."""
         value = self.text(key, limit=MAX_TIME)
         try:
             parse_time(value)
@@ -73,8 +76,12 @@ class Fields:
         return self._check_url(key, value) if value else ""
 
     def _check_url(self, key: str, value: str) -> str:
-        # Links end up as Slack buttons: only web links, with no whitespace or control characters.
-        parts = urlsplit(value)
+        # Links end up as Slack buttons: only web links, with no whitespace or control characters. `<`, `>`
+        # and `|` pass (AWS's own links carry them); bot.slack.text.link makes them safe in mrkdwn.
+        try:
+            parts = urlsplit(value)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            raise self._fail(key, "is not an http(s) link") from None
         if parts.scheme not in ("http", "https") or not parts.netloc or _UNSAFE_CHARS.search(value):
             raise self._fail(key, "is not an http(s) link")
         return value
@@ -124,8 +131,12 @@ def load_json(body: str | bytes, *, limit: int, what: str) -> Any:
 
 
 def check_size(body: str | bytes, limit: int, what: str) -> None:
-    # A str's UTF-8 size is at least its length: only encode when the cheap check cannot decide.
-    size = len(body) if isinstance(body, bytes | bytearray) or len(body) > limit else len(body.encode())
+    # A str's UTF-8 size is at least its length: only encode when the cheap check cannot decide. Lone
+    # surrogates are counted here, not refused: the field reads refuse them with the field's name.
+    if isinstance(body, bytes | bytearray) or len(body) > limit:
+        size = len(body)
+    else:
+        size = len(body.encode("utf-8", "surrogatepass"))
     if size > limit:
         raise BadMessage(f"{what} is {size} bytes, over the {limit // 1024} KiB limit.")
 
@@ -141,8 +152,19 @@ def kind(value: Any) -> str:
     )
 
 
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def quote(value: Any) -> str:
     """A value from outside as logs and Slack may show it: a short, single-line prefix only."""
-    text = value if isinstance(value, str) else json.dumps(value)
+    try:
+        text = value if isinstance(value, str) else json.dumps(value)
+    except RecursionError:  # nested just below the parser's limit, then a few frames deeper here
+        text = f"a deeply nested {kind(value)}"
     text = _CONTROL_CHARS.sub("?", text)
     return repr(text if len(text) <= 60 else text[:57] + "...")

@@ -96,18 +96,18 @@ def parse_body(body: str | bytes) -> Parsed:
 
 def _parse_envelope(doc: dict[str, Any]) -> Parsed:
     f = Fields(doc, "the SNS envelope")
-    kind = f.text("Type")
-    if kind not in SNS_TYPES:
-        raise BadMessage(f"The SNS envelope has an unknown Type {quote(kind)}.")
+    sns_type = f.text("Type")
+    if sns_type not in SNS_TYPES:
+        raise BadMessage(f"The SNS envelope has an unknown Type {quote(sns_type)}.")
     envelope = SnsEnvelope(
         message_id=f.text("MessageId", SNS_MESSAGE_ID_RE),
         topic_arn=f.text("TopicArn", TOPIC_ARN_RE),
         timestamp=f.time("Timestamp"),
         subject=f.optional_text("Subject", limit=100),
     )
-    if kind != "Notification":
+    if sns_type != "Notification":
         # Cross-account SQS subscriptions receive these; confirming is an operator's step, not the intake's.
-        return Parsed(envelope=envelope, ignored=f"an SNS {kind} for {envelope.topic_arn}")
+        return Parsed(envelope=envelope, ignored=f"an SNS {sns_type} for {envelope.topic_arn}")
     message = f.text("Message", limit=None)
     payload = load_json(message, limit=MAX_PAYLOAD_BYTES, what="The SNS Message")
     if not isinstance(payload, dict):
