@@ -46,8 +46,6 @@ def approval_key(token: str) -> str:
     return derived_key("ap", token)
 
 
-
-
 class ApprovalService:
     def __init__(
         self,
