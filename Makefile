@@ -31,10 +31,12 @@ run: $(STAMP)
 
 test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .bakery .pytest_cache

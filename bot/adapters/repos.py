@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.aws.codecommit import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, CodeCommitRepo
+from bot.adapters.aws.codecommit import CodeCommitRepo
+from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
 from bot.adapters.git.remote import BRANCH_RE, remote_problem
 from bot.adapters.git.repo import GitRepo
 from bot.domain.errors import ConfigError

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import logging
-import random
 import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, console_commit_url
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
 
 log = logging.getLogger(__name__)
 
-DEFAULT_AUTHOR_NAME = "ami-bakery"
-DEFAULT_AUTHOR_EMAIL = "ami-bakery@noreply.invalid"
 
 # Full object names only: the API answers InvalidCommitIdException for anything else anyway.
 _COMMIT_ID_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
@@ -30,19 +27,6 @@ _BRANCH_MOVED = frozenset({"ParentCommitIdOutdatedException", "ParentCommitIdReq
 _NO_SUCH_COMMIT = frozenset(
     {"CommitIdDoesNotExistException", "CommitDoesNotExistException", "InvalidCommitIdException"}
 )
-
-
-def console_commit_url(region: str, repository_name: str, commit_id: str) -> str:
-    """The AWS console page of one CodeCommit commit."""
-    return (
-        f"https://{region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
-        f"{quote(repository_name, safe='')}/commit/{commit_id}?region={region}"
-    )
-
-
-def backoff_delay(attempt: int) -> float:
-    """Seconds to wait before retry `attempt + 1`: short, growing, jittered so racing writers spread out."""
-    return float(min(0.05 * 2 ** (attempt - 1), 1.0) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
 
 
 class CodeCommitRepo:

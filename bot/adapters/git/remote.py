@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bot.adapters.aws.codecommit import console_commit_url
+from bot.adapters.commits import console_commit_url
 
 # git check-ref-format, simplified: the branch also goes into refspecs, where ':', '*', '^' or a
 # leading '+' or '-' would change their meaning.

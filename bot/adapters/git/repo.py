@@ -19,7 +19,7 @@ from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
-from bot.adapters.aws.codecommit import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay
+from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay
 from bot.adapters.git.remote import BRANCH_RE, COMMIT_ID_RE, normalize, redact, remote_problem, web_commit_url
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo

@@ -1,0 +1,24 @@
+"""What every source-repository adapter shares: the bot's commit identity, retry backoff, console links."""
+
+from __future__ import annotations
+
+import random
+from urllib.parse import quote
+
+DEFAULT_AUTHOR_NAME = "ami-bakery"
+
+
+DEFAULT_AUTHOR_EMAIL = "ami-bakery@noreply.invalid"
+
+
+def console_commit_url(region: str, repository_name: str, commit_id: str) -> str:
+    """The AWS console page of one CodeCommit commit."""
+    return (
+        f"https://{region}.console.aws.amazon.com/codesuite/codecommit/repositories/"
+        f"{quote(repository_name, safe='')}/commit/{commit_id}?region={region}"
+    )
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before retry `attempt + 1`: short, growing, jittered so racing writers spread out."""
+    return float(min(0.05 * 2 ** (attempt - 1), 1.0) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
