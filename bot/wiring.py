@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ def build_bot(
                     image.repository,
                     branch=image.branch,
                     cache_dir=Path(env.workdir) / "repos",
-                    session_factory=lambda region=image.region: client("codecommit", region),
+                    session_factory=partial(client, "codecommit", image.region),
                 )
             return repos[image.name]
 
@@ -220,8 +221,11 @@ def build_bot(
         foreground=foreground,
     )
     verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
-    sns_kwargs = {"confirm": opts.subscribe_confirmer} if opts.subscribe_confirmer else {}
-    sns = SnsEndpoint(verifier, intake.handle, **sns_kwargs)
+    sns = (
+        SnsEndpoint(verifier, intake.handle, confirm=opts.subscribe_confirmer)
+        if opts.subscribe_confirmer
+        else SnsEndpoint(verifier, intake.handle)
+    )
     sqs = None
     if config.notifications.queue_url:
         url = config.notifications.queue_url

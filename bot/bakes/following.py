@@ -16,7 +16,7 @@ from bot.bakes.images import note_recent, record_latest
 from bot.bakes.progress import advance, apply_result, close_approvals
 from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
-from bot.domain.errors import BakeryError, PipelineError
+from bot.domain.errors import BakeryError, PipelineError, StateConflict
 from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent, PipelineState
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.times import iso
@@ -155,19 +155,19 @@ class PipelineFollower:
         """Which bake an execution belongs to: known execution, else its source commit, else a new bake."""
         rec = self._store.get(EXECUTION, execution_id)
         if rec:
-            return rec.doc["request_id"]
+            return str(rec.doc["request_id"])
         pipeline = self._pipeline_for(image.region)
         revision = pipeline.execution_revision(pipeline_name, execution_id)
         if not revision:
             raise PipelineError(f"execution {execution_id} of {pipeline_name} has no source revision yet")
         request_id = self._request_for_commit(image, revision, seen_at)
         self._store.create(EXECUTION, execution_id, {"request_id": request_id, "commit_id": revision})
-        return self._store.get(EXECUTION, execution_id).doc["request_id"]
+        return self._alias(EXECUTION, execution_id)
 
     def _request_for_commit(self, image: ImageConfig, commit_id: str, seen_at: str) -> str:
         alias = self._store.get(COMMIT, commit_id)
         if alias:
-            return alias.doc["request_id"]
+            return str(alias.doc["request_id"])
         repo = self._repo_for(image)
         info = repo.commit_info(commit_id)
         # The pipeline may report a commit before the bot has recorded it: the trailer names the request.
@@ -175,7 +175,7 @@ class PipelineFollower:
             rec = self._store.get(BAKE, info.request_id)
             if rec and rec.doc.get("image") == image.name and rec.doc.get("commit_id") in ("", commit_id):
                 self._store.create(COMMIT, commit_id, {"request_id": info.request_id})
-                return self._store.get(COMMIT, commit_id).doc["request_id"]
+                return self._alias(COMMIT, commit_id)
         # A commit pushed by hand: it is a bake too, reported like any other.
         request_id = "h-" + commit_id[:10].lower()
         now = iso(self._clock())
@@ -201,7 +201,14 @@ class PipelineFollower:
             log.info("bake.discovered request_id=%s image=%s commit=%s", request_id, image.name, commit_id)
         self._store.create(COMMIT, commit_id, {"request_id": request_id})
         self._mark_dirty(request_id)
-        return self._store.get(COMMIT, commit_id).doc["request_id"]
+        return self._alias(COMMIT, commit_id)
+
+    def _alias(self, kind: str, key: str) -> str:
+        """The request an alias record (execution or commit) names, as stored: the first writer's wins."""
+        rec = self._store.get(kind, key)
+        if rec is None:  # created a moment ago and never deleted: the store lost a write
+            raise StateConflict(f"state record {kind}/{key} was written but cannot be read back")
+        return str(rec.doc["request_id"])
 
 
 def _is_success(ev: PipelineEvent) -> bool:

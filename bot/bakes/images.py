@@ -24,7 +24,7 @@ def image_summary(store: StateStore, image: str) -> dict[str, Any]:
 def note_recent(store: StateStore, image: str, request_id: str) -> None:
     """Put a bake first in its image's list of recent bakes (five are kept)."""
 
-    def add(doc: dict | None) -> dict:
+    def add(doc: dict[str, Any] | None) -> dict[str, Any]:
         doc = dict(doc or {})
         doc["recent"] = ([request_id] + [r for r in doc.get("recent", []) if r != request_id])[:5]
         return doc
@@ -46,7 +46,7 @@ def record_latest(store: StateStore, bake: Bake) -> None:
         "amis": [{"region": a.region, "ami_id": a.ami_id, "account_id": a.account_id} for a in bake.amis],
     }
 
-    def put(doc: dict | None) -> dict | None:
+    def put(doc: dict[str, Any] | None) -> dict[str, Any] | None:
         doc = dict(doc or {})
         if doc.get("latest_request") and _newer(doc.get("latest_at", ""), than=bake.requested_at):
             return None  # an older bake finishing late does not replace a newer AMI

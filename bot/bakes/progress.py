@@ -9,6 +9,7 @@ told is recorded as notice facts (a kind and its fields); `bot.slack.notices` wo
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.bakes.record import Bake, BakeStatus, StepState
@@ -72,7 +73,7 @@ def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
             return None  # an event of an execution this bake no longer follows
         # The same commit released again after the bake ended: follow the new execution from scratch.
         bake = replace(bake, execution_id="", execution_state=None, stages={}, actions={}, finished_at="")
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if not bake.execution_id:
         changes["execution_id"] = ev.execution_id
 
@@ -192,7 +193,7 @@ def with_decision(bake: Bake, decision: Decision) -> Bake:
 
 def apply_result(bake: Bake, result: BakeResult) -> Bake | None:
     """Record the build's bake result: the AMIs and the log link. Repeats change nothing."""
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if result.amis and tuple(result.amis) != bake.amis:
         changes["amis"] = tuple(result.amis)
     if result.log_url and result.log_url != bake.log_url:

@@ -39,10 +39,11 @@ class BakeStatus(StrEnum):
     @classmethod
     def of_execution(cls, state: str) -> BakeStatus:
         """The bake's status once its pipeline execution is in `state` (an unknown state reads as running)."""
-        return _OF_EXECUTION.get(state, cls.RUNNING)
+        return _OF_EXECUTION.get(PipelineState(state), cls.RUNNING) if state in _PIPELINE_STATES else cls.RUNNING
 
 
-_OF_EXECUTION = {
+_PIPELINE_STATES = frozenset(PipelineState)
+_OF_EXECUTION: dict[PipelineState, BakeStatus] = {
     PipelineState.STARTED: BakeStatus.RUNNING,
     PipelineState.RESUMED: BakeStatus.RUNNING,
     PipelineState.STOPPING: BakeStatus.RUNNING,

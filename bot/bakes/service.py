@@ -160,8 +160,8 @@ class BakeService:
         amis = self.image_summary(image.parent).get("amis") or []
         region = image.region or self._config.images[image.parent].region
         for ami in amis:
-            if region is None or ami.get("region") == region:
-                return ami.get("ami_id")
+            if (region is None or ami.get("region") == region) and ami.get("ami_id"):
+                return str(ami["ami_id"])
         return None  # the build then resolves the parent's latest from SSM
 
     def _commit(self, request_id: str) -> None:

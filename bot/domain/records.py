@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from bot.domain.errors import StateConflict
+from bot.domain.ports import StateStore
 
-T = TypeVar("T")
+
+class Document(Protocol):
+    """A domain record stored as one document (Bake, Rollout …)."""
+
+    def to_doc(self) -> dict[str, Any]: ...
+
+
+T = TypeVar("T", bound=Document)
 
 
 def rewrite(
-    store: Any,
+    store: StateStore,
     kind: str,
     key: str,
     *,
@@ -31,14 +39,14 @@ def rewrite(
         if new is None or new == current:
             return None
         result[:] = [new]
-        return new.to_doc()  # type: ignore[attr-defined]
+        return new.to_doc()
 
     store.mutate(kind, key, fn, index_fn=index_fn)
     return result[0] if result else None
 
 
 def rewrite_shown(
-    store: Any,
+    store: StateStore,
     kind: str,
     key: str,
     *,
@@ -64,7 +72,7 @@ def rewrite_shown(
 
 
 def upsert(
-    store: Any,
+    store: StateStore,
     kind: str,
     key: str,
     change: Callable[[dict[str, Any] | None], dict[str, Any] | None],

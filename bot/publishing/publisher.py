@@ -225,10 +225,9 @@ class MessagePublisher:
                 ts = self._chat.post(channel=bake.channel, text=text, blocks=blocks, thread_ts=self._thread_of(bake))
                 self.calls += 1
                 self._last_hash[memo] = digest
-                bake = self._save(
-                    key,
-                    lambda b, k=reply_key, t=ts: None if k in b.reply_ts else replace(b, reply_ts={**b.reply_ts, k: t}),
-                ) or replace(bake, reply_ts={**bake.reply_ts, reply_key: ts})
+                bake = self._save(key, _remember_reply(reply_key, ts)) or replace(
+                    bake, reply_ts={**bake.reply_ts, reply_key: ts}
+                )
             elif self._last_hash.get(memo) != digest:
                 self._chat.update(channel=bake.channel, ts=ts, text=text, blocks=blocks)
                 self.calls += 1
@@ -242,16 +241,7 @@ class MessagePublisher:
             text = self._notice_text(notice)
             self._chat.post(channel=bake.channel, text=text, blocks=[], thread_ts=self._thread_of(bake))
             self.calls += 1
-            nkey = notice.key
-            bake = (
-                self._save(
-                    key,
-                    lambda b, nkey=nkey: replace(
-                        b, notices=tuple(replace(n, posted=True) if n.key == nkey else n for n in b.notices)
-                    ),
-                )
-                or bake
-            )
+            bake = self._save(key, _mark_posted(notice.key)) or bake
         return bake
 
     def _save(self, key: str, change: Callable[[Any], Any | None]) -> Any | None:
@@ -261,7 +251,7 @@ class MessagePublisher:
     def _settle(self, key: str) -> None:
         """Take a finished record out of the 'active' index once Slack shows all of it."""
 
-        def fn(doc: dict) -> dict | None:
+        def fn(doc: dict[str, Any]) -> dict[str, Any] | None:
             bake = self._surface.load(doc)
             if bake.settled or not bake.terminal or not all(n.posted for n in bake.notices):
                 return None
@@ -273,9 +263,30 @@ class MessagePublisher:
                     f"{key}#{reply_key}"
                 ):
                     return None
-            return replace(bake, settled=True).to_doc()
+            settled: dict[str, Any] = replace(bake, settled=True).to_doc()
+            return settled
 
         self._store.mutate(self._surface.kind, key, fn, index_fn=self._surface.index_fn)
+
+
+def _remember_reply(reply_key: str, ts: str) -> Callable[[Any], Any | None]:
+    """A change that records a live reply's ts, unless a concurrent publish recorded one first."""
+
+    def change(record: Any) -> Any | None:
+        return None if reply_key in record.reply_ts else replace(record, reply_ts={**record.reply_ts, reply_key: ts})
+
+    return change
+
+
+def _mark_posted(notice_key: str) -> Callable[[Any], Any | None]:
+    """A change that marks one notice as posted in the thread."""
+
+    def change(record: Any) -> Any:
+        return replace(
+            record, notices=tuple(replace(n, posted=True) if n.key == notice_key else n for n in record.notices)
+        )
+
+    return change
 
 
 def _digest(text: str, blocks: list[dict[str, Any]]) -> str:

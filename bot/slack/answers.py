@@ -56,9 +56,9 @@ def _bake_report(a: BakeReport) -> str:
     lines = [bake_summary_line(bake)]
     for name, step in bake.stages.items():
         lines.append(f"    • {name}: {step.state.lower()}")
-    for a in bake.approvals:
-        if a.open:
-            asked = a.request
+    for approval in bake.approvals:
+        if approval.open:
+            asked = approval.request
             where = f"{asked.stage}/{asked.action}"
             lines.append(f"    :raised_hand: {where} waits for approval until {asked.expires}")
     if bake.decisions:

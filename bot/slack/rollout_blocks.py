@@ -32,7 +32,9 @@ def progress_bar(percentage: int, width: int = 20) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def _button(action_id: str, text: str, value: str, style: str | None = None, confirm: str | None = None) -> dict:
+def _button(
+    action_id: str, text: str, value: str, style: str | None = None, confirm: str | None = None
+) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
         "action_id": action_id,

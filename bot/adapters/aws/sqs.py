@@ -37,7 +37,7 @@ class SqsConsumer:
         self,
         client: Any,
         queue_url: str,
-        handle: Callable[[str, str], None],
+        handle: Callable[[str, str], object],
         *,
         wait_seconds: int = 20,
         max_messages: int = 10,

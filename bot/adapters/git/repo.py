@@ -241,7 +241,7 @@ class GitRepo:
 
     def _commit_of_request(self, repo: Repo) -> str:
         """The tip already holds this exact request (ids are unique): a retry of a push that landed."""
-        return repo.git.log("-1", "--format=%H", self._tracking_ref, "--", REQUEST_FILE)
+        return str(repo.git.log("-1", "--format=%H", self._tracking_ref, "--", REQUEST_FILE))
 
     def _commit(self, repo: Repo, content: str, message: str) -> str | None:
         """Commit the request file on the tip; None when the tip already holds exactly this file."""
