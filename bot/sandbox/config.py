@@ -8,6 +8,7 @@ every image declares `sandbox_fail` (default `none`) so `/bake base sandbox_fail
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,7 @@ def write(doc: dict[str, Any], path: Path) -> SandboxConfig:
     return SandboxConfig(text=text, config=parse_config(text, source=str(path)), path=path)
 
 
-def roles_of(user: str, config: Config, usergroups: dict[str, tuple[str, ...]]) -> list[str]:
+def roles_of(user: str, config: Config, usergroups: Mapping[str, tuple[str, ...]]) -> list[str]:
     """The roles a user holds under `access`, as the page's user picker shows them."""
     roles = []
     for role, label in (("bakers", "baker"), ("approvers", "approver"), ("deployers", "deployer")):

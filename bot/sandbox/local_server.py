@@ -64,4 +64,6 @@ class LocalServer:
         if self._server is None:
             raise RuntimeError(self._not_running)
         host, port = self._server.server_address[:2]
+        # typeshed allows bytes here; getsockname() of an AF_INET/AF_INET6 socket gives the host as str.
+        assert isinstance(host, str), f"unexpected server host {host!r}"
         return f"http://{host}:{port}"

@@ -13,7 +13,7 @@ import base64
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.config import Config
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
@@ -62,7 +62,7 @@ def register_ami(ec2: Any, name: str, tags: dict[str, str]) -> str:
         BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "VolumeType": "gp3"}}],
     )["ImageId"]
     ec2.create_tags(Resources=[ami_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-    return ami_id
+    return cast("str", ami_id)  # boto3 answers are untyped
 
 
 def seed_fleet(session: Any, config: Config, default_region: str) -> dict[str, str]:
@@ -157,4 +157,4 @@ def seed_repository(codecommit: FakeCodeCommit, name: str, branch: str, files: d
         }
     )
     log.info("sandbox.repository_seeded repository=%s commit=%s files=%d", name, answer["commitId"][:8], len(files))
-    return answer["commitId"]
+    return str(answer["commitId"])

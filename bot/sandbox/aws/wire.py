@@ -8,7 +8,7 @@ import re
 import uuid
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from xml.sax.saxutils import escape
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,8 @@ def query_params(form: dict[str, str]) -> dict[str, Any]:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    return _lists(root)
+    # A dict: only a form of nothing but member.N keys would come back as a list, and a Query request has Action.
+    return cast("dict[str, Any]", _lists(root))
 
 
 def _lists(node: Any) -> Any:

@@ -9,6 +9,7 @@ EventBridge would send it, so it reaches the bot through the SQS queue subscribe
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -95,7 +96,7 @@ class LocalPipeline:
             self._codepipeline.add_pipeline(
                 spec.pipeline,
                 [(stage, [ACTIONS[stage]]) for stage in STAGES],
-                head=lambda spec=spec: self._tip(spec) or "",
+                head=functools.partial(self._head, spec),
             )
             thread = threading.Thread(target=self._watch, args=(spec, seen), name=f"pipeline-{spec.image}", daemon=True)
             thread.start()
@@ -108,6 +109,10 @@ class LocalPipeline:
             thread.join(timeout)
 
     # --- triggering ----------------------------------------------------------------------------
+
+    def _head(self, spec: PipelineSpec) -> str:
+        """The branch tip as FakeCodePipeline's `head` wants it: "" while the branch has none."""
+        return self._tip(spec) or ""
 
     def _tip(self, spec: PipelineSpec) -> str | None:
         """The branch tip, read from the ref files: polled often, so no git process per look."""

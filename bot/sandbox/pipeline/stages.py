@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.domain.models import (
     TAG_COMMIT,
@@ -187,7 +187,7 @@ class Stages:
         ssm = self._session.client("ssm", region_name=run.region)
         name = LATEST_PARAMETER.format(image=run.parent) if run.parent else DEFAULT_SOURCE_AMI_PARAMETER
         try:
-            return ssm.get_parameter(Name=name)["Parameter"]["Value"]
+            return cast("str", ssm.get_parameter(Name=name)["Parameter"]["Value"])  # boto3 answers are untyped
         except ssm.exceptions.ParameterNotFound:
             raise StageFailed(f"no source AMI: none pinned, and SSM has no {name}") from None
 

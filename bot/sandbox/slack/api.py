@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox.local_server import LocalServer
-from bot.sandbox.slack.workspace import SlackRefusal, SlackWorkspace
+from bot.sandbox.slack.refusals import SlackRefusal
+from bot.sandbox.slack.workspace import SlackWorkspace
 
 API_PREFIX = "/api/"
 # Form-encoded clients send these as JSON strings; Slack decodes them before validating.
@@ -192,7 +193,7 @@ class SlackApiStandIn(LocalServer):
         """Show `user` a message only they see, as Slack does with a command's answer; returns its ts."""
         args = {"channel": channel, "user": user, "text": text, "blocks": blocks, "thread_ts": thread_ts}
         with self._changed:
-            ts = self._workspace.chat_post_ephemeral({k: v for k, v in args.items() if v})["message_ts"]
+            ts = str(self._workspace.chat_post_ephemeral({k: v for k, v in args.items() if v})["message_ts"])
             self._changed.notify_all()
         return ts
 
@@ -202,7 +203,7 @@ class SlackApiStandIn(LocalServer):
         """Post in the channel on the bot's behalf (an in_channel answer to a command or a response_url)."""
         args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
         with self._changed:
-            ts = self._workspace.chat_post_message({k: v for k, v in args.items() if v})["ts"]
+            ts = str(self._workspace.chat_post_message({k: v for k, v in args.items() if v})["ts"])
             self._changed.notify_all()
         return ts
 

@@ -81,7 +81,7 @@ class SandboxPage(LocalServer):
         user = body.get("user")
         if user not in {u.id for u in self.users}:
             raise ApiError(400, f"unknown user {user!r}; GET /api/users lists them")
-        return user
+        return str(user)  # one of the users' ids
 
     def _bot(self) -> SlackRequests:
         if self.requests is None:

@@ -46,8 +46,8 @@ def handler_for(fake: FakeAutoScaling) -> type[BaseHTTPRequestHandler]:
                 return
             except Exception as exc:  # answered as AWS would, and logged with the traceback
                 log.exception("fake_autoscaling.failed", extra={"action": action})
-                fault = AwsFault("InternalFailure", str(exc), 500)
-                self._send(500, error_xml(fault, xmlns=XMLNS, request_id=request_id))
+                internal = AwsFault("InternalFailure", str(exc), 500)
+                self._send(500, error_xml(internal, xmlns=XMLNS, request_id=request_id))
                 return
             self._send(200, result_xml(action, result, xmlns=XMLNS, request_id=request_id))
 
@@ -61,6 +61,8 @@ def handler_for(fake: FakeAutoScaling) -> type[BaseHTTPRequestHandler]:
 
         def _proxy(self, body: bytes) -> None:
             target = urlsplit(fake.moto_endpoint)
+            if target.hostname is None:
+                raise ValueError(f"moto_endpoint {fake.moto_endpoint!r} names no host")
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
             connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
             try:

@@ -37,7 +37,7 @@ class Refresh:
     @property
     def to_update(self) -> int:
         if self.rollback:  # what is left to undo: the instances replaced before the rollback began
-            replaced = self.instances - self.rollback["InstancesToUpdateOnRollback"]
+            replaced: int = self.instances - self.rollback["InstancesToUpdateOnRollback"]
             return math.ceil(replaced * (1 - self.percentage / 100))
         return math.ceil(self.instances * (1 - self.percentage / 100))
 

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import boto3
 
@@ -73,7 +73,8 @@ class FakeAutoScaling(LocalServer):
     def call(self, action: str, params: dict[str, Any], region: str) -> str:
         """Runs one served action on its nested query parameters; returns the inner XML of its Result element."""
         with self._lock:
-            return getattr(self, f"_op_{action}")(params, region)
+            operation: Callable[[dict[str, Any], str], str] = getattr(self, f"_op_{action}")
+            return operation(params, region)
 
     def _op_StartInstanceRefresh(self, p: dict[str, Any], region: str) -> str:
         group = _required(p, "AutoScalingGroupName")
@@ -183,7 +184,7 @@ class FakeAutoScaling(LocalServer):
         groups = self._moto(region).describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"]
         if not groups:
             raise AutoScalingError("ValidationError", f"AutoScalingGroup name not found - {group}")
-        return groups[0]
+        return cast("dict[str, Any]", groups[0])  # boto3 answers are untyped
 
 
 def _required(params: dict[str, Any], name: str) -> Any:

@@ -104,7 +104,9 @@ class CodeCommitRepositories:
                 index_env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
                 git(bare, "read-tree", parent or "--empty", env=index_env)
                 before = tree_entries(bare, parent)
-                added, updated, deleted = [], [], []
+                added: list[dict[str, str]] = []
+                updated: list[dict[str, str]] = []
+                deleted: list[dict[str, str]] = []
                 seen: set[str] = set()
                 for entry in puts:
                     path = file_path(entry.get("filePath"), seen)
@@ -134,8 +136,11 @@ class CodeCommitRepositories:
             if parent and tree == git(bare, "rev-parse", f"{parent}^{{tree}}"):
                 raise ApiError("NoChangeException", "The commit cannot be created because no changes will be made")
             commit = self._commit_tree(bare, tree, parent, params)
+            # The ref's expected old value: none for a new branch, else its tip, which _parent_for returned as parent.
+            old_tip = ZERO if new_branch else parent
+            assert old_tip is not None, f"{branch} exists but no parent was chosen"
             try:
-                git(bare, "update-ref", f"refs/heads/{branch}", commit, ZERO if new_branch else parent)
+                git(bare, "update-ref", f"refs/heads/{branch}", commit, old_tip)
             except subprocess.CalledProcessError as e:  # a git client pushed to the bare repository meanwhile
                 raise ApiError("ParentCommitIdOutdatedException", f"{branch} moved") from e
             if new_branch and head_is_unborn(bare):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.sandbox.aws.fake_codepipeline.model import PipelineModel
@@ -14,7 +15,7 @@ class CodePipelineApi(PipelineModel):
     def handle(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         """Answer one CodePipeline API call; raises CodePipelineFault for AWS errors."""
         # The `_op_` methods carry AWS's operation names, so X-Amz-Target maps onto them directly.
-        method = getattr(self, f"_op_{operation}", None)
+        method: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, f"_op_{operation}", None)
         with self._lock:
             self.operations.append(operation)  # every call, accepted or refused (tests count them)
         if method is None:

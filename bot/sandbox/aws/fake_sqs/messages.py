@@ -23,10 +23,11 @@ class SqsMessages(SqsQueues):
         """Runs one SQS operation on its JSON request members; raises SqsError as the service would answer."""
         with self._cond:
             if operation in PER_MESSAGE:
-                return getattr(self, f"_{operation}")(self._queue(params), params)
+                per_message: Callable[[Queue, dict[str, Any]], dict[str, Any]] = getattr(self, f"_{operation}")
+                return per_message(self._queue(params), params)
             if operation.endswith("Batch") and (single := operation.removesuffix("Batch")) in PER_MESSAGE:
                 return self._batch(self._queue(params), params, getattr(self, f"_{single}"))
-            method = getattr(self, f"_op_{operation}", None)
+            method: Callable[[dict[str, Any]], dict[str, Any]] | None = getattr(self, f"_op_{operation}", None)
             if method is None:
                 raise SqsError("UnsupportedOperation", f"FakeSqs does not implement {operation}.")
             return method(params)
@@ -72,10 +73,11 @@ class SqsMessages(SqsQueues):
 
     def _take(self, queue: Queue, count: int, timeout: int, now: float) -> list[Message]:
         taken: list[Message] = []
-        dead_letter = self._by_arn(queue.redrive[0]) if queue.redrive else None
+        redrive = queue.redrive
+        dead_letter = self._by_arn(redrive[0]) if redrive else None
         while queue.visible and len(taken) < count:
             message = queue.visible.popleft()
-            if dead_letter is not None and message.receive_count >= queue.redrive[1]:
+            if redrive and dead_letter is not None and message.receive_count >= redrive[1]:
                 # As SQS does: the receive that would exceed maxReceiveCount moves the message instead. It keeps
                 # its id and receive count ("received across all queues", in the API's words).
                 del queue.messages[message.id]
@@ -127,6 +129,8 @@ class SqsMessages(SqsQueues):
             queue.make_visible(message)
             self._cond.notify_all()
         else:
+            # Found under its receipt handle, so it has one.
+            assert message.receipt is not None, f"message {message.id} is in receipts without a receipt"
             message.visible_at = time.monotonic() + timeout
             heapq.heappush(queue.inflight, (message.visible_at, next(self._tiebreak), message, message.receipt))
         return {}

@@ -45,6 +45,8 @@ class Queue:
                 self.make_visible(message)
 
     def make_visible(self, message: Message) -> None:
+        # Only an in-flight message is made visible, and an in-flight message has its receipt.
+        assert message.receipt is not None, f"message {message.id} is not in flight"
         del self.receipts[message.receipt]
         message.receipt = None
         self.visible.append(message)
