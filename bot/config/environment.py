@@ -1,0 +1,68 @@
+"""What the bot takes from the process environment, and which configuration file it reads.
+
+Only this package and the CLI read `os.environ`; everything else receives a `Config` and an `Environment`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_CONFIG_PATH = "bakery.yaml"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_WORKDIR = ".bakery"
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the bot takes from the process environment. Secrets live here, never in the YAML file."""
+
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    aws_region: str = ""
+    workdir: str = DEFAULT_WORKDIR
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Environment:
+        env = os.environ if environ is None else environ
+        return cls(
+            slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+            slack_app_token=env.get("SLACK_APP_TOKEN", ""),
+            slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
+            aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "",
+            workdir=env.get("BAKERY_WORKDIR") or DEFAULT_WORKDIR,
+        )
+
+    def __repr__(self) -> str:  # never print secrets, even by accident in a traceback
+        return (
+            f"Environment(slack_api_url={self.slack_api_url!r}, aws_region={self.aws_region!r}, "
+            f"bot_token={'set' if self.slack_bot_token else 'unset'}, "
+            f"signing_secret={'set' if self.slack_signing_secret else 'unset'}, "
+            f"app_token={'set' if self.slack_app_token else 'unset'})"
+        )
+
+    def problems_for(self, mode: str) -> list[str]:
+        """What the environment lacks for `serve` (HTTP) or `socket` mode."""
+        problems = []
+        if not self.slack_bot_token:
+            problems.append("SLACK_BOT_TOKEN: not set (the bot token, xoxb-…)")
+        if mode == "serve" and not self.slack_signing_secret:
+            problems.append("SLACK_SIGNING_SECRET: not set (HTTP mode verifies every Slack request with it)")
+        if mode == "socket":
+            if not self.slack_app_token:
+                problems.append("SLACK_APP_TOKEN: not set (Socket Mode needs an xapp- token)")
+            elif not self.slack_app_token.startswith("xapp-"):
+                problems.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+        if not re.match(r"^https?://", self.slack_api_url):
+            problems.append(f"SLACK_API_URL: {self.slack_api_url!r} is not an http(s) URL")
+        return problems
+
+
+def config_path(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    return explicit or env.get("BAKERY_CONFIG") or DEFAULT_CONFIG_PATH

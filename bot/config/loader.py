@@ -1,0 +1,57 @@
+"""Reading a configuration file: strict YAML in, a validated `Config` out, or every problem with its key path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config.model import Config
+from bot.config.validator import Validator
+from bot.domain.errors import ConfigError
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a configuration file; raise ConfigError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: no such file (pass --config or set BAKERY_CONFIG)"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot be read ({exc.strerror})"]) from None
+    return parse_config(text, source=str(p))
+
+
+def parse_config(text: str, *, source: str = "<string>") -> Config:
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"{source}: not valid YAML{where}: {problem}"]) from None
+    v = Validator()
+    config = v.config(raw, source)
+    if v.problems or config is None:
+        raise ConfigError(v.problems)
+    return config
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, which plain YAML silently overwrites."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)

@@ -1,0 +1,79 @@
+"""The configuration as the bot sees it once loaded: frozen dataclasses, and the name rules shared with `/bake`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Names and variables are also what a `/bake` may type, so the command parser checks them with these.
+IMAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+TARGET_NAME_RE = IMAGE_NAME_RE
+VARIABLE_KEY_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+# A variable value (default or /bake override): letters, digits and . _ - : / +, at most 256 characters.
+VARIABLE_VALUE_RE = re.compile(r"^[A-Za-z0-9._\-:/+]{1,256}$")
+
+ROLES = ("bakers", "approvers", "deployers")
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    name: str
+    repository: str
+    branch: str
+    pipeline: str
+    channel: str
+    region: str | None = None
+    parent: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    image: str
+    auto_scaling_group: str
+    launch_template: str
+    approval: bool = False
+    min_healthy_percentage: int = 90
+    instance_warmup: int = 300
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    bakers: tuple[str, ...] = ()
+    approvers: tuple[str, ...] = ()
+    deployers: tuple[str, ...] = ()
+
+    def principals(self, role: str) -> tuple[str, ...]:
+        return getattr(self, role)
+
+
+@dataclass(frozen=True)
+class StateConfig:
+    backend: str = "sqlite"
+    path: str = ".bakery/state.db"
+    table: str = "ami-bakery-state"
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    queue_url: str | None = None
+    sns_topic_arns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    channel: str
+    access: AccessConfig
+    state: StateConfig
+    notifications: NotificationsConfig
+    images: dict[str, ImageConfig]
+    targets: dict[str, TargetConfig]
+    source: str = ""
+
+    def image_for_pipeline(self, pipeline: str) -> ImageConfig | None:
+        for image in self.images.values():
+            if image.pipeline == pipeline:
+                return image
+        return None

@@ -1,0 +1,299 @@
+"""The configuration's validator: walks the raw YAML and collects every problem with its key path."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.config.model import (
+    IMAGE_NAME_RE,
+    ROLES,
+    TARGET_NAME_RE,
+    VARIABLE_KEY_RE,
+    VARIABLE_VALUE_RE,
+    AccessConfig,
+    Config,
+    ImageConfig,
+    NotificationsConfig,
+    StateConfig,
+    TargetConfig,
+)
+
+CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
+PRINCIPAL_RE = re.compile(r"^([UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}|\*)$")
+PIPELINE_RE = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+BRANCH_RE = re.compile(r"^(?!.*\.\.)(?!/)(?!.*//)[A-Za-z0-9._/\-]{1,200}(?<![/.])$")
+TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_\-]{1,256}$")
+QUEUE_URL_RE = re.compile(r"^https?://[^\s/]+(:\d+)?/\d{12}/[A-Za-z0-9_\-]{1,80}(\.fifo)?$")
+CODECOMMIT_RE = re.compile(r"^codecommit://[\w.\-]{1,100}$")
+LAUNCH_TEMPLATE_RE = re.compile(r"^(lt-[0-9a-f]{8,17}|[A-Za-z0-9()./_\-]{3,128})$")
+ASG_RE = re.compile(r"^[^\s:][^:]{0,254}$")
+
+
+class Validator:
+    """Walks the raw YAML, collecting every problem with its key path instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def err(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.err(path, f"must be a mapping, not {_kind(value)}")
+            return {}
+        for key in value:
+            if not isinstance(key, str):
+                self.err(path, f"key {key!r} must be a string")
+            elif key not in allowed:
+                self.err(
+                    f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})"
+                )
+        for key in sorted(required - set(value)):
+            self.err(f"{path}.{key}" if path else key, "required key is missing")
+        return value
+
+    def string(self, value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            self.err(path, f"must be a non-empty string, not {_kind(value)}")
+            return None
+        if pattern and not pattern.match(value):
+            self.err(path, f"{value!r} is not {what or 'valid'}")
+            return None
+        return value
+
+    def integer(self, value: Any, path: str, low: int, high: int, default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.err(path, f"must be a whole number, not {_kind(value)}")
+            return default
+        if not low <= value <= high:
+            self.err(path, f"{value} is out of range ({low} to {high})")
+            return default
+        return value
+
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.err(path, f"must be true or false, not {_kind(value)}")
+            return default
+        return value
+
+    def string_list(self, value: Any, path: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.err(path, f"must be a list, not {_kind(value)}")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            s = self.string(item, f"{path}[{i}]", pattern, what)
+            if s:
+                out.append(s)
+        return tuple(out)
+
+    def config(self, raw: Any, source: str) -> Config | None:
+        if raw is None:
+            self.err(source, "the file is empty")
+            return None
+        top = self.mapping(
+            raw, "", {"slack", "access", "state", "notifications", "images", "targets"}, {"slack", "images"}
+        )
+        if not isinstance(raw, dict):
+            return None
+
+        slack = self.mapping(top.get("slack"), "slack", {"channel"}, {"channel"})
+        channel = self.string(slack.get("channel"), "slack.channel", CHANNEL_RE, "a Slack channel id (C… or G…)")
+
+        access_raw = self.mapping(top.get("access"), "access", set(ROLES))
+        principal_what = 'a Slack user id (U…/W…), user-group id (S…) or "*"'
+        access = AccessConfig(
+            **{
+                role: self.string_list(access_raw.get(role), f"access.{role}", PRINCIPAL_RE, principal_what)
+                for role in ROLES
+            }
+        )
+
+        state_raw = self.mapping(top.get("state"), "state", {"backend", "path", "table"})
+        backend = self.string(state_raw.get("backend"), "state.backend") or "sqlite"
+        if backend not in ("sqlite", "dynamodb"):
+            self.err("state.backend", f"{backend!r} is not one of sqlite, dynamodb")
+        state = StateConfig(
+            backend=backend,
+            path=self.string(state_raw.get("path"), "state.path") or StateConfig.path,
+            table=self.string(
+                state_raw.get("table"), "state.table", re.compile(r"^[A-Za-z0-9_.\-]{3,255}$"), "a DynamoDB table name"
+            )
+            or StateConfig.table,
+        )
+
+        notif_raw = self.mapping(top.get("notifications"), "notifications", {"queue_url", "sns_topic_arns"})
+        notifications = NotificationsConfig(
+            queue_url=self.string(
+                notif_raw.get("queue_url"), "notifications.queue_url", QUEUE_URL_RE, "an SQS queue URL"
+            ),
+            sns_topic_arns=self.string_list(
+                notif_raw.get("sns_topic_arns"), "notifications.sns_topic_arns", TOPIC_ARN_RE, "an SNS topic ARN"
+            ),
+        )
+
+        images = self.images(top.get("images"), channel or "")
+        targets = self.targets(top.get("targets"), images)
+        if self.problems or channel is None:
+            return None
+        return Config(
+            channel=channel,
+            access=access,
+            state=state,
+            notifications=notifications,
+            images=images,
+            targets=targets,
+            source=source,
+        )
+
+    def images(self, raw: Any, default_channel: str) -> dict[str, ImageConfig]:
+        if raw is None or raw == {}:
+            self.err("images", "at least one image is required")
+            return {}
+        images_raw = self.mapping(raw, "images", set(raw) if isinstance(raw, dict) else set())
+        images: dict[str, ImageConfig] = {}
+        pipelines: dict[str, str] = {}
+        for name, body in images_raw.items():
+            path = f"images.{name}"
+            if not isinstance(name, str) or not IMAGE_NAME_RE.match(name):
+                self.err(path, "an image name is lower-case letters, digits and '-', at most 63 characters")
+                continue
+            b = self.mapping(
+                body,
+                path,
+                {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"},
+                {"repository", "pipeline"},
+            )
+            repository = self.string(b.get("repository"), f"{path}.repository")
+            if repository and repository.startswith("codecommit:") and not CODECOMMIT_RE.match(repository):
+                self.err(f"{path}.repository", f"{repository!r} is not codecommit://<repository-name>")
+                repository = None
+            pipeline = self.string(b.get("pipeline"), f"{path}.pipeline", PIPELINE_RE, "a CodePipeline name")
+            if pipeline and pipeline in pipelines:
+                self.err(f"{path}.pipeline", f"pipeline {pipeline!r} is already used by image {pipelines[pipeline]!r}")
+            elif pipeline:
+                pipelines[pipeline] = name
+            variables: dict[str, str] = {}
+            vars_raw = b.get("variables")
+            if vars_raw is not None and not isinstance(vars_raw, dict):
+                self.err(f"{path}.variables", f"must be a mapping, not {_kind(vars_raw)}")
+            for key, value in (vars_raw or {}).items() if isinstance(vars_raw, dict) else ():
+                vpath = f"{path}.variables.{key}"
+                if not isinstance(key, str) or not VARIABLE_KEY_RE.match(key):
+                    self.err(vpath, "a variable name is lower-case letters, digits and '_'")
+                    continue
+                if isinstance(value, bool) or not isinstance(value, str | int | float):
+                    self.err(vpath, f"must be a string or a number, not {_kind(value)}")
+                    continue
+                text = str(value)
+                if not VARIABLE_VALUE_RE.match(text):
+                    self.err(vpath, f"{text!r} has characters outside letters, digits and . _ - : / +")
+                    continue
+                variables[key] = text
+            images[name] = ImageConfig(
+                name=name,
+                repository=repository or "",
+                branch=self.string(b.get("branch"), f"{path}.branch", BRANCH_RE, "a branch name") or "main",
+                pipeline=pipeline or "",
+                region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
+                channel=self.string(b.get("channel"), f"{path}.channel", CHANNEL_RE, "a Slack channel id (C… or G…)")
+                or default_channel,
+                parent=self.string(b.get("parent"), f"{path}.parent"),
+                variables=variables,
+            )
+        for name, image in images.items():
+            if image.parent and image.parent not in images and IMAGE_NAME_RE.match(name):
+                self.err(f"images.{name}.parent", f"names no image ({image.parent!r})")
+        self.check_cycles(images)
+        return images
+
+    def check_cycles(self, images: dict[str, ImageConfig]) -> None:
+        reported: set[str] = set()
+        for start in images:
+            chain = [start]
+            current = images[start].parent
+            while current and current in images:
+                if current in chain:
+                    cycle = chain[chain.index(current) :] + [current]
+                    if not reported & set(cycle):
+                        self.err(f"images.{current}.parent", f"parent cycle: {' -> '.join(cycle)}")
+                        reported.update(cycle)
+                    break
+                chain.append(current)
+                current = images[current].parent
+
+    def targets(self, raw: Any, images: dict[str, ImageConfig]) -> dict[str, TargetConfig]:
+        if raw is None:
+            return {}
+        targets_raw = self.mapping(raw, "targets", set(raw) if isinstance(raw, dict) else set())
+        targets: dict[str, TargetConfig] = {}
+        for name, body in targets_raw.items():
+            path = f"targets.{name}"
+            if not isinstance(name, str) or not TARGET_NAME_RE.match(name):
+                self.err(path, "a target name is lower-case letters, digits and '-', at most 63 characters")
+                continue
+            b = self.mapping(
+                body,
+                path,
+                {
+                    "image",
+                    "auto_scaling_group",
+                    "launch_template",
+                    "approval",
+                    "min_healthy_percentage",
+                    "instance_warmup",
+                    "region",
+                },
+                {"image", "auto_scaling_group", "launch_template"},
+            )
+            image = self.string(b.get("image"), f"{path}.image")
+            if image and image not in images:
+                self.err(f"{path}.image", f"names no image ({image!r})")
+            targets[name] = TargetConfig(
+                name=name,
+                image=image or "",
+                auto_scaling_group=self.string(
+                    b.get("auto_scaling_group"), f"{path}.auto_scaling_group", ASG_RE, "an Auto Scaling group name"
+                )
+                or "",
+                launch_template=self.string(
+                    b.get("launch_template"),
+                    f"{path}.launch_template",
+                    LAUNCH_TEMPLATE_RE,
+                    "a launch template name or lt- id",
+                )
+                or "",
+                approval=self.boolean(b.get("approval"), f"{path}.approval", False),
+                min_healthy_percentage=self.integer(
+                    b.get("min_healthy_percentage"), f"{path}.min_healthy_percentage", 0, 100, 90
+                ),
+                instance_warmup=self.integer(b.get("instance_warmup"), f"{path}.instance_warmup", 0, 3600, 300),
+                region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
+            )
+        return targets
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
