@@ -121,3 +121,48 @@ def test_the_environment_says_what_each_mode_lacks():
         "SLACK_SIGNING_SECRET: not set (HTTP mode verifies every Slack request with it)"
     ]
     assert env.problems_for("socket") == ["SLACK_APP_TOKEN: not set (Socket Mode needs an xapp- token)"]
+
+
+# --- relative paths: resolved once, at load, against the directory the bot starts in ----------------
+
+
+def test_the_default_state_file_is_under_the_directory_the_bot_starts_in(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert parse_config(MINIMAL).state.path == str(tmp_path / ".bakery" / "state.db")
+
+
+def test_a_relative_state_path_is_made_absolute_against_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(MINIMAL + "state: {path: data/../db/state.db}\n")
+    assert config.state.path == str(tmp_path / "db" / "state.db")
+
+
+def test_an_in_memory_state_file_keeps_its_name():
+    assert parse_config(MINIMAL + "state: {path: ':memory:'}\n").state.path == ":memory:"
+
+
+def test_a_repository_given_as_a_relative_path_is_made_absolute_against_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = parse_config(MINIMAL.replace("codecommit://ami-bakery-base", "remotes/base.git"))
+    assert config.images["base"].repository == str(tmp_path / "remotes" / "base.git")
+
+
+@pytest.mark.parametrize(
+    "remote",
+    [
+        "codecommit://ami-bakery-base",
+        "https://github.com/acme/base.git",
+        "git@github.com:acme/base.git",
+        "file:///srv/git/base.git",
+        "ssh://git@git.example.com/images/base.git",
+    ],
+)
+def test_a_repository_url_is_kept_as_written(remote):
+    config = parse_config(MINIMAL.replace("codecommit://ami-bakery-base", remote))
+    assert config.images["base"].repository == remote
+
+
+def test_a_relative_work_directory_is_made_absolute_when_the_environment_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert Environment.from_environ({}).workdir == str(tmp_path / ".bakery")
+    assert Environment.from_environ({"BAKERY_WORKDIR": "var/bot"}).workdir == str(tmp_path / "var" / "bot")

@@ -35,7 +35,8 @@ class Environment:
             slack_app_token=env.get("SLACK_APP_TOKEN", ""),
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "",
-            workdir=env.get("BAKERY_WORKDIR") or DEFAULT_WORKDIR,
+            # Absolute from here on: git runs some commands inside its clones, where a relative path breaks.
+            workdir=os.path.abspath(os.path.expanduser(env.get("BAKERY_WORKDIR") or DEFAULT_WORKDIR)),
         )
 
     def __repr__(self) -> str:  # never print secrets, even by accident in a traceback

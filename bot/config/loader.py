@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.config.model import Config
+from bot.config.model import Config, ImageConfig
 from bot.config.validator import Validator
 from bot.domain.errors import ConfigError
 
@@ -25,7 +26,12 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return parse_config(text, source=str(p))
 
 
-def parse_config(text: str, *, source: str = "<string>") -> Config:
+def parse_config(text: str, *, source: str = "<string>", cwd: str | os.PathLike[str] | None = None) -> Config:
+    """Validate a configuration's text; raise ConfigError listing every problem.
+
+    Relative paths (the state file, repositories given as local paths) are made absolute against `cwd`
+    (default: the current directory) here and only here, so nothing downstream depends on where it runs.
+    """
     try:
         raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -37,7 +43,34 @@ def parse_config(text: str, *, source: str = "<string>") -> Config:
     config = v.config(raw, source)
     if v.problems or config is None:
         raise ConfigError(v.problems)
-    return config
+    return _with_absolute_paths(config, Path.cwd() if cwd is None else Path(cwd))
+
+
+def _is_local_path(repository: str) -> bool:
+    """Whether git reads `repository` as a path on this machine.
+
+    git's own rule: a colon before the first slash makes it a URL (`https://`, `codecommit://`, a remote
+    helper's `codecommit::`) or scp-like `host:path`; anything else is a path.
+    """
+    colon, slash = repository.find(":"), repository.find("/")
+    return not (colon > 0 and (slash == -1 or colon < slash))
+
+
+def _absolute(path: str, cwd: Path) -> str:
+    return os.path.normpath(cwd / os.path.expanduser(path))
+
+
+def _with_absolute_paths(config: Config, cwd: Path) -> Config:
+    # Against where the bot starts, once: git runs some commands inside its clones, where a relative path
+    # would name something else, and no later cwd change may move the state file.
+    state = config.state
+    if state.path != ":memory:" and not state.path.startswith("file:"):  # SQLite's in-memory and URI names
+        state = replace(state, path=_absolute(state.path, cwd))
+    images: dict[str, ImageConfig] = {
+        name: replace(image, repository=_absolute(image.repository, cwd)) if _is_local_path(image.repository) else image
+        for name, image in config.images.items()
+    }
+    return replace(config, state=state, images=images)
 
 
 class _StrictLoader(yaml.SafeLoader):
