@@ -18,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The sandbox extra (pip install 'ami-bakery[sandbox]'): imported here, at the top, so that the CLI finds
+# out it is missing when it imports the sandbox, before anything starts.
+from moto.server import ThreadedMotoServer
+
 from bot.config import Config
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws import seed
@@ -196,8 +200,6 @@ class Sandbox:
             MOTO_EC2_LOAD_DEFAULT_AMIS="false",
         )
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto would log every request
-        from moto.server import ThreadedMotoServer
-
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         server.start()
         self._stack.append(server)
