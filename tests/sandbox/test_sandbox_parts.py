@@ -9,6 +9,7 @@ import yaml
 from bot.config import parse_config
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws.seed import image_files
+from bot.sandbox.aws.stack import SandboxOptions
 from bot.sandbox.pipeline.stages import BuildLogs, Run, Stages
 from bot.sandbox.slack.page import find_button
 
@@ -45,6 +46,13 @@ def test_roles_come_from_access_and_the_user_groups():
     groups = {"S0PLATFORM": ("U0ALICE",)}
     assert sandbox_config.roles_of("U0ALICE", config, groups) == ["baker", "approver", "deployer"]
     assert sandbox_config.roles_of("U0CAROL", config, groups) == ["baker"]
+
+
+def test_the_sandbox_seeds_its_repositories_from_the_project_it_ships_in():
+    # Whatever directory it starts in: the project's own templates and buildspecs, not a placeholder README.
+    files = image_files(SandboxOptions().project_root, "base", {"base", "web"})
+    assert "packer/images/base/base.pkr.hcl" in files and "buildspec.yml" in files
+    assert "README.md" not in files
 
 
 def test_a_repository_gets_its_own_packer_directory_the_shared_files_and_the_buildspecs(tmp_path):

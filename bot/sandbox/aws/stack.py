@@ -36,7 +36,7 @@ from bot.sandbox.slack.requests import SlackRequests
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[3]  # bot/sandbox/aws/stack.py
 BOT_TOKEN = "xoxb-sandbox-bot-token"  # noqa: S105 - the stand-in's own token, valid nowhere else
 PLATFORM_GROUP = "S0PLATFORM"
 USERS = (
