@@ -1,4 +1,16 @@
-"""Suite-wide fixtures: every AWS call goes to a moto server on loopback, never to AWS."""
+"""Suite-wide fixtures: every AWS call goes to a moto server on loopback, never to AWS.
+
+Property-based tests (hypothesis) run a bounded number of examples each, so `make test` stays fast;
+HYPOTHESIS_PROFILE=deep tries many more when hunting for a bug.
+"""
+
+import os
+
+from hypothesis import settings
+
+settings.register_profile("bakery", max_examples=150, deadline=None)
+settings.register_profile("deep", max_examples=5000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bakery"))
 
 pytest_plugins = [
     "tests.fixtures.aws",

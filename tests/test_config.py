@@ -89,6 +89,18 @@ def test_every_problem_is_reported_at_once():
     assert any(p.startswith("images.Base:") for p in found)
 
 
+@pytest.mark.parametrize("name", ["status", "help", "gc"])
+def test_an_image_named_as_a_bake_subcommand_is_refused(name):
+    found = problems(MINIMAL + f"  {name}: {{repository: /srv/x.git, pipeline: x}}\n")
+    assert found == [f"images.{name}: {name!r} is a /bake subcommand; choose another name"]
+
+
+@pytest.mark.parametrize("name", ["b-7f3k2q", "r-web", "t-train"])
+def test_a_target_named_like_a_record_id_is_refused(name):
+    found = problems(MINIMAL + f"targets:\n  {name}: {{image: base, auto_scaling_group: g, launch_template: lt-web}}\n")
+    assert found == [f"targets.{name}: {name!r} looks like a record id (b-…, r-…, t-…, h-…); choose another name"]
+
+
 def test_unsafe_variable_defaults_are_refused():
     found = problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: p, variables: {x: 'a b; rm -rf /'}}"))
     assert found and found[0].startswith("images.base.variables.x:")

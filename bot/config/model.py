@@ -12,6 +12,11 @@ VARIABLE_KEY_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 # A variable value (default or /bake override): letters, digits and . _ - : / +, at most 256 characters.
 VARIABLE_VALUE_RE = re.compile(r"^[A-Za-z0-9._\-:/+]{1,256}$")
 
+# `/bake` reads these words as subcommands and `b-…`, `r-…`, `t-…`, `h-…` as record ids (CONTRACT §4, §6):
+# an image or a target by such a name could never be baked, rolled out or asked about.
+SUBCOMMANDS = frozenset({"help", "list", "status", "rollout", "fleet", "revoke", "gc"})
+RECORD_ID_PREFIX_RE = re.compile(r"^[bhrt]-")
+
 ROLES = ("bakers", "approvers", "deployers")
 
 

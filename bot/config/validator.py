@@ -7,7 +7,9 @@ from typing import Any
 
 from bot.config.model import (
     IMAGE_NAME_RE,
+    RECORD_ID_PREFIX_RE,
     ROLES,
+    SUBCOMMANDS,
     TARGET_NAME_RE,
     VARIABLE_KEY_RE,
     VARIABLE_VALUE_RE,
@@ -171,6 +173,8 @@ class Validator:
             if not isinstance(name, str) or not IMAGE_NAME_RE.match(name):
                 self.err(path, "an image name is lower-case letters, digits and '-', at most 63 characters")
                 continue
+            if self.clashes_with_a_command(name, path):
+                continue
             b = self.mapping(
                 body,
                 path,
@@ -220,6 +224,15 @@ class Validator:
         self.check_cycles(images)
         return images
 
+    def clashes_with_a_command(self, name: str, path: str) -> bool:
+        if name in SUBCOMMANDS:
+            self.err(path, f"{name!r} is a /bake subcommand; choose another name")
+            return True
+        if RECORD_ID_PREFIX_RE.match(name):
+            self.err(path, f"{name!r} looks like a record id (b-…, r-…, t-…, h-…); choose another name")
+            return True
+        return False
+
     def check_cycles(self, images: dict[str, ImageConfig]) -> None:
         reported: set[str] = set()
         for start in images:
@@ -244,6 +257,8 @@ class Validator:
             path = f"targets.{name}"
             if not isinstance(name, str) or not TARGET_NAME_RE.match(name):
                 self.err(path, "a target name is lower-case letters, digits and '-', at most 63 characters")
+                continue
+            if self.clashes_with_a_command(name, path):
                 continue
             b = self.mapping(
                 body,
