@@ -8,8 +8,14 @@ from typing import Any
 
 from bot.domain.errors import BadRequest
 
-USER_RE = re.compile(r"^[UW][A-Z0-9]{2,}$")
-CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+# Checked with fullmatch: `$` would also let through an id followed by a newline.
+USER_RE = re.compile(r"[UW][A-Z0-9]{2,}")
+CHANNEL_RE = re.compile(r"[CGD][A-Z0-9]{2,}")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one: a field of the wrong type is a missing field."""
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -24,9 +30,9 @@ class SlashInvocation:
         user = command.get("user_id")
         channel = command.get("channel_id")
         text = command.get("text") or ""
-        if not isinstance(user, str) or not USER_RE.match(user):
+        if not isinstance(user, str) or not USER_RE.fullmatch(user):
             raise BadRequest("The command came without a valid user id.")
-        if not isinstance(channel, str) or not CHANNEL_RE.match(channel):
+        if not isinstance(channel, str) or not CHANNEL_RE.fullmatch(channel):
             raise BadRequest("The command came without a valid channel id.")
         if not isinstance(text, str):
             raise BadRequest("The command text is not text.")
@@ -34,7 +40,7 @@ class SlashInvocation:
         return cls(user=user, channel=channel, text=text, trigger_id=trigger if isinstance(trigger, str) else "")
 
 
-VALUE_RE = re.compile(r"^[a-z0-9-]{3,40}$")  # the bot's own opaque keys: ap-…, rs-…, r-…
+VALUE_RE = re.compile(r"[a-z0-9-]{3,40}")  # the bot's own opaque keys: ap-…, rs-…, r-…
 
 
 @dataclass(frozen=True)
@@ -51,31 +57,28 @@ class ButtonClick:
     @staticmethod
     def who_and_where(body: dict[str, Any]) -> tuple[str, str] | None:
         """(user, channel) of a click, when both are well-formed: who to tell that their click was refused."""
-        user = body.get("user") if isinstance(body.get("user"), dict) else {}
-        channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
-        u, c = user.get("id"), channel.get("id")
-        if isinstance(u, str) and USER_RE.match(u) and isinstance(c, str) and CHANNEL_RE.match(c):
+        u, c = _object(body.get("user")).get("id"), _object(body.get("channel")).get("id")
+        if isinstance(u, str) and USER_RE.fullmatch(u) and isinstance(c, str) and CHANNEL_RE.fullmatch(c):
             return u, c
         return None
 
     @classmethod
     def from_payload(cls, body: dict[str, Any]) -> ButtonClick:
-        user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+        user = _object(body.get("user")).get("id")
         actions = body.get("actions")
-        if not isinstance(user, str) or not USER_RE.match(user):
+        if not isinstance(user, str) or not USER_RE.fullmatch(user):
             raise BadRequest("The click came without a valid user id.")
         if not isinstance(actions, list) or len(actions) != 1 or not isinstance(actions[0], dict):
             raise BadRequest("The click must carry exactly one action.")
         action = actions[0]
         value = action.get("value")
-        if not isinstance(value, str) or not VALUE_RE.match(value):
+        if not isinstance(value, str) or not VALUE_RE.fullmatch(value):
             raise BadRequest("That button carries no key I issued.")
-        channel = (body.get("channel") or {}).get("id") if isinstance(body.get("channel"), dict) else None
-        container = body.get("container") if isinstance(body.get("container"), dict) else {}
-        channel = channel or container.get("channel_id")
-        if not isinstance(channel, str) or not CHANNEL_RE.match(channel):
+        container = _object(body.get("container"))
+        channel = _object(body.get("channel")).get("id") or container.get("channel_id")
+        if not isinstance(channel, str) or not CHANNEL_RE.fullmatch(channel):
             raise BadRequest("The click came without a valid channel id.")
-        ts = container.get("message_ts") or (body.get("message") or {}).get("ts") or ""
+        ts = container.get("message_ts") or _object(body.get("message")).get("ts") or ""
         trigger = body.get("trigger_id")
         return cls(
             user=user,
@@ -98,22 +101,18 @@ class ViewSubmission:
 
     @classmethod
     def from_payload(cls, body: dict[str, Any]) -> ViewSubmission:
-        user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else None
+        user = _object(body.get("user")).get("id")
         view = body.get("view")
-        if not isinstance(user, str) or not USER_RE.match(user):
+        if not isinstance(user, str) or not USER_RE.fullmatch(user):
             raise BadRequest("The form came without a valid user id.")
         if not isinstance(view, dict):
             raise BadRequest("The form came without its view.")
         key = view.get("private_metadata")
-        if not isinstance(key, str) or not VALUE_RE.match(key):
+        if not isinstance(key, str) or not VALUE_RE.fullmatch(key):
             raise BadRequest("The form does not name anything I asked about.")
         values: dict[str, str] = {}
-        state = ((view.get("state") or {}).get("values")) or {}
-        if isinstance(state, dict):
-            for block_id, inputs in state.items():
-                if not isinstance(inputs, dict):
-                    continue
-                for action_id, element in inputs.items():
-                    if isinstance(element, dict) and isinstance(element.get("value"), str):
-                        values[f"{block_id}.{action_id}"] = element["value"]
+        for block_id, inputs in _object(_object(view.get("state")).get("values")).items():
+            for action_id, element in _object(inputs).items():
+                if isinstance(element, dict) and isinstance(element.get("value"), str):
+                    values[f"{block_id}.{action_id}"] = element["value"]
         return cls(user=user, callback_id=str(view.get("callback_id", "")), key=key, values=values)
