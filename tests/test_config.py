@@ -101,6 +101,26 @@ def test_a_target_named_like_a_record_id_is_refused(name):
     assert found == [f"targets.{name}: {name!r} looks like a record id (b-…, r-…, t-…, h-…); choose another name"]
 
 
+def test_a_required_key_left_empty_is_reported_not_silently_refused():
+    found = problems("slack: {channel: }\nimages:\n  base: {repository: , pipeline: p}\n")
+    assert found == ["slack.channel: required key has no value", "images.base.repository: required key has no value"]
+
+
+def test_an_id_with_a_newline_after_it_is_refused():
+    found = problems(MINIMAL.replace("{channel: C0BAKERY}", '{channel: "C0BAKERY\\n"}'))
+    assert found == ["slack.channel: 'C0BAKERY\\n' is not a Slack channel id (C… or G…)"]
+
+
+def test_a_region_written_with_digits_of_another_script_is_refused():
+    found = problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: p, region: eu-west-\u0661}"))
+    assert found == ["images.base.region: 'eu-west-\u0661' is not an AWS region"]
+
+
+def test_a_key_that_is_a_list_is_refused_as_invalid_yaml():
+    found = problems("? [slack, images]\n: x\n")
+    assert len(found) == 1 and "not valid YAML" in found[0] and "a key cannot be a list" in found[0]
+
+
 def test_unsafe_variable_defaults_are_refused():
     found = problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: p, variables: {x: 'a b; rm -rf /'}}"))
     assert found and found[0].startswith("images.base.variables.x:")

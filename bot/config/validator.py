@@ -21,16 +21,18 @@ from bot.config.model import (
     TargetConfig,
 )
 
+# Checked with fullmatch (`$` alone lets a trailing newline through) and ASCII-only (`\d`, `\w` and `\s` would
+# also take other scripts' digits and letters, which no AWS or Slack id contains).
 CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
 PRINCIPAL_RE = re.compile(r"^([UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}|\*)$")
 PIPELINE_RE = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", re.ASCII)
 BRANCH_RE = re.compile(r"^(?!.*\.\.)(?!/)(?!.*//)[A-Za-z0-9._/\-]{1,200}(?<![/.])$")
-TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_\-]{1,256}$")
-QUEUE_URL_RE = re.compile(r"^https?://[^\s/]+(:\d+)?/\d{12}/[A-Za-z0-9_\-]{1,80}(\.fifo)?$")
-CODECOMMIT_RE = re.compile(r"^codecommit://[\w.\-]{1,100}$")
+TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_\-]{1,256}$", re.ASCII)
+QUEUE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d+)?/\d{12}/[A-Za-z0-9_\-]{1,80}(\.fifo)?$", re.ASCII)
+CODECOMMIT_RE = re.compile(r"^codecommit://[\w.\-]{1,100}$", re.ASCII)
 LAUNCH_TEMPLATE_RE = re.compile(r"^(lt-[0-9a-f]{8,17}|[A-Za-z0-9()./_\-]{3,128})$")
-ASG_RE = re.compile(r"^[^\s:][^:]{0,254}$")
+ASG_RE = re.compile(r"^[^\s:][^:]{0,254}$")  # Auto Scaling allows any Unicode in a group name
 
 
 class Validator:
@@ -55,8 +57,11 @@ class Validator:
                 self.err(
                     f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})"
                 )
-        for key in sorted(required - set(value)):
-            self.err(f"{path}.{key}" if path else key, "required key is missing")
+        for key in sorted(required):
+            if key not in value:
+                self.err(f"{path}.{key}" if path else key, "required key is missing")
+            elif value[key] is None:  # `channel:` with nothing after it; elsewhere null means "the default"
+                self.err(f"{path}.{key}" if path else key, "required key has no value")
         return value
 
     def string(self, value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
@@ -65,7 +70,7 @@ class Validator:
         if not isinstance(value, str) or not value:
             self.err(path, f"must be a non-empty string, not {_kind(value)}")
             return None
-        if pattern and not pattern.match(value):
+        if pattern and not pattern.fullmatch(value):
             self.err(path, f"{value!r} is not {what or 'valid'}")
             return None
         return value
@@ -170,7 +175,7 @@ class Validator:
         pipelines: dict[str, str] = {}
         for name, body in images_raw.items():
             path = f"images.{name}"
-            if not isinstance(name, str) or not IMAGE_NAME_RE.match(name):
+            if not isinstance(name, str) or not IMAGE_NAME_RE.fullmatch(name):
                 self.err(path, "an image name is lower-case letters, digits and '-', at most 63 characters")
                 continue
             if self.clashes_with_a_command(name, path):
@@ -182,7 +187,7 @@ class Validator:
                 {"repository", "pipeline"},
             )
             repository = self.string(b.get("repository"), f"{path}.repository")
-            if repository and repository.startswith("codecommit:") and not CODECOMMIT_RE.match(repository):
+            if repository and repository.startswith("codecommit:") and not CODECOMMIT_RE.fullmatch(repository):
                 self.err(f"{path}.repository", f"{repository!r} is not codecommit://<repository-name>")
                 repository = None
             pipeline = self.string(b.get("pipeline"), f"{path}.pipeline", PIPELINE_RE, "a CodePipeline name")
@@ -196,14 +201,14 @@ class Validator:
                 self.err(f"{path}.variables", f"must be a mapping, not {_kind(vars_raw)}")
             for key, value in (vars_raw or {}).items() if isinstance(vars_raw, dict) else ():
                 vpath = f"{path}.variables.{key}"
-                if not isinstance(key, str) or not VARIABLE_KEY_RE.match(key):
+                if not isinstance(key, str) or not VARIABLE_KEY_RE.fullmatch(key):
                     self.err(vpath, "a variable name is lower-case letters, digits and '_'")
                     continue
                 if isinstance(value, bool) or not isinstance(value, str | int | float):
                     self.err(vpath, f"must be a string or a number, not {_kind(value)}")
                     continue
                 text = str(value)
-                if not VARIABLE_VALUE_RE.match(text):
+                if not VARIABLE_VALUE_RE.fullmatch(text):
                     self.err(vpath, f"{text!r} has characters outside letters, digits and . _ - : / +")
                     continue
                 variables[key] = text
@@ -219,7 +224,7 @@ class Validator:
                 variables=variables,
             )
         for name, image in images.items():
-            if image.parent and image.parent not in images and IMAGE_NAME_RE.match(name):
+            if image.parent and image.parent not in images and IMAGE_NAME_RE.fullmatch(name):
                 self.err(f"images.{name}.parent", f"names no image ({image.parent!r})")
         self.check_cycles(images)
         return images
@@ -255,7 +260,7 @@ class Validator:
         targets: dict[str, TargetConfig] = {}
         for name, body in targets_raw.items():
             path = f"targets.{name}"
-            if not isinstance(name, str) or not TARGET_NAME_RE.match(name):
+            if not isinstance(name, str) or not TARGET_NAME_RE.fullmatch(name):
                 self.err(path, "a target name is lower-case letters, digits and '-', at most 63 characters")
                 continue
             if self.clashes_with_a_command(name, path):
