@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.requests import SlackRequests
 from tests.fixtures.bakery import SIGNING_SECRET, git_log, make_bare_repo
+from tests.fixtures.waiting import wait_for
 from tests.test_cli import BAKERY, listening_url, user_env
 
 # Every path in it is relative: the repository, and (by leaving them out) the state file and work directory.
@@ -61,14 +61,13 @@ def test_a_bake_commits_when_serve_runs_with_the_default_work_directory_and_rela
         proc.stdout.close()
 
 
-def _bake_commit(bare: Path, log: Path, timeout: float = 20.0) -> dict[str, Any]:
+def _bake_commit(bare: Path, log: Path) -> dict[str, Any]:
     """The first commit on the bare repository that carries a bake request, once the bot has pushed it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def landed_or_failed() -> dict[str, Any] | None:
         commit = next((c for c in git_log(bare) if c["request"]), None)
-        if commit:
-            return commit
-        if "bake.commit_failed" in log.read_text():
-            break
-        time.sleep(0.1)
-    raise AssertionError(f"no bake commit reached {bare}; the bot said:\n{log.read_text()}")
+        if commit is None and "bake.commit_failed" in log.read_text():
+            raise AssertionError(f"the bake's commit failed; the bot said:\n{log.read_text()}")
+        return commit
+
+    return wait_for(landed_or_failed, 20, "the bake commit", explain=log.read_text)
