@@ -121,6 +121,20 @@ def test_a_key_that_is_a_list_is_refused_as_invalid_yaml():
     assert len(found) == 1 and "not valid YAML" in found[0] and "a key cannot be a list" in found[0]
 
 
+@pytest.mark.parametrize(
+    "settings, problem",
+    [
+        ("repository: /srv/x.git, branch: -x", "images.base.branch: '-x' is not a valid branch name"),
+        ("repository: /srv/x.git, branch: x.lock", "images.base.branch: 'x.lock' is not a valid branch name"),
+        ("repository: 'ext::sh -c x'", "images.base.repository: the git transport ext:: is not allowed"),
+        ("repository: codecommit://..", "images.base.repository: 'codecommit://..' is not codecommit://<name> ("),
+    ],
+)
+def test_a_repository_or_branch_the_bot_could_not_open_is_refused_at_load(settings, problem):
+    found = problems(f"slack: {{channel: C0BAKERY}}\nimages:\n  base: {{pipeline: p, {settings}}}\n")
+    assert len(found) == 1 and found[0].startswith(problem), found
+
+
 def test_unsafe_variable_defaults_are_refused():
     found = problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: p, variables: {x: 'a b; rm -rf /'}}"))
     assert found and found[0].startswith("images.base.variables.x:")
@@ -187,6 +201,7 @@ def test_a_repository_given_as_a_relative_path_is_made_absolute_against_the_curr
         "git@github.com:acme/base.git",
         "file:///srv/git/base.git",
         "ssh://git@git.example.com/images/base.git",
+        "codecommit::eu-west-1://ami-bakery-base",
     ],
 )
 def test_a_repository_url_is_kept_as_written(remote):

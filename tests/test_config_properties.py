@@ -11,6 +11,7 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bot.adapters.repos import repo_spec_problem
 from bot.config import (
     AccessConfig,
     Config,
@@ -44,7 +45,8 @@ names = joined(word(LOWER + DIGITS, 1, 1), word(LOWER + DIGITS + "-", 0, 20)).fi
 accounts = word(DIGITS, 12, 12)
 regions = joined(word(LOWER, 2, 2), word(LOWER, 1, 9), st.integers(1, 15).map(str), sep="-")
 pipelines = word(string.ascii_letters + DIGITS + ".@-_", 1, 30)
-branches = st.lists(word(LOWER + DIGITS + "_-", 1, 10), min_size=1, max_size=2).map("/".join)
+branches = st.lists(joined(word(LOWER + DIGITS + "_", 1, 1), word(LOWER + DIGITS + "_-", 0, 9)), min_size=1, max_size=2)
+branches = branches.map("/".join)
 variable_keys = joined(word(LOWER + "_", 1, 1), word(LOWER + DIGITS + "_", 0, 20))
 variable_values = word(string.ascii_letters + DIGITS + "._-:/+", 1, 30) | st.integers(0, 10**6)
 queue_urls = st.builds(
@@ -168,7 +170,9 @@ def dump(doc: Any) -> str:
 @given(configurations())
 def test_a_valid_configuration_written_to_yaml_loads_as_the_same_configuration(case):
     doc, expected = case
-    assert parse_config(dump(doc), source="bakery.yaml", cwd=CWD) == expected
+    loaded = parse_config(dump(doc), source="bakery.yaml", cwd=CWD)
+    assert loaded == expected
+    well_formed(loaded)
 
 
 # --- arbitrary input ----------------------------------------------------------------------------
@@ -187,6 +191,7 @@ def variants(value: Any) -> st.SearchStrategy[Any]:
     near = [json_values]
     if isinstance(value, str):
         near += [st.sampled_from([f"{value}\n", f" {value}", f"{value} ", value.translate(LOOKALIKES), ""])]
+        near += [st.sampled_from([f"-{value}", f"{value}.lock", f"{value}/.x", f"{value}/", f"ext::{value}"])]
     return st.one_of(near)
 
 
@@ -229,6 +234,10 @@ def well_formed(config: Config) -> None:
         words += [target.name, target.image, target.launch_template, target.region or "-"]
     assert [w for w in words if not (w.isascii() and w.isprintable() and w and w == w.strip())] == []
     assert all(os.path.isabs(i.repository) or ":" in i.repository for i in config.images.values())
+    # What `bakery check` passes, the first /bake can open: the loader and open_repo agree on the rules.
+    assert {i.name: repo_spec_problem(i.repository, i.branch) for i in config.images.values()} == dict.fromkeys(
+        config.images
+    )
     assert os.path.isabs(config.state.path) or config.state.path == ":memory:"
 
 
@@ -249,6 +258,24 @@ MINIMAL = {"slack": {"channel": "C0BAKERY"}, "images": {"base": {"repository": "
 @example({**MINIMAL, "images": {"base": {"repository": "r", "pipeline": "p", "region": "eu-west-٣"}}})
 def test_a_hand_edited_configuration_loads_well_formed_or_is_refused_with_its_problems(doc):
     load_or_refuse(dump(doc))
+
+
+branch_texts = st.text(string.ascii_letters + DIGITS + "._/-@{}:~^ ", max_size=20) | st.sampled_from(
+    ["-x", "x.lock", "a/.b", "a//b", "a..b", "@{u}", "x/", "main"]
+)
+repository_texts = st.text(max_size=30) | st.sampled_from(
+    ["-x", "ext::sh -c x", "fd::3", "ftp://h/x", " /srv/x", "codecommit://.", "codecommit://..", "/srv/x.git"]
+)
+
+
+@given(repository_texts, branch_texts)
+def test_a_repository_and_branch_the_configuration_accepts_are_ones_the_bot_can_open(repository, branch):
+    doc = {**MINIMAL, "images": {"base": {"repository": repository, "branch": branch, "pipeline": "p"}}}
+    try:
+        image = parse_config(dump(doc), cwd=CWD).images["base"]
+    except ConfigError:
+        return
+    assert repo_spec_problem(image.repository, image.branch) is None
 
 
 # Text the YAML parser itself has to make sense of: fragments that open, alias, tag and key things oddly.

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.adapters.aws.codecommit import CodeCommitRepo
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME
-from bot.adapters.git.remote import BRANCH_RE, remote_problem
 from bot.adapters.git.repo import GitRepo
 from bot.domain.errors import ConfigError
 from bot.domain.ports import SourceRepo
-
-CODECOMMIT_PREFIX = "codecommit://"
-CODECOMMIT_NAME_RE = re.compile(r"^[\w.-]{1,100}$", re.ASCII)
-
-
-def repo_spec_problem(spec: str, branch: str) -> str | None:
-    """Why a repository setting and branch cannot be used, or None when they can."""
-    if not BRANCH_RE.fullmatch(branch or ""):
-        return f"{branch!r} is not a valid branch name"
-    if spec.startswith(CODECOMMIT_PREFIX):
-        name = spec.removeprefix(CODECOMMIT_PREFIX)
-        if not CODECOMMIT_NAME_RE.fullmatch(name) or name in (".", ".."):
-            return f"{spec!r} is not codecommit://<name> (letters, digits, '.', '_' or '-'; at most 100)"
-        return None
-    return remote_problem(spec)
+from bot.domain.repositories import CODECOMMIT_PREFIX, repo_spec_problem
 
 
 def open_repo(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.config.fields import FieldChecks, kind
 from bot.config.model import (
     IMAGE_NAME_RE,
     RECORD_ID_PREFIX_RE,
@@ -20,6 +21,7 @@ from bot.config.model import (
     StateConfig,
     TargetConfig,
 )
+from bot.domain.repositories import branch_problem, repository_problem
 
 # Checked with fullmatch (`$` alone lets a trailing newline through) and ASCII-only (`\d`, `\w` and `\s` would
 # also take other scripts' digits and letters, which no AWS or Slack id contains).
@@ -27,85 +29,14 @@ CHANNEL_RE = re.compile(r"^[CG][A-Z0-9]{2,}$")
 PRINCIPAL_RE = re.compile(r"^([UW][A-Z0-9]{2,}|S[A-Z0-9]{2,}|\*)$")
 PIPELINE_RE = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$", re.ASCII)
-BRANCH_RE = re.compile(r"^(?!.*\.\.)(?!/)(?!.*//)[A-Za-z0-9._/\-]{1,200}(?<![/.])$")
 TOPIC_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_\-]{1,256}$", re.ASCII)
 QUEUE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d+)?/\d{12}/[A-Za-z0-9_\-]{1,80}(\.fifo)?$", re.ASCII)
-CODECOMMIT_RE = re.compile(r"^codecommit://[\w.\-]{1,100}$", re.ASCII)
 LAUNCH_TEMPLATE_RE = re.compile(r"^(lt-[0-9a-f]{8,17}|[A-Za-z0-9()./_\-]{3,128})$")
 ASG_RE = re.compile(r"^[^\s:][^:]{0,254}$")  # Auto Scaling allows any Unicode in a group name
 
 
-class Validator:
+class Validator(FieldChecks):
     """Walks the raw YAML, collecting every problem with its key path instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def err(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
-
-    def mapping(self, value: Any, path: str, allowed: set[str], required: set[str] = frozenset()) -> dict:
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            self.err(path, f"must be a mapping, not {_kind(value)}")
-            return {}
-        for key in value:
-            if not isinstance(key, str):
-                self.err(path, f"key {key!r} must be a string")
-            elif key not in allowed:
-                self.err(
-                    f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})"
-                )
-        for key in sorted(required):
-            if key not in value:
-                self.err(f"{path}.{key}" if path else key, "required key is missing")
-            elif value[key] is None:  # `channel:` with nothing after it; elsewhere null means "the default"
-                self.err(f"{path}.{key}" if path else key, "required key has no value")
-        return value
-
-    def string(self, value: Any, path: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            self.err(path, f"must be a non-empty string, not {_kind(value)}")
-            return None
-        if pattern and not pattern.fullmatch(value):
-            self.err(path, f"{value!r} is not {what or 'valid'}")
-            return None
-        return value
-
-    def integer(self, value: Any, path: str, low: int, high: int, default: int) -> int:
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.err(path, f"must be a whole number, not {_kind(value)}")
-            return default
-        if not low <= value <= high:
-            self.err(path, f"{value} is out of range ({low} to {high})")
-            return default
-        return value
-
-    def boolean(self, value: Any, path: str, default: bool) -> bool:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.err(path, f"must be true or false, not {_kind(value)}")
-            return default
-        return value
-
-    def string_list(self, value: Any, path: str, pattern: re.Pattern[str], what: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list):
-            self.err(path, f"must be a list, not {_kind(value)}")
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            s = self.string(item, f"{path}[{i}]", pattern, what)
-            if s:
-                out.append(s)
-        return tuple(out)
 
     def config(self, raw: Any, source: str) -> Config | None:
         if raw is None:
@@ -186,10 +117,9 @@ class Validator:
                 {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"},
                 {"repository", "pipeline"},
             )
-            repository = self.string(b.get("repository"), f"{path}.repository")
-            if repository and repository.startswith("codecommit:") and not CODECOMMIT_RE.fullmatch(repository):
-                self.err(f"{path}.repository", f"{repository!r} is not codecommit://<repository-name>")
-                repository = None
+            # The adapters' own rules, so that what `bakery check` passes the first /bake can open.
+            repository = self.checked(b.get("repository"), f"{path}.repository", repository_problem)
+            branch = self.checked(b.get("branch"), f"{path}.branch", branch_problem)
             pipeline = self.string(b.get("pipeline"), f"{path}.pipeline", PIPELINE_RE, "a CodePipeline name")
             if pipeline and pipeline in pipelines:
                 self.err(f"{path}.pipeline", f"pipeline {pipeline!r} is already used by image {pipelines[pipeline]!r}")
@@ -198,14 +128,14 @@ class Validator:
             variables: dict[str, str] = {}
             vars_raw = b.get("variables")
             if vars_raw is not None and not isinstance(vars_raw, dict):
-                self.err(f"{path}.variables", f"must be a mapping, not {_kind(vars_raw)}")
+                self.err(f"{path}.variables", f"must be a mapping, not {kind(vars_raw)}")
             for key, value in (vars_raw or {}).items() if isinstance(vars_raw, dict) else ():
                 vpath = f"{path}.variables.{key}"
                 if not isinstance(key, str) or not VARIABLE_KEY_RE.fullmatch(key):
                     self.err(vpath, "a variable name is lower-case letters, digits and '_'")
                     continue
                 if isinstance(value, bool) or not isinstance(value, str | int | float):
-                    self.err(vpath, f"must be a string or a number, not {_kind(value)}")
+                    self.err(vpath, f"must be a string or a number, not {kind(value)}")
                     continue
                 text = str(value)
                 if not VARIABLE_VALUE_RE.fullmatch(text):
@@ -215,7 +145,7 @@ class Validator:
             images[name] = ImageConfig(
                 name=name,
                 repository=repository or "",
-                branch=self.string(b.get("branch"), f"{path}.branch", BRANCH_RE, "a branch name") or "main",
+                branch=branch or "main",
                 pipeline=pipeline or "",
                 region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
                 channel=self.string(b.get("channel"), f"{path}.channel", CHANNEL_RE, "a Slack channel id (C… or G…)")
@@ -304,16 +234,3 @@ class Validator:
                 region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
             )
         return targets
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {
-        dict: "a mapping",
-        list: "a list",
-        str: "a string",
-        bool: "a boolean",
-        int: "a number",
-        float: "a number",
-    }.get(type(value), type(value).__name__)

@@ -20,9 +20,10 @@ from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay
-from bot.adapters.git.remote import BRANCH_RE, COMMIT_ID_RE, normalize, redact, remote_problem, web_commit_url
+from bot.adapters.git.remote import COMMIT_ID_RE, normalize, redact, web_commit_url
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
+from bot.domain.repositories import BRANCH_RE, remote_problem
 
 log = logging.getLogger(__name__)
 
