@@ -51,7 +51,8 @@ class AccessConfig:
     deployers: tuple[str, ...] = ()
 
     def principals(self, role: str) -> tuple[str, ...]:
-        return getattr(self, role)
+        principals: tuple[str, ...] = getattr(self, role)
+        return principals
 
 
 @dataclass(frozen=True)
