@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from bot.bakes.service import BakeService
@@ -18,10 +17,7 @@ from bot.commands.answers import (
     Usage,
 )
 from bot.config import Config
-from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
-from bot.domain.replies import Failed, Refused
-
-log = logging.getLogger(__name__)
+from bot.domain.errors import BadRequest, NotFound
 
 
 class SlashCommands:
@@ -31,15 +27,8 @@ class SlashCommands:
         self._rollouts = rollouts
 
     def run(self, *, user: str, channel: str, text: str) -> Answer:
-        try:
-            command = commands.parse_command(text)
-            return self._dispatch(command, user=user, channel=channel)
-        except (BadRequest, NotAllowed, NotFound) as exc:
-            log.info("command.refused user=%s reason=%s", user, exc)
-            return Refused(exc)
-        except BakeryError as exc:
-            log.exception("command.failed user=%s", user)
-            return Failed(exc)
+        """The answer to `/bake <text>`; refusals and failures are raised (handlers/errors.py answers them)."""
+        return self._dispatch(commands.parse_command(text), user=user, channel=channel)
 
     def _dispatch(self, command: commands.Command, *, user: str, channel: str) -> Answer:
         if isinstance(command, commands.Help):

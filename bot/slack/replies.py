@@ -45,12 +45,19 @@ def refusal_text(error: Exception) -> str:
     return str(error)
 
 
+def trouble_sentence(reply: Refused | Failed) -> str:
+    """A refusal or failure as a plain sentence, without the icon (a modal's input error has no emoji)."""
+    if isinstance(reply, Refused):
+        return refusal_text(reply.error)
+    return f"That did not work: {reply.error}"
+
+
 def _refused(r: Refused) -> str:
-    return f":no_entry_sign: {refusal_text(r.error)}"
+    return f":no_entry_sign: {trouble_sentence(r)}"
 
 
 def _failed(r: Failed) -> str:
-    return f":warning: That did not work: {r.error}"
+    return f":warning: {trouble_sentence(r)}"
 
 
 def _deciding(r: Deciding) -> str:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
 
+from slack_bolt import Ack, App
+
+from bot.domain.replies import Deciding
 from bot.services import Services
 from bot.slack import ids
-from handlers.actions import on_click
+from bot.slack.payloads import ButtonClick
+from handlers.actions import answer_click
+
+
+def approve(services: Services, click: ButtonClick) -> Deciding:
+    return services.approvals.decide(user=click.user, key=click.value, approve=True)
 
 
 def register(app: App, services: Services) -> None:
-    app.action(ids.BAKE_APPROVE)(
-        on_click(services, lambda c: services.approvals.decide(user=c.user, key=c.value, approve=True))
-    )
+    @app.action(ids.BAKE_APPROVE)
+    def bake_approve(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        answer_click(services, body, approve)

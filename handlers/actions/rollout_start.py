@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from typing import Any
 
+from slack_bolt import Ack, App
+
+from bot.domain.replies import RolloutOpened
 from bot.services import Services
 from bot.slack import ids
-from handlers.actions import on_click
+from bot.slack.payloads import ButtonClick
+from handlers.actions import answer_click
+
+
+def start(services: Services, click: ButtonClick) -> RolloutOpened:
+    return services.rollouts.start_from_button(user=click.user, channel=click.channel, key=click.value)
 
 
 def register(app: App, services: Services) -> None:
-    app.action(ids.ROLLOUT_START)(
-        on_click(services, lambda c: services.rollouts.start_from_button(user=c.user, channel=c.channel, key=c.value))
-    )
+    @app.action(ids.ROLLOUT_START)
+    def rollout_start(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        answer_click(services, body, start)

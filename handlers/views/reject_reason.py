@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.domain.errors import BadRequest, BakeryError, NotAllowed, NotFound
+from bot.domain.errors import BadRequest
+from bot.domain.replies import Failed, Refused
 from bot.services import Services
 from bot.slack import ids
 from bot.slack.payloads import ViewSubmission
-from bot.slack.replies import refusal_text, reply_text
+from bot.slack.replies import reply_text, trouble_sentence
+from handlers.errors import handled, trouble_of
 
-log = logging.getLogger(__name__)
+MAX_ERROR = 150  # Slack shows at most this much of an input's error
 
 
 def register(app: App, services: Services) -> None:
@@ -22,18 +23,17 @@ def register(app: App, services: Services) -> None:
         try:
             form = ViewSubmission.from_payload(body)
         except BadRequest as exc:
-            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: str(exc)})
+            trouble = trouble_of(exc, event="reject.malformed")
+            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: trouble_sentence(trouble)[:MAX_ERROR]})
             return
         reason = form.values.get(f"{ids.REJECT_REASON_BLOCK}.{ids.REJECT_REASON_INPUT}", "")
-        try:
-            reply = services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason)
-        except (BadRequest, NotAllowed, NotFound) as exc:
-            log.info("reject.refused user=%s reason=%s", form.user, exc)
-            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: refusal_text(exc)[:150]})
-            return
-        except BakeryError as exc:
-            log.exception("reject.failed user=%s", form.user)
-            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: f"That did not work: {exc}"[:150]})
+        reply = handled(
+            lambda: services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason),
+            event="reject",
+            user=form.user,
+        )
+        if isinstance(reply, (Refused, Failed)):
+            ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: trouble_sentence(reply)[:MAX_ERROR]})
             return
         ack()
         bake = services.approvals.bake_of(form.key)
