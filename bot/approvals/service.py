@@ -1,8 +1,8 @@
 """Manual approvals from Slack: tie a notification to its bake, decide once, with four-eyes and expiry.
 
 A decision is claimed with a conditional write on the bake (one winner, however many clicks, approvers,
-Slack retries or bot replicas race), then sent with one `put_approval_result` on a bake worker. A restart
-between the claim and the call resumes the call once, only if CodePipeline still waits on that token.
+Slack retries or bot replicas race), then sent with one `put_approval_result` on a bake worker (submit.py).
+A restart between the claim and the call resumes the call once, only if CodePipeline still waits on that token.
 """
 
 from __future__ import annotations
@@ -15,23 +15,15 @@ from datetime import datetime
 
 from bot.access.service import Access
 from bot.approvals.record import ApprovalState, ApprovalStatus
-from bot.bakes.progress import with_decision
+from bot.approvals.submit import ApprovalSubmitter
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config
-from bot.domain.errors import (
-    ApprovalAlreadyDecided,
-    ApprovalTokenInvalid,
-    BadRequest,
-    BakeryError,
-    ChatError,
-    NotAllowed,
-    NotFound,
-)
+from bot.domain.errors import BadRequest, ChatError, NotAllowed, NotFound
 from bot.domain.ids import derived_key
-from bot.domain.models import ApprovalRequest, Decision, Verdict
+from bot.domain.models import ApprovalRequest, Verdict
 from bot.domain.ports import Chat, PipelineApi, StateStore
-from bot.domain.replies import Decided, Deciding, DecisionLost, DecisionRefused, Reply
+from bot.domain.replies import Deciding, Reply
 from bot.domain.times import iso, parse_time, utc_now
 
 log = logging.getLogger(__name__)
@@ -67,8 +59,10 @@ class ApprovalService:
         self._bakes = bakes
         self._pipeline_for = pipeline_for
         self._run_async = run_async
-        self._reply_text = reply_text  # outcomes are told after the click was answered: bot.slack words them
         self._clock = clock
+        self._submitter = ApprovalSubmitter(
+            config=config, chat=chat, bakes=bakes, pipeline_for=pipeline_for, reply_text=reply_text
+        )
 
     # --- a notification arrives --------------------------------------------------------------
 
@@ -156,15 +150,16 @@ class ApprovalService:
             state = current.approval(key) if current else None
             raise BadRequest(closed_text(state) if state else "This approval is no longer open.")
         log.info("approval.claimed request_id=%s key=%s user=%s verdict=%s", bake.request_id, key, user, verdict)
-        self._run_async(lambda: self._submit(bake.request_id, key, claim))
+        self._run_async(lambda: self._submitter.submit(bake.request_id, key, claim))
         return Deciding(request_id=bake.request_id, approve=approve)
 
     def resume(self) -> None:
         """After a restart: a claimed decision whose call may not have been made is made now, once."""
+        submit = self._submitter.submit
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
                 if a.status == ApprovalStatus.DECIDING:
-                    self._run_async(lambda rid=bake.request_id, k=a.key, c=a.claim: self._submit(rid, k, c, True))
+                    self._run_async(lambda rid=bake.request_id, k=a.key, c=a.claim: submit(rid, k, c, True))
 
     def expire_overdue(self) -> None:
         """Close approvals whose deadline passed (the pipeline fails them; the buttons must go now)."""
@@ -173,71 +168,6 @@ class ApprovalService:
             for a in bake.approvals:
                 if a.status == ApprovalStatus.PENDING and now >= parse_time(a.request.expires):
                     self._bakes.mutate(bake.request_id, lambda b, k=a.key: _expire(b, k))
-
-    # --- the one call ------------------------------------------------------------------------
-
-    def _submit(self, request_id: str, key: str, claim: str, resumed: bool = False) -> None:
-        bake = self._bakes.get(request_id)
-        state = bake.approval(key) if bake else None
-        if bake is None or state is None or state.status != ApprovalStatus.DECIDING or state.claim != claim:
-            return
-        image = self._config.images.get(bake.image)
-        pipeline = self._pipeline_for(image.region if image else None)
-        approve = state.verdict == Verdict.APPROVE
-        asked = state.request
-        if resumed and pipeline.approval_token(asked.pipeline, asked.stage, asked.action) != asked.token:
-            # Claimed before a restart and no longer waiting: our call landed before the bot stopped, or
-            # someone else decided. The action's end event tells which; calling again would be a second call.
-            log.info("approval.not_waiting request_id=%s key=%s", request_id, key)
-            return
-        summary = _summary(state, self._user_name(state.decided_by), request_id)
-        try:
-            pipeline.put_approval_result(asked.pipeline, asked.stage, asked.action, asked.token, approve, summary)
-        except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
-            outcome = f"refused by CodePipeline: {exc}"
-            self._finish(request_id, key, claim, ApprovalStatus.REFUSED, outcome, note=str(exc))
-            self._tell(bake.channel, state.decided_by, DecisionRefused(reason=str(exc)))
-            return
-        except BakeryError as exc:
-            log.exception("approval.submit_failed request_id=%s key=%s", request_id, key)
-            failure = str(exc)
-            # Nothing was decided: open the approval again so someone can retry.
-            self._bakes.mutate(
-                request_id,
-                lambda b: (
-                    b.with_approval(
-                        replace(a, status=ApprovalStatus.PENDING, claim="", note=f"last try failed: {failure}")
-                    )
-                    if (a := b.approval(key)) and a.claim == claim
-                    else None
-                ),
-            )
-            self._tell(bake.channel, state.decided_by, DecisionLost(reason=str(exc)))
-            return
-        final = ApprovalStatus.APPROVED if approve else ApprovalStatus.REJECTED
-        self._finish(request_id, key, claim, final, final.value)
-        log.info("approval.decided request_id=%s key=%s user=%s outcome=%s", request_id, key, state.decided_by, final)
-        self._tell(bake.channel, state.decided_by, Decided(request_id=request_id, approve=approve))
-
-    def _finish(
-        self, request_id: str, key: str, claim: str, status: ApprovalStatus, outcome: str, *, note: str = ""
-    ) -> None:
-        def change(b: Bake) -> Bake | None:
-            a = b.approval(key)
-            if a is None or a.claim != claim or a.verdict is None:
-                return None
-            out = b.with_approval(replace(a, status=status, note=note)) if a.status == ApprovalStatus.DECIDING else b
-            decision = Decision(
-                subject=f"{a.request.stage}/{a.request.action}",
-                user=a.decided_by,
-                verdict=a.verdict,
-                at=a.decided_at,
-                outcome=outcome,
-                reason=a.reason,
-            )
-            return with_decision(out, decision)
-
-        self._bakes.mutate(request_id, change)
 
     def bake_of(self, key: str) -> Bake | None:
         try:
@@ -262,33 +192,11 @@ class ApprovalService:
             log.warning("approval.email_lookup_failed user=%s", user, exc_info=True)
             return None
 
-    def _user_name(self, user: str) -> str:
-        try:
-            return self._chat.user_name(user) or user
-        except ChatError:
-            # The name only dresses up the summary: the decision still goes, naming the user by id.
-            log.warning("approval.name_lookup_failed user=%s", user, exc_info=True)
-            return user
-
-    def _tell(self, channel: str, user: str, reply: Reply) -> None:
-        try:
-            self._chat.post_ephemeral(channel=channel, user=user, text=self._reply_text(reply))
-        except ChatError:
-            log.warning("approval.tell_failed user=%s", user, exc_info=True)
-
-
 def _expire(bake: Bake, key: str) -> Bake | None:
     a = bake.approval(key)
     if a is None or a.status != ApprovalStatus.PENDING:
         return None
     return bake.with_approval(replace(a, status=ApprovalStatus.EXPIRED, note="no decision before it expired"))
-
-
-def _summary(state: ApprovalState, name: str, request_id: str) -> str:
-    who = f"{name} ({state.decided_by})" if name != state.decided_by else state.decided_by
-    if state.verdict == Verdict.APPROVE:
-        return f"Approved in Slack by {who} for bake {request_id}."
-    return f"Rejected in Slack by {who} for bake {request_id}: {state.reason}"
 
 
 def closed_text(state: ApprovalState) -> str:

@@ -1,0 +1,117 @@
+"""The rollouts' records and the target locks: read, change conditionally, and end a rollout.
+
+Starting (start.py) and following (follow.py) a rollout both go through here, so a rollout is changed one way
+and every change marks its message for the publisher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.domain.errors import BadRequest, BakeryError, NotFound
+from bot.domain.models import NoticeKind
+from bot.domain.ports import StateStore
+from bot.domain.records import rewrite_shown
+from bot.domain.times import iso, utc_now
+from bot.rollouts.errors import RolloutMovedOn
+from bot.rollouts.record import Rollout, RolloutStatus, rollout_index
+
+log = logging.getLogger(__name__)
+
+ROLLOUT = "rollout"
+LOCK = "target-lock"
+
+
+class RolloutBook:
+    def __init__(self, *, store: StateStore, board: Any, clock: Callable[[], datetime] = utc_now):
+        self._store = store
+        self._board = board
+        self._clock = clock
+
+    def now(self) -> str:
+        return iso(self._clock())
+
+    def get(self, rollout_id: str) -> Rollout | None:
+        rec = self._store.get(ROLLOUT, rollout_id) if rollout_id.startswith("r-") and len(rollout_id) < 20 else None
+        return Rollout.from_doc(rec.doc) if rec else None
+
+    def require(self, rollout_id: str) -> Rollout:
+        rollout = self.get(rollout_id)
+        if rollout is None:
+            raise NotFound("I do not know this rollout (it may belong to another bot or be very old).")
+        return rollout
+
+    def active(self) -> list[Rollout]:
+        return [Rollout.from_doc(r.doc) for r in self._store.find(ROLLOUT, "active")]
+
+    def create(self, rollout: Rollout) -> None:
+        doc = rollout.to_doc()
+        self._store.create(ROLLOUT, rollout.rollout_id, doc, index=rollout_index(doc))
+        self.mark_dirty(rollout.rollout_id)
+
+    def mark_dirty(self, rollout_id: str) -> None:
+        self._board.mark_dirty(rollout_id)
+
+    def mutate(self, rollout_id: str, change: Callable[[Rollout], Rollout | None]) -> Rollout | None:
+        """Change the freshest copy conditionally; the new rollout, or None when nothing changed."""
+        return rewrite_shown(
+            self._store,
+            ROLLOUT,
+            rollout_id,
+            load=Rollout.from_doc,
+            change=change,
+            index_fn=rollout_index,
+            now=self.now,
+            mark_dirty=self.mark_dirty,
+        )
+
+    # --- one rollout per target ----------------------------------------------------------------
+
+    def lock(self, target: str, holder: dict[str, str]) -> None:
+        for _ in range(3):
+            if self._store.create(LOCK, target, holder):
+                return
+            rec = self._store.get(LOCK, target)
+            if rec is None:
+                continue
+            current = self.get(rec.doc.get("rollout_id", ""))
+            if current is None or current.terminal:
+                # Its rollout ended but the release was lost (a crash between the two writes): take it back.
+                self._store.delete(LOCK, target, expected_version=rec.version)
+                continue
+            raise BadRequest(
+                f"`{target}` is taken: <@{rec.doc['user']}> is rolling it onto `{rec.doc['ami_id']}` since "
+                f"{rec.doc['since']} (rollout `{rec.doc['rollout_id']}`). One rollout per target at a time."
+            )
+        raise BakeryError(f"Could not take `{target}`; please try again.")
+
+    def release(self, rollout: Rollout) -> None:
+        rec = self._store.get(LOCK, rollout.target)
+        if rec and rec.doc.get("rollout_id") == rollout.rollout_id:
+            self._store.delete(LOCK, rollout.target, expected_version=rec.version)
+            log.info("rollout.released rollout_id=%s target=%s", rollout.rollout_id, rollout.target)
+
+    # --- how a rollout ends, and why a button is too late ---------------------------------------
+
+    def ended(self, rollout: Rollout, status: RolloutStatus, detail: str) -> Rollout:
+        ended = replace(rollout, status=status, finished_at=self.now())
+        return ended.with_notice(
+            f"ended:{status}",
+            NoticeKind.ROLLOUT_ENDED,
+            rollout_id=ended.rollout_id,
+            target=ended.target,
+            ami_id=ended.ami_id,
+            status=status.value,
+            version=ended.version,
+            detail=detail,
+        )
+
+    @staticmethod
+    def moved_on(rollout: Rollout, wanted: str) -> RolloutMovedOn:
+        return RolloutMovedOn(
+            rollout_id=rollout.rollout_id, wanted=wanted, status=rollout.status, approved_by=rollout.approved_by
+        )

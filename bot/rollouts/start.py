@@ -1,0 +1,244 @@
+"""Starting a rollout: who asks and onto which AMI, the checks, the target's lock, the approval gate, then a
+pinned launch template version and the instance refresh (on a bake worker, never a Slack listener)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+
+from bot.access.service import Access
+from bot.bakes.record import Bake
+from bot.bakes.service import BakeService
+from bot.config import Config, TargetConfig
+from bot.domain import commands
+from bot.domain.errors import BadRequest, FleetError, NotAllowed, NotFound, RefreshInProgress
+from bot.domain.ids import random_id
+from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
+from bot.domain.ports import Fleet, Images
+from bot.domain.replies import RolloutApproved, RolloutOpened
+from bot.rollouts.book import RolloutBook
+from bot.rollouts.buttons import RolloutButtons
+from bot.rollouts.errors import AmiOfAnotherImage
+from bot.rollouts.record import Rollout, RolloutStatus
+
+log = logging.getLogger(__name__)
+
+
+def new_rollout_id() -> str:
+    return random_id("r")
+
+
+class RolloutStart:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        book: RolloutBook,
+        access: Access,
+        bakes: BakeService,
+        buttons: RolloutButtons,
+        fleet_for: Callable[[str | None], Fleet],
+        images_for: Callable[[str | None], Images],
+        run_async: Callable[[Callable[[], None]], None],
+        default_region: str = "",
+        new_id: Callable[[], str] = new_rollout_id,
+    ):
+        self._config = config
+        self._book = book
+        self._access = access
+        self._bakes = bakes
+        self._buttons = buttons
+        self._fleet_for = fleet_for
+        self._images_for = images_for
+        self._run_async = run_async
+        self._default_region = default_region
+        self._new_id = new_id
+
+    def region_of(self, target: TargetConfig) -> str:
+        image = self._config.images[target.image]
+        return target.region or image.region or self._default_region
+
+    # --- asking for a rollout ----------------------------------------------------------------
+
+    def request(self, *, user: str, channel: str, command: commands.Rollout) -> RolloutOpened:
+        """`/bake rollout <target> [<ami-id>]`: check everything, take the target, then start or ask."""
+        target = self._config.targets.get(command.target)
+        if target is None:
+            known = ", ".join(f"`{n}`" for n in sorted(self._config.targets)) or "none are configured"
+            raise BadRequest(f"There is no target `{command.target}`. Targets: {known}.")
+        self._access.require(user, "deployers")
+        region = self.region_of(target)
+        ami_id = command.ami_id or self._latest_ami(target, region)
+        bake = self._check_ami(target, region, ami_id)
+        return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami_id, bake=bake)
+
+    def start_from_button(self, *, user: str, channel: str, key: str) -> RolloutOpened:
+        offered = self._buttons.lookup(key)
+        if offered is None:
+            raise NotFound("I do not know this button (it may belong to another bot or be very old).")
+        bake = self._bakes.get(offered[0])
+        target = self._config.targets.get(offered[1])
+        if bake is None or target is None:
+            raise NotFound("That bake or target no longer exists in the configuration.")
+        self._access.require(user, "deployers")
+        region = self.region_of(target)
+        ami = next((a for a in bake.amis if a.region == region), None)
+        if ami is None:
+            raise BadRequest(f"Bake `{bake.request_id}` made no AMI in {region}, where `{target.name}` runs.")
+        self._check_ami(target, region, ami.ami_id)
+        return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami.ami_id, bake=bake)
+
+    def _latest_ami(self, target: TargetConfig, region: str) -> str:
+        for ami in self._bakes.image_summary(target.image).get("amis") or []:
+            if ami.get("region") == region:
+                return ami["ami_id"]
+        raise BadRequest(
+            f"No AMI of *{target.image}* in {region} is known yet: bake one with `/bake {target.image}`, "
+            f"or name the AMI: `/bake rollout {target.name} ami-…`."
+        )
+
+    def _check_ami(self, target: TargetConfig, region: str, ami_id: str) -> Bake | None:
+        """The AMI must exist, be available and be an image of the target's image; returns its bake if known."""
+        info = self._images_for(region).describe(ami_id)
+        if info is None:
+            raise BadRequest(f"There is no AMI `{ami_id}` in {region}.")
+        if info.state != "available":
+            raise BadRequest(f"AMI `{ami_id}` is {info.state}, not available; it cannot be rolled out.")
+        tagged = info.tags.get(TAG_IMAGE)
+        if tagged != target.image:
+            raise AmiOfAnotherImage(ami_id=ami_id, tagged=tagged, target=target.name, image=target.image, tag=TAG_IMAGE)
+        request_id = info.tags.get(TAG_REQUEST_ID, "")
+        return self._bakes.get(request_id) if request_id[:2] in ("b-", "h-") else None
+
+    def _open(
+        self, *, user: str, channel: str, target: TargetConfig, region: str, ami_id: str, bake: Bake | None
+    ) -> RolloutOpened:
+        rollout_id = self._new_id()
+        now = self._book.now()
+        self._book.lock(target.name, {"rollout_id": rollout_id, "ami_id": ami_id, "user": user, "since": now})
+        in_thread = bake is not None and bool(bake.message_ts)
+        rollout = Rollout(
+            rollout_id=rollout_id,
+            target=target.name,
+            image=target.image,
+            ami_id=ami_id,
+            region=region,
+            auto_scaling_group=target.auto_scaling_group,
+            requested_by=user,
+            requested_at=now,
+            channel=bake.channel if in_thread and bake else channel,
+            thread_ts=bake.message_ts if in_thread and bake else "",
+            request_id=bake.request_id if bake else "",
+            approval_needed=target.approval,
+            status=RolloutStatus.AWAITING_APPROVAL if target.approval else RolloutStatus.STARTING,
+            updated_at=now,
+        )
+        self._book.create(rollout)
+        log.info("rollout.opened rollout_id=%s target=%s ami=%s user=%s", rollout_id, target.name, ami_id, user)
+        if not target.approval:
+            self._run_async(lambda: self._start(rollout_id))
+        return RolloutOpened(rollout_id=rollout_id, target=target.name, ami_id=ami_id, awaits_approval=target.approval)
+
+    # --- the approval gate -------------------------------------------------------------------
+
+    def approve(self, *, user: str, rollout_id: str) -> RolloutApproved:
+        rollout = self._book.require(rollout_id)
+        if rollout.status != RolloutStatus.AWAITING_APPROVAL:
+            raise self._book.moved_on(rollout, "waiting for approval")
+        self._access.require(user, "approvers")
+        if user == rollout.requested_by:
+            raise NotAllowed("You asked for this rollout, so someone else must approve it (four-eyes).")
+        now = self._book.now()
+
+        def take(r: Rollout) -> Rollout | None:
+            if r.status != RolloutStatus.AWAITING_APPROVAL:
+                return None
+            decision = Decision(
+                subject=f"rollout {r.rollout_id}", user=user, verdict=Verdict.APPROVE, at=now, outcome="approved"
+            )
+            return replace(r, status=RolloutStatus.STARTING, approved_by=user, approved_at=now).with_decision(decision)
+
+        after = self._book.mutate(rollout_id, take)
+        if after is None or after.approved_by != user or after.approved_at != now:
+            raise self._book.moved_on(self._book.require(rollout_id), "waiting for approval")
+        self._run_async(lambda: self._start(rollout_id))
+        return RolloutApproved(rollout_id=rollout_id)
+
+    def recover(self) -> None:
+        """After a restart: finish starting what was approved but not started; polling resumes by itself."""
+        for rollout in self._book.active():
+            if rollout.status == RolloutStatus.STARTING and not rollout.refresh_id:
+                self._run_async(lambda rid=rollout.rollout_id: self._start(rid))
+            else:
+                self._book.mark_dirty(rollout.rollout_id)
+
+    # --- the AWS side (bake workers; never a Slack listener) ---------------------------------
+
+    def _start(self, rollout_id: str) -> None:
+        rollout = self._book.get(rollout_id)
+        if rollout is None or rollout.status != RolloutStatus.STARTING:
+            return
+        target = self._config.targets[rollout.target]
+        fleet = self._fleet_for(rollout.region)
+        try:
+            if not rollout.version:
+                ref = fleet.launch_template_of(rollout.auto_scaling_group)
+                version = fleet.new_version_with_image(
+                    ref.id,
+                    rollout.ami_id,
+                    source_version=ref.default_version,
+                    description=f"ami-bakery {rollout_id}: {rollout.ami_id}"[:255],
+                )
+                rollout = (
+                    self._book.mutate(
+                        rollout_id,
+                        lambda r: replace(
+                            r,
+                            template_id=ref.id,
+                            template_name=ref.name,
+                            previous_version=ref.default_version,
+                            version=version,
+                        ),
+                    )
+                    or rollout
+                )
+            refresh_id = fleet.start_refresh(
+                rollout.auto_scaling_group,
+                rollout.template_id,
+                rollout.version,
+                min_healthy_percentage=target.min_healthy_percentage,
+                instance_warmup=target.instance_warmup,
+            )
+        except RefreshInProgress:
+            self._fail_start(
+                rollout_id,
+                (
+                    f"Auto Scaling group `{rollout.auto_scaling_group}` already has an instance refresh running "
+                    "(started outside this rollout). Not retried: wait for it or cancel it, then ask again."
+                ),
+            )
+            return
+        except FleetError as exc:
+            self._fail_start(rollout_id, str(exc))
+            return
+        log.info("rollout.started rollout_id=%s refresh_id=%s version=%s", rollout_id, refresh_id, rollout.version)
+        self._book.mutate(
+            rollout_id,
+            lambda r: (
+                replace(
+                    r, status=RolloutStatus.IN_PROGRESS, refresh_id=refresh_id, refresh_status="Pending", polled_at=0.0
+                )
+                if r.status == RolloutStatus.STARTING
+                else replace(r, refresh_id=refresh_id)
+            ),
+        )
+
+    def _fail_start(self, rollout_id: str, why: str) -> None:
+        log.warning("rollout.start_failed rollout_id=%s error=%s", rollout_id, why)
+        ended = self._book.ended
+        after = self._book.mutate(
+            rollout_id, lambda r: ended(replace(r, error=why), RolloutStatus.ERROR, f"could not start: {why}")
+        )
+        if after:
+            self._book.release(after)
