@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -421,6 +422,65 @@ def test_an_injected_failure_answers_that_error_then_recovers(
 
     assert slack_error(slack_client.chat_postMessage, channel=CHANNEL, text="x") == "channel_is_archived"
     assert slack_client.chat_postMessage(channel=CHANNEL, text="x")["ok"] is True
+
+
+def test_a_delayed_method_answers_late_without_holding_up_other_calls(slack_api: SlackApiStandIn) -> None:
+    slack_api.delay("users.info", 0.5)
+    slow: list[float] = []
+
+    def ask() -> None:
+        started = time.monotonic()
+        raw_call(slack_api, "users.info", form(user="U0ALICE"), token=slack_api.token)
+        slow.append(time.monotonic() - started)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    started = time.monotonic()
+    status, _, _ = raw_call(slack_api, "auth.test", token=slack_api.token)
+    quick = time.monotonic() - started
+    asker.join()
+
+    assert status == 200 and quick < 0.4 and slow[0] >= 0.5
+
+
+def test_a_delay_for_some_calls_ends_after_them(slack_api: SlackApiStandIn) -> None:
+    slack_api.delay("auth.test", 0.3, times=1)
+    took = []
+    for _ in range(2):
+        started = time.monotonic()
+        raw_call(slack_api, "auth.test", token=slack_api.token)
+        took.append(time.monotonic() - started)
+
+    assert took[0] >= 0.3 and took[1] < 0.3
+
+
+def post_json(url: str, body: Any) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(  # noqa: S310 - loopback stand-in
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:  # noqa: S310 - loopback stand-in
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_a_post_to_a_response_url_shows_its_message_to_the_one_who_asked(slack_api: SlackApiStandIn) -> None:
+    url = slack_api.response_url(CHANNEL, "U0ALICE")
+
+    status, answer = post_json(url, {"text": "the answer", "response_type": "ephemeral"})
+
+    assert (status, answer) == (200, {"ok": True})
+    [shown] = slack_api.messages()
+    assert (shown["text"], shown["ephemeral_to"], shown["channel"]) == ("the answer", "U0ALICE", CHANNEL)
+    [call] = slack_api.calls("response_url")
+    assert call.args == {"response_url": url, "text": "the answer", "response_type": "ephemeral"}
+
+
+def test_a_response_url_slack_never_issued_is_refused(slack_api: SlackApiStandIn) -> None:
+    status, answer = post_json(slack_api.root_url + "responses/forged", {"text": "x"})
+
+    assert (status, answer["error"]) == (404, "expired_url") and slack_api.messages() == []
 
 
 # -- the record ----------------------------------------------------------------------------------

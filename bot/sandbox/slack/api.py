@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +24,7 @@ from bot.sandbox.slack.refusals import SlackRefusal
 from bot.sandbox.slack.workspace import SlackWorkspace
 
 API_PREFIX = "/api/"
+RESPONSE_PREFIX = "/responses/"
 # Form-encoded clients send these as JSON strings; Slack decodes them before validating.
 JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
@@ -48,6 +50,12 @@ class _Fault:
     remaining: int
     error: str | None = None  # None: answer 429
     retry_after: int = 1
+
+
+@dataclass
+class _Delay:
+    seconds: float
+    remaining: int | None  # None: every call from now on
 
 
 class SlackApiStandIn(LocalServer):
@@ -91,6 +99,8 @@ class SlackApiStandIn(LocalServer):
         self._changed = threading.Condition(threading.RLock())
         self._calls: list[Call] = []
         self._faults: dict[str, list[_Fault]] = {}
+        self._delays: dict[str, _Delay] = {}
+        self._responses: dict[str, tuple[str, str]] = {}  # response_url key -> (channel, user)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -130,11 +140,22 @@ class SlackApiStandIn(LocalServer):
         with self._changed:
             self._faults.setdefault(method, []).append(_Fault(times, error))
 
+    def delay(self, method: str, seconds: float, times: int | None = None) -> None:
+        """The next `times` calls of `method` (every call, when None) are answered only after `seconds`, as a
+        slow or throttled Slack answers; other calls are not held up meanwhile. `seconds=0` ends it."""
+        with self._changed:
+            if seconds <= 0:
+                self._delays.pop(method, None)
+            else:
+                self._delays[method] = _Delay(seconds, times)
+
     def reset(self) -> None:
-        """Forget calls, messages, views and pending faults; keep tokens, channels, users and groups."""
+        """Forget calls, messages, views, pending faults and delays; keep tokens, channels, users and groups."""
         with self._changed:
             self._calls.clear()
             self._faults.clear()
+            self._delays.clear()
+            self._responses.clear()
             self._workspace.clear()
 
     # -- what tests and the sandbox page read ----------------------------------------------------
@@ -182,6 +203,36 @@ class SlackApiStandIn(LocalServer):
             ]
 
     # -- Slack's own side, for the sandbox page: slash-command answers and response_url posts ----
+
+    def response_url(self, channel: str, user: str) -> str:
+        """A response_url for a command or click by `user` in `channel`, as Slack puts in its payloads.
+
+        A post to it shows its message to `user` (or the channel, for `response_type: in_channel`) and is
+        recorded as a call of method "response_url", its arguments the body plus the URL.
+        """
+        key = secrets.token_urlsafe(12)
+        with self._changed:
+            self._responses[key] = (channel, user)
+        return f"{self.root_url}{RESPONSE_PREFIX.lstrip('/')}{key}"
+
+    def respond(self, key: str, body: dict[str, Any]) -> bool:
+        """Slack's handling of a post to a response_url it issued; False when it issued no such URL."""
+        with self._changed:
+            target = self._responses.get(key)
+            if target is None:
+                return False
+            url = f"{self.root_url}{RESPONSE_PREFIX.lstrip('/')}{key}"
+            recorded = {"response_url": url, **copy.deepcopy(body)}
+            self._calls.append(Call("response_url", recorded, self._clock(), 200, None))
+            channel, user = target
+            text, blocks = str(body.get("text") or ""), body.get("blocks")
+            thread_ts = str(body.get("thread_ts") or "")
+            if body.get("response_type") == "in_channel":
+                self.add_message(channel, text, blocks, thread_ts)
+            else:
+                self.add_ephemeral(channel, user, text, blocks, thread_ts)
+            self._changed.notify_all()
+            return True
 
     def usergroups(self) -> dict[str, tuple[str, ...]]:
         with self._changed:
@@ -232,6 +283,9 @@ class SlackApiStandIn(LocalServer):
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Answer one Web API call: (HTTP status, extra headers, JSON body). Records the call."""
         args = {k: v for k, v in args.items() if k != "token"}
+        pause = self._take_delay(method)
+        if pause:
+            time.sleep(pause)  # outside the lock: a slow method must not hold up the others
         with self._changed:
             status, headers, body = self._answer(method, args, token)
             self._calls.append(Call(method, copy.deepcopy(args), self._clock(), status, body.get("error")))
@@ -272,6 +326,17 @@ class SlackApiStandIn(LocalServer):
         if fault.remaining <= 0:
             queue.pop(0)
         return fault
+
+    def _take_delay(self, method: str) -> float:
+        with self._changed:
+            delay = self._delays.get(method)
+            if delay is None:
+                return 0.0
+            if delay.remaining is not None:
+                delay.remaining -= 1
+                if delay.remaining <= 0:
+                    del self._delays[method]
+            return delay.seconds
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         # Socket Mode is not emulated: the sandbox drives the bot over HTTP, as `bakery serve` is driven.
@@ -318,6 +383,9 @@ def _handler_for(stand_in: SlackApiStandIn) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
+            if parts.path.startswith(RESPONSE_PREFIX) and self.command == "POST":
+                self._respond(parts.path[len(RESPONSE_PREFIX) :])
+                return
             if not parts.path.startswith(API_PREFIX):
                 self._send(404, {}, {"ok": False, "error": "not_found"})
                 return
@@ -336,6 +404,19 @@ def _handler_for(stand_in: SlackApiStandIn) -> type[BaseHTTPRequestHandler]:
             if token is None and not content_type.startswith("application/json"):
                 token = args.get("token")
             self._send(*stand_in.answer(method, args, token))
+
+        def _respond(self, key: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self._send(400, {}, {"ok": False, "error": "invalid_payload"})
+            elif not stand_in.respond(key, body):
+                self._send(404, {}, {"ok": False, "error": "expired_url"})
+            else:
+                self._send(200, {}, {"ok": True})
 
         def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
             data = json.dumps(body).encode("utf-8")
