@@ -7,6 +7,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
 
 from bot.domain.errors import ChatError
 
@@ -22,15 +23,14 @@ def make_web_client(token: str, base_url: str | None = None, *, timeout: int = T
     slack_sdk's default retries connection errors only; passing `retry_handlers` replaces that default,
     so both handlers are listed.
     """
-    return WebClient(
-        token=token,
-        base_url=base_url or DEFAULT_BASE_URL,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-            RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ],
-    )
+    return WebClient(token=token, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout, retry_handlers=_retries())
+
+
+def _retries() -> list[Any]:
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
 
 
 class SlackChat:
@@ -80,6 +80,25 @@ class SlackChat:
         """Open a modal; return its view id (for views.update later)."""
         response = self._call("views.open", self._client.views_open, trigger_id=trigger_id, view=view)
         return str(response["view"]["id"])
+
+    def update_view(self, view_id: str, view: dict[str, Any]) -> None:
+        """Replace an open modal's content (no trigger needed, so it may come after Slack's 3 seconds)."""
+        self._call("views.update", self._client.views_update, view_id=view_id, view=view)
+
+    def respond(self, response_url: str, *, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Answer a command or click privately through its response_url.
+
+        Unlike chat.postEphemeral this works wherever the command was typed, in channels the bot is not in
+        and in direct messages; Slack accepts it for 30 minutes.
+        """
+        hook = WebhookClient(response_url, timeout=self._client.timeout, retry_handlers=_retries())
+        try:
+            response = hook.send(text=text, blocks=blocks, response_type="ephemeral")
+        except (SlackClientError, OSError) as err:
+            raise ChatError(f"Slack response_url failed: {type(err).__name__}") from err
+        if response.status_code != 200:
+            # The URL is not shown: it is a bearer credential for answering in that conversation.
+            raise ChatError(f"Slack response_url failed: HTTP {response.status_code}", code=str(response.status_code))
 
     @staticmethod
     def _call(method: str, call: Any, **kwargs: Any) -> Any:

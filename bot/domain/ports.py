@@ -128,6 +128,14 @@ class Chat(Protocol):
         """Open a modal for the user who clicked; returns its view id."""
         ...
 
+    def update_view(self, view_id: str, view: dict[str, Any]) -> None:
+        """Replace the content of a modal the bot opened."""
+        ...
+
+    def respond(self, response_url: str, *, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Answer a command or click privately through the response_url Slack gave with it."""
+        ...
+
 
 @dataclass(frozen=True)
 class Record:

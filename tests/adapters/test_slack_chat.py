@@ -179,3 +179,32 @@ def test_open_view_returns_the_id_of_the_opened_modal(chat: SlackChat, slack_api
     view_id = chat.open_view("trigger-1", view)
 
     assert slack_api.views() == [{"id": view_id, "trigger_id": "trigger-1", "view": view}]
+
+
+def test_update_view_replaces_the_open_modal(chat: SlackChat, slack_api: SlackApiStandIn) -> None:
+    view: dict[str, Any] = {"type": "modal", "title": {"type": "plain_text", "text": "Bake"}, "blocks": BLOCKS}
+    view_id = chat.open_view("trigger-1", view)
+    changed = {**view, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "no"}}]}
+
+    chat.update_view(view_id, changed)
+
+    assert slack_api.views()[0]["view"] == changed
+
+
+def test_respond_answers_privately_through_the_response_url(chat: SlackChat, slack_api: SlackApiStandIn) -> None:
+    url = slack_api.response_url(CHANNEL, "U0ALICE")
+
+    chat.respond(url, text="Rollout started", blocks=BLOCKS)
+
+    [call] = slack_api.calls("response_url")
+    assert call.args == {"response_url": url, "text": "Rollout started", "blocks": BLOCKS, "response_type": "ephemeral"}
+    assert slack_api.messages()[0]["ephemeral_to"] == "U0ALICE"
+
+
+def test_a_refused_response_url_is_a_chat_error_without_the_url(chat: SlackChat, slack_api: SlackApiStandIn) -> None:
+    url = slack_api.root_url + "responses/expired-key"
+
+    with pytest.raises(ChatError) as caught:
+        chat.respond(url, text="late")
+
+    assert "HTTP 404" in str(caught.value) and "expired-key" not in str(caught.value)
