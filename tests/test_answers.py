@@ -1,0 +1,93 @@
+"""The answers pool (bot/runtime/answers.py): an answer rides on the acknowledgement or follows, never both."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bot.runtime.answers import Answers
+
+
+@pytest.fixture
+def answers():
+    pool = Answers(budget=0.2, workers=4)
+    yield pool
+    pool.stop()
+
+
+def wait_until(predicate, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_quick_answer_rides_on_the_acknowledgement_and_is_not_given_again(answers):
+    late: list[str] = []
+    assert answers.within(lambda: "done", late.append) == "done"
+    answers.stop()  # runs whatever the pool still holds
+    assert late == []
+
+
+def test_a_slow_answer_returns_within_the_budget_and_follows_once(answers):
+    release = threading.Event()
+    late: list[str] = []
+    started = time.monotonic()
+    assert answers.within(lambda: release.wait(5) and "done", late.append) is None
+    assert time.monotonic() - started < 1.0
+    assert answers.pending() == 2  # the work, and the answer owed
+    release.set()
+    wait_until(lambda: late == ["done"] and answers.pending() == 0)
+
+
+def test_an_answer_ready_at_the_budgets_edge_is_given_exactly_once(answers):
+    given: list[str] = []
+    lock = threading.Lock()
+
+    def give(text: str) -> None:
+        with lock:
+            given.append(text)
+
+    for n in range(40):
+
+        def work(n: int = n) -> str:
+            time.sleep(0.19 + (n % 5) * 0.005)  # around the 0.2 s budget: some just before its end, some after
+            return f"answer {n}"
+
+        now = answers.within(work, give)
+        if now is not None:
+            give(now)
+    wait_until(lambda: answers.pending() == 0, timeout=20)
+    assert sorted(given) == sorted(f"answer {n}" for n in range(40))
+
+
+def test_a_failure_inside_the_budget_is_raised_to_the_listener(answers):
+    def broken() -> str:
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        answers.within(broken, lambda _: None)
+    wait_until(lambda: answers.pending() == 0)
+
+
+def test_a_late_failure_is_logged_with_its_traceback(answers, caplog):
+    release = threading.Event()
+
+    def broken() -> str:
+        release.wait(5)
+        raise KeyError("bug")
+
+    assert answers.within(broken, lambda _: None) is None
+    release.set()
+    wait_until(lambda: answers.pending() == 0)
+    [record] = [r for r in caplog.records if r.getMessage() == "answer.failed"]
+    assert record.exc_info is not None
+
+
+def test_work_after_the_acknowledgement_runs_on_the_pool_not_the_listener(answers):
+    ran_on: list[str] = []
+    answers.later(lambda: ran_on.append(threading.current_thread().name))
+    wait_until(lambda: answers.pending() == 0)
+    assert ran_on and ran_on[0].startswith("answer") and ran_on[0] != threading.current_thread().name
