@@ -1,32 +1,27 @@
 """A local stand-in for the Slack Web API: the test suite's and the sandbox's Slack, on 127.0.0.1.
 
-It speaks the wire protocol slack_sdk speaks (POST /api/<method>, form-encoded or JSON, bearer token),
-answers like Slack (`ok: false` with Slack's error codes, HTTP 429 with Retry-After), keeps the channel
-as the bot left it, and records every call for tests. Socket Mode itself is not emulated:
+It speaks the wire protocol slack_sdk speaks (POST /api/<method>, form-encoded or JSON, bearer token;
+decoded in wire.py), answers like Slack (`ok: false` with Slack's error codes, HTTP 429 with Retry-After),
+keeps the channel as the bot left it, and records every call for tests. Socket Mode itself is not emulated:
 `apps.connections.open` answers, but nothing listens on the URL it returns.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
 
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack.refusals import SlackRefusal
+from bot.sandbox.slack.wire import API_PREFIX, RESPONSE_PREFIX, handler_for
 from bot.sandbox.slack.workspace import SlackWorkspace
 
-API_PREFIX = "/api/"
-RESPONSE_PREFIX = "/responses/"
-# Form-encoded clients send these as JSON strings; Slack decodes them before validating.
-JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 # serve_forever's poll interval: stop() waits up to this long for the serving loop to notice.
 POLL_SECONDS = 0.02
@@ -110,7 +105,7 @@ class SlackApiStandIn(LocalServer):
         return super().start()
 
     def _bind(self) -> ThreadingHTTPServer:
-        return ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+        return ThreadingHTTPServer((self._host, self._port), handler_for(self))
 
     def _bound(self, server: ThreadingHTTPServer) -> None:
         self._workspace.root_url = self.root_url
@@ -341,94 +336,3 @@ class SlackApiStandIn(LocalServer):
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         # Socket Mode is not emulated: the sandbox drives the bot over HTTP, as `bakery serve` is driven.
         return {"url": self.root_url.replace("http://", "ws://", 1) + "socket-mode-not-emulated"}
-
-
-def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
-    """The call's arguments, decoded as Slack decodes them; SlackRefusal when it cannot."""
-    if not raw:
-        return {}
-    if content_type.startswith("application/json"):
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise SlackRefusal("invalid_json") from None
-        if not isinstance(body, dict):
-            raise SlackRefusal("invalid_json")
-        return body
-    if content_type.startswith("application/x-www-form-urlencoded") or not content_type:
-        args: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-        for name in JSON_ARGS:
-            if isinstance(args.get(name), str):
-                try:
-                    args[name] = json.loads(args[name])
-                except ValueError:
-                    pass  # left as a string: the method refuses it as Slack does (invalid_blocks_format)
-        return args
-    raise SlackRefusal("invalid_form_data")  # multipart (file uploads) is not emulated
-
-
-def _bearer(header: str | None) -> str | None:
-    if header and header.startswith("Bearer "):
-        return header[len("Bearer ") :].strip()
-    return None
-
-
-def _handler_for(stand_in: SlackApiStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-            self._serve()
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._serve()
-
-        def _serve(self) -> None:
-            parts = urlsplit(self.path)
-            if parts.path.startswith(RESPONSE_PREFIX) and self.command == "POST":
-                self._respond(parts.path[len(RESPONSE_PREFIX) :])
-                return
-            if not parts.path.startswith(API_PREFIX):
-                self._send(404, {}, {"ok": False, "error": "not_found"})
-                return
-            method = parts.path[len(API_PREFIX) :]
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            content_type = self.headers.get("Content-Type", "")
-            try:
-                args = dict(parse_qsl(parts.query, keep_blank_values=True))
-                args.update(_parse_body(content_type, raw))
-            except SlackRefusal as refusal:
-                self._send(200, {}, {"ok": False, "error": refusal.error})
-                return
-            # Slack reads a token from the form body only; JSON bodies must use the header.
-            token = _bearer(self.headers.get("Authorization"))
-            if token is None and not content_type.startswith("application/json"):
-                token = args.get("token")
-            self._send(*stand_in.answer(method, args, token))
-
-        def _respond(self, key: str) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                self._send(400, {}, {"ok": False, "error": "invalid_payload"})
-            elif not stand_in.respond(key, body):
-                self._send(404, {}, {"ok": False, "error": "expired_url"})
-            else:
-                self._send(200, {}, {"ok": True})
-
-        def _send(self, status: int, headers: dict[str, str], body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass  # request lines would flood test output; calls() is the record
-
-    return Handler
