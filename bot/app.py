@@ -22,8 +22,10 @@ def build_app(bot: Bot, *, socket_mode: bool = False) -> App:
         signing_secret=bot.env.slack_signing_secret or None,
         # Socket Mode requests arrive over the authenticated websocket and carry no signature.
         request_verification_enabled=not socket_mode,
-        # Listeners only validate, record and answer (git and AWS run on the bake workers), so running
-        # them inline is well within Slack's 3 s, and spares Bolt's 10 ms ack-polling and a thread hop.
+        # Slack hears back only when a listener returns. Listeners parse and hand anything that may wait
+        # on Slack, AWS or the state store to the answers pool (bot/runtime/answers.py), waiting for it at
+        # most its budget, so an acknowledgement stays well under a second; git and AWS changes run on the
+        # bake workers. Running listeners inline spares Bolt's 10 ms ack-polling and a thread hop.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
     )

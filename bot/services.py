@@ -13,6 +13,7 @@ from bot.domain.ports import Chat, StateStore
 from bot.intake.service import Intake
 from bot.publishing.publisher import MessagePublisher
 from bot.rollouts.service import RolloutService
+from bot.runtime.answers import Answers
 from bot.runtime.foreground import Foreground
 from bot.runtime.workers import BakeWorkers
 
@@ -31,6 +32,7 @@ class Services:
     publisher: MessagePublisher
     rollout_publisher: MessagePublisher
     workers: BakeWorkers
+    answers: Answers  # listeners' work that may wait on Slack or AWS, off the acknowledgement
     foreground: Foreground
 
     def tell(self, *, channel: str, user: str, text: str) -> None:

@@ -37,6 +37,7 @@ from bot.publishing.publisher import BAKES, MessagePublisher, Surface
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.record import Rollout, rollout_index
 from bot.rollouts.service import ROLLOUT, RolloutService
+from bot.runtime.answers import BUDGET_SECONDS, Answers
 from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Chore, Housekeeping
 from bot.runtime.runner import Runtime
@@ -63,6 +64,7 @@ class Options:
     housekeeping_tick: float = 1.0  # how often housekeeping wakes to see which chores are due
     approval_sweep_every: float = 30.0  # closing approvals whose deadline passed
     message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
+    answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ def build_bot(
         publisher=publisher,
         rollout_publisher=rollout_publisher,
         workers=workers,
+        answers=Answers(budget=opts.answer_budget),
         foreground=foreground,
     )
     verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)

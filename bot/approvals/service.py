@@ -91,8 +91,9 @@ class ApprovalService:
 
     # --- someone clicks ----------------------------------------------------------------------
 
-    def check(self, *, user: str, key: str) -> tuple[Bake, ApprovalState]:
-        """Who may decide this approval now; raises NotAllowed/NotFound/BadRequest with the reason."""
+    def check_open(self, *, key: str) -> tuple[Bake, ApprovalState]:
+        """Whether this approval can still be decided at all, from the bot's own records (no Slack call), so the
+        reject modal can open within Slack's trigger window; raises NotFound/BadRequest with the reason."""
         bake, state = self._find(key)
         if not state.open:
             raise BadRequest(closed_text(state))
@@ -101,6 +102,14 @@ class ApprovalService:
             raise BadRequest(f"This approval expired {state.request.expires}; the pipeline will fail the action.")
         if state.status == ApprovalStatus.DECIDING:
             raise BadRequest(closed_text(state))
+        return bake, state
+
+    def check(self, *, user: str, key: str) -> tuple[Bake, ApprovalState]:
+        """Who may decide this approval now; raises NotAllowed/NotFound/BadRequest with the reason.
+
+        May ask Slack (user-group members, the clicker's e-mail address), so never on a listener's thread.
+        """
+        bake, state = self.check_open(key=key)
         self._access.require(user, "approvers")
         if user == bake.requested_by:
             raise NotAllowed("You requested this bake, so someone else must approve it (four-eyes).")

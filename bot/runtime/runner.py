@@ -59,6 +59,7 @@ class Runtime:
             thread.join(timeout=timeout)
             if thread.is_alive():
                 log.error("runtime.loop_did_not_stop loop=%s timeout=%s", thread.name, timeout)
+        s.answers.stop()  # before the workers: an answer may still hand them a job
         s.workers.shutdown()
         s.publisher.flush(timeout=timeout)
         s.rollout_publisher.flush(timeout=timeout)
@@ -74,4 +75,5 @@ class Runtime:
             "sqs": "on" if self._sqs is not None else "off",
             "messages_pending": s.publisher.pending() + s.rollout_publisher.pending(),
             "bake_jobs_pending": s.workers.pending,
+            "answers_pending": s.answers.pending(),
         }

@@ -105,3 +105,15 @@ def reject_modal(key: str, request_id: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+def reject_refused_modal(key: str, sentence: str) -> dict[str, Any]:
+    """The reject modal once the checks say this person may not decide: why, and no Reject button."""
+    return {
+        "type": "modal",
+        "callback_id": ids.REJECT_VIEW,
+        "private_metadata": key,
+        "title": {"type": "plain_text", "text": "Reject the bake"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": f":no_entry_sign: {sentence}"[:3000]}}],
+    }

@@ -18,12 +18,19 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _response_url(payload: dict[str, Any]) -> str:
+    """Where Slack takes a late private answer; "" when the payload carries no usable one."""
+    url = payload.get("response_url")
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else ""
+
+
 @dataclass(frozen=True)
 class SlashInvocation:
     user: str
     channel: str
     text: str
     trigger_id: str = ""
+    response_url: str = ""
 
     @classmethod
     def from_payload(cls, command: dict[str, Any]) -> SlashInvocation:
@@ -37,7 +44,13 @@ class SlashInvocation:
         if not isinstance(text, str):
             raise BadRequest("The command text is not text.")
         trigger = command.get("trigger_id")
-        return cls(user=user, channel=channel, text=text, trigger_id=trigger if isinstance(trigger, str) else "")
+        return cls(
+            user=user,
+            channel=channel,
+            text=text,
+            trigger_id=trigger if isinstance(trigger, str) else "",
+            response_url=_response_url(command),
+        )
 
 
 VALUE_RE = re.compile(r"[a-z0-9-]{3,40}")  # the bot's own opaque keys: ap-…, rs-…, r-…

@@ -1,4 +1,5 @@
-"""Slack text primitives: escaping outside input for mrkdwn, and links whose URL comes from outside."""
+"""Slack text primitives: escaping outside input for mrkdwn, links whose URL comes from outside, and the stock
+phrases answers share."""
 
 from __future__ import annotations
 
@@ -31,3 +32,7 @@ def link(url: str, label: str) -> str:
         return escape(label)
     safe = _LINK_BREAKERS.sub(lambda m: quote(m.group(), safe=""), url)
     return f"<{safe.replace('&', '&amp;')}|{escape(label)}>"
+
+
+# A command's first answer when its real one takes longer than Slack should wait; the real one follows.
+STILL_CHECKING = ":hourglass_flowing_sand: Checking… I will answer here in a moment."

@@ -1,4 +1,4 @@
-"""Button listeners: ack, parse the click once, call one service, tell the clicker privately."""
+"""Button listeners: ack, parse the click once, call one service after the ack, tell the clicker privately."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ Run = Callable[[Services, ButtonClick], Reply | None]  # one button's service ca
 
 
 def answer_click(services: Services, body: dict[str, Any], run: Run) -> None:
-    """Run one button's service call and tell the clicker what came of it: its reply, or why nothing happened."""
+    """Run one button's service call and tell the clicker what came of it: its reply, or why nothing happened.
+
+    The call runs on the answers pool, not here: it may wait on Slack (user groups, e-mail addresses), EC2 or
+    the state store, and Slack's acknowledgement must not wait with it. A click's acknowledgement carries no
+    answer, so nothing is lost by answering privately a moment later.
+    """
     try:
         click = ButtonClick.from_payload(body)
     except BadRequest as exc:
@@ -25,6 +30,10 @@ def answer_click(services: Services, body: dict[str, Any], run: Run) -> None:
         if where is not None:  # else there is no one to answer
             services.tell(channel=where[1], user=where[0], text=reply_text(trouble))
         return
-    reply = handled(lambda: run(services, click), event="click", user=click.user, action=click.action_id)
-    if reply is not None:
-        services.tell(channel=click.channel, user=click.user, text=reply_text(reply))
+
+    def answer() -> None:
+        reply = handled(lambda: run(services, click), event="click", user=click.user, action=click.action_id)
+        if reply is not None:
+            services.tell(channel=click.channel, user=click.user, text=reply_text(reply))
+
+    services.answers.later(answer)

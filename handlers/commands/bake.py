@@ -1,4 +1,9 @@
-"""`/bake`: answered privately within Slack's 3 seconds; slow work (git, AWS) runs on the bake workers."""
+"""`/bake`: answered privately within Slack's 3 seconds; slow work (git, AWS) runs on the bake workers.
+
+The answer rides on the acknowledgement when it is ready within the answers pool's budget. When it needs
+longer (a slow EC2 or Slack call behind a check), the acknowledgement says so and the answer follows
+through the command's response_url.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,13 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from bot.commands.answers import Answer
 from bot.domain.errors import BadRequest
 from bot.services import Services
 from bot.slack.answers import answer_message
+from bot.slack.bake_blocks import ephemeral
 from bot.slack.payloads import SlashInvocation
+from bot.slack.text import STILL_CHECKING
 from handlers.errors import handled, trouble_of
 
 
@@ -22,10 +30,21 @@ def register(app: App, services: Services) -> None:
             text, _ = answer_message(trouble_of(exc, event="command.malformed"))
             ack(response_type="ephemeral", text=text)
             return
-        answer = handled(
-            lambda: services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text),
-            event="command",
-            user=invocation.user,
-        )
-        text, blocks = answer_message(answer)
+
+        def answer() -> Answer:
+            return handled(
+                lambda: services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text),
+                event="command",
+                user=invocation.user,
+            )
+
+        def answer_late(late: Answer) -> None:
+            text, blocks = answer_message(late)
+            if invocation.response_url:
+                services.chat.respond(invocation.response_url, text=text, blocks=blocks)
+            else:  # a payload without one (not Slack's own): still answer privately where it was typed
+                services.chat.post_ephemeral(channel=invocation.channel, user=invocation.user, text=text, blocks=blocks)
+
+        now = services.answers.within(answer, answer_late)
+        text, blocks = answer_message(now) if now is not None else (STILL_CHECKING, ephemeral(STILL_CHECKING))
         ack(response_type="ephemeral", text=text, blocks=blocks)

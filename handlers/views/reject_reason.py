@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.domain.errors import BadRequest
-from bot.domain.replies import Failed, Refused
+from bot.domain.replies import Deciding, Failed, Refused
 from bot.services import Services
 from bot.slack import ids
 from bot.slack.payloads import ViewSubmission
@@ -27,15 +27,29 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: trouble_sentence(trouble)[:MAX_ERROR]})
             return
         reason = form.values.get(f"{ids.REJECT_REASON_BLOCK}.{ids.REJECT_REASON_INPUT}", "")
-        reply = handled(
-            lambda: services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason),
-            event="reject",
-            user=form.user,
-        )
+
+        def tell(reply: Deciding | Refused | Failed) -> None:
+            bake = services.approvals.bake_of(form.key)
+            if bake is not None:  # else the form named no approval: there is no channel to answer in
+                services.tell(channel=bake.channel, user=form.user, text=reply_text(reply))
+
+        def decide() -> Deciding | Refused | Failed:
+            reply = handled(
+                lambda: services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason),
+                event="reject",
+                user=form.user,
+            )
+            if isinstance(reply, Deciding):
+                tell(reply)
+            return reply
+
+        def told_late(reply: Deciding | Refused | Failed) -> None:
+            # The modal has closed by now, so a refusal goes to the person privately instead.
+            if not isinstance(reply, Deciding):
+                tell(reply)
+
+        reply = services.answers.within(decide, told_late)
         if isinstance(reply, (Refused, Failed)):
             ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: trouble_sentence(reply)[:MAX_ERROR]})
-            return
-        ack()
-        bake = services.approvals.bake_of(form.key)
-        if bake is not None:
-            services.tell(channel=bake.channel, user=form.user, text=reply_text(reply))
+        else:
+            ack()  # decided (and told), or still deciding: then the outcome follows privately

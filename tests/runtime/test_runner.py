@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
+from bot.runtime.answers import Answers
 from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Housekeeping
 from bot.runtime.runner import Runtime
@@ -55,6 +56,7 @@ def test_stopping_lets_the_loops_finish_their_work_and_counts_every_job_done():
         publisher=publisher,
         rollout_publisher=QuietPublisher(),
         workers=workers,
+        answers=Answers(workers=1),
         store=SimpleNamespace(close=lambda: closed.append(True)),
     )
     consumer = BusyConsumer(workers)
