@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.slack.text import STILL_CHECKING
 from tests.fixtures.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,9 +87,17 @@ class SandboxProcess:
         return body
 
     def command(self, user: str, text: str) -> dict[str, Any]:
+        """The bot's answer: the immediate one, or, when it said it is still checking, the one that follows."""
+        before = len(self.ephemerals(user))
         status, body = self.request("POST", "/api/command", {"user": user, "command": "/bake", "text": text})
         assert status == 200, (status, body)
+        if isinstance(body, dict) and body.get("text") == STILL_CHECKING:
+            # The page shows the acknowledgement, then the answer posted to the command's response_url.
+            return self.wait(lambda: (shown := self.ephemerals(user))[before + 1 :] and shown[-1], what="the answer")
         return body
+
+    def ephemerals(self, user: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages() if m.get("ephemeral_to") == user]
 
     def click(self, user: str, ts: str, action_id: str, value: str | None = None) -> tuple[int, Any]:
         body = {"user": user, "ts": ts, "action_id": action_id, **({"value": value} if value is not None else {})}
