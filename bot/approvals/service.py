@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from bot.access.service import Access
 from bot.approvals.record import ApprovalState, ApprovalStatus
@@ -168,7 +169,7 @@ class ApprovalService:
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
                 if a.status == ApprovalStatus.DECIDING:
-                    self._run_async(lambda rid=bake.request_id, k=a.key, c=a.claim: submit(rid, k, c, True))
+                    self._run_async(partial(submit, bake.request_id, a.key, a.claim, True))
 
     def expire_overdue(self) -> None:
         """Close approvals whose deadline passed (the pipeline fails them; the buttons must go now)."""
@@ -176,7 +177,7 @@ class ApprovalService:
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
                 if a.status == ApprovalStatus.PENDING and now >= parse_time(a.request.expires):
-                    self._bakes.mutate(bake.request_id, lambda b, k=a.key: _expire(b, k))
+                    self._bakes.mutate(bake.request_id, partial(_expire, key=a.key))
 
     def bake_of(self, key: str) -> Bake | None:
         try:

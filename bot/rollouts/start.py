@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from bot.access.service import Access
 from bot.bakes.record import Bake
@@ -92,7 +93,7 @@ class RolloutStart:
     def _latest_ami(self, target: TargetConfig, region: str) -> str:
         for ami in self._bakes.image_summary(target.image).get("amis") or []:
             if ami.get("region") == region:
-                return ami["ami_id"]
+                return str(ami["ami_id"])
         raise BadRequest(
             f"No AMI of *{target.image}* in {region} is known yet: bake one with `/bake {target.image}`, "
             f"or name the AMI: `/bake rollout {target.name} ami-…`."
@@ -169,7 +170,7 @@ class RolloutStart:
         """After a restart: finish starting what was approved but not started; polling resumes by itself."""
         for rollout in self._book.active():
             if rollout.status == RolloutStatus.STARTING and not rollout.refresh_id:
-                self._run_async(lambda rid=rollout.rollout_id: self._start(rid))
+                self._run_async(partial(self._start, rollout.rollout_id))
             else:
                 self._book.mark_dirty(rollout.rollout_id)
 
