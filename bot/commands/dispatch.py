@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from bot.bakes.service import BakeService
-from bot.commands import parser as commands
 from bot.commands.answers import (
     Answer,
     BakeOpened,
@@ -16,23 +13,26 @@ from bot.commands.answers import (
     StatusList,
     Usage,
 )
+from bot.commands.parser import USAGE, parse_command
 from bot.config import Config
+from bot.domain import commands
 from bot.domain.errors import BadRequest, NotFound
+from bot.rollouts.service import RolloutService
 
 
 class SlashCommands:
-    def __init__(self, *, config: Config, bakes: BakeService, rollouts: Any = None):
+    def __init__(self, *, config: Config, bakes: BakeService, rollouts: RolloutService | None = None):
         self._config = config
         self._bakes = bakes
         self._rollouts = rollouts
 
     def run(self, *, user: str, channel: str, text: str) -> Answer:
         """The answer to `/bake <text>`; refusals and failures are raised (handlers/errors.py answers them)."""
-        return self._dispatch(commands.parse_command(text), user=user, channel=channel)
+        return self._dispatch(parse_command(text), user=user, channel=channel)
 
     def _dispatch(self, command: commands.Command, *, user: str, channel: str) -> Answer:
         if isinstance(command, commands.Help):
-            return Usage(commands.USAGE)
+            return Usage(USAGE)
         if isinstance(command, commands.ListImages):
             return self._list()
         if isinstance(command, commands.Status):
