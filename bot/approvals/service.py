@@ -79,7 +79,9 @@ class ApprovalService:
             log.info("approval.duplicate key=%s", key)
             return
         pipeline = self._pipeline_for(image.region)
-        execution_id = pipeline.approval_execution(note.pipeline, note.stage, note.action, note.token)
+        execution_id = pipeline.approval_execution(
+            pipeline=note.pipeline, stage=note.stage, action=note.action, token=note.token
+        )
         if execution_id is None:
             # Decided, expired or replaced before we saw it: there is nothing left to ask anyone.
             log.info("approval.ignored reason=not-waiting pipeline=%s stage=%s", note.pipeline, note.stage)
@@ -201,6 +203,7 @@ class ApprovalService:
         except ChatError:
             log.warning("approval.email_lookup_failed user=%s", user, exc_info=True)
             return None
+
 
 def _expire(bake: Bake, key: str) -> Bake | None:
     a = bake.approval(key)

@@ -48,14 +48,24 @@ class ApprovalSubmitter:
         pipeline = self._pipeline_for(image.region if image else None)
         approve = state.verdict == Verdict.APPROVE
         asked = state.request
-        if resumed and pipeline.approval_token(asked.pipeline, asked.stage, asked.action) != asked.token:
+        if (
+            resumed
+            and pipeline.approval_token(pipeline=asked.pipeline, stage=asked.stage, action=asked.action) != asked.token
+        ):
             # Claimed before a restart and no longer waiting: our call landed before the bot stopped, or
             # someone else decided. The action's end event tells which; calling again would be a second call.
             log.info("approval.not_waiting request_id=%s key=%s", request_id, key)
             return
         summary = _summary(state, self._user_name(state.decided_by), request_id)
         try:
-            pipeline.put_approval_result(asked.pipeline, asked.stage, asked.action, asked.token, approve, summary)
+            pipeline.put_approval_result(
+                pipeline=asked.pipeline,
+                stage=asked.stage,
+                action=asked.action,
+                token=asked.token,
+                approved=approve,
+                summary=summary,
+            )
         except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
             outcome = f"refused by CodePipeline: {exc}"
             self._finish(request_id, key, claim, ApprovalStatus.REFUSED, outcome, note=str(exc))

@@ -157,7 +157,7 @@ class PipelineFollower:
         if rec:
             return str(rec.doc["request_id"])
         pipeline = self._pipeline_for(image.region)
-        revision = pipeline.execution_revision(pipeline_name, execution_id)
+        revision = pipeline.execution_revision(pipeline=pipeline_name, execution_id=execution_id)
         if not revision:
             raise PipelineError(f"execution {execution_id} of {pipeline_name} has no source revision yet")
         request_id = self._request_for_commit(image, revision, seen_at)

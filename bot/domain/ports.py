@@ -36,25 +36,25 @@ class SourceRepo(Protocol):
 class PipelineApi(Protocol):
     """The CodePipeline calls the bot makes (one region)."""
 
-    def execution_revision(self, pipeline: str, execution_id: str) -> str | None:
+    def execution_revision(self, *, pipeline: str, execution_id: str) -> str | None:
         """The source commit id of an execution (artifactRevisions[].revisionId), None if unknown."""
         ...
 
-    def execution_url(self, pipeline: str, execution_id: str) -> str:
+    def execution_url(self, *, pipeline: str, execution_id: str) -> str:
         """The console link of an execution."""
         ...
 
-    def approval_execution(self, pipeline: str, stage: str, action: str, token: str) -> str | None:
+    def approval_execution(self, *, pipeline: str, stage: str, action: str, token: str) -> str | None:
         """The execution whose approval at stage/action holds `token` and still waits, else None."""
         ...
 
-    def approval_token(self, pipeline: str, stage: str, action: str) -> str | None:
+    def approval_token(self, *, pipeline: str, stage: str, action: str) -> str | None:
         """The token of the approval waiting at stage/action, None when none waits."""
         ...
 
     def put_approval_result(
-        self, pipeline: str, stage: str, action: str, token: str, approved: bool, summary: str
-    ) -> Any:
+        self, *, pipeline: str, stage: str, action: str, token: str, approved: bool, summary: str
+    ) -> datetime | None:
         """Approve or reject; raises ApprovalTokenInvalid / ApprovalAlreadyDecided when no longer open."""
         ...
 
@@ -66,7 +66,7 @@ class Images(Protocol):
         """Available AMIs tagged `bakery:request-id` = request_id."""
         ...
 
-    def describe(self, ami_id: str) -> Any:
+    def describe(self, ami_id: str) -> ImageInfo | None:
         """What EC2 knows of one AMI (state, tags), or None when there is no such AMI."""
         ...
 
@@ -74,23 +74,23 @@ class Images(Protocol):
 class Fleet(Protocol):
     """Auto Scaling groups and their launch templates (one region); errors are FleetError and subclasses."""
 
-    def launch_template_of(self, group: str) -> Any:
+    def launch_template_of(self, group: str) -> LaunchTemplateRef:
         """The group's launch template: id, name, default_version, latest_version."""
         ...
 
     def new_version_with_image(
-        self, template_id: str, ami_id: str, *, source_version: int, description: str
+        self, *, template_id: str, ami_id: str, source_version: int, description: str
     ) -> int: ...
 
-    def set_default_version(self, template_id: str, version: int) -> None: ...
+    def set_default_version(self, *, template_id: str, version: int) -> None: ...
 
     def start_refresh(
-        self, group: str, template_id: str, version: int, *, min_healthy_percentage: int, instance_warmup: int
+        self, *, group: str, template_id: str, version: int, min_healthy_percentage: int, instance_warmup: int
     ) -> str:
         """Start an instance refresh pinned to `version`; RefreshInProgress when one already runs."""
         ...
 
-    def describe_refresh(self, group: str, refresh_id: str) -> Any:
+    def describe_refresh(self, *, group: str, refresh_id: str) -> RefreshStatus:
         """status, percentage, instances_to_update, status_reason."""
         ...
 

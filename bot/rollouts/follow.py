@@ -135,7 +135,7 @@ class RolloutFollow:
                 continue
             try:
                 refresh = self._fleet_for(rollout.region).describe_refresh(
-                    rollout.auto_scaling_group, rollout.refresh_id
+                    group=rollout.auto_scaling_group, refresh_id=rollout.refresh_id
                 )
             except FleetError:
                 log.warning("rollout.poll_failed rollout_id=%s", rollout.rollout_id, exc_info=True)
@@ -149,7 +149,9 @@ class RolloutFollow:
             rollout = self._book.get(rollout_id)
             if rollout and rollout.status != RolloutStatus.SUCCEEDED:
                 try:
-                    self._fleet_for(rollout.region).set_default_version(rollout.template_id, rollout.version)
+                    self._fleet_for(rollout.region).set_default_version(
+                        template_id=rollout.template_id, version=rollout.version
+                    )
                 except FleetError as exc:
                     failure = str(exc)
                     self._book.mutate(

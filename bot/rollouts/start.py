@@ -186,8 +186,8 @@ class RolloutStart:
             if not rollout.version:
                 ref = fleet.launch_template_of(rollout.auto_scaling_group)
                 version = fleet.new_version_with_image(
-                    ref.id,
-                    rollout.ami_id,
+                    template_id=ref.id,
+                    ami_id=rollout.ami_id,
                     source_version=ref.default_version,
                     description=f"ami-bakery {rollout_id}: {rollout.ami_id}"[:255],
                 )
@@ -205,9 +205,9 @@ class RolloutStart:
                     or rollout
                 )
             refresh_id = fleet.start_refresh(
-                rollout.auto_scaling_group,
-                rollout.template_id,
-                rollout.version,
+                group=rollout.auto_scaling_group,
+                template_id=rollout.template_id,
+                version=rollout.version,
                 min_healthy_percentage=target.min_healthy_percentage,
                 instance_warmup=target.instance_warmup,
             )

@@ -49,7 +49,12 @@ def test_a_refresh_pins_the_version_number_and_sets_every_preference_whose_defau
         },
     )
 
-    assert fleet.start_refresh(GROUP, TEMPLATE, 7, min_healthy_percentage=90, instance_warmup=120) == REFRESH
+    assert (
+        fleet.start_refresh(
+            group=GROUP, template_id=TEMPLATE, version=7, min_healthy_percentage=90, instance_warmup=120
+        )
+        == REFRESH
+    )
 
 
 def test_max_healthy_and_checkpoints_are_sent_only_when_asked_for(stubbed):
@@ -75,9 +80,9 @@ def test_max_healthy_and_checkpoints_are_sent_only_when_asked_for(stubbed):
     )
 
     fleet.start_refresh(
-        GROUP,
-        TEMPLATE,
-        3,
+        group=GROUP,
+        template_id=TEMPLATE,
+        version=3,
         min_healthy_percentage=100,
         instance_warmup=60,
         max_healthy_percentage=150,
@@ -97,7 +102,7 @@ def test_a_refused_start_is_a_domain_error_that_names_the_group(stubbed, code, k
     stubber.add_client_error("start_instance_refresh", service_error_code=code, service_message="nope")
 
     with pytest.raises(kind, match=f"start an instance refresh of Auto Scaling group {GROUP}: nope \\({code}\\)"):
-        fleet.start_refresh(GROUP, TEMPLATE, 3, min_healthy_percentage=90, instance_warmup=60)
+        fleet.start_refresh(group=GROUP, template_id=TEMPLATE, version=3, min_healthy_percentage=90, instance_warmup=60)
 
 
 def test_cancelling_without_an_active_refresh_is_no_active_refresh(stubbed):
@@ -133,7 +138,7 @@ def test_a_new_version_is_built_on_its_source_version_with_only_the_image_set():
         )
 
         version = Fleet(ec2, boto3.client("autoscaling", region_name="eu-west-1")).new_version_with_image(
-            TEMPLATE, "ami-22222222", source_version=7, description="bake r-1"
+            template_id=TEMPLATE, ami_id="ami-22222222", source_version=7, description="bake r-1"
         )
 
     assert version == 8
@@ -156,7 +161,7 @@ def test_a_refresh_is_described_by_its_id(stubbed):
         {"AutoScalingGroupName": GROUP, "InstanceRefreshIds": [REFRESH]},
     )
 
-    status = fleet.describe_refresh(GROUP, REFRESH)
+    status = fleet.describe_refresh(group=GROUP, refresh_id=REFRESH)
 
     assert (status.status, status.percentage, status.instances_to_update, status.active) == ("InProgress", 40, 3, True)
     assert status.status_reason == "" and status.end_time is None
@@ -197,7 +202,7 @@ def make_group(autoscaling, **launch: object) -> None:
 def test_the_launch_template_of_a_group_comes_with_its_default_and_latest_versions(ec2, autoscaling, fleet):
     template_id = make_template(ec2)
     make_group(autoscaling, LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"})
-    fleet.new_version_with_image(template_id, "ami-22222222", source_version=1, description="bake 1")
+    fleet.new_version_with_image(template_id=template_id, ami_id="ami-22222222", source_version=1, description="bake 1")
 
     assert fleet.launch_template_of(GROUP) == LaunchTemplateRef(template_id, "web", default_version=1, latest_version=2)
 
@@ -228,7 +233,9 @@ def test_an_unknown_group_is_a_fleet_error(fleet):
 def test_a_new_version_changes_only_the_image_of_its_source(ec2, autoscaling, fleet):
     template_id = make_template(ec2)
 
-    version = fleet.new_version_with_image(template_id, "ami-22222222", source_version=1, description="bake r-1")
+    version = fleet.new_version_with_image(
+        template_id=template_id, ami_id="ami-22222222", source_version=1, description="bake r-1"
+    )
 
     data = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=[str(version)])
     created = data["LaunchTemplateVersions"][0]
@@ -241,13 +248,17 @@ def test_a_new_version_changes_only_the_image_of_its_source(ec2, autoscaling, fl
 def test_setting_the_default_version(ec2, autoscaling, fleet):
     template_id = make_template(ec2)
     make_group(autoscaling, LaunchTemplate={"LaunchTemplateId": template_id, "Version": "1"})
-    version = fleet.new_version_with_image(template_id, "ami-22222222", source_version=1, description="bake")
+    version = fleet.new_version_with_image(
+        template_id=template_id, ami_id="ami-22222222", source_version=1, description="bake"
+    )
 
-    fleet.set_default_version(template_id, version)
+    fleet.set_default_version(template_id=template_id, version=version)
 
     assert fleet.launch_template_of(GROUP).default_version == 2
 
 
 def test_a_version_of_an_unknown_template_is_a_fleet_error_naming_it(fleet):
     with pytest.raises(FleetError, match="lt-00000000000000000 with ami-22222222"):
-        fleet.new_version_with_image("lt-00000000000000000", "ami-22222222", source_version=1, description="x")
+        fleet.new_version_with_image(
+            template_id="lt-00000000000000000", ami_id="ami-22222222", source_version=1, description="x"
+        )

@@ -38,14 +38,14 @@ def test_the_revision_is_read_from_that_execution_of_that_pipeline(stubbed):
         {"pipelineName": PIPELINE, "pipelineExecutionId": EXECUTION},
     )
 
-    assert api.execution_revision(PIPELINE, EXECUTION) == COMMIT
+    assert api.execution_revision(pipeline=PIPELINE, execution_id=EXECUTION) == COMMIT
 
 
 def test_an_execution_without_artifact_revisions_has_no_known_revision(stubbed):
     api, stubber = stubbed
     stubber.add_response("get_pipeline_execution", {"pipelineExecution": {"artifactRevisions": []}})
 
-    assert api.execution_revision(PIPELINE, EXECUTION) is None
+    assert api.execution_revision(pipeline=PIPELINE, execution_id=EXECUTION) is None
 
 
 def test_approving_sends_approved_and_cuts_the_summary_to_codepipelines_512_characters(stubbed):
@@ -62,7 +62,9 @@ def test_approving_sends_approved_and_cuts_the_summary_to_codepipelines_512_char
         },
     )
 
-    api.put_approval_result(PIPELINE, "Approve", "Approve", TOKEN, approved=True, summary="x" * 600)
+    api.put_approval_result(
+        pipeline=PIPELINE, stage="Approve", action="Approve", token=TOKEN, approved=True, summary="x" * 600
+    )
 
 
 def test_rejecting_sends_rejected(stubbed):
@@ -80,7 +82,7 @@ def test_rejecting_sends_rejected(stubbed):
     )
 
     api.put_approval_result(
-        PIPELINE, "Approve", "Approve", TOKEN, approved=False, summary="smoke test failed"
+        pipeline=PIPELINE, stage="Approve", action="Approve", token=TOKEN, approved=False, summary="smoke test failed"
     )
 
 
@@ -92,7 +94,7 @@ def test_stopping_sends_abandon_and_cuts_the_reason_to_200_characters(stubbed):
         {"pipelineName": PIPELINE, "pipelineExecutionId": EXECUTION, "abandon": True, "reason": "r" * 200},
     )
 
-    assert api.stop_execution(PIPELINE, EXECUTION, abandon=True, reason="r" * 300) is True
+    assert api.stop_execution(pipeline=PIPELINE, execution_id=EXECUTION, abandon=True, reason="r" * 300) is True
 
 
 def test_the_token_of_an_approval_already_decided_is_not_offered(stubbed):
@@ -112,7 +114,7 @@ def test_the_token_of_an_approval_already_decided_is_not_offered(stubbed):
         {"name": PIPELINE},
     )
 
-    assert api.approval_token(PIPELINE, "Approve", "Approve") is None
+    assert api.approval_token(pipeline=PIPELINE, stage="Approve", action="Approve") is None
 
 
 def test_any_other_aws_error_is_a_pipeline_error_that_says_what_failed(stubbed):
@@ -120,7 +122,7 @@ def test_any_other_aws_error_is_a_pipeline_error_that_says_what_failed(stubbed):
     stubber.add_client_error("get_pipeline_state", "AccessDeniedException", "not authorized", 400)
 
     with pytest.raises(PipelineError, match=r"read the state of pipeline ami-bakery-web: not authorized"):
-        api.approval_token(PIPELINE, "Approve", "Approve")
+        api.approval_token(pipeline=PIPELINE, stage="Approve", action="Approve")
 
 
 def test_an_unreachable_endpoint_is_a_pipeline_error():
@@ -132,13 +134,13 @@ def test_an_unreachable_endpoint_is_a_pipeline_error():
     )
 
     with pytest.raises(PipelineError, match="unreachable"):
-        CodePipelineApi(client).execution_revision(PIPELINE, EXECUTION)
+        CodePipelineApi(client).execution_revision(pipeline=PIPELINE, execution_id=EXECUTION)
 
 
 def test_the_execution_link_opens_the_console_of_the_clients_region():
     client = boto3.client("codepipeline", region_name="eu-central-1")
 
-    assert CodePipelineApi(client).execution_url(PIPELINE, EXECUTION) == (
+    assert CodePipelineApi(client).execution_url(pipeline=PIPELINE, execution_id=EXECUTION) == (
         "https://eu-central-1.console.aws.amazon.com/codesuite/codepipeline/pipelines/"
         f"{PIPELINE}/executions/{EXECUTION}/timeline?region=eu-central-1"
     )
@@ -163,29 +165,29 @@ def api(fake: FakeCodePipeline) -> CodePipelineApi:
 def test_an_execution_reports_the_commit_it_was_started_on(fake, api):
     execution = fake.start_execution(PIPELINE, COMMIT, trigger="CloudWatchEvent")
 
-    assert api.execution_revision(PIPELINE, execution) == COMMIT
+    assert api.execution_revision(pipeline=PIPELINE, execution_id=execution) == COMMIT
 
 
 def test_an_execution_codepipeline_does_not_know_has_no_revision(fake, api):
-    assert api.execution_revision(PIPELINE, EXECUTION) is None
+    assert api.execution_revision(pipeline=PIPELINE, execution_id=EXECUTION) is None
 
 
 def test_an_unknown_pipeline_is_an_error_not_an_unknown_revision(api):
     with pytest.raises(PipelineError, match="PipelineNotFoundException"):
-        api.execution_revision("no-such-pipeline", EXECUTION)
+        api.execution_revision(pipeline="no-such-pipeline", execution_id=EXECUTION)
 
 
 def test_the_waiting_approvals_token_is_read_from_the_pipeline_state(fake, api):
     fake.start_execution(PIPELINE, COMMIT)
     token = fake.open_approval(PIPELINE, "Approve", "Approve")
 
-    assert api.approval_token(PIPELINE, "Approve", "Approve") == token
+    assert api.approval_token(pipeline=PIPELINE, stage="Approve", action="Approve") == token
 
 
 def test_no_token_is_offered_while_no_approval_waits(fake, api):
     fake.start_execution(PIPELINE, COMMIT)
 
-    assert api.approval_token(PIPELINE, "Approve", "Approve") is None
+    assert api.approval_token(pipeline=PIPELINE, stage="Approve", action="Approve") is None
 
 
 def test_an_approval_reaches_codepipeline_with_its_summary(fake, api):
@@ -193,7 +195,12 @@ def test_an_approval_reaches_codepipeline_with_its_summary(fake, api):
     token = fake.open_approval(PIPELINE, "Approve", "Approve")
 
     api.put_approval_result(
-        PIPELINE, "Approve", "Approve", token, approved=True, summary="approved by U012ABCDEF"
+        pipeline=PIPELINE,
+        stage="Approve",
+        action="Approve",
+        token=token,
+        approved=True,
+        summary="approved by U012ABCDEF",
     )
 
     [decision] = fake.decisions()
@@ -209,30 +216,41 @@ def test_a_token_that_is_not_the_open_approvals_is_invalid(fake, api):
     fake.open_approval(PIPELINE, "Approve", "Approve")
 
     with pytest.raises(ApprovalTokenInvalid):
-        api.put_approval_result(PIPELINE, "Approve", "Approve", TOKEN, approved=True, summary="")
+        api.put_approval_result(
+            pipeline=PIPELINE, stage="Approve", action="Approve", token=TOKEN, approved=True, summary=""
+        )
 
 
 def test_deciding_an_approval_twice_says_it_was_already_decided(fake, api):
     fake.start_execution(PIPELINE, COMMIT)
     token = fake.open_approval(PIPELINE, "Approve", "Approve")
-    api.put_approval_result(PIPELINE, "Approve", "Approve", token, approved=True, summary="first")
+    api.put_approval_result(
+        pipeline=PIPELINE, stage="Approve", action="Approve", token=token, approved=True, summary="first"
+    )
 
     with pytest.raises(ApprovalAlreadyDecided, match="already approved"):
-        api.put_approval_result(PIPELINE, "Approve", "Approve", token, approved=False, summary="second")
+        api.put_approval_result(
+            pipeline=PIPELINE, stage="Approve", action="Approve", token=token, approved=False, summary="second"
+        )
 
 
 def test_stopping_a_running_execution_leaves_it_stopping(fake, api):
     execution = fake.start_execution(PIPELINE, COMMIT)
 
-    assert api.stop_execution(PIPELINE, execution, abandon=False, reason="canceled in Slack") is True
+    assert (
+        api.stop_execution(pipeline=PIPELINE, execution_id=execution, abandon=False, reason="canceled in Slack") is True
+    )
     assert fake.execution_status(PIPELINE, execution) == "Stopping"
 
 
 def test_asking_for_the_same_stop_twice_is_not_an_error(fake, api):
     execution = fake.start_execution(PIPELINE, COMMIT)
-    api.stop_execution(PIPELINE, execution, abandon=False, reason="canceled in Slack")
+    api.stop_execution(pipeline=PIPELINE, execution_id=execution, abandon=False, reason="canceled in Slack")
 
-    assert api.stop_execution(PIPELINE, execution, abandon=False, reason="canceled in Slack") is False
+    assert (
+        api.stop_execution(pipeline=PIPELINE, execution_id=execution, abandon=False, reason="canceled in Slack")
+        is False
+    )
 
 
 def test_a_finished_execution_cannot_be_stopped(fake, api):
@@ -240,4 +258,4 @@ def test_a_finished_execution_cannot_be_stopped(fake, api):
     fake.set_execution_status(PIPELINE, execution, "Succeeded")
 
     with pytest.raises(ExecutionNotStoppable, match="Succeeded"):
-        api.stop_execution(PIPELINE, execution, abandon=True, reason="too late")
+        api.stop_execution(pipeline=PIPELINE, execution_id=execution, abandon=True, reason="too late")

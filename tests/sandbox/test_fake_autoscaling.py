@@ -230,10 +230,14 @@ def test_the_fleet_adapter_follows_a_refresh_in_real_time(moto, ec2, template_id
             MaxSize=1,
             AvailabilityZones=["eu-west-1a"],
         )
-        version = fleet.new_version_with_image(template_id, "ami-22222222", source_version=1, description="bake")
-        refresh_id = fleet.start_refresh(GROUP, template_id, version, min_healthy_percentage=90, instance_warmup=0)
+        version = fleet.new_version_with_image(
+            template_id=template_id, ami_id="ami-22222222", source_version=1, description="bake"
+        )
+        refresh_id = fleet.start_refresh(
+            group=GROUP, template_id=template_id, version=version, min_healthy_percentage=90, instance_warmup=0
+        )
         status = wait_for(
-            lambda: (s := fleet.describe_refresh(GROUP, refresh_id)) and not s.active and s,
+            lambda: (s := fleet.describe_refresh(group=GROUP, refresh_id=refresh_id)) and not s.active and s,
             timeout=5,
             what="the refresh to end",
         )

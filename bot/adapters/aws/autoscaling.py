@@ -17,10 +17,6 @@ _SPECIFIC_ERRORS: dict[str, type[FleetError]] = {
 }
 
 
-
-
-
-
 class Fleet:
     """Auto Scaling groups and their launch templates in one region, through boto3 `ec2` and `autoscaling` clients."""
 
@@ -62,7 +58,7 @@ class Fleet:
             latest_version=int(template["LatestVersionNumber"]),
         )
 
-    def new_version_with_image(self, template_id: str, ami_id: str, *, source_version: int, description: str) -> int:
+    def new_version_with_image(self, *, template_id: str, ami_id: str, source_version: int, description: str) -> int:
         """A new launch template version: source_version with only the AMI changed; returns its number."""
         answer = _call(
             f"create a version of launch template {template_id} with {ami_id}",
@@ -74,7 +70,7 @@ class Fleet:
         )
         return int(answer["LaunchTemplateVersion"]["VersionNumber"])
 
-    def set_default_version(self, template_id: str, version: int) -> None:
+    def set_default_version(self, *, template_id: str, version: int) -> None:
         _call(
             f"make version {version} the default of launch template {template_id}",
             self._ec2.modify_launch_template,
@@ -84,10 +80,10 @@ class Fleet:
 
     def start_refresh(
         self,
+        *,
         group: str,
         template_id: str,
         version: int,
-        *,
         min_healthy_percentage: int,
         instance_warmup: int,
         max_healthy_percentage: int | None = None,
@@ -121,7 +117,7 @@ class Fleet:
         )
         return str(answer["InstanceRefreshId"])
 
-    def describe_refresh(self, group: str, refresh_id: str) -> RefreshStatus:
+    def describe_refresh(self, *, group: str, refresh_id: str) -> RefreshStatus:
         answer = _call(
             f"describe instance refresh {refresh_id} of Auto Scaling group {group}",
             self._autoscaling.describe_instance_refreshes,

@@ -22,16 +22,6 @@ MAX_APPROVAL_SUMMARY = 512
 MAX_STOP_REASON = 200
 
 
-
-
-
-
-
-
-
-
-
-
 # Error codes with a domain meaning of their own; every other ClientError is a plain PipelineError.
 _SPECIFIC_ERRORS: dict[str, type[PipelineError]] = {
     "InvalidApprovalTokenException": ApprovalTokenInvalid,
@@ -49,7 +39,7 @@ class CodePipelineApi:
         self._client = client
         self.region: str = client.meta.region_name
 
-    def execution_revision(self, pipeline: str, execution_id: str) -> str | None:
+    def execution_revision(self, *, pipeline: str, execution_id: str) -> str | None:
         """The source commit id of an execution, or None when CodePipeline does not know it."""
         try:
             answer = _call(
@@ -66,14 +56,14 @@ class CodePipelineApi:
                 return str(revision["revisionId"])
         return None
 
-    def execution_url(self, pipeline: str, execution_id: str) -> str:
+    def execution_url(self, *, pipeline: str, execution_id: str) -> str:
         execution = f"{quote(pipeline, safe='')}/executions/{quote(execution_id, safe='')}"
         return (
             f"https://{self.region}.{_console_host(self.region)}/codesuite/codepipeline/pipelines/"
             f"{execution}/timeline?region={self.region}"
         )
 
-    def approval_token(self, pipeline: str, stage: str, action: str) -> str | None:
+    def approval_token(self, *, pipeline: str, stage: str, action: str) -> str | None:
         """The token of the approval waiting at stage/action, or None when none is waiting."""
         doing = f"read the state of pipeline {pipeline}"
         state = _call(doing, self._client.get_pipeline_state, name=pipeline)
@@ -87,7 +77,7 @@ class CodePipelineApi:
                     return latest.get("token") or None
         return None
 
-    def approval_execution(self, pipeline: str, stage: str, action: str, token: str) -> str | None:
+    def approval_execution(self, *, pipeline: str, stage: str, action: str, token: str) -> str | None:
         """The execution whose approval at stage/action holds `token` and still waits; None otherwise.
 
         An approval notification names no execution: the pipeline's state ties the token to one.
@@ -107,7 +97,7 @@ class CodePipelineApi:
         return None
 
     def put_approval_result(
-        self, pipeline: str, stage: str, action: str, token: str, approved: bool, summary: str
+        self, *, pipeline: str, stage: str, action: str, token: str, approved: bool, summary: str
     ) -> datetime | None:
         """Approve or reject the approval waiting at stage/action; returns when CodePipeline recorded it.
 
@@ -125,7 +115,7 @@ class CodePipelineApi:
         )
         return answer.get("approvedAt")
 
-    def stop_execution(self, pipeline: str, execution_id: str, abandon: bool, reason: str) -> bool:
+    def stop_execution(self, *, pipeline: str, execution_id: str, abandon: bool, reason: str) -> bool:
         """Ask CodePipeline to stop an execution; False when that same stop was already asked for.
 
         With `abandon`, in-progress actions are abandoned; otherwise they finish first.
