@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 import threading
 
 import pytest
@@ -94,28 +93,7 @@ def test_someone_outside_the_approvers_is_refused(bakery):
 
 
 def test_the_author_of_a_hand_pushed_commit_cannot_approve_it(bakery, tmp_path):
-    work = tmp_path / "hand"
-    subprocess.run(["git", "clone", "-q", str(bakery.repos["base"]), str(work)], check=True)
-    (work / "packer.pkr.hcl").write_text("# tweak\n")
-    git = ["git", "-C", str(work), "-c", "user.name=Alice", "-c", "user.email=U0ALICE@example.com"]
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "tune packer"], check=True)
-    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "main"], check=True)
-    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    rid = f"h-{sha[:10]}"  # the bake appears when the pipeline reports the commit
-    ex = bakery.start_execution("base", sha)
-    bakery.deliver(bakery.event(ex, "STARTED"))
-    bakery.wait(lambda: bakery.services.bakes.get(rid), what="the hand-pushed bake")
-    bakery.codepipeline.set_stage_state(PIPELINE, "Approve", "InProgress", execution_id=ex)
-    token = bakery.codepipeline.open_approval(PIPELINE, "Approve", "Approve", execution_id=ex)
-    from bot.sandbox.aws.events import approval_notification
-
-    bakery.deliver(
-        approval_notification(
-            pipeline=PIPELINE, stage="Approve", action="Approve", token=token, expires="2099-01-01T00:00Z"
-        )
-    )
-    message = bakery.wait(lambda: (m := bakery.bake_message(rid)) and "bake_approve" in blocks(m) and m, what="buttons")
+    _, message = bakery.hand_pushed_bake_at_approval(tmp_path / "hand", author="Alice", email="U0ALICE@example.com")
     bakery.click(APPROVER, message, "bake_approve")
     assert "You wrote this bake's commit" in bakery.wait_ephemeral(APPROVER, "four-eyes")
     assert puts(bakery) == 0

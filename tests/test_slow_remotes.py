@@ -9,7 +9,6 @@ decided exactly once.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from bot.sandbox.aws.events import approval_notification
 from bot.slack.text import STILL_CHECKING
 from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, SECOND_APPROVER, Bakery, slash_form
 from tests.fixtures.slow_aws import SlowAwsProxy
@@ -56,29 +54,7 @@ def puts(bakery: Bakery) -> int:
 def hand_pushed_bake_waiting_for_approval(bakery: Bakery, tmp_path: Any) -> tuple[str, dict[str, Any]]:
     """A commit Dave pushed by hand, at its Approve stage: approving it makes the bot read the clicker's
     e-mail address (users.info) to keep Dave from approving his own commit. Returns the bake's id and message."""
-    work = tmp_path / "hand"
-    subprocess.run(["git", "clone", "-q", str(bakery.repos["base"]), str(work)], check=True)
-    (work / "packer.pkr.hcl").write_text("# tweak\n")
-    git = ["git", "-C", str(work), "-c", "user.name=Dave", "-c", "user.email=dave@example.com"]
-    subprocess.run([*git, "add", "."], check=True)
-    subprocess.run([*git, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "tune packer"], check=True)
-    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "main"], check=True)
-    sha = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    rid = f"h-{sha[:10]}"
-    ex = bakery.start_execution("base", sha)
-    bakery.deliver(bakery.event(ex, "STARTED"))
-    bakery.wait(lambda: bakery.services.bakes.get(rid), what="the hand-pushed bake")
-    bakery.codepipeline.set_stage_state(PIPELINE, "Approve", "InProgress", execution_id=ex)
-    token = bakery.codepipeline.open_approval(PIPELINE, "Approve", "Approve", execution_id=ex)
-    bakery.deliver(
-        approval_notification(
-            pipeline=PIPELINE, stage="Approve", action="Approve", token=token, expires="2099-01-01T00:00Z"
-        )
-    )
-    message = bakery.wait(
-        lambda: (m := bakery.bake_message(rid)) and "bake_approve" in json.dumps(m["blocks"]) and m, what="buttons"
-    )
-    return rid, message
+    return bakery.hand_pushed_bake_at_approval(tmp_path / "hand", author="Dave", email="dave@example.com")
 
 
 def test_a_rollout_command_is_acknowledged_at_once_while_ec2_is_slow_and_its_answer_follows(bakery, slow_ec2):

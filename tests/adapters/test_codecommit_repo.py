@@ -15,6 +15,7 @@ from bot.adapters.git.repo import GitRepo
 from bot.adapters.repos import open_repo
 from bot.domain.errors import ConfigError, RepoConflict, RepoError
 from bot.domain.models import BakeRequest
+from tests.fixtures.bake_requests import bake_request as request
 
 REGION = "eu-west-1"
 TIP = "1" * 40
@@ -22,15 +23,6 @@ NEW_TIP = "2" * 40
 COMMIT = "3" * 40
 
 
-def request(n: int = 1) -> BakeRequest:
-    return BakeRequest(
-        request_id=f"b-req{n:04d}",
-        image="web",
-        requested_by="U012ABCDEF",
-        requested_at="2026-11-26T09:14:03Z",
-        reason="CVE-2026-1234",
-        variables={"instance_type": "t3.small"},
-    )
 
 
 def create_commit_params(req: BakeRequest, parent: str | None) -> dict[str, object]:

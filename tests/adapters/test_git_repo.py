@@ -16,6 +16,7 @@ import pytest
 from bot.adapters.git.repo import GitRepo
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.models import BakeRequest
+from tests.fixtures.bake_requests import bake_request
 
 BRANCH = "main"
 
@@ -36,17 +37,8 @@ def git(*args: str, cwd: Path | None = None) -> str:
 
 
 def request(n: int = 1, **overrides: object) -> BakeRequest:
-    fields: dict[str, object] = {
-        "request_id": f"b-req{n:04d}",
-        "image": "web",
-        "requested_by": "U012ABCDEF",
-        "requested_at": "2026-11-26T09:14:03Z",
-        "reason": "CVE-2026-1234",
-        "variables": {"instance_type": "t3.small"},
-        "source_ami": "ami-0abc1234",
-    }
-    fields.update(overrides)
-    return BakeRequest(**fields)  # type: ignore[arg-type]
+    """A request pinning a source AMI, as every bake of an image with a parent does."""
+    return bake_request(n, **{"source_ami": "ami-0abc1234", **overrides})
 
 
 def remote_log(bare: Path) -> list[str]:

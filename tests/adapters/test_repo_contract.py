@@ -15,23 +15,14 @@ import pytest
 
 from bot.adapters.aws.codecommit import CodeCommitRepo
 from bot.adapters.git.repo import GitRepo
-from bot.domain.models import BakeRequest
 from bot.domain.ports import SourceRepo
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
+from tests.fixtures.bake_requests import bake_request as request
 
 BRANCH = "main"
 MISSING = "0123456789abcdef0123456789abcdef01234567"
 
 
-def request(n: int = 1) -> BakeRequest:
-    return BakeRequest(
-        request_id=f"b-req{n:04d}",
-        image="web",
-        requested_by="U012ABCDEF",
-        requested_at="2026-11-26T09:14:03Z",
-        reason="CVE-2026-1234",
-        variables={"instance_type": "t3.small"},
-    )
 
 
 @dataclass
