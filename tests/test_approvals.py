@@ -58,7 +58,8 @@ def test_an_approver_approves_with_one_call_naming_them_and_the_buttons_go(baker
     assert decision.status == "Approved" and APPROVER in decision.summary and rid in decision.summary
     assert decision.execution_id == ex
     bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
-    assert "approved by <@U0ALICE>" in blocks(bakery.bake_message(rid))
+    # The buttons go as soon as the decision is claimed; who decided shows once CodePipeline took it.
+    bakery.wait(lambda: "approved by <@U0ALICE>" in blocks(bakery.bake_message(rid)), what="the approval shown")
     status = bakery.command(REQUESTER, f"status {rid}")["text"]
     assert f"<@{APPROVER}> approve Approve/Approve: approved" in status
 

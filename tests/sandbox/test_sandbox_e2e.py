@@ -34,8 +34,12 @@ def sandbox() -> Iterator[SandboxProcess]:
 
 def waiting_at_approve(sandbox: SandboxProcess, rid: str) -> dict:
     return sandbox.wait(
-        lambda: (m := sandbox.bake_message(rid)) and "*Approve* running" in blocks_text(m) and m,
-        what=f"bake {rid} waiting at Approve",
+        # The stage shows as running before the approval notification adds the buttons: wait for both.
+        lambda: (m := sandbox.bake_message(rid))
+        and "*Approve* running" in blocks_text(m)
+        and "bake_approve" in blocks_text(m)
+        and m,
+        what=f"bake {rid} waiting at Approve with its buttons",
     )
 
 
@@ -90,8 +94,12 @@ def test_a_bake_runs_the_pipeline_and_shows_the_ami_then_waits_for_approval(sand
     assert "bakery:released" not in tags  # not before the approval
     decide(sandbox, "ami-bakery-base", "Approved", "looks good")
     done = sandbox.wait(
-        lambda: (m := sandbox.bake_message(rid)) and "*Publish* succeeded" in blocks_text(m) and m,
-        what="Publish to succeed",
+        # The Publish stage's end and the execution's end are two events: wait for the bake to show both.
+        lambda: (m := sandbox.bake_message(rid))
+        and "*Publish* succeeded" in blocks_text(m)
+        and "succeeded" in m["text"]
+        and m,
+        what="Publish and the bake to succeed",
     )
     assert "succeeded" in done["text"] and ami_id in done["text"]
     tags = {t["Key"]: t["Value"] for t in ec2.describe_images(ImageIds=[ami_id])["Images"][0]["Tags"]}
