@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from bot.domain.models import REQUEST_ID_RE, Ami, ApprovalRequest, BakeResult, PipelineEvent
 from bot.intake import parse
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Examples per test come from the profile in tests/conftest.py (HYPOTHESIS_PROFILE=deep for more).
+PROPERTY = settings(suppress_health_check=[HealthCheck.too_slow])
 LEVELS = {level: detail_type for detail_type, level in parse.EVENT_LEVELS.items()}
 
 
