@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.response import BoltResponse
 
+from bot.wiring import Bot
 from handlers import register_all
-
-if TYPE_CHECKING:
-    from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 

@@ -9,15 +9,14 @@ import math
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from waitress.server import create_server
 
-if TYPE_CHECKING:
-    from bot.wiring import Bot
+from bot.wiring import Bot
 
 log = logging.getLogger(__name__)
 

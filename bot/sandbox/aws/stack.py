@@ -22,7 +22,8 @@ from typing import Any
 # out it is missing when it imports the sandbox, before anything starts.
 from moto.server import ThreadedMotoServer
 
-from bot.config import Config
+from bot.app import build_app
+from bot.config import Config, Environment, load_config
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws import seed
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
@@ -33,6 +34,8 @@ from bot.sandbox.pipeline.stages import BuildLogs, Stages
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.page import SandboxPage, SandboxUser
 from bot.sandbox.slack.requests import SlackRequests
+from bot.server import BakeryWsgi, HttpServer
+from bot.wiring import Options, build_bot
 
 log = logging.getLogger(__name__)
 
@@ -213,10 +216,6 @@ class Sandbox:
 
     def _start_bot(self, slack: SlackApiStandIn, config_path: Path) -> str:
         """`bakery serve`, in this process: the same wiring, configured only through the environment."""
-        from bot.app import build_app
-        from bot.config import Environment, load_config
-        from bot.server import BakeryWsgi, HttpServer
-        from bot.wiring import Options, build_bot
 
         self._environ.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
