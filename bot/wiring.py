@@ -247,5 +247,6 @@ def build_bot(
         ],
         tick=opts.housekeeping_tick,
     )
-    runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs)
+    # A receive in progress returns within its long-poll wait: give it that long, and a little more, to end.
+    runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs, sqs_grace=opts.sqs_wait_seconds + 2.0)
     return Bot(env=env, web_client=web_client, services=services, runtime=runtime, sns=sns, sqs=sqs)

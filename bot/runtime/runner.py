@@ -18,10 +18,20 @@ class Loop(Protocol):
 
 
 class Runtime:
-    def __init__(self, services: Services, *, housekeeping: Housekeeping, sqs: Loop | None = None):
+    def __init__(
+        self,
+        services: Services,
+        *,
+        housekeeping: Housekeeping,
+        sqs: Loop | None = None,
+        sqs_grace: float = 0.0,
+    ):
         self._services = services
         self._housekeeping = housekeeping
         self._sqs = sqs
+        # A long poll in progress ends by itself within its wait time; stopping waits for it, so the
+        # messages it brings are handled (or left on the queue) before the store closes.
+        self._sqs_grace = sqs_grace
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -56,9 +66,10 @@ class Runtime:
         s.publisher.wake()
         s.rollout_publisher.wake()
         for thread in self._threads:
-            thread.join(timeout=timeout)
+            allowed = max(timeout, self._sqs_grace) if thread.name == "sqs-intake" else timeout
+            thread.join(timeout=allowed)
             if thread.is_alive():
-                log.error("runtime.loop_did_not_stop loop=%s timeout=%s", thread.name, timeout)
+                log.error("runtime.loop_did_not_stop loop=%s waited=%.1fs", thread.name, allowed)
         s.answers.stop()  # before the workers: an answer may still hand them a job
         s.workers.shutdown()
         s.publisher.flush(timeout=timeout)

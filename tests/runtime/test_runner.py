@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from types import SimpleNamespace
 
 from bot.runtime.answers import Answers
@@ -70,3 +71,42 @@ def test_stopping_lets_the_loops_finish_their_work_and_counts_every_job_done():
     assert publisher.flushed_after == [1]
     assert closed == [True]
     assert runtime.health()["status"] == "degraded"
+
+
+class LongPollingConsumer:
+    """Like the SQS consumer in a long poll: it notices the stop only when the receive returns."""
+
+    def __init__(self, poll_seconds: float) -> None:
+        self._poll_seconds = poll_seconds
+        self.finished_at: float | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            threading.Event().wait(self._poll_seconds)  # the receive, deaf to the stop
+        self.finished_at = time.monotonic()
+
+
+def test_stopping_waits_for_a_long_poll_to_end_before_closing_the_store():
+    workers = BakeWorkers(workers=1, foreground=Foreground(max_wait=0))
+    closed_at: list[float] = []
+    services = SimpleNamespace(
+        bakes=SimpleNamespace(recover=lambda: None),
+        approvals=SimpleNamespace(resume=lambda: None),
+        rollouts=SimpleNamespace(recover=lambda: None),
+        publisher=QuietPublisher(),
+        rollout_publisher=QuietPublisher(),
+        answers=Answers(),
+        workers=workers,
+        store=SimpleNamespace(close=lambda: closed_at.append(time.monotonic())),
+    )
+    consumer = LongPollingConsumer(poll_seconds=1.0)
+    runtime = Runtime(
+        services,  # type: ignore[arg-type]
+        housekeeping=Housekeeping([], tick=0.01),
+        sqs=consumer,
+        sqs_grace=3.0,
+    )
+    runtime.start()
+    threading.Event().wait(0.1)
+    runtime.stop(timeout=0.2)  # shorter than the poll: the grace, not the timeout, decides
+    assert consumer.finished_at is not None and closed_at and closed_at[0] >= consumer.finished_at
