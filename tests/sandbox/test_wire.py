@@ -14,7 +14,7 @@ import pytest
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
 from bot.sandbox.aws.fake_sqs import FakeSqs
-from bot.sandbox.aws.wire import query_params, to_xml
+from bot.sandbox.aws.wire import JsonTargetHandler, query_params, to_xml
 from bot.sandbox.local_server import LocalServer
 
 # Each JSON stand-in, the target of a call it serves, and how it spells a malformed request.
@@ -102,3 +102,17 @@ def test_query_xml_leaves_out_absent_members_and_escapes_text():
         "<Status>Failed</Status><StatusReason>a &lt; b &amp; c</StatusReason><Done>true</Done>"
         "<Ids><member>x</member></Ids>"
     )
+
+
+
+def test_a_caller_that_hangs_up_before_its_answer_is_not_logged_as_a_crash(json_fake, monkeypatch, caplog):
+    # A long poll whose client stopped meanwhile: writing the answer finds the socket closed.
+    server, target, _ = json_fake
+
+    def hung_up(self, status, doc, headers=None):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(JsonTargetHandler, "_send", hung_up)
+    with caplog.at_level(logging.DEBUG), pytest.raises((urllib.error.URLError, ConnectionError)):
+        post(server, target, b"{}")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

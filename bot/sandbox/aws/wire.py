@@ -78,6 +78,11 @@ class JsonTargetHandler(BaseHTTPRequestHandler):
             self._send(200, self.answer(target.removeprefix(self.target_prefix), self._params(raw)))
         except AwsFault as fault:
             self._send_fault(fault)
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller hung up before the answer (a long poll cut short by a client that stopped): nobody
+            # is left to answer, and it is no fault of ours.
+            log.debug("%s.caller_gone", self.log_name, extra={"target": target})
+            self.close_connection = True
         except Exception as exc:  # noqa: BLE001 - answered as AWS would rather than dropping the connection
             log.exception("%s.internal_error", self.log_name, extra={"target": target})
             self._send_fault(AwsFault(self.internal_error_code, f"{type(exc).__name__}: {exc}", 500))
