@@ -28,12 +28,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     GIT_PYTHON_REFRESH=quiet \
     BAKERY_WORKDIR=/var/lib/bakery/work
+# The directories that bot.yaml mounts as (empty) bind volumes are made here, owned by the bot's user:
+# /var/lib/bakery (the config file and the work directory) and /tmp.
 RUN groupadd --system --gid 10001 bakery \
     && useradd --system --uid 10001 --gid bakery --home-dir /var/lib/bakery --shell /usr/sbin/nologin bakery \
-    && install -d -o bakery -g bakery -m 0700 /var/lib/bakery /var/lib/bakery/work
+    && install -d -o bakery -g bakery -m 0700 /var/lib/bakery /var/lib/bakery/work /tmp
 # Installed from the build stage's wheels through a bind mount, so the wheels never become a layer.
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m pip install --no-cache-dir --no-index --find-links=/wheels /wheels/ami_bakery-*.whl
+# Fargate creates a task's bind volume owned by root with mode 0755, which uid 10001 cannot write,
+# unless the image declares a VOLUME at the same path: then ECS copies that directory, its owner and
+# mode included, into the volume (ECS developer guide, "Bind mounts"). So these paths must equal
+# bot.yaml's MountPoints, and nothing may change them after this line (a build discards it).
+VOLUME ["/var/lib/bakery", "/tmp"]
 USER 10001:10001
 WORKDIR /var/lib/bakery
 # No HEALTHCHECK: in Socket Mode the bot has no port to probe, the Slack client reconnects by itself,

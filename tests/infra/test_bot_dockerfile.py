@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -66,15 +68,84 @@ def test_bot_runs_as_a_non_root_user_with_bakery_as_entrypoint():
     assert [args for op, args in final if op == "CMD"] == ['["socket"]']
 
 
-def test_ecs_task_runs_as_the_images_user_in_the_directory_the_image_made():
+def volumes() -> list[str]:
+    """The final stage's VOLUME paths (JSON array or space-separated form)."""
+    paths: list[str] = []
+    for op, args in final_stage():
+        if op == "VOLUME":
+            paths += json.loads(args) if args.lstrip().startswith("[") else args.split()
+    return paths
+
+
+def final_stage_commands() -> list[tuple[int, list[str]]]:
+    """(instruction index, words) of every shell command the final stage's RUNs chain with && or ;."""
+    return [
+        (index, shlex.split(command))
+        for index, (op, args) in enumerate(final_stage())
+        if op == "RUN"
+        for command in re.split(r"&&|;", args)
+    ]
+
+
+def made_directories() -> dict[str, tuple[str, str, int, int]]:
+    """Directory -> (owner, group, mode, index of its RUN) for every `install -d` in the final stage."""
+    made = {}
+    for index, words in final_stage_commands():
+        if words[:2] == ["install", "-d"]:
+            options, rest = {}, words[2:]
+            while rest and rest[0].startswith("-"):
+                options[rest[0]], rest = rest[1], rest[2:]
+            owner, group, mode = options.get("-o", "root"), options.get("-g", "root"), options.get("-m", "755")
+            made |= {path: (owner, group, int(mode, 8), index) for path in rest}
+    return made
+
+
+def numeric_ids() -> dict[str, int]:
+    """'user:NAME' and 'group:NAME' -> id, for the users and groups the final stage creates."""
+    ids = {"user:root": 0, "group:root": 0}
+    for _, words in final_stage_commands():
+        if words[:1] == ["useradd"] and "--uid" in words:
+            ids[f"user:{words[-1]}"] = int(words[words.index("--uid") + 1])
+        if words[:1] == ["groupadd"] and "--gid" in words:
+            ids[f"group:{words[-1]}"] = int(words[words.index("--gid") + 1])
+    return ids
+
+
+def bot_container() -> dict:
     template, _ = decode(str(TEMPLATE_DIR / "bot.yaml"))
     [container] = template["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    return container
+
+
+def test_ecs_task_runs_as_the_images_user():
     [user] = [args for op, args in final_stage() if op == "USER"]
-    assert container["User"] == user
-    runs = " ".join(args for op, args in final_stage() if op == "RUN")
-    for mount in container["MountPoints"]:
-        if mount["ContainerPath"] != "/tmp":
-            assert f"-o bakery -g bakery -m 0700 {mount['ContainerPath']}" in runs
+    assert bot_container()["User"] == user
+
+
+def test_every_bind_mount_is_a_volume_the_image_made_writable_for_the_tasks_user():
+    """Fargate makes an empty bind volume root-owned, mode 0755, unless the image declares a VOLUME at the
+    same path; then it copies the image's directory (owner and mode too). So each mount path must be a
+    VOLUME, made before it (a build discards later changes) owned by the task's uid and gid, owner-writable."""
+    container = bot_container()
+    mount_paths = sorted(mount["ContainerPath"] for mount in container["MountPoints"])
+    assert sorted(volumes()) == mount_paths
+    uid, gid = (int(part) for part in container["User"].split(":"))
+    ids, made = numeric_ids(), made_directories()
+    [volume_index] = [i for i, (op, _) in enumerate(final_stage()) if op == "VOLUME"]
+    assert not [args for op, args in final_stage()[volume_index:] if op == "RUN"], "RUN after VOLUME"
+    for path in mount_paths:
+        assert path in made, f"{path} is not made with install -d before VOLUME"
+        owner, group, mode, index = made[path]
+        assert (ids.get(f"user:{owner}"), ids.get(f"group:{group}")) == (uid, gid), path
+        assert mode & 0o700 == 0o700 and index < volume_index, (path, oct(mode))
+
+
+def test_the_start_command_writes_only_inside_the_volumes():
+    """The root filesystem is read-only: the config file and the work directory must lie in a volume."""
+    environment = {item["Name"]: item["Value"] for item in bot_container()["Environment"]}
+    for name in ("BAKERY_CONFIG", "BAKERY_WORKDIR"):
+        assert any(environment[name].startswith(f"{v.rstrip('/')}/") for v in volumes()), name
+    assert environment["BAKERY_WORKDIR"] in made_directories()
 
 
 def test_build_context_carries_only_what_the_wheel_build_reads():
