@@ -1,0 +1,156 @@
+"""The README's shell commands name files that exist: every repo path they pass, and every image they build.
+
+A command in a ```sh block is read the way the shell would split it (quotes, comments, `|`, `&&`, `;`);
+each argument that looks like a path in this repository must exist, or be made by an earlier README
+command (`cp SRC DST`) or by `make` (the venv's entry points). `docker build` is checked further: its
+Dockerfile must exist and everything it copies must be inside its context, which a directory existing
+does not show (`packer/` exists, but has no Dockerfile of its own).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.infra.conftest import ROOT
+
+README = ROOT / "README.md"
+PATH_SUFFIXES = (".yaml", ".yml", ".py", ".hcl", ".sh", "Dockerfile")
+OPERATORS = {"|", "||", "&&", ";", "&", "(", ")"}
+# Flags whose value names something in AWS or a registry, not a file: an SSM parameter or secret name
+# (`--name /bakery/config`, `--name ami-bakery/slack-bot-token`), a stack, an image tag, a JMESPath query.
+NOT_PATH_FLAGS = {"--name", "--stack-name", "--secret-string", "--query", "--output", "--username", "--platform", "-t"}
+
+
+def readme_commands(text: str | None = None) -> list[list[str]]:
+    """Every simple command of the README's sh/bash/shell code blocks, as argument lists."""
+    text = README.read_text() if text is None else text
+    blocks = re.findall(r"^[ \t]*```(?:sh|bash|shell)[ \t]*\n(.*?)^[ \t]*```", text, re.DOTALL | re.MULTILINE)
+    commands: list[list[str]] = []
+    for line in (line for block in blocks for line in re.sub(r"\\\n", " ", block).splitlines()):
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        current: list[str] = []
+        for token in lexer:
+            if token in OPERATORS:
+                commands.append(current)
+                current = []
+            else:
+                current.append(token)
+        commands.append(current)
+    return [command for command in commands if command]
+
+
+def split_words(words: list[str]) -> list[str]:
+    """The words after any leading VAR=value assignments."""
+    index = 0
+    while index < len(words) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[index]):
+        index += 1
+    return words[index:]
+
+
+def path_arguments(command: list[str]) -> list[str]:
+    """The arguments of one command that look like paths in this repository."""
+    words = split_words(command)
+    found = []
+    for previous, word in zip(["", *words], words, strict=False):
+        word = word.removeprefix("file://")  # the AWS CLI's "read this file" (file://bakery.yaml)
+        if previous in NOT_PATH_FLAGS or word.startswith("-") or "$" in word or "=" in word or ":" in word:
+            continue  # flags, their non-path values, variables, assignments, URLs and ARNs
+        if word.startswith(("/", "~")):
+            continue  # outside the repository (/tmp, absolute names)
+        if "/" in word or word.endswith(PATH_SUFFIXES):
+            found.append(word)
+    return found
+
+
+def made_by_make() -> set[str]:
+    """What `make` (the README's first commands) creates: the venv's python and its entry points."""
+    venv = re.search(r"^VENV\s*:?=\s*(\S+)", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert venv, "the Makefile no longer names its venv"
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    return {f"{venv.group(1)}/bin/{name}" for name in ["python", *scripts]}
+
+
+def missing_paths(commands: list[list[str]]) -> list[tuple[str, str]]:
+    """(command, path) for each path a command names that neither exists nor was made before it."""
+    made, missing = made_by_make(), []
+    for command in commands:
+        words = split_words(command)
+        if words[:1] in (["cp"], ["mv"]):  # the destination is made here, not read
+            made.add([w for w in words[1:] if not w.startswith("-")][-1])
+        for path in path_arguments(command if words[:1] not in (["cp"], ["mv"]) else command[:-1]):
+            if path not in made and not (ROOT / path).exists():
+                missing.append((shlex.join(command), path))
+    return missing
+
+
+def docker_builds(commands: list[list[str]]) -> list[tuple[str, str]]:
+    """(context, Dockerfile) of each `docker build` / `docker buildx build` in the commands."""
+    builds = []
+    for command in commands:
+        words = split_words(command)
+        if words[:2] not in (["docker", "build"], ["docker", "buildx"]):
+            continue
+        rest = words[3:] if words[1] == "buildx" else words[2:]
+        dockerfile, positional, index = None, [], 0
+        while index < len(rest):
+            word = rest[index]
+            if word in ("-f", "--file"):
+                dockerfile, index = rest[index + 1], index + 2
+            elif word.startswith("--file="):
+                dockerfile, index = word.split("=", 1)[1], index + 1
+            elif word.startswith("-"):
+                # every other flag in these commands takes a value (--platform, -t, --push has none)
+                index += 1 if word == "--push" or "=" in word else 2
+            else:
+                positional.append(word)
+                index += 1
+        [context] = positional
+        builds.append((context, dockerfile or str(Path(context) / "Dockerfile")))
+    return builds
+
+
+def copy_sources(dockerfile: Path) -> list[str]:
+    """The context paths a Dockerfile's COPY/ADD instructions read (not those --from another stage)."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    sources = []
+    for line in text.splitlines():
+        words = line.split()
+        if words[:1] and words[0].upper() in ("COPY", "ADD") and not any(w.startswith("--from") for w in words):
+            sources += [w for w in words[1:-1] if not w.startswith("--")]
+    return sources
+
+
+def test_the_readme_has_shell_commands_to_check():
+    commands = readme_commands()
+    assert len(commands) > 20
+    assert any(path_arguments(c) for c in commands)
+
+
+def test_every_path_a_readme_command_names_exists():
+    assert missing_paths(readme_commands()) == []
+
+
+@pytest.mark.parametrize(("context", "dockerfile"), docker_builds(readme_commands()))
+def test_every_readme_docker_build_finds_its_dockerfile_and_what_it_copies(context, dockerfile):
+    assert (ROOT / dockerfile).is_file(), f"no Dockerfile at {dockerfile} (context {context})"
+    for source in copy_sources(ROOT / dockerfile):
+        assert list((ROOT / context).glob(source)), f"{dockerfile} copies {source}, not in context {context}"
+
+
+def test_the_checks_see_a_missing_path_and_a_build_without_a_dockerfile():
+    """The checks themselves: the README's original build-image command, and a mistyped template."""
+    broken = readme_commands(
+        "```sh\n"
+        "aws cloudformation deploy --template-file infra/cloudformation/nope.yaml --stack-name a/b  # x/y.sh\n"
+        'docker buildx build --platform linux/amd64 -t "$REGISTRY/x:1" --push packer/\n'
+        "```\n"
+    )
+    assert missing_paths(broken) == [(shlex.join(broken[0]), "infra/cloudformation/nope.yaml")]
+    [(context, dockerfile)] = docker_builds(broken)
+    assert (context, dockerfile) == ("packer/", "packer/Dockerfile") and not (ROOT / dockerfile).exists()
