@@ -129,7 +129,7 @@ def packer_var_file(
     missing = sorted(set(IDENTITY_VARIABLES) - declared)
     if missing:
         raise Refused(f"the template does not declare the variables the build sets: {', '.join(missing)}")
-    commit_id = env.get("CODEBUILD_RESOLVED_SOURCE_VERSION", "")
+    commit_id = source_commit(env)
     request_id, requested_by = bake_identity(request, commit_id, commit_message)
     values: dict[str, Any] = request_variables(request, declared)
     values.update(
@@ -179,7 +179,7 @@ def bake_result(
     commit_message: str | None,
 ) -> dict[str, Any]:
     """The message the bot reads when Packer finishes; status failed unless the build succeeded with AMIs."""
-    commit_id = _required_env(env, "CODEBUILD_RESOLVED_SOURCE_VERSION", COMMIT_RE)
+    commit_id = source_commit(env)
     request_id, _ = bake_identity(request, commit_id, commit_message)
     succeeding = env.get("CODEBUILD_BUILD_SUCCEEDING") == "1"
     amis = manifest_amis(manifest, request_id) if succeeding and manifest else []
@@ -213,6 +213,21 @@ def _account_of(build_arn: str) -> str:
     # arn:aws:codebuild:<region>:<account>:build/<project>:<uuid>
     parts = build_arn.split(":")
     return parts[4] if len(parts) > 5 and re.fullmatch(r"[0-9]{12}", parts[4]) else ""
+
+
+def source_commit(env: Mapping[str, str]) -> str:
+    """The commit this build is of: the pipeline's, else CodeBuild's.
+
+    CodeBuild documents CODEBUILD_RESOLVED_SOURCE_VERSION as possibly unavailable for builds started by
+    CodePipeline, so image.yaml passes #{SourceVariables.CommitId} as BAKERY_COMMIT_ID and that comes first.
+    """
+    for name in ("BAKERY_COMMIT_ID", "CODEBUILD_RESOLVED_SOURCE_VERSION"):
+        if env.get(name):
+            return _required_env(env, name, COMMIT_RE)
+    raise Refused(
+        "the build does not know its commit: neither BAKERY_COMMIT_ID (the pipeline action's "
+        "#{SourceVariables.CommitId}) nor CODEBUILD_RESOLVED_SOURCE_VERSION is set (see packer/pipeline-contract.json)"
+    )
 
 
 def _required_env(env: Mapping[str, str], name: str, pattern: re.Pattern[str]) -> str:

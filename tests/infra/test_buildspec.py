@@ -337,7 +337,14 @@ def test_the_bake_result_is_published_after_the_build_phase_whatever_happened():
     publish = 'aws sns publish --topic-arn "$BAKERY_TOPIC_ARN" --message file://bake-result.json'
     assert publish in post
     assert post.index(publish) < len(post) - 1, "the build fails only after the result is out"
-    assert set(spec["artifacts"]["files"]) == {CONTRACT["bake_result_file"], CONTRACT["packer_manifest"]}
+
+
+def test_the_bake_buildspec_declares_no_artifacts_the_action_would_drop(templates):
+    # The Bake action declares no output artifact, so an `artifacts:` section would keep nothing.
+    [bake] = [s for s in templates["image"]["Resources"]["Pipeline"]["Properties"]["Stages"] if s["Name"] == "Bake"]
+    [action] = bake["Actions"]
+    assert "OutputArtifacts" not in action
+    assert "artifacts" not in _buildspec()
 
 
 def test_the_contract_matches_the_bot():
@@ -366,7 +373,7 @@ def test_the_buildspecs_use_the_contracts_files_and_variables():
     assert _buildspec()["env"]["exported-variables"] == CONTRACT["exported_variables"]
     for stage, names in CONTRACT["env_by_stage"].items():
         text = (ROOT / CONTRACT["buildspecs"][stage]).read_text()
-        if stage == "Bake":
+        if stage in ("Validate", "Bake"):  # both run bakery_build.py
             text += (SCRIPTS / "bakery_build.py").read_text()
         for name in names:
             assert f"${name}" in text or f'"{name}"' in text, (stage, name)
@@ -391,3 +398,52 @@ def test_the_validate_stage_checks_format_and_validates_with_the_bakes_values(ba
     assert packer_calls == ["version", "fmt -check -diff .", "init .", "validate -var-file=bakery.pkrvars.json ."]
     assert not any(c.startswith("build ") for c in bake.calls())
     assert bake.var_file()["instance_type"] == "t3.small"
+
+
+# --- the commit a build is of (CODEBUILD_RESOLVED_SOURCE_VERSION "may not always be available") -------------
+
+
+OTHER_COMMIT = "fedcba9876543210fedcba9876543210fedcba98"
+
+
+def test_the_pipeline_passes_the_source_commit_to_validate_and_bake(templates):
+    stages = templates["image"]["Resources"]["Pipeline"]["Properties"]["Stages"]
+    [source] = [s["Actions"][0] for s in stages if s["Name"] == "Source"]
+    assert source["Namespace"] == "SourceVariables"
+    for stage in ("Validate", "Bake"):
+        [action] = [s["Actions"][0] for s in stages if s["Name"] == stage]
+        variables = json.loads(action["Configuration"]["EnvironmentVariables"]["Fn::Sub"])
+        assert {"name": "BAKERY_COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"} in variables
+
+
+def test_the_pipelines_commit_comes_before_codebuilds():
+    env = {"BAKERY_COMMIT_ID": COMMIT, "CODEBUILD_RESOLVED_SOURCE_VERSION": OTHER_COMMIT}
+    assert bakery_build.source_commit(env) == COMMIT
+    assert bakery_build.source_commit({"CODEBUILD_RESOLVED_SOURCE_VERSION": OTHER_COMMIT}) == OTHER_COMMIT
+
+
+def test_a_build_that_knows_no_commit_says_so():
+    with pytest.raises(bakery_build.Refused, match="BAKERY_COMMIT_ID.*CODEBUILD_RESOLVED_SOURCE_VERSION"):
+        bakery_build.source_commit({})
+    with pytest.raises(bakery_build.Refused, match="BAKERY_COMMIT_ID is"):
+        bakery_build.source_commit({"BAKERY_COMMIT_ID": "not-a-commit"})
+
+
+def test_a_bake_without_codebuilds_source_version_reports_the_pipelines_commit(bake):
+    bake.request()
+    del bake.env["CODEBUILD_RESOLVED_SOURCE_VERSION"]
+    bake.env["BAKERY_COMMIT_ID"] = COMMIT
+    build, post = bake.run()
+    assert build.returncode == 0, build.stderr
+    assert post.returncode == 0, post.stderr
+    assert bake.var_file()["commit_id"] == COMMIT
+    assert json.loads(bake.published.read_text())["commit_id"] == COMMIT
+
+
+def test_a_bake_without_any_commit_fails_before_packer_runs(bake):
+    bake.request()
+    del bake.env["CODEBUILD_RESOLVED_SOURCE_VERSION"]
+    build = bake.phase("build", bake.env)
+    assert build.returncode != 0
+    assert "neither BAKERY_COMMIT_ID" in build.stderr
+    assert not any(c.startswith("build ") for c in bake.calls())
