@@ -41,7 +41,8 @@ deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml R
 [ "$STOP_AFTER" = repositories ] && exit 0
 
 : "${BUILD_IMAGE_TAG:?set BUILD_IMAGE_TAG to the Packer build image tag pushed to $PREFIX-build-image}"
-deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml
+# BUILD_KMS_KEY_ARN: the customer-managed key of the builds' volumes and AMIs, if any (README.md, Deploying on AWS).
+deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml ${BUILD_KMS_KEY_ARN:+BuildKmsKeyArn="$BUILD_KMS_KEY_ARN"}
 deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
 
 # One stack per image: adding an image is adding its name here.

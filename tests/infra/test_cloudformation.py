@@ -71,7 +71,11 @@ def policy_statements(templates: dict) -> Iterator[tuple[str, str, dict]]:
             documents += [props[k] for k in ("PolicyDocument", "KeyPolicy") if k in props]
             for document in documents:
                 for statement in document["Statement"]:
-                    yield stem, name, statement
+                    # A statement under a Condition (!If [cond, statement, !Ref AWS::NoValue]): its branches.
+                    branches = statement["Fn::If"][1:] if "Fn::If" in statement else [statement]
+                    for branch in branches:
+                        if branch != {"Ref": "AWS::NoValue"}:
+                            yield stem, name, branch
 
 
 def as_list(value: Any) -> list:
