@@ -5,6 +5,7 @@ Which remotes and branches are accepted at all is `bot.domain.repositories`: the
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,3 +67,10 @@ def web_commit_url(url: str, commit_id: str) -> str:
     if not template or path.count("/") < 1 or not re.fullmatch(r"[\w./-]+", path):
         return ""
     return template.format(path=path, sha=commit_id)
+
+def clone_dir_name(display_url: str, branch: str) -> str:
+    """A directory name that is safe on any filesystem, readable, and unique per remote and branch."""
+    last = display_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", last).strip("-.")[:40] or "repo"
+    digest = hashlib.sha256(f"{display_url}\n{branch}".encode()).hexdigest()[:16]
+    return f"{readable}-{digest}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import io
 import logging
 import re
@@ -20,7 +19,8 @@ from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay
-from bot.adapters.git.remote import COMMIT_ID_RE, normalize, redact, web_commit_url
+from bot.adapters.git.objects import parse_commit
+from bot.adapters.git.remote import COMMIT_ID_RE, clone_dir_name, normalize, redact, web_commit_url
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
 from bot.domain.repositories import BRANCH_RE, remote_problem
@@ -31,12 +31,6 @@ log = logging.getLogger(__name__)
 _REF_RACE = ("failed to update ref", "failed to lock", "cannot lock ref", "incorrect old value")
 
 
-def clone_dir_name(display_url: str, branch: str) -> str:
-    """A directory name that is safe on any filesystem, readable, and unique per remote and branch."""
-    last = display_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", last).strip("-.")[:40] or "repo"
-    digest = hashlib.sha256(f"{display_url}\n{branch}".encode()).hexdigest()[:16]
-    return f"{readable}-{digest}"
 
 
 class GitRepo:
@@ -136,7 +130,7 @@ class GitRepo:
         if found is None:
             return None
         full_id, raw = found
-        return _parse_commit(full_id, raw)
+        return parse_commit(full_id, raw)
 
     def commit_url(self, commit_id: str) -> str:
         return web_commit_url(self._url, commit_id)
@@ -304,15 +298,3 @@ class GitRepo:
         return RepoError(f"git {operation} failed for {self._display_url} (branch {self._branch}): {redact(detail)}")
 
 
-def _parse_commit(commit_id: str, raw: bytes) -> CommitInfo:
-    header, _, body = raw.partition(b"\n\n")
-    author = email = ""
-    for line in header.split(b"\n"):
-        if line.startswith(b"author "):
-            name, _, rest = line[len(b"author ") :].partition(b" <")
-            author = name.decode("utf-8", errors="replace")
-            email = rest.partition(b">")[0].decode("utf-8", errors="replace")
-            break
-    return CommitInfo(
-        commit_id=commit_id, author=author, author_email=email, message=body.decode("utf-8", errors="replace")
-    )

@@ -18,6 +18,7 @@ from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
 
 from bot.sandbox.local_server import LocalServer
+from bot.sandbox.slack.faults import Fault, Faults
 from bot.sandbox.slack.refusals import SlackRefusal
 from bot.sandbox.slack.wire import API_PREFIX, RESPONSE_PREFIX, handler_for
 from bot.sandbox.slack.workspace import SlackWorkspace
@@ -38,19 +39,6 @@ class Call:
     at: float
     status: int  # HTTP status answered
     error: str | None  # Slack error code, None when ok
-
-
-@dataclass
-class _Fault:
-    remaining: int
-    error: str | None = None  # None: answer 429
-    retry_after: int = 1
-
-
-@dataclass
-class _Delay:
-    seconds: float
-    remaining: int | None  # None: every call from now on
 
 
 class SlackApiStandIn(LocalServer):
@@ -93,8 +81,7 @@ class SlackApiStandIn(LocalServer):
         self._methods["apps.connections.open"] = self._apps_connections_open
         self._changed = threading.Condition(threading.RLock())
         self._calls: list[Call] = []
-        self._faults: dict[str, list[_Fault]] = {}
-        self._delays: dict[str, _Delay] = {}
+        self._faults = Faults()
         self._responses: dict[str, tuple[str, str]] = {}  # response_url key -> (channel, user)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -128,28 +115,24 @@ class SlackApiStandIn(LocalServer):
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` calls of `method` answer HTTP 429 with this Retry-After (whole seconds)."""
         with self._changed:
-            self._faults.setdefault(method, []).append(_Fault(times, None, retry_after))
+            self._faults.add_fault(method, Fault(times, None, retry_after))
 
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls of `method` answer `ok: false` with this Slack error code."""
         with self._changed:
-            self._faults.setdefault(method, []).append(_Fault(times, error))
+            self._faults.add_fault(method, Fault(times, error))
 
     def delay(self, method: str, seconds: float, times: int | None = None) -> None:
         """The next `times` calls of `method` (every call, when None) are answered only after `seconds`, as a
         slow or throttled Slack answers; other calls are not held up meanwhile. `seconds=0` ends it."""
         with self._changed:
-            if seconds <= 0:
-                self._delays.pop(method, None)
-            else:
-                self._delays[method] = _Delay(seconds, times)
+            self._faults.set_delay(method, seconds, times)
 
     def reset(self) -> None:
         """Forget calls, messages, views, pending faults and delays; keep tokens, channels, users and groups."""
         with self._changed:
             self._calls.clear()
             self._faults.clear()
-            self._delays.clear()
             self._responses.clear()
             self._workspace.clear()
 
@@ -278,7 +261,8 @@ class SlackApiStandIn(LocalServer):
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         """Answer one Web API call: (HTTP status, extra headers, JSON body). Records the call."""
         args = {k: v for k, v in args.items() if k != "token"}
-        pause = self._take_delay(method)
+        with self._changed:
+            pause = self._faults.take_delay(method)
         if pause:
             time.sleep(pause)  # outside the lock: a slow method must not hold up the others
         with self._changed:
@@ -299,7 +283,7 @@ class SlackApiStandIn(LocalServer):
             return 200, {}, {"ok": False, "error": "invalid_auth"}
         if (token == self.app_token) != (method in APP_TOKEN_METHODS):
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
-        fault = self._take_fault(method)
+        fault = self._faults.take_fault(method)
         if fault is not None and fault.error is None:
             return 429, {"Retry-After": str(fault.retry_after)}, {"ok": False, "error": "ratelimited"}
         if fault is not None:
@@ -311,27 +295,6 @@ class SlackApiStandIn(LocalServer):
             if refusal.messages:
                 body["response_metadata"] = {"messages": refusal.messages}
             return 200, {}, body
-
-    def _take_fault(self, method: str) -> _Fault | None:
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.remaining -= 1
-        if fault.remaining <= 0:
-            queue.pop(0)
-        return fault
-
-    def _take_delay(self, method: str) -> float:
-        with self._changed:
-            delay = self._delays.get(method)
-            if delay is None:
-                return 0.0
-            if delay.remaining is not None:
-                delay.remaining -= 1
-                if delay.remaining <= 0:
-                    del self._delays[method]
-            return delay.seconds
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         # Socket Mode is not emulated: the sandbox drives the bot over HTTP, as `bakery serve` is driven.
