@@ -164,14 +164,20 @@ def build_bot(
                 )
             return repos[image.name]
 
+    def pipeline_for(region: str | None) -> CodePipelineApi:
+        return CodePipelineApi(client("codepipeline", region))
+
+    def images_for(region: str | None) -> Ec2Images:
+        return Ec2Images(client("ec2", region))
+
     bakes = BakeService(
         config=config,
         store=store,
         access=access,
         board=publisher,
         repo_for=repo_for,
-        pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
-        images_for=lambda region: Ec2Images(client("ec2", region)),
+        pipeline_for=pipeline_for,
+        images_for=images_for,
         run_async=workers.submit,
         on_success=buttons.offer,
     )
@@ -181,7 +187,7 @@ def build_bot(
         access=access,
         chat=chat,
         bakes=bakes,
-        pipeline_for=lambda region: CodePipelineApi(client("codepipeline", region)),
+        pipeline_for=pipeline_for,
         run_async=workers.submit,
         reply_text=reply_text,
     )
@@ -192,7 +198,7 @@ def build_bot(
         bakes=bakes,
         buttons=buttons,
         fleet_for=lambda region: Fleet(client("ec2", region), client("autoscaling", region)),
-        images_for=lambda region: Ec2Images(client("ec2", region)),
+        images_for=images_for,
         board=rollout_publisher,
         run_async=workers.submit,
         default_region=default_region,
