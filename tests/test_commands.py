@@ -82,3 +82,31 @@ def test_a_very_long_reason_is_refused():
 def test_refusals_do_not_echo_backticks():
     message = refused("`web`")
     assert "``" not in message
+
+
+@pytest.mark.parametrize(
+    "text, quoted",
+    [
+        ('web instance_type="t3 small" CVE-1', '`"t3 small"`'),
+        ("web instance_type='t3 small'", "`'t3 small'`"),
+        ("web instance_type=\u201ct3 small\u201d now", "`\u201ct3 small\u201d`"),  # quotes as macOS retypes them
+        ('web instance_type="t3 small', '`"t3 small`'),  # never closed: the rest of the text
+        ("web instance_type=t3,small", "`t3,small`"),
+    ],
+)
+def test_a_refused_value_is_quoted_whole_as_it_was_typed(text, quoted):
+    assert refused(text) == (
+        "Variable `instance_type` may only use letters, digits and `. _ - : / +` (no spaces or quotes); "
+        f"{quoted} does not."
+    )
+
+
+def test_a_long_refused_value_is_quoted_shortened_to_its_first_57_characters():
+    value = '"' + "word " * 30 + '"'
+    message = refused(f"web x={value}")
+    assert f"`{value[:57]}…` does not." in message
+
+
+def test_a_value_typed_without_quotes_ends_at_its_first_space():
+    cmd = commands.parse_command("web instance_type=t3 small")
+    assert cmd.variables == {"instance_type": "t3"} and cmd.reason == "small"

@@ -15,8 +15,10 @@ AMI_RE = re.compile(r"^ami-[0-9a-f]{8,17}$")
 REQUEST_OR_IMAGE_RE = re.compile(r"^([bhr]-[a-z0-9]{6,12}|[a-z0-9][a-z0-9-]{0,62})$")
 # `source_ami=ami-…` pins the base image of any bake; it is not an image variable.
 SOURCE_AMI_KEY = "source_ami"
-
-
+# A value typed in quotes runs to its closing quote, spaces and all, so a refusal can quote all of it.
+QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}  # straight, and as macOS retypes them
+QUOTE_LIMIT = 60
+WORD_RE = re.compile(r"\S+")
 
 USAGE = (
     "*Usage*\n"
@@ -55,7 +57,23 @@ def parse_command(text: str) -> Command:
         if len(rest) == 2 and not AMI_RE.match(rest[1]):
             raise BadRequest(f"`{_quote(rest[1])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
         return Rollout(rest[0], rest[1] if len(rest) == 2 else None)
-    return _parse_bake(words)
+    return _parse_bake(_words(text))
+
+
+def _words(text: str) -> list[str]:
+    """The words of `text`; a `key=value` whose value opens a quote takes the words up to its closing quote."""
+    words: list[str] = []
+    at = 0
+    while match := WORD_RE.search(text, at):
+        word, at = match.group(), match.end()
+        _, equals, value = word.partition("=")
+        close = QUOTES.get(value[:1]) if equals else None
+        if close and not value[1:].endswith(close):
+            end = text.find(close, at)
+            at = len(text) if end < 0 else end + 1
+            word = text[match.start() : at]
+        words.append(word)
+    return words
 
 
 def _parse_bake(words: list[str]) -> Bake:
@@ -92,7 +110,8 @@ def check_value(key: str, value: str) -> None:
         raise BadRequest(f"Variable `{key}` is {len(value)} characters long; the most is 256.")
     if not VARIABLE_VALUE_RE.match(value):
         raise BadRequest(
-            f"Variable `{key}` may only use letters, digits and `. _ - : / +`; `{_quote(value)}` does not."
+            f"Variable `{key}` may only use letters, digits and `. _ - : / +` (no spaces or quotes); "
+            f"`{_quote(value)}` does not."
         )
     if ".." in value:
         raise BadRequest(f"Variable `{key}` may not contain `..`.")
@@ -109,7 +128,8 @@ def clean_reason(reason: str) -> str:
     return text
 
 
-def _quote(text: str, limit: int = 40) -> str:
-    """Echo a bit of user input back safely: short, and without backticks that would break the code span."""
-    shown = text.replace("`", "'")
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+def _quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Echo user input back whole, safely: one line, without backticks that would break the code span, and
+    when longer than `limit`, its first `limit - 3` characters and an ellipsis."""
+    shown = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).replace("`", "'")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "…"
