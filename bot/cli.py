@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import Config, Environment, config_path, load_config
+from bot.config import DEFAULT_CONFIG_PATH, Config, Environment, config_path, load_config
+from bot.domain.counts import count
 from bot.domain.errors import BakeryError, ConfigError
 
 log = logging.getLogger("bakery")
@@ -87,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(path)
     except ConfigError as exc:
-        for problem in exc.problems:
+        for problem in _config_problems(exc, path):
             print(f"error: {problem}", file=sys.stderr)
         return 2
     env = Environment.from_environ()
@@ -111,8 +113,15 @@ def _is_ours(module: str | None) -> bool:
     return module is None or module.partition(".")[0] in ("bot", "handlers")
 
 
+def _config_problems(exc: ConfigError, path: str) -> list[str]:
+    """The configuration's problems; when the default file is missing, how to make one from the example."""
+    if path == DEFAULT_CONFIG_PATH and not os.path.exists(path):
+        return [f"{path}: no such file; start from the example: cp bakery.example.yaml {path} (or pass --config F)"]
+    return exc.problems
+
+
 def _check(config: Config, env: Environment, *, aws: bool) -> int:
-    print(f"{config.source}: ok ({len(config.images)} images, {len(config.targets)} targets)")
+    print(f"{config.source}: ok ({count(len(config.images), 'image')}, {count(len(config.targets), 'target')})")
     if not aws:
         return 0
     from bot.adapters.aws.preflight import check_aws

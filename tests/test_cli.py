@@ -123,7 +123,7 @@ def test_each_command_describes_itself(tmp_path, command, description, options):
 def test_check_accepts_the_example_configuration(tmp_path):
     result = bakery("check", "--config", str(EXAMPLE), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"{EXAMPLE}: ok (2 images, 1 targets)"
+    assert result.stdout.strip() == f"{EXAMPLE}: ok (2 images, 1 target)"
     assert result.stderr == ""
 
 
@@ -142,6 +142,48 @@ def test_check_of_a_missing_file_says_so_and_how_to_name_another(tmp_path):
     result = bakery("check", "--config", "nowhere.yaml", cwd=tmp_path)
     assert result.returncode == 2
     assert error_lines(result.stderr) == ["error: nowhere.yaml: no such file (pass --config or set BAKERY_CONFIG)"]
+
+
+def test_check_without_a_file_says_how_to_start_from_the_example(tmp_path):
+    result = bakery("check", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: bakery.yaml: no such file; start from the example: "
+        "cp bakery.example.yaml bakery.yaml (or pass --config F)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "images, targets, summary",
+    [
+        ("  base: {repository: /srv/base.git, pipeline: ami-bakery-base}\n", "", "1 image, 0 targets"),
+        (
+            "  base: {repository: /srv/base.git, pipeline: ami-bakery-base}\n",
+            "targets:\n  base-prod: {image: base, auto_scaling_group: base-prod, launch_template: base-prod}\n",
+            "1 image, 1 target",
+        ),
+    ],
+)
+def test_checks_summary_counts_in_good_english(tmp_path, images, targets, summary):
+    config = tmp_path / "bakery.yaml"
+    config.write_text("slack: {channel: C0BAKERY}\nimages:\n" + images + targets)
+    result = bakery("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"bakery.yaml: ok ({summary})\n"
+
+
+def test_check_names_the_nearest_key_and_the_known_images_each_problem_once(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        EXAMPLE.read_text().replace("  approvers:", "  aprovers:").replace("parent: base", "parent: bse")
+    )
+    result = bakery("check", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: access.aprovers: unknown key 'aprovers' — did you mean 'approvers'?",
+        "error: images.web.parent: names no image ('bse') — did you mean 'base'? The images are base, web",
+    ]
 
 
 def test_check_reads_the_file_bakery_config_names(tmp_path):

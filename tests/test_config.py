@@ -50,6 +50,33 @@ def test_an_unknown_key_is_reported_with_its_path():
     )
 
 
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (MINIMAL + "acess: {bakers: ['*']}\n", "acess: unknown key 'acess' — did you mean 'access'?"),
+        (MINIMAL + "access: {aprovers: [S0PLATFORM]}\n",
+         "access.aprovers: unknown key 'aprovers' — did you mean 'approvers'?"),
+        (MINIMAL.replace("C0BAKERY}", "C0BAKERY, chanel: C1}"),
+         "slack.chanel: unknown key 'chanel' — did you mean 'channel'?"),
+        (MINIMAL + "state: {backnd: sqlite}\n", "state.backnd: unknown key 'backnd' — did you mean 'backend'?"),
+        (MINIMAL + "notifications: {queue: x}\n",
+         "notifications.queue: unknown key 'queue' — did you mean 'queue_url'?"),
+        (MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: ami-bakery-base, parnt: x}"),
+         "images.base.parnt: unknown key 'parnt' — did you mean 'parent'?"),
+        (MINIMAL + "targets:\n  t: {image: base, auto_scaling_group: g, launch_template: lt-web, aproval: true}\n",
+         "targets.t.aproval: unknown key 'aproval' — did you mean 'approval'?"),
+    ],
+)  # fmt: skip
+def test_an_unknown_key_suggests_the_nearest_known_one_at_every_level(text, problem):
+    assert problems(text) == [problem]
+
+
+def test_an_empty_string_is_called_so():
+    assert problems(MINIMAL.replace("pipeline: ami-bakery-base}", "pipeline: ami-bakery-base, parent: ''}")) == [
+        "images.base.parent: must be a non-empty string, not an empty string"
+    ]
+
+
 def test_missing_required_keys_are_reported():
     found = problems("slack: {}\nimages:\n  base: {branch: main}\n")
     assert "slack.channel: required key is missing" in found
@@ -59,7 +86,12 @@ def test_missing_required_keys_are_reported():
 
 def test_a_parent_that_names_nothing_is_an_error():
     found = problems(MINIMAL + "  web: {repository: /tmp/web, pipeline: web, parent: bsae}\n")
-    assert found == ["images.web.parent: names no image ('bsae')"]
+    assert found == ["images.web.parent: names no image ('bsae') — did you mean 'base'? The images are base, web"]
+
+
+def test_a_parent_far_from_every_image_lists_the_images():
+    found = problems(MINIMAL + "  web: {repository: /tmp/web, pipeline: web, parent: ubuntu}\n")
+    assert found == ["images.web.parent: names no image ('ubuntu'); the images are base, web"]
 
 
 def test_a_parent_cycle_is_an_error():
@@ -74,7 +106,7 @@ def test_a_parent_cycle_is_an_error():
 
 def test_a_target_naming_no_image_is_an_error():
     found = problems(MINIMAL + "targets:\n  t: {image: web, auto_scaling_group: g, launch_template: lt-web}\n")
-    assert found == ["targets.t.image: names no image ('web')"]
+    assert found == ["targets.t.image: names no image ('web'); the images are base"]
 
 
 def test_every_problem_is_reported_at_once():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -29,9 +30,7 @@ class FieldChecks:
             if not isinstance(key, str):
                 self.err(path, f"key {key!r} must be a string")
             elif key not in allowed:
-                self.err(
-                    f"{path}.{key}" if path else key, f"unknown key (expected one of: {', '.join(sorted(allowed))})"
-                )
+                self.err(f"{path}.{key}" if path else key, unknown_key(key, allowed))
         for key in sorted(required):
             if key not in value:
                 self.err(f"{path}.{key}" if path else key, "required key is missing")
@@ -92,9 +91,25 @@ class FieldChecks:
         return tuple(out)
 
 
+def unknown_key(key: str, allowed: Iterable[str]) -> str:
+    """`unknown key 'aprovers' — did you mean 'approvers'?`, else the keys it could have been."""
+    near = nearest(key, allowed)
+    if near:
+        return f"unknown key {key!r} — did you mean {near!r}?"
+    return f"unknown key (expected one of: {', '.join(sorted(allowed))})"
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` is most likely a typo of (difflib's ratio at least 0.6), if any."""
+    found = difflib.get_close_matches(word, sorted(choices), n=1)
+    return found[0] if found else None
+
+
 def kind(value: Any) -> str:
     if value is None:
         return "nothing"
+    if value == "":
+        return "an empty string"
     return {
         dict: "a mapping",
         list: "a list",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config.fields import FieldChecks, kind
+from bot.config.fields import FieldChecks, kind, nearest
 from bot.config.model import (
     IMAGE_NAME_RE,
     RECORD_ID_PREFIX_RE,
@@ -154,8 +154,8 @@ class Validator(FieldChecks):
                 variables=variables,
             )
         for name, image in images.items():
-            if image.parent and image.parent not in images and IMAGE_NAME_RE.fullmatch(name):
-                self.err(f"images.{name}.parent", f"names no image ({image.parent!r})")
+            if image.parent and image.parent not in images:
+                self.err(f"images.{name}.parent", names_no_image(image.parent, images))
         self.check_cycles(images)
         return images
 
@@ -211,7 +211,7 @@ class Validator(FieldChecks):
             )
             image = self.string(b.get("image"), f"{path}.image")
             if image and image not in images:
-                self.err(f"{path}.image", f"names no image ({image!r})")
+                self.err(f"{path}.image", names_no_image(image, images))
             targets[name] = TargetConfig(
                 name=name,
                 image=image or "",
@@ -234,3 +234,12 @@ class Validator(FieldChecks):
                 region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
             )
         return targets
+
+
+def names_no_image(name: str, images: dict[str, ImageConfig]) -> str:
+    """`names no image ('bse') — did you mean 'base'? The images are base, web`."""
+    known = ", ".join(sorted(images)) or "none valid yet"
+    near = nearest(name, images)
+    if near:
+        return f"names no image ({name!r}) — did you mean {near!r}? The images are {known}"
+    return f"names no image ({name!r}); the images are {known}"

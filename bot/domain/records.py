@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
+from bot.domain.counts import count
 from bot.domain.errors import StateConflict
 from bot.domain.ports import StateStore
 
@@ -98,4 +99,5 @@ def upsert(
         if after is not None:
             return after.doc
         # deleted meanwhile: create it again
-    raise StateConflict(f"state record {kind}/{key} kept appearing and disappearing; gave up after {attempts} tries")
+    tries = count(attempts, "try", "tries")
+    raise StateConflict(f"state record {kind}/{key} kept appearing and disappearing; gave up after {tries}")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from bot.domain.counts import count
 from bot.domain.errors import BakeryError, StateConflict
 from bot.domain.ports import Record
 
@@ -133,4 +134,4 @@ class StoreBase(ABC):
             if attempt + 1 < attempts:
                 took = max(_BACKOFF_FLOOR_S, time.monotonic() - started)
                 time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, took * 2**attempt)))  # noqa: S311
-        raise StateConflict(f"state record {kind}/{key} kept changing; gave up after {attempts} attempts")
+        raise StateConflict(f"state record {kind}/{key} kept changing; gave up after {count(attempts, 'attempt')}")

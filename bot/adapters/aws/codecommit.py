@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, console_commit_url
+from bot.domain.counts import count
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
 
@@ -102,7 +103,7 @@ class CodeCommitRepo:
                     self._sleep(backoff_delay(attempt))
         raise RepoConflict(
             f"CodeCommit repository {self._name} branch {self._branch} kept moving; "
-            f"gave up after {self._max_attempts} attempts"
+            f"gave up after {count(self._max_attempts, 'attempt')}"
         )
 
     def commit_info(self, commit_id: str) -> CommitInfo | None:
