@@ -10,15 +10,20 @@ from bot.rollouts.record import Rollout
 
 
 @dataclass(frozen=True)
-class Usage:
-    text: str  # the grammar's own summary, kept next to the parser it describes
-
-
-@dataclass(frozen=True)
 class ImageLine:
+    """One configured image as `/bake help` and `/bake list` describe it."""
+
     name: str
     parent: str | None
     amis: tuple[tuple[str, str], ...]  # (AMI id, region) of its latest bake
+    variables: tuple[tuple[str, str], ...] = ()  # (name, default): what `/bake <image> key=value` may set
+    targets: tuple[str, ...] = ()  # the rollout targets that run this image
+
+
+@dataclass(frozen=True)
+class Usage:
+    text: str  # the grammar's own summary, kept next to the parser it describes
+    images: tuple[ImageLine, ...] = ()  # what there is to bake, with its variables, parent and targets
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class StatusList:
     subject: str | None  # an image name, or None for everything in flight
     bakes: tuple[Bake, ...]
     rollouts: tuple[Rollout, ...] = ()
+    last: tuple[Bake, ...] = ()  # with nothing in flight: the most recent bakes, newest first
+    images: tuple[str, ...] = ()  # with nothing in flight: the images one may start a bake of
 
 
 @dataclass(frozen=True)

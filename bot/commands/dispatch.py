@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.commands.answers import (
     Answer,
@@ -17,7 +18,10 @@ from bot.commands.parser import USAGE, parse_command
 from bot.config import Config
 from bot.domain import commands
 from bot.domain.errors import BadRequest, NotFound
+from bot.domain.times import parse_time
 from bot.rollouts.service import RolloutService
+
+LAST_BAKES = 5  # how many of the last bakes `/bake status` shows when nothing is in flight
 
 
 class SlashCommands:
@@ -32,7 +36,7 @@ class SlashCommands:
 
     def _dispatch(self, command: commands.Command, *, user: str, channel: str) -> Answer:
         if isinstance(command, commands.Help):
-            return Usage(USAGE)
+            return Usage(USAGE, self._images(with_amis=False))
         if isinstance(command, commands.ListImages):
             return self._list()
         if isinstance(command, commands.Status):
@@ -47,11 +51,44 @@ class SlashCommands:
         raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
 
     def _list(self) -> ImageList:
+        return ImageList(self._images(with_amis=True))
+
+    def _images(self, *, with_amis: bool) -> tuple[ImageLine, ...]:
         lines = []
         for name, image in sorted(self._config.images.items()):
-            amis = tuple((a["ami_id"], a["region"]) for a in self._bakes.image_summary(name).get("amis", []))
-            lines.append(ImageLine(name=name, parent=image.parent, amis=amis))
-        return ImageList(tuple(lines))
+            summary = self._bakes.image_summary(name) if with_amis else {}
+            lines.append(
+                ImageLine(
+                    name=name,
+                    parent=image.parent,
+                    amis=tuple((a["ami_id"], a["region"]) for a in summary.get("amis", [])),
+                    variables=tuple(sorted(image.variables.items())),
+                    targets=tuple(sorted(t.name for t in self._config.targets.values() if t.image == name)),
+                )
+            )
+        return tuple(lines)
+
+    def _last_bakes(self) -> tuple[Bake, ...]:
+        """The newest bakes of all images: a merge of each image's recent list (newest first), read lazily."""
+        queues = {name: list(self._bakes.image_summary(name).get("recent", [])) for name in self._config.images}
+        heads: dict[str, Bake] = {}
+
+        def advance(name: str) -> None:
+            heads.pop(name, None)
+            while queues[name]:
+                bake = self._bakes.get(queues[name].pop(0))
+                if bake is not None:
+                    heads[name] = bake
+                    return
+
+        for name in queues:
+            advance(name)
+        last: list[Bake] = []
+        while heads and len(last) < LAST_BAKES:
+            newest = max(heads, key=lambda n: parse_time(heads[n].requested_at))
+            last.append(heads[newest])
+            advance(newest)
+        return tuple(last)
 
     def _status(self, subject: str | None) -> Answer:
         if subject is not None and subject.startswith("r-") and self._rollouts is not None:
@@ -63,4 +100,6 @@ class SlashCommands:
         rollouts = [r for r in self._rollouts.active() if not r.terminal] if self._rollouts and subject is None else []
         if len(bakes) == 1 and subject is not None and subject.startswith(("b-", "h-")):
             return BakeReport(bakes[0])
+        if subject is None and not bakes and not rollouts:
+            return StatusList(None, (), last=self._last_bakes(), images=tuple(sorted(self._config.images)))
         return StatusList(subject=subject, bakes=tuple(bakes), rollouts=tuple(rollouts))

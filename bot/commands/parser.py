@@ -23,7 +23,7 @@ WORD_RE = re.compile(r"\S+")
 USAGE = (
     "*Usage*\n"
     "• `/bake help` — this message\n"
-    "• `/bake list` — the images and their latest AMIs\n"
+    "• `/bake list` — the images: variables, parent, targets and latest AMIs\n"
     "• `/bake <image> [key=value ...] [reason words]` — bake an image,\n"
     "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
     "• `/bake status [<request-id> | <rollout-id> | <image>]` — where a bake or a rollout stands\n"

@@ -1,4 +1,5 @@
-"""`/bake`'s private answers in words: the image list, status reports, and every reply fact, as text and blocks."""
+"""`/bake`'s private answers in words: status reports and every reply fact, as text and blocks; help and the
+image list are bot/slack/image_help.py's."""
 
 from __future__ import annotations
 
@@ -7,33 +8,30 @@ from typing import Any
 
 from bot.commands.answers import Answer, BakeOpened, BakeReport, ImageList, RolloutReport, StatusList, Usage
 from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
+from bot.slack.image_help import list_message, usage_message
 from bot.slack.replies import reply_text
 from bot.slack.rollout_blocks import rollout_summary_line
 from bot.slack.text import escape
 
+SHOWN_IMAGES = 20  # images named in `/bake status`'s hint; `/bake list` has them all
+
 
 def answer_message(answer: Answer) -> tuple[str, Blocks]:
-    """The private reply to `/bake`: its text, and the same text as a section block."""
+    """The private reply to `/bake`: its text, and the same text in section blocks."""
+    own = _MESSAGES.get(type(answer))
+    if own is not None:
+        return own(answer)
     text = answer_text(answer)
     return text, ephemeral(text)
 
 
 def answer_text(answer: Answer) -> str:
+    """The whole reply in words (its blocks' texts, for the answers that need several)."""
+    own = _MESSAGES.get(type(answer))
+    if own is not None:
+        return "\n\n".join(block["text"]["text"] for block in own(answer)[1])
     # Answers of /bake's own, else a reply fact a service gave (a rollout opened, a refusal).
     return _TEXT.get(type(answer), reply_text)(answer)
-
-
-def _usage(a: Usage) -> str:
-    return a.text
-
-
-def _image_list(a: ImageList) -> str:
-    lines = ["*Images*"]
-    for image in a.images:
-        amis = ", ".join(f"`{ami_id}` ({region})" for ami_id, region in image.amis) or "no AMI baked yet"
-        parent = f" on top of *{image.parent}*" if image.parent else ""
-        lines.append(f"• *{image.name}*{parent}: {amis}")
-    return "\n".join(lines)
 
 
 def _bake_opened(a: BakeOpened) -> str:
@@ -45,9 +43,25 @@ def _bake_opened(a: BakeOpened) -> str:
 
 def _status_list(a: StatusList) -> str:
     if not a.bakes and not a.rollouts:
-        return "Nothing is baking right now." if a.subject is None else f"No bakes of *{a.subject}* yet."
+        return _nothing_in_flight(a) if a.subject is None else f"No bakes of *{a.subject}* yet."
     header = "*In flight*" if a.subject is None else f"*Recent bakes of {a.subject}*"
     lines = [header, *(bake_summary_line(b) for b in a.bakes[:10]), *(rollout_summary_line(r) for r in a.rollouts)]
+    return "\n".join(lines)
+
+
+def _nothing_in_flight(a: StatusList) -> str:
+    """What was baked last, and how to start a bake of what there is."""
+    lines = ["Nothing is baking right now."]
+    if a.last:
+        lines += ["*Last bakes*", *(bake_summary_line(b) for b in a.last)]
+    else:
+        lines.append("Nothing has been baked yet.")
+    names = [f"*{name}*" for name in a.images[:SHOWN_IMAGES]]
+    more = f" and {len(a.images) - SHOWN_IMAGES} more" if len(a.images) > SHOWN_IMAGES else ""
+    lines.append(
+        f"Start one with `/bake <image> [key=value ...] [reason]`; the images are {', '.join(names)}{more}. "
+        "`/bake help` lists their variables."
+    )
     return "\n".join(lines)
 
 
@@ -87,9 +101,9 @@ def _rollout_report(a: RolloutReport) -> str:
     return "\n".join(lines)
 
 
+_MESSAGES: dict[type, Callable[[Any], tuple[str, Blocks]]] = {Usage: usage_message, ImageList: list_message}
+
 _TEXT: dict[type, Callable[[Any], str]] = {
-    Usage: _usage,
-    ImageList: _image_list,
     BakeOpened: _bake_opened,
     StatusList: _status_list,
     BakeReport: _bake_report,
