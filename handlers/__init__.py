@@ -14,9 +14,19 @@ from handlers.actions import (
     rollout_start,
 )
 from handlers.commands import bake
+from handlers.events import bake_hint
 from handlers.views import reject_reason
 
-LISTENERS = (bake, bake_approve, bake_reject, rollout_start, rollout_approve, rollout_cancel, rollout_rollback)
+LISTENERS = (
+    bake,
+    bake_hint,
+    bake_approve,
+    bake_reject,
+    rollout_start,
+    rollout_approve,
+    rollout_cancel,
+    rollout_rollback,
+)
 
 
 def register_all(app: App, services: Services) -> None:

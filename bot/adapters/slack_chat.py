@@ -50,10 +50,20 @@ class SlackChat:
         # blocks are always sent: Slack keeps the old ones when the field is absent, and [] must clear.
         self._call("chat.update", self._client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def post_ephemeral(self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    def post_ephemeral(
+        self,
+        *,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
         kwargs: dict[str, Any] = {"channel": channel, "user": user, "text": text}
         if blocks is not None:
             kwargs["blocks"] = blocks
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
         self._call("chat.postEphemeral", self._client.chat_postEphemeral, **kwargs)
 
     def group_members(self, group_id: str) -> frozenset[str]:

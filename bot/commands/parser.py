@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 
 from bot.config import IMAGE_NAME_RE, VARIABLE_KEY_RE, VARIABLE_VALUE_RE
 from bot.domain.commands import Bake, Command, Help, ListImages, Rollout, Status
@@ -19,6 +20,7 @@ SOURCE_AMI_KEY = "source_ami"
 QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}  # straight, and as macOS retypes them
 QUOTE_LIMIT = 60
 WORD_RE = re.compile(r"\S+")
+SLASHLESS_SUBCOMMANDS = frozenset({"help", "list", "status", "rollout"})
 
 USAGE = (
     "*Usage*\n"
@@ -58,6 +60,24 @@ def parse_command(text: str) -> Command:
             raise BadRequest(f"`{_quote(rest[1])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
         return Rollout(rest[0], rest[1] if len(rest) == 2 else None)
     return _parse_bake(_words(text))
+
+
+def slashless(text: str, images: Collection[str]) -> str | None:
+    """The `/bake` text that a channel message means when it is one typed without its slash, else None.
+
+    Only `bake <image or subcommand> …`: a message that merely starts with the word (`bake a cake`) is talk.
+    """
+    words = text.split(maxsplit=2)
+    if len(words) < 2 or words[0].lower() != "bake":
+        return None
+    if words[1].lower() not in SLASHLESS_SUBCOMMANDS and words[1] not in images:
+        return None
+    return " ".join(" ".join(words[1:]).split())
+
+
+def quote(text: str) -> str:
+    """User input echoed in a code span: whole, one line, no backticks; past 60 characters, shortened."""
+    return _quote(text)
 
 
 def _words(text: str) -> list[str]:

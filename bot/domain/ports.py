@@ -109,7 +109,13 @@ class Chat(Protocol):
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None: ...
 
     def post_ephemeral(
-        self, *, channel: str, user: str, text: str, blocks: list[dict[str, Any]] | None = None
+        self,
+        *,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
     ) -> None: ...
 
     def group_members(self, group_id: str) -> frozenset[str]:

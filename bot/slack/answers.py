@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.commands.answers import Answer, BakeOpened, BakeReport, ImageList, RolloutReport, StatusList, Usage
+from bot.commands.parser import quote
 from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
 from bot.slack.image_help import list_message, usage_message
 from bot.slack.replies import reply_text
@@ -109,3 +110,8 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     BakeReport: _bake_report,
     RolloutReport: _rollout_report,
 }
+
+
+def slashless_hint(command_text: str) -> str:
+    """The private answer to `bake base` typed in the channel without its slash."""
+    return f"Did you mean `/bake {quote(command_text)}`? Slash commands start with /"

@@ -25,6 +25,9 @@ SCOPES_OF_METHOD = {
     "auth.test": set(),
 }
 CALL_RE = re.compile(r'_call\(\s*"([a-z]+\.[A-Za-z.]+)"')
+# The events the bot listens to (handlers/events/), with the scope each needs: people's messages in public and
+# private channels, for the hint to `bake base` typed without its slash.
+SCOPES_OF_EVENT = {"message.channels": {"channels:history"}, "message.groups": {"groups:history"}}
 
 
 def _manifest(mode: str) -> dict:
@@ -60,7 +63,15 @@ def test_the_scope_table_covers_every_web_api_method_the_bot_calls():
 @pytest.mark.parametrize("mode", MANIFESTS)
 def test_the_bot_asks_for_exactly_the_scopes_its_calls_need(mode):
     needed = {"commands"}.union(*(SCOPES_OF_METHOD.get(m, set()) for m in _methods_the_bot_calls()))
+    needed |= set().union(*SCOPES_OF_EVENT.values())
     assert set(_manifest(mode)["oauth_config"]["scopes"]["bot"]) == needed
+
+
+@pytest.mark.parametrize("mode", MANIFESTS)
+def test_the_manifest_subscribes_to_the_message_events_the_bot_listens_to(mode):
+    assert set(_manifest(mode)["settings"]["event_subscriptions"]["bot_events"]) == set(SCOPES_OF_EVENT)
+    listeners = "".join(p.read_text() for p in (ROOT / "handlers" / "events").glob("*.py"))
+    assert '@app.event("message")' in listeners
 
 
 def test_socket_mode_needs_no_request_urls():
@@ -68,13 +79,15 @@ def test_socket_mode_needs_no_request_urls():
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert "url" not in manifest["features"]["slash_commands"][0]
     assert "request_url" not in manifest["settings"]["interactivity"]
-    assert "event_subscriptions" not in manifest["settings"]
+    assert "request_url" not in manifest["settings"]["event_subscriptions"]
 
 
 def test_http_mode_sends_commands_and_clicks_to_slack_events():
     manifest = _manifest("http")
     assert manifest["settings"]["socket_mode_enabled"] is False
-    for url in (manifest["features"]["slash_commands"][0]["url"], manifest["settings"]["interactivity"]["request_url"]):
+    settings = manifest["settings"]
+    urls = [settings["interactivity"]["request_url"], settings["event_subscriptions"]["request_url"]]
+    for url in (manifest["features"]["slash_commands"][0]["url"], *urls):
         parts = urlsplit(url)
         assert parts.scheme == "https" and parts.path == "/slack/events"
 
@@ -82,5 +95,6 @@ def test_http_mode_sends_commands_and_clicks_to_slack_events():
 def test_the_two_manifests_differ_only_in_how_slack_reaches_the_bot():
     socket, http = _manifest("socket"), _manifest("http")
     del http["features"]["slash_commands"][0]["url"], http["settings"]["interactivity"]["request_url"]
+    del http["settings"]["event_subscriptions"]["request_url"]
     http["settings"]["socket_mode_enabled"] = True
     assert http == socket

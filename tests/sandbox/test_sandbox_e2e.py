@@ -79,6 +79,20 @@ def test_a_command_answers_privately_to_its_user(sandbox):
     assert private and all(m["ephemeral_to"] == REQUESTER for m in private)
 
 
+def test_text_typed_without_the_slash_is_posted_and_answered_with_a_hint(sandbox):
+    status, body = sandbox.request("POST", "/api/message", {"user": REQUESTER, "text": "bake base"})
+    assert status == 200, body
+    hint = sandbox.wait(
+        lambda: next((m for m in sandbox.ephemerals(REQUESTER) if "Did you mean" in m["text"]), None),
+        what="the hint",
+    )
+    assert hint["text"] == "Did you mean `/bake base`? Slash commands start with /"
+    [typed] = [m for m in sandbox.messages() if m["ts"] == body["ts"]]
+    assert typed["user"] == REQUESTER and typed["text"] == "bake base" and typed["ephemeral_to"] is None
+    status, body = sandbox.request("POST", "/api/message", {"user": "U0NOBODY", "text": "bake base"})
+    assert status == 400 and "unknown user" in body["error"]
+
+
 def test_a_bake_runs_the_pipeline_and_shows_the_ami_then_waits_for_approval(sandbox):
     rid = request_id_of(sandbox.command(REQUESTER, "base sandbox e2e"))
     message = waiting_at_approve(sandbox, rid)

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.refusals import SlackRefusal
 from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*base* is baking"}}
@@ -155,8 +156,19 @@ def test_messages_have_the_shape_of_the_sandbox_api(slack_client: WebClient, sla
             "text": "baking",
             "blocks": [SECTION],
             "ephemeral_to": None,
+            "user": "U0BAKERYBOT",
         }
     ]
+
+
+def test_a_persons_message_is_kept_with_its_author_in_its_thread(slack_client: WebClient, slack_api: SlackApiStandIn):
+    parent = slack_client.chat_postMessage(channel=CHANNEL, text="bake")["ts"]
+    ts = slack_api.add_user_message(CHANNEL, "U0CAROL", "bake base", thread_ts=parent)
+    [typed] = [m for m in slack_api.messages() if m["ts"] == ts]
+    assert typed["user"] == "U0CAROL" and typed["text"] == "bake base" and typed["thread_ts"] == parent
+    for channel, user, text in [("C0NOWHERE", "U0CAROL", "x"), (CHANNEL, "U0BAKERYBOT", "x"), (CHANNEL, "U0CAROL", "")]:
+        with pytest.raises(SlackRefusal):
+            slack_api.add_user_message(channel, user, text)
 
 
 def test_a_reply_to_a_reply_is_filed_under_the_thread_parent(
@@ -234,6 +246,7 @@ def test_an_ephemeral_message_is_kept_with_its_recipient(slack_client: WebClient
             "text": "only you",
             "blocks": [],
             "ephemeral_to": "U0ALICE",
+            "user": "U0BAKERYBOT",
         }
     ]
 

@@ -158,7 +158,7 @@ class SlackApiStandIn(LocalServer):
             return result
 
     def messages(self) -> list[dict[str, Any]]:
-        """The channel as the bot left it, in the shape of CONTRACT §9's GET /api/messages."""
+        """The channel as the bot left it, in the shape of CONTRACT §9's GET /api/messages, plus who posted each."""
         with self._changed:
             return [
                 {
@@ -168,6 +168,7 @@ class SlackApiStandIn(LocalServer):
                     "text": m.text,
                     "blocks": copy.deepcopy(m.blocks),
                     "ephemeral_to": m.ephemeral_to,
+                    "user": m.user,
                 }
                 for m in self._workspace.messages.values()
             ]
@@ -233,6 +234,13 @@ class SlackApiStandIn(LocalServer):
         args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
         with self._changed:
             ts = str(self._workspace.chat_post_message({k: v for k, v in args.items() if v})["ts"])
+            self._changed.notify_all()
+        return ts
+
+    def add_user_message(self, channel: str, user: str, text: str, thread_ts: str = "") -> str:
+        """A person's own message in the channel (what the page's box sends when it is no slash command)."""
+        with self._changed:
+            ts = self._workspace.user_message(channel, user, text, thread_ts)
             self._changed.notify_all()
         return ts
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.sandbox.local_server import LocalServer
 from bot.sandbox.slack.api import SlackApiStandIn
+from bot.sandbox.slack.refusals import SlackRefusal
 from bot.sandbox.slack.requests import Reply, SlackRequests
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,19 @@ class SandboxPage(LocalServer):
             return 502, {"error": f"the bot answered HTTP {reply.status}", "status": reply.status, "body": reply.body}
         self._show_answer(reply, channel=channel, user=user)
         return 200, reply.body if reply.body is not None else {}
+
+    def message(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """A person's message in the channel (text typed without a slash), delivered to the bot as an event."""
+        user, text = self._user(body), str(body.get("text") or "")
+        channel, thread_ts = str(body.get("channel") or self.channel), str(body.get("thread_ts") or "")
+        try:
+            ts = self.slack.add_user_message(channel, user, text, thread_ts)
+        except SlackRefusal as refusal:
+            raise ApiError(400, f"Slack would refuse that message: {refusal.error}") from None
+        reply = self._bot().message(user=user, channel=channel, text=text, ts=ts, thread_ts=thread_ts)
+        if reply.status != 200:
+            return 502, {"error": f"the bot answered HTTP {reply.status}", "status": reply.status, "body": reply.body}
+        return 200, {"ok": True, "ts": ts}
 
     def _show_answer(self, reply: Reply, *, channel: str, user: str) -> None:
         """What Slack shows for a command's HTTP answer: nothing, an ephemeral reply, or a channel post."""
@@ -233,6 +247,7 @@ def _handler_for(page: SandboxPage) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             routes = {
                 "/api/command": page.command,
+                "/api/message": page.message,
                 "/api/click": page.click,
                 "/api/view_submit": page.view_submit,
             }

@@ -20,7 +20,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-TEAM_ID, TEAM_DOMAIN, APP_ID = "T0BAKERY", "bakery-sandbox", "A0BAKERY"
+from bot.sandbox.slack.events import APP_ID, TEAM_ID, message_event
+
+TEAM_DOMAIN = "bakery-sandbox"
 TIMEOUT = 10.0
 
 
@@ -269,6 +271,11 @@ class SlackRequests:
         trigger, _ = self._issue(user, ResponseTarget("", user))
         payload = view_payload(user=user, user_name=self._name(user), view=view, values=values, trigger_id=trigger)
         return self._send(interactive_body(payload))
+
+    def message(self, *, user: str, channel: str, text: str, ts: str, thread_ts: str = "") -> Reply:
+        """A person's message, delivered as Slack delivers a `message.channels` event: signed JSON."""
+        event = message_event(user=user, channel=channel, text=text, ts=ts, thread_ts=thread_ts)
+        return send_signed(self.bot_url, json.dumps(event), secret=self._secret, content_type="application/json")
 
     def _send(self, body: str) -> Reply:
         return send_signed(self.bot_url, body, secret=self._secret)

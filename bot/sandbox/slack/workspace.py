@@ -163,6 +163,18 @@ class SlackWorkspace(SlackViews):
         self.messages[msg.ts] = msg
         return {"channel": channel, "ts": msg.ts, "message": self._message_json(msg)}
 
+    def user_message(self, channel: str, user: str, text: str, thread_ts: str = "") -> str:
+        """A person's message, refused as Slack's client would refuse it; returns its ts."""
+        if channel not in self.channels:
+            raise SlackRefusal("channel_not_found")
+        if not self._is_user(user) or user == self.bot_user_id:
+            raise SlackRefusal("user_not_found")
+        text, _ = self._content({"text": text})
+        parent = self._thread_parent(channel, thread_ts) if thread_ts else None
+        msg = StoredMessage(self.next_ts(), channel, parent, text, [], user)
+        self.messages[msg.ts] = msg
+        return msg.ts
+
     def chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)
         msg = self.messages.get(arg(args, "ts"))

@@ -1,0 +1,1 @@
+"""Events API listeners: messages in the bot's channels."""
