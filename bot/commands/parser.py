@@ -49,15 +49,15 @@ def parse_command(text: str) -> Command:
         if len(rest) > 1:
             raise BadRequest("`/bake status` takes at most one request id or image name.")
         if rest and not REQUEST_OR_IMAGE_RE.match(rest[0]):
-            raise BadRequest(f"`{_quote(rest[0])}` is neither a request id (like `b-7f3k2q`) nor an image name.")
+            raise BadRequest(f"`{quote(rest[0])}` is neither a request id (like `b-7f3k2q`) nor an image name.")
         return Status(rest[0] if rest else None)
     if head == "rollout":
         if not rest or len(rest) > 2:
             raise BadRequest("Usage: `/bake rollout <target> [<ami-id>]`.")
         if not IMAGE_NAME_RE.match(rest[0]):
-            raise BadRequest(f"`{_quote(rest[0])}` is not a target name.")
+            raise BadRequest(f"`{quote(rest[0])}` is not a target name.")
         if len(rest) == 2 and not AMI_RE.match(rest[1]):
-            raise BadRequest(f"`{_quote(rest[1])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
+            raise BadRequest(f"`{quote(rest[1])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
         return Rollout(rest[0], rest[1] if len(rest) == 2 else None)
     return _parse_bake(_words(text))
 
@@ -73,11 +73,6 @@ def slashless(text: str, images: Collection[str]) -> str | None:
     if words[1].lower() not in SLASHLESS_SUBCOMMANDS and words[1] not in images:
         return None
     return " ".join(" ".join(words[1:]).split())
-
-
-def quote(text: str) -> str:
-    """User input echoed in a code span: whole, one line, no backticks; past 60 characters, shortened."""
-    return _quote(text)
 
 
 def _words(text: str) -> list[str]:
@@ -99,7 +94,7 @@ def _words(text: str) -> list[str]:
 def _parse_bake(words: list[str]) -> Bake:
     image = words[0]
     if not IMAGE_NAME_RE.match(image):
-        raise BadRequest(f"`{_quote(image)}` is not an image name. Try `/bake list`.")
+        raise BadRequest(f"`{quote(image)}` is not an image name. Try `/bake list`.")
     variables: dict[str, str] = {}
     source_ami: str | None = None
     i = 1
@@ -107,13 +102,13 @@ def _parse_bake(words: list[str]) -> Bake:
     while i < len(words) and "=" in words[i]:
         key, _, value = words[i].partition("=")
         if not VARIABLE_KEY_RE.match(key):
-            raise BadRequest(f"`{_quote(key)}` is not a variable name (lower-case letters, digits and `_`).")
+            raise BadRequest(f"`{quote(key)}` is not a variable name (lower-case letters, digits and `_`).")
         if key in variables or (key == SOURCE_AMI_KEY and source_ami):
             raise BadRequest(f"Variable `{key}` is given twice.")
         check_value(key, value)
         if key == SOURCE_AMI_KEY:
             if not AMI_RE.match(value):
-                raise BadRequest(f"`source_ami` must be an AMI id, not `{_quote(value)}`.")
+                raise BadRequest(f"`source_ami` must be an AMI id, not `{quote(value)}`.")
             source_ami = value
         else:
             variables[key] = value
@@ -131,7 +126,7 @@ def check_value(key: str, value: str) -> None:
     if not VARIABLE_VALUE_RE.match(value):
         raise BadRequest(
             f"Variable `{key}` may only use letters, digits and `. _ - : / +` (no spaces or quotes); "
-            f"`{_quote(value)}` does not."
+            f"`{quote(value)}` does not."
         )
     if ".." in value:
         raise BadRequest(f"Variable `{key}` may not contain `..`.")
@@ -148,7 +143,7 @@ def clean_reason(reason: str) -> str:
     return text
 
 
-def _quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
     """Echo user input back whole, safely: one line, without backticks that would break the code span, and
     when longer than `limit`, its first `limit - 3` characters and an ellipsis."""
     shown = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text).replace("`", "'")

@@ -9,6 +9,7 @@ import pytest
 
 from bot.commands.parser import slashless
 from bot.sandbox.slack.events import message_event
+from bot.slack.answers import slashless_hint
 from tests.fixtures.bakery import APPROVER, REQUESTER
 
 HINT = "Did you mean `/bake base`? Slash commands start with /"
@@ -38,6 +39,12 @@ def typed(bakery, text: str, *, user: str = REQUESTER, thread_ts: str = "", **ev
 )
 def test_a_slashless_bake_is_known_by_its_image_or_subcommand(text, meant):
     assert slashless(text, {"base", "web"}) == meant
+
+
+def test_the_hint_quotes_what_was_typed_safely_and_shortened():
+    assert slashless_hint("base `rm -rf` now") == "Did you mean `/bake base 'rm -rf' now`? Slash commands start with /"
+    long = "base " + "word " * 20
+    assert slashless_hint(long.strip()) == f"Did you mean `/bake {long[:57]}…`? Slash commands start with /"
 
 
 def test_a_message_bake_base_is_answered_privately_with_a_hint(bakery):
