@@ -6,12 +6,29 @@ import logging
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 
 from bot.wiring import Bot
 from handlers import register_all
 
 log = logging.getLogger(__name__)
+
+
+class _TokenFromEnvironmentNote(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning, which the bot's own wiring cannot avoid.
+
+    The bot passes Bolt only `client` (its WebClient, with the API URL and retry handlers Bolt would not
+    set). Bolt still reads SLACK_BOT_TOKEN from the environment when no `token` is given, and then warns
+    that it ignores it in favour of the client: a note about Bolt's internals, not about the bot's setup.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOG = logging.getLogger("slack_bolt.App")
+_BOLT_LOG.addFilter(_TokenFromEnvironmentNote())
 
 
 def build_app(bot: Bot, *, socket_mode: bool = False) -> App:

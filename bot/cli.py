@@ -15,6 +15,7 @@ from typing import Any
 from bot.config import DEFAULT_CONFIG_PATH, Config, Environment, config_path, load_config
 from bot.domain.counts import count
 from bot.domain.errors import BakeryError, ConfigError
+from bot.logs import configure as configure_logging
 
 log = logging.getLogger("bakery")
 
@@ -29,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--config", metavar="F", help="configuration file (default: $BAKERY_CONFIG, else ./bakery.yaml)")
-        p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+        p.add_argument(
+            "--log-level",
+            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+            help="log at this level (default INFO; the sandbox's default is one line per bake, approval or rollout)",
+        )
         return p
 
     serve = add("serve", "HTTP mode: Slack requests, SNS deliveries and /healthz; consumes the SQS queue if configured")
@@ -67,14 +72,7 @@ def _thread_count(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=sys.stderr
-    )
-    # The Slack SDK logs request bodies at DEBUG; keep them out of the bot's logs.
-    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(args.log_level)))
-    # waitress warns on every request that waits for a thread; bursts are normal here, and the warning
-    # itself costs time when they happen.
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    configure_logging(args.log_level, quiet_default=args.command == "sandbox")
     path = config_path(args.config)
     if args.command == "sandbox":
         try:
@@ -150,6 +148,12 @@ def _build_app(bot: Any, *, socket_mode: bool) -> Any:
 
     from bot.app import build_app
 
+    # Bolt checks the bot token (auth.test) while the app is built; when Slack cannot be reached, the SDK's
+    # retry handler logs every attempt before the one line below says so. At DEBUG they are kept.
+    quiet = _SlackSdkRetries() if logging.getLogger().getEffectiveLevel() > logging.DEBUG else None
+    sdk_log = logging.getLogger("slack_sdk.web.base_client")
+    if quiet:
+        sdk_log.addFilter(quiet)
     try:
         return build_app(bot, socket_mode=socket_mode)
     except BoltError as exc:
@@ -161,6 +165,16 @@ def _build_app(bot: Any, *, socket_mode: bool) -> Any:
         raise BakeryError(f"SLACK_BOT_TOKEN: Slack refused it ({refusal.response.get('error')})") from None
     except OSError as exc:
         raise BakeryError(f"SLACK_API_URL: cannot reach Slack at {bot.env.slack_api_url} ({exc})") from None
+    finally:
+        if quiet:
+            sdk_log.removeFilter(quiet)
+
+
+class _SlackSdkRetries(logging.Filter):
+    """Drops the SDK's per-attempt lines ("Failed to send a request…", "Going to retry…") while the app is built."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
 
 
 def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int) -> int:
