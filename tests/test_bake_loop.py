@@ -50,6 +50,19 @@ def test_a_bake_request_commits_exactly_the_request_file(bakery):
     assert f"Bakery-Request: {rid}" in lines and f"Requested-By: {REQUESTER}" in lines
 
 
+def test_the_message_lists_the_variables_set_and_the_commit_carries_the_defaults_too(bakery):
+    """web declares instance_type and app_version; only the one typed is the bake's, shown as set."""
+    rid = request_id_of(bakery.command(REQUESTER, "web app_version=2.0.0 new app"))
+    bakery.commit_of(rid)
+    message = bakery.wait(
+        lambda: (m := bakery.bake_message(rid)) and "Commit" in blocks_text(m) and m, what="the bake message"
+    )
+    assert "app_version=2.0.0" in blocks_text(message)
+    assert "instance_type" not in blocks_text(message)  # left at its default: not listed as if set
+    committed = git_log(bakery.repos["web"])[0]["request"]["variables"]
+    assert committed == {"instance_type": "t3.micro", "app_version": "2.0.0"}
+
+
 def test_a_bake_posts_one_message_naming_request_who_image_and_reason(bakery):
     rid = request_id_of(bakery.command(REQUESTER, "base routine rebuild"))
     bakery.commit_of(rid)

@@ -136,7 +136,9 @@ class BakeService:
             reason=request.reason,
             channel=image.channel,
             pipeline=image.pipeline,
-            variables={**image.variables, **request.variables},
+            # What the requester set: the bake's message lists these. The commit adds the image's defaults
+            # (`_commit`), so a knob left at its default (the sandbox's sandbox_fail=none) is not listed.
+            variables=dict(request.variables),
             source_ami=request.source_ami or self._parent_ami(image),
             status=BakeStatus.REQUESTED,
             updated_at=iso(now),
@@ -174,7 +176,8 @@ class BakeService:
         note_recent(self._store, image.name, request_id)
         try:
             repo = self._repo_for(image)
-            commit_id = repo.commit_request(bake.request())
+            asked = bake.request()
+            commit_id = repo.commit_request(replace(asked, variables={**image.variables, **asked.variables}))
             commit_url = repo.commit_url(commit_id)
         except BakeryError as exc:
             log.error("bake.commit_failed request_id=%s image=%s error=%s", request_id, bake.image, exc)
