@@ -30,7 +30,8 @@ from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.commands.dispatch import SlashCommands
 from bot.config import Config, Environment, ImageConfig
-from bot.domain.models import ApprovalRequest, Notification
+from bot.domain.links import CONSOLE, Links
+from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notification
 from bot.domain.ports import SourceRepo
 from bot.intake.service import Intake
 from bot.publishing.publisher import BAKES, MessagePublisher, Surface
@@ -65,6 +66,7 @@ class Options:
     approval_sweep_every: float = 30.0  # closing approvals whose deadline passed
     message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
+    links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,22 @@ class _Clients:
             return self._clients[key]
 
 
+class LinkedRepo:
+    """A SourceRepo whose commit links are `links`' (the sandbox's commit view), the rest its repository's."""
+
+    def __init__(self, repo: SourceRepo, image: str, links: Links):
+        self._repo, self._image, self._links = repo, image, links
+
+    def commit_request(self, request: BakeRequest) -> str:
+        return self._repo.commit_request(request)
+
+    def commit_info(self, commit_id: str) -> CommitInfo | None:
+        return self._repo.commit_info(commit_id)
+
+    def commit_url(self, commit_id: str) -> str:
+        return self._links.commit(image=self._image, commit_id=commit_id, default=self._repo.commit_url(commit_id))
+
+
 def build_bot(
     config: Config,
     env: Environment,
@@ -132,7 +150,9 @@ def build_bot(
     def render_bake(bake: Bake) -> tuple[str, list[dict[str, Any]]]:
         image = config.images.get(bake.image)
         region = (image.region if image else None) or default_region
-        return bake_message(bake, region=region, approvers=approvers, targets=buttons.targets_of(bake))
+        return bake_message(
+            bake, region=region, approvers=approvers, targets=buttons.targets_of(bake), links=opts.links
+        )
 
     def publisher_of(surface: Surface, render: Callable[[Any], Any]) -> MessagePublisher:
         return MessagePublisher(
@@ -156,12 +176,13 @@ def build_bot(
     def repo_for(image: ImageConfig) -> SourceRepo:
         with repos_lock:
             if image.name not in repos:
-                repos[image.name] = open_repo(
+                repo = open_repo(
                     image.repository,
                     branch=image.branch,
                     cache_dir=Path(env.workdir) / "repos",
                     session_factory=partial(client, "codecommit", image.region),
                 )
+                repos[image.name] = LinkedRepo(repo, image.name, opts.links) if opts.links.local else repo
             return repos[image.name]
 
     def pipeline_for(region: str | None) -> CodePipelineApi:

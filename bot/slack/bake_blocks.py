@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.approvals.record import ApprovalStatus
 from bot.bakes.record import Bake, BakeStatus, StepState
+from bot.domain.links import CONSOLE, Links
 from bot.domain.models import STAGES, PipelineState
 from bot.slack import ids
 from bot.slack.approval_blocks import approval_card, outcome_line
@@ -38,11 +39,8 @@ STEP_ICON: dict[str, str] = {
 }
 
 
-def execution_url(pipeline: str, execution_id: str, region: str) -> str:
-    return (
-        f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline}"
-        f"/executions/{execution_id}/timeline?region={region}"
-    )
+def execution_url(pipeline: str, execution_id: str, region: str, links: Links = CONSOLE) -> str:
+    return links.execution(pipeline=pipeline, execution_id=execution_id, region=region)
 
 
 def stage_line(name: str, step: StepState | None) -> str:
@@ -57,7 +55,12 @@ def stage_line(name: str, step: StepState | None) -> str:
 
 
 def bake_message(
-    bake: Bake, *, region: str, approvers: str = "", targets: tuple[tuple[str, str], ...] = ()
+    bake: Bake,
+    *,
+    region: str,
+    approvers: str = "",
+    targets: tuple[tuple[str, str], ...] = (),
+    links: Links = CONSOLE,
 ) -> tuple[str, Blocks]:
     """The one top-level message of a bake, as it stands now.
 
@@ -80,7 +83,7 @@ def bake_message(
         short = bake.commit_id[:8]
         fields.append(f"*Commit*\n{link(bake.commit_url, f'`{short}`')}" if bake.commit_url else f"*Commit*\n`{short}`")
     if bake.execution_id:
-        url = execution_url(bake.pipeline, bake.execution_id, region) if region else ""
+        url = execution_url(bake.pipeline, bake.execution_id, region, links)
         short = bake.execution_id[:8]
         fields.append(f"*Execution*\n{link(url, f'`{short}`')}" if url else f"*Execution*\n`{short}`")
     if bake.variables:

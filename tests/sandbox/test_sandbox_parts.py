@@ -10,7 +10,8 @@ from bot.config import parse_config
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws.seed import image_files
 from bot.sandbox.aws.stack import SandboxOptions
-from bot.sandbox.pipeline.stages import BuildLogs, Run, Stages
+from bot.sandbox.pipeline.journal import Journal
+from bot.sandbox.pipeline.stages import Run, Stages
 from bot.sandbox.slack.page import find_button
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def test_without_packer_files_a_repository_starts_with_a_readme_saying_so(tmp_pa
 
 
 def test_validate_says_it_skipped_when_packer_is_not_installed(tmp_path):
-    stages = Stages(None, publish=lambda m: None, logs=BuildLogs(), log_url=lambda e, s: "", packer=None)
+    stages = Stages(None, publish=lambda m: None, logs=Journal(), log_url=lambda e, s: "", packer=None)
     run = Run("base", "ami-bakery-base", None, "eu-west-1", tmp_path, "e" * 36, "c" * 40, {})
     assert stages.validate(run).startswith("Skipped: packer is not installed")
 

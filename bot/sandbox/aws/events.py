@@ -96,8 +96,12 @@ def approval_notification(
     region: str = "eu-west-1",
     custom_data: str = "",
     external_link: str = "",
+    console_link: str = "",
 ) -> dict[str, Any]:
-    console = f"https://console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline}/view?region={region}"
+    """CodePipeline's approval notification; `console_link` replaces its console link (the sandbox's own view)."""
+    console = (
+        console_link or f"https://console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline}/view?region={region}"
+    )
     approval: dict[str, Any] = {
         "pipelineName": pipeline,
         "stageName": stage,

@@ -23,7 +23,8 @@ from typing import Any
 from bot.domain.models import STAGES
 from bot.sandbox.aws.events import approval_notification, pipeline_event
 from bot.sandbox.aws.fake_codepipeline import APPROVAL_LIFETIME, FakeCodePipeline
-from bot.sandbox.pipeline.stages import BuildLogs, Run, StageFailed, Stages, git
+from bot.sandbox.pipeline.journal import Journal
+from bot.sandbox.pipeline.stages import Run, StageFailed, Stages, git
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +79,14 @@ class LocalPipeline:
         codepipeline: FakeCodePipeline,
         topic: TopicPublisher,
         stages: Stages,
-        logs: BuildLogs,
+        logs: Journal,
         log_url: Callable[[str, str], str],
+        console_url: Callable[[str, str], str] | None = None,  # (pipeline, execution id): "the console"
         stage_seconds: float = 2.0,
         poll_seconds: float = 0.2,
     ):
         self._specs, self._codepipeline, self._topic = specs, codepipeline, topic
-        self._stages, self._logs, self._log_url = stages, logs, log_url
+        self._stages, self._logs, self._log_url, self._console_url = stages, logs, log_url, console_url
         self._stage_seconds, self._poll = stage_seconds, poll_seconds
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -161,6 +163,7 @@ class LocalPipeline:
             commit=commit,
             request={},
         )
+        self._logs.started(pipeline=spec.pipeline, image=spec.image, execution_id=execution_id, commit=commit)
         log.info("sandbox.execution_started pipeline=%s execution_id=%s commit=%s", spec.pipeline, execution_id, commit)
         self._event(run, "STARTED")
         try:
@@ -176,6 +179,7 @@ class LocalPipeline:
 
     def _finish(self, run: Run, status: str, state: str) -> None:
         self._codepipeline.set_execution_status(run.pipeline, run.execution_id, status)
+        self._logs.finished(run.pipeline, run.execution_id, status)
         self._event(run, state)
         log.info("sandbox.execution_ended execution_id=%s state=%s", run.execution_id, state)
 
@@ -183,6 +187,7 @@ class LocalPipeline:
         cp, ex, action = self._codepipeline, run.execution_id, ACTIONS[stage]
         url = self._log_url(ex, stage) if stage in BUILD_STAGES else ""
         cp.set_stage_state(run.pipeline, stage, "InProgress", execution_id=ex)
+        self._logs.stage(run.pipeline, ex, stage, "InProgress")
         self._event(run, "STARTED", stage)
         cp.set_action_state(run.pipeline, stage, action, "InProgress", external_url=url, execution_id=ex)
         self._event(run, "STARTED", stage, action, external_url=url)
@@ -199,6 +204,7 @@ class LocalPipeline:
             extra = {"category": failure.category} if failure.category else {}
             self._event(run, "FAILED", stage, action, external_url=url, summary=failure.summary, **extra)
             cp.set_stage_state(run.pipeline, stage, "Failed", execution_id=ex)
+            self._logs.stage(run.pipeline, ex, stage, "Failed", failure.summary)
             self._event(run, "FAILED", stage)
             return False
         if stage != "Approve":  # PutApprovalResult already recorded the approval's outcome
@@ -207,6 +213,7 @@ class LocalPipeline:
             )
         self._event(run, "SUCCEEDED", stage, action, external_url=url, summary=summary)
         cp.set_stage_state(run.pipeline, stage, "Succeeded", execution_id=ex)
+        self._logs.stage(run.pipeline, ex, stage, "Succeeded", summary)
         self._event(run, "SUCCEEDED", stage)
         return True
 
@@ -259,6 +266,7 @@ class LocalPipeline:
                 expires=expires.strftime("%Y-%m-%dT%H:%MZ"),
                 region=run.region,
                 custom_data=f"Release {run.ami_id} as the latest {run.image} AMI (bake {run.request_id})",
+                console_link=self._console_url(run.pipeline, run.execution_id) if self._console_url else "",
             ),
             subject=f"APPROVAL NEEDED: AWS CodePipeline {run.pipeline} for action {action}",
         )

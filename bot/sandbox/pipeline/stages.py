@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from bot.domain.models import (
 )
 from bot.sandbox.aws.events import bake_result
 from bot.sandbox.aws.seed import DEFAULT_SOURCE_AMI_PARAMETER, LATEST_PARAMETER, register_ami
+from bot.sandbox.pipeline.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -74,23 +74,6 @@ class Run:
         return str((self.request.get("variables") or {}).get("sandbox_fail") or "").lower()
 
 
-class BuildLogs:
-    """Each action's log, by (execution id, stage), for the page's /logs/ links."""
-
-    def __init__(self) -> None:
-        self._logs: dict[tuple[str, str], list[str]] = {}
-        self._lock = threading.Lock()
-
-    def write(self, run: Run, stage: str, line: str) -> None:
-        with self._lock:
-            self._logs.setdefault((run.execution_id, stage), []).append(line.rstrip("\n"))
-
-    def read(self, execution_id: str, stage: str) -> str | None:
-        with self._lock:
-            lines = self._logs.get((execution_id, stage))
-            return None if lines is None else "\n".join(lines) + "\n"
-
-
 def git(bare: Path, *args: str, data: bool = False) -> Any:
     """Run git on a bare repository, isolated from the machine's git configuration."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
@@ -107,7 +90,7 @@ class Stages:
         session: Any,
         *,
         publish: Callable[[dict[str, Any]], None],
-        logs: BuildLogs,
+        logs: Journal,
         log_url: Callable[[str, str], str],
         packer: str | None = None,
         account: str = "123456789012",
@@ -193,9 +176,15 @@ class Stages:
 
     def bake(self, run: Run, *, fail: bool = False) -> str:
         if fail:
+            self._log(run, "Bake", "==> amazon-ebs: sandbox_fail=bake: stopping the build on purpose")
             self._publish_result(run, "failed")
             raise StageFailed("sandbox_fail=bake: Packer failed on purpose")
+        self._log(run, "Bake", f"$ packer build -var-file=bake-request.json packer/images/{run.image}")
+        variables = run.request.get("variables") or {}
+        for key, value in sorted(variables.items()):
+            self._log(run, "Bake", f"  var {key} = {value}")
         run.source_ami = self._source_ami(run)
+        self._log(run, "Bake", f"amazon-ebs: source AMI {run.source_ami} (parent {run.parent or 'none'})")
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         tags = {
             "Name": f"{run.image}-{stamp}",
@@ -208,6 +197,7 @@ class Stages:
         }
         ec2 = self._session.client("ec2", region_name=run.region)
         run.ami_id = register_ami(ec2, f"{run.image}-{stamp}-{run.request_id}", tags)
+        self._log(run, "Bake", f"amazon-ebs: tagged {', '.join(f'{k}={v}' for k, v in tags.items() if k != 'Name')}")
         self._log(run, "Bake", f"amazon-ebs: AMI {run.ami_id} created from {run.source_ami} (simulated build)")
         self._publish_result(run, "succeeded")
         return f"AMI {run.ami_id} in {run.region} from {run.source_ami}"
@@ -232,8 +222,10 @@ class Stages:
         instance_type = str((run.request.get("variables") or {}).get("instance_type") or "t3.micro")
         instance = ec2.run_instances(ImageId=run.ami_id, MinCount=1, MaxCount=1, InstanceType=instance_type)
         instance_id = instance["Instances"][0]["InstanceId"]
-        self._log(run, "Test", f"booted {instance_id} ({instance_type}) from {run.ami_id}; checks passed")
+        self._log(run, "Test", f"booted {instance_id} ({instance_type}) from {run.ami_id}")
+        self._log(run, "Test", f"{instance_id}: smoke test passed (simulated: moto runs no software)")
         ec2.terminate_instances(InstanceIds=[instance_id])
+        self._log(run, "Test", f"terminated {instance_id}")
         return f"Booted {instance_id} from {run.ami_id}; checks passed"
 
     def publish(self, run: Run) -> str:

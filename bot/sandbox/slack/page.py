@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 256 * 1024
-_LOG_PATH = re.compile(r"^/logs/([0-9a-f-]{36})/([A-Za-z]{1,32})$")
 
 
 class ApiError(Exception):
@@ -44,7 +42,7 @@ class SandboxUser:
 
 
 class SandboxPage(LocalServer):
-    """Serves the page, the JSON API, response_url posts and build logs on `host`:`port`."""
+    """Serves the page, the JSON API, response_url posts and the sandbox's views (logs, executions, commits)."""
 
     _thread_name = "sandbox-page"
     _not_running = "the sandbox page is not running"
@@ -57,13 +55,13 @@ class SandboxPage(LocalServer):
         roles: Callable[[str], list[str]],
         channel: str,
         info: Callable[[], dict[str, Any]],
-        read_log: Callable[[str, str], str | None],
+        views: Callable[[str], tuple[int, str, bytes] | None],
         host: str = "127.0.0.1",
         port: int = 8080,
     ):
         super().__init__()
         self.slack, self.users, self._roles, self.channel = slack, users, roles, channel
-        self._info, self._read_log = info, read_log
+        self._info, self._views = info, views
         self._address = (host, port)
         self.requests: SlackRequests | None = None  # set once the bot's URL is known
         self._closed_views: set[str] = set()
@@ -234,12 +232,8 @@ def _handler_for(page: SandboxPage) -> type[BaseHTTPRequestHandler]:
                 self._json(200, page._info())
             elif path == "/healthz":
                 self._json(200, {"status": "ok"})
-            elif match := _LOG_PATH.match(path):
-                text = page._read_log(match.group(1), match.group(2))
-                if text is None:
-                    self._json(404, {"error": "no such log"})
-                else:
-                    self._send(200, text.encode(), "text/plain; charset=utf-8")
+            elif (view := page._views(path)) is not None:  # build logs, executions, commits (pipeline/views.py)
+                self._send(view[0], view[2], view[1])
             else:
                 self._json(404, {"error": "no such route"})
 
