@@ -49,7 +49,7 @@ class TerseFormatter(logging.Formatter):
         self._loud = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", datefmt="%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
-        return (self._loud if record.levelno >= logging.WARNING else super()).format(record)
+        return self._loud.format(record) if record.levelno >= logging.WARNING else super().format(record)
 
 
 def configure(level: str | None, *, quiet_default: bool, stream: TextIO | None = None) -> None:

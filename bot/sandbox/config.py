@@ -2,7 +2,8 @@
 
 Images, targets, channels and access stay as the example has them, so the sandbox shows what a real
 installation would; only the queue, the topic, the state file and non-CodeCommit repositories change, and
-every image declares `sandbox_fail` (default `none`) so `/bake base sandbox_fail=Bake` makes a stage fail.
+every image declares `sandbox_fail` (default `none`) so `/bake base sandbox_fail=test` makes the Test stage fail
+(any stage's name works, in any case).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from bot.config import Config, parse_config
 FAIL_VARIABLE = "sandbox_fail"
 # The bot refuses empty variable values (config and /bake alike), so "no failure" needs a word.
 NO_FAILURE = "none"
+# The one failure example the README, the terminal, the page and the welcome message all give.
+FAIL_EXAMPLE = f"{FAIL_VARIABLE}=test"
 DEFAULT_REGION = "eu-west-1"
 CODECOMMIT = "codecommit://"
 

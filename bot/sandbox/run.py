@@ -15,6 +15,7 @@ import time
 
 from bot.domain.errors import ConfigError
 from bot.sandbox.aws.stack import Sandbox, SandboxOptions
+from bot.sandbox.config import FAIL_EXAMPLE
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,8 @@ def run_sandbox(*, port: int, config: str | None) -> int:
         took = time.monotonic() - started
         print(
             f"ami-bakery sandbox ready in {took:.1f}s: open {sandbox.url}  (Ctrl-C stops everything)\n"
-            f"  try `/bake base` as carol, then approve as alice; `/bake base sandbox_fail=bake` fails a stage",
+            f"  try `/bake base` as carol, then approve as alice; `/bake base {FAIL_EXAMPLE}` fails the Test stage\n"
+            "  one line per bake, approval and rollout event follows (--log-level INFO shows everything)",
             flush=True,
         )
         stop.wait()

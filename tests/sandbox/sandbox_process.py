@@ -26,12 +26,19 @@ REQUESTER, APPROVER, OUTSIDER = "U0CAROL", "U0ALICE", "U0MALLORY"
 class SandboxProcess:
     """Starts `python -m bot.cli sandbox --port 0` in a session of its own; `stop()` is Ctrl-C."""
 
-    def __init__(self, *, stage_seconds: float = 0.05, refresh_seconds: float = 2.0, start_timeout: float = 60.0):
+    def __init__(
+        self,
+        *,
+        stage_seconds: float = 0.05,
+        refresh_seconds: float = 2.0,
+        start_timeout: float = 60.0,
+        args: tuple[str, ...] = (),
+    ):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_", "BAKERY_"))}
         env.update(BAKERY_SANDBOX_STAGE_SECONDS=str(stage_seconds), BAKERY_SANDBOX_REFRESH_SECONDS=str(refresh_seconds))
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0"],
+            [sys.executable, "-m", "bot.cli", "sandbox", "--port", "0", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -40,6 +47,7 @@ class SandboxProcess:
             start_new_session=True,  # its own process group: Ctrl-C reaches it (and its children) only
         )
         self.stderr: list[str] = []
+        self.stdout: list[str] = []  # what the terminal shows on stdout, the address line included
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         self.url = self._read_url(start_timeout)
         self.ready_after = time.monotonic() - self.started_at
@@ -52,16 +60,18 @@ class SandboxProcess:
     def _read_url(self, timeout: float) -> str:
         assert self.proc.stdout is not None
         found: list[str] = []
+        seen = threading.Event()
 
         def read() -> None:
             for line in self.proc.stdout:  # type: ignore[union-attr]
-                if "open http://" in line:
+                self.stdout.append(line)
+                if "open http://" in line and not found:
                     found.append(line.split("open ", 1)[1].split()[0])
-                    return
+                    seen.set()
+            seen.set()  # the sandbox ended (or closed stdout) without an address
 
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout)
+        threading.Thread(target=read, daemon=True).start()  # drains stdout until the sandbox exits
+        seen.wait(timeout)
         if not found:
             self.kill()
             raise RuntimeError("the sandbox did not print its address; stderr:\n" + "".join(self.stderr[-40:]))

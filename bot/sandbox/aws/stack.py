@@ -24,16 +24,20 @@ from moto.server import ThreadedMotoServer
 
 from bot.app import build_app
 from bot.config import Config, Environment, load_config
+from bot.domain.links import Links
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws import seed
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
+from bot.sandbox.pipeline.journal import Journal
 from bot.sandbox.pipeline.runner import LocalPipeline, PipelineSpec, TopicPublisher
-from bot.sandbox.pipeline.stages import BuildLogs, Stages
+from bot.sandbox.pipeline.stages import Stages
+from bot.sandbox.pipeline.views import LocalViews
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.sandbox.slack.page import SandboxPage, SandboxUser
 from bot.sandbox.slack.requests import SlackRequests
+from bot.sandbox.welcome import welcome
 from bot.server import BakeryWsgi, HttpServer
 from bot.wiring import Options, build_bot
 
@@ -46,7 +50,7 @@ USERS = (
     SandboxUser("U0CAROL", "carol", "developer, asks for bakes"),
     SandboxUser("U0ALICE", "alice", "platform team (S0PLATFORM)"),
     SandboxUser("U0BOB", "bob", "platform team (S0PLATFORM)"),
-    SandboxUser("U0MALLORY", "mallory", "outsider"),
+    SandboxUser("U0MALLORY", "mallory", "not on the platform team"),
 )
 PLATFORM_MEMBERS = ("U0ALICE", "U0BOB")
 
@@ -74,6 +78,8 @@ class Sandbox:
         self.page: SandboxPage | None = None
         self.config: Config | None = None
         self.endpoints: dict[str, str] = {}
+        # The bot's execution, commit and approval links open the page's own views, not the AWS console.
+        self.links = Links(base_url=lambda: self.url)
 
     @property
     def url(self) -> str:
@@ -146,7 +152,7 @@ class Sandbox:
                 )
             )
 
-        logs = BuildLogs()
+        logs = Journal()
         usergroups = {PLATFORM_GROUP: PLATFORM_MEMBERS}
         page = SandboxPage(
             slack=slack,
@@ -154,7 +160,7 @@ class Sandbox:
             roles=lambda user: sandbox_config.roles_of(user, config, usergroups),
             channel=config.channel,
             info=self.info,
-            read_log=logs.read,
+            views=LocalViews(logs, {spec.image: spec.repository for spec in specs}),
             port=opts.port,
         )
         self.page = page  # started last: once it answers, everything behind it is ready
@@ -175,6 +181,7 @@ class Sandbox:
                 stages=stages,
                 logs=logs,
                 log_url=self._log_url,
+                console_url=lambda pipeline, ex: self.links.execution(pipeline=pipeline, execution_id=ex, region=""),
                 stage_seconds=opts.stage_seconds,
             )
         )
@@ -187,6 +194,10 @@ class Sandbox:
             names={u.id: u.name for u in USERS},
         )
         self.endpoints["bot"] = bot_url
+        text, blocks = welcome(
+            page.get_users(), images=[(i.name, i.parent) for i in config.images.values()], targets=list(config.targets)
+        )
+        slack.add_message(config.channel, text, blocks, username="sandbox")
 
     def _moto(self, region: str) -> str:
         """A moto server on loopback, and the AWS environment pointed at it (and only at it)."""
@@ -234,6 +245,7 @@ class Sandbox:
                 # A local refresh lasts seconds, not the tens of minutes of a real one: follow it more often
                 # (one describe call every tenth of it, as on AWS every 10 s), so the percentage moves visibly.
                 rollout_poll_interval=max(0.5, min(10.0, self.options.refresh_seconds / 10)),
+                links=self.links,
             ),
         )
         server = HttpServer(BakeryWsgi(build_app(bot), bot), host="127.0.0.1", port=0)

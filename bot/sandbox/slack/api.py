@@ -169,6 +169,7 @@ class SlackApiStandIn(LocalServer):
                     "blocks": copy.deepcopy(m.blocks),
                     "ephemeral_to": m.ephemeral_to,
                     "user": m.user,
+                    **({"username": m.username} if m.username else {}),
                 }
                 for m in self._workspace.messages.values()
             ]
@@ -228,10 +229,10 @@ class SlackApiStandIn(LocalServer):
         return ts
 
     def add_message(
-        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, thread_ts: str = ""
+        self, channel: str, text: str, blocks: list[Any] | None = None, thread_ts: str = "", username: str = ""
     ) -> str:
-        """Post in the channel on the bot's behalf (an in_channel answer to a command or a response_url)."""
-        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        """Post in the channel on the bot's behalf (an in_channel answer), or under `username` (the sandbox's own)."""
+        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts, "username": username}
         with self._changed:
             ts = str(self._workspace.chat_post_message({k: v for k, v in args.items() if v})["ts"])
             self._changed.notify_all()

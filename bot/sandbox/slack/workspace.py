@@ -31,6 +31,7 @@ class StoredMessage:
     user: str
     ephemeral_to: str | None = None
     edited_ts: str | None = None
+    username: str | None = None  # chat.postMessage's `username`: the name shown instead of the bot's
 
 
 class SlackWorkspace(SlackViews):
@@ -160,6 +161,7 @@ class SlackWorkspace(SlackViews):
         if thread_ts:
             thread_ts = self._thread_parent(channel, thread_ts)
         msg = StoredMessage(self.next_ts(), channel, thread_ts, text, blocks or [], self.bot_user_id)
+        msg.username = arg(args, "username") or None
         self.messages[msg.ts] = msg
         return {"channel": channel, "ts": msg.ts, "message": self._message_json(msg)}
 
