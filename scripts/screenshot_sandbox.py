@@ -72,10 +72,9 @@ def main() -> int:
             page.locator("#users .user", has_text="carol").click()
             page.fill("#cmd", "/bake base instance_type=t3.small CVE-2026-1234 openssl fix")
             page.press("#cmd", "Enter")
-            # Mid-bake: the build stages done, the pipeline waiting at its manual approval.
-            page.locator("#feed > .msg:not(.ephemeral)", has_text=re.compile(r"Approve\s*running")).first.wait_for(
-                timeout=60_000
-            )
+            # Mid-bake: the build stages done, the pipeline waiting at its manual approval (its buttons shown,
+            # in the bake's message or its thread, whatever the messages' words).
+            page.locator("#feed button[data-action-id=bake_approve]").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)  # one more poll, so the thread and buttons are drawn
             page.fill("#cmd", "/bake status")
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -196,3 +196,68 @@ def test_a_rejection_asks_for_a_reason_in_a_modal_and_fails_the_bake(page, sandb
     page.locator("#modal-bg").wait_for(state="hidden", timeout=WAIT_MS)
     wait_text(bake_message(page, rid), r"failed")
     wait_text(page.locator("#feed .thread .msg"), r"not before the freeze ends")
+
+
+# --- the first screen (issue 10, items 4 and 6) -------------------------------------------------------
+
+
+def approval_of(page: Any, rid: str) -> Any:
+    """The message that carries bake `rid`'s Approve button, wherever the bot puts it (message or thread)."""
+    return page.locator("#feed .msg", has_text=rid).filter(has=page.locator("button[data-action-id=bake_approve]"))
+
+
+def test_the_first_screen_welcomes_and_says_whom_to_switch_to(page, sandbox):
+    welcome = page.locator("#feed > .msg.from-sandbox").first
+    assert welcome.locator(".who").inner_text() == "sandbox"
+    assert "Who is who" in welcome.inner_text() and "Try first" in welcome.inner_text()
+    assert page.locator("#feed > .msg").first.get_attribute("class").split() == ["msg", "from-sandbox"]
+    assert "left it" not in page.locator("header").inner_text()
+
+    act_as(page, "carol")
+    rid = bake(page, "/bake base whom to switch to")
+    card = approval_of(page, rid)
+    card.first.wait_for(timeout=WAIT_MS)
+    hint = card.first.locator(".hint")
+    assert re.sub(r"\s+", " ", hint.inner_text()) == (
+        "carol is not an approver here: switch to alice or bob in the sidebar to use these buttons."
+    )
+    act_as(page, "alice")  # an approver: no hint
+    approval_of(page, rid).first.wait_for(timeout=WAIT_MS)
+    assert approval_of(page, rid).first.locator(".hint").count() == 0
+    approve_through_codepipeline(sandbox, "ami-bakery-base")
+    wait_text(bake_message(page, rid), r"Publish\s*succeeded")
+
+
+def test_emoji_are_drawn_in_the_emoji_font_stack_with_their_shortcode(page, sandbox):
+    wave = page.locator("#feed .from-sandbox .emoji").first
+    assert wave.inner_text() == "👋" and wave.get_attribute("title") == ":wave:"
+    family = wave.evaluate("e => getComputedStyle(e).fontFamily")
+    assert family.startswith('"Noto Color Emoji"') and family.endswith("sans-serif"), family
+    assert page.locator("aside h1 .emoji").inner_text() == "🍞"  # Unicode emoji in the page's own text too
+    act_as(page, "carol")
+    rid = bake(page, "/bake base emoji")
+    check = bake_message(page, rid).locator(".emoji[title=':white_check_mark:']")
+    check.first.wait_for(timeout=WAIT_MS)
+    assert check.first.inner_text() == "✅"
+    approve_through_codepipeline_when_waiting(page, sandbox, rid)
+
+
+def approve_through_codepipeline_when_waiting(page: Any, sandbox: SandboxProcess, rid: str) -> None:
+    approval_of(page, rid).first.wait_for(timeout=WAIT_MS)
+    approve_through_codepipeline(sandbox, "ami-bakery-base")
+    wait_text(bake_message(page, rid), r"Publish\s*succeeded")
+
+
+def test_the_emoji_font_draws_in_colour_when_installed(page):
+    if not Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf").exists():
+        pytest.skip("fonts-noto-color-emoji is not installed (.ci/run installs it)")
+    coloured = page.evaluate(
+        """() => {
+          const c = document.createElement("canvas"); c.width = c.height = 48;
+          const g = c.getContext("2d"); g.font = '40px "Noto Color Emoji"'; g.fillText("🍞", 0, 40);
+          const d = g.getImageData(0, 0, 48, 48).data;
+          for (let i = 0; i < d.length; i += 4) if (d[i + 3] && Math.abs(d[i] - d[i + 2]) > 40) return true;
+          return false;
+        }"""
+    )
+    assert coloured  # a colour glyph, not a monochrome box
