@@ -65,7 +65,7 @@ def test_mallory_is_described_as_what_she_is(sandbox):
     # The example lets everyone bake: she is a baker, outside the platform team, and nothing more.
     assert mallory["roles"] == ["baker"]
     assert "outsider" not in mallory["title"] and "not on the platform team" in mallory["title"]
-    readme = (ROOT / "README.md").read_text()
+    readme = " ".join((ROOT / "README.md").read_text().split())
     assert "mallory is an outsider" not in readme
     assert "mallory is not on the platform team: like everyone here she may bake" in readme
 
