@@ -35,6 +35,7 @@ from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notifica
 from bot.domain.ports import SourceRepo
 from bot.intake.service import Intake
 from bot.publishing.publisher import BAKES, MessagePublisher, Surface
+from bot.rollouts.book import rollouts_of_bake
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.record import Rollout, rollout_index
 from bot.rollouts.service import ROLLOUT, RolloutService
@@ -148,13 +149,16 @@ def build_bot(
     approvers = access.describe("approvers")
 
     def render_bake(bake: Bake) -> tuple[str, list[dict[str, Any]]]:
+        # Pure rendering over what the store holds now: the bake and its rollouts (which its message tells of).
         image = config.images.get(bake.image)
         region = (image.region if image else None) or default_region
-        return bake_message(
-            bake, region=region, approvers=approvers, targets=buttons.targets_of(bake), links=opts.links
-        )
+        rollouts = tuple(rollouts_of_bake(store, bake.request_id))
+        targets = buttons.targets_of(bake)
+        return bake_message(bake, region=region, targets=targets, rollouts=rollouts, links=opts.links)
 
-    def publisher_of(surface: Surface, render: Callable[[Any], Any]) -> MessagePublisher:
+    def publisher_of(
+        surface: Surface, render: Callable[[Any], Any], after: Callable[[Any], None] = lambda r: None
+    ) -> MessagePublisher:
         return MessagePublisher(
             store=store,
             chat=chat,
@@ -163,12 +167,19 @@ def build_bot(
             surface=surface,
             min_interval=opts.publish_interval,
             before_publish=foreground.wait_quiet,
+            after_publish=after,
         )
 
     publisher = publisher_of(replace(BAKES, replies=lambda b: bake_replies(b, approvers=approvers)), render_bake)
+
+    def redraw_its_bake(rollout: Rollout) -> None:
+        if rollout.request_id:
+            publisher.mark_dirty(rollout.request_id)  # unchanged words cost no Slack call (the digest is the same)
+
     rollout_publisher = publisher_of(
         Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),
         lambda r: rollout_message(r, approvers=approvers),
+        redraw_its_bake,
     )
     repos: dict[str, SourceRepo] = {}
     repos_lock = threading.Lock()

@@ -18,7 +18,7 @@ def request_id_of(answer: dict) -> str:
 
 
 def blocks(message: dict) -> str:
-    return json.dumps(message["blocks"])
+    return json.dumps(message["blocks"], ensure_ascii=False)
 
 
 def puts(bakery) -> int:
@@ -37,21 +37,32 @@ def bake_waiting_for_approval(bakery, **kw):
 
 def test_an_approval_shows_who_may_approve_expiry_custom_data_and_buttons_without_the_token(bakery):
     rid, _, token = bake_waiting_for_approval(bakery, custom_data="Check the CIS report first")
-    message = bakery.bake_message(rid)
-    text = blocks(message)
+    reply = bakery.approval_card(rid)
+    text = blocks(reply)
     assert "Waiting for approval" in text and "<!subteam^S0PLATFORM>" in text
     assert f"except <@{REQUESTER}> (who asked)" in text
     assert "Expires" in text and "2099" in text
     assert "Check the CIS report first" in text and "Pipeline in the console" in text
-    reply = bakery.wait(lambda: [m for m in bakery.thread(rid) if "bake_approve" in blocks(m)], what="the reply")[0]
     values = {e["value"] for b in reply["blocks"] for e in b.get("elements", []) if e.get("action_id")}
     assert len(values) == 1 and next(iter(values)).startswith("ap-")
     assert token not in json.dumps(bakery.messages())
 
 
+def test_the_card_is_said_once_in_the_thread_and_the_message_points_to_it(bakery):
+    rid, _, _ = bake_waiting_for_approval(bakery, custom_data="Check the CIS report first")
+    message = bakery.bake_message(rid)
+    assert "waiting for approval" in message["text"]
+    text = blocks(message)
+    assert "*Approve* waiting for approval — see the thread" in text and ": waiting for approval" in text
+    for said_in_the_card in ("bake_approve", "bake_reject", "Who may approve", "Expires", "Check the CIS report"):
+        assert said_in_the_card not in text
+    cards = [m for m in bakery.thread(rid) if "Who may approve" in blocks(m)]
+    assert len(cards) == 1 and "bake_approve" in blocks(cards[0])
+
+
 def test_an_approver_approves_with_one_call_naming_them_and_the_buttons_go(bakery):
     rid, ex, _ = bake_waiting_for_approval(bakery)
-    status, _ = bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+    status, _ = bakery.click(APPROVER, bakery.approval_card(rid), "bake_approve")
     assert status == 200
     bakery.wait_ephemeral(APPROVER, "You approved")
     [decision] = bakery.codepipeline.decisions()
@@ -68,7 +79,7 @@ def test_an_approver_whose_name_slack_will_not_give_is_named_by_id_and_the_failu
     rid, _, _ = bake_waiting_for_approval(bakery)
     bakery.slack.fail("users.info", "user_not_found", times=5)
     with caplog.at_level(logging.WARNING, logger="bot.approvals.service"):
-        bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+        bakery.click(APPROVER, bakery.approval_card(rid), "bake_approve")
         bakery.wait_ephemeral(APPROVER, "You approved")
     [decision] = bakery.codepipeline.decisions()
     assert f"Approved in Slack by {APPROVER} for bake {rid}." == decision.summary
@@ -80,15 +91,15 @@ def test_an_approver_whose_name_slack_will_not_give_is_named_by_id_and_the_failu
 def test_the_requester_cannot_approve_their_own_bake(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery)
     bakery.slack.set_usergroup("S0PLATFORM", [APPROVER, REQUESTER])  # even as an approver
-    bakery.click(REQUESTER, bakery.bake_message(rid), "bake_approve")
+    bakery.click(REQUESTER, bakery.approval_card(rid), "bake_approve")
     assert "someone else must approve" in bakery.wait_ephemeral(REQUESTER, "four-eyes")
     assert puts(bakery) == 0
-    assert "bake_approve" in blocks(bakery.bake_message(rid))
+    assert bakery.approval_card(rid) is not None
 
 
 def test_someone_outside_the_approvers_is_refused(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery)
-    bakery.click(OUTSIDER, bakery.bake_message(rid), "bake_approve")
+    bakery.click(OUTSIDER, bakery.approval_card(rid), "bake_approve")
     assert "access.approvers" in bakery.wait_ephemeral(OUTSIDER, "not allowed")
     assert puts(bakery) == 0
 
@@ -105,7 +116,7 @@ def test_the_author_of_a_hand_pushed_commit_cannot_approve_it(bakery, tmp_path):
 
 def test_two_approvers_and_a_double_click_at_once_give_one_call(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery)
-    message = bakery.bake_message(rid)
+    message = bakery.approval_card(rid)
     clicks = [APPROVER, SECOND_APPROVER, APPROVER, SECOND_APPROVER]
     threads = [threading.Thread(target=bakery.click, args=(u, message, "bake_approve")) for u in clicks]
     for t in threads:
@@ -127,7 +138,7 @@ def test_two_approvers_and_a_double_click_at_once_give_one_call(bakery):
 
 def test_a_slack_retry_of_the_same_click_decides_once(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery)
-    message = bakery.bake_message(rid)
+    message = bakery.approval_card(rid)
     bakery.click(APPROVER, message, "bake_approve")
     from tests.fixtures.bakery import block_actions
 
@@ -143,7 +154,7 @@ def test_a_slack_retry_of_the_same_click_decides_once(bakery):
 
 def test_reject_asks_for_a_reason_and_sends_it(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery)
-    bakery.click(APPROVER, bakery.bake_message(rid), "bake_reject")
+    bakery.click(APPROVER, bakery.approval_card(rid), "bake_reject")
     view = bakery.wait(lambda: bakery.slack.views(), what="the reject modal")[-1]
     assert view["view"]["callback_id"] == "bake_reject_reason"
     assert view["view"]["private_metadata"].startswith("ap-")
@@ -158,9 +169,31 @@ def test_reject_asks_for_a_reason_and_sends_it(bakery):
     assert "CIS score dropped" in bakery.command(REQUESTER, f"status {rid}")["text"]
 
 
+def test_a_rejection_is_told_once_in_the_thread_and_summed_up_once_in_the_message(bakery):
+    rid, ex, _ = bake_waiting_for_approval(bakery)
+    bakery.click(APPROVER, bakery.approval_card(rid), "bake_reject")
+    view = bakery.wait(lambda: bakery.slack.views(), what="the reject modal")[-1]
+    bakery.submit_view(APPROVER, view["id"], {"reason": {"reason_input": "CIS score dropped"}})
+    bakery.wait(lambda: bakery.codepipeline.decisions(), what="the rejection")
+    # CodePipeline fails the approval action, then the execution, as it does after a rejection.
+    bakery.deliver(bakery.event(ex, "FAILED", "Approve", "Approve", category="Approval", summary="CIS score dropped"))
+    bakery.deliver(bakery.event(ex, "FAILED", "Approve"))
+    bakery.deliver(bakery.event(ex, "FAILED"))
+    header = f"Bake `{rid}` of *base*: rejected by <@{APPROVER}>: CIS score dropped"
+    bakery.wait(lambda: header in blocks(bakery.bake_message(rid)), what="the rejection in the header")
+    bakery.wait(lambda: bakery.services.bakes.get(rid).settled, what="everything shown")
+    message = blocks(bakery.bake_message(rid))
+    assert "failed" not in message and message.count("CIS score dropped") == 1
+    thread = [blocks(m) + m["text"] for m in bakery.thread(rid)]
+    assert sum("CIS score dropped" in t for t in thread) == 1, thread  # the card, become its outcome
+    assert not any("Rejected at" in t for t in thread)
+    bakery.wait_ephemeral(APPROVER, "You rejected")
+    assert bakery.ephemerals(APPROVER) == [f":white_check_mark: You rejected `{rid}`."]  # one private answer
+
+
 def test_an_expired_approval_refuses_clicks_and_loses_its_buttons(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery, expires="2020-01-01T00:00Z")
-    bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+    bakery.click(APPROVER, bakery.approval_card(rid), "bake_approve")
     assert "expired" in bakery.wait_ephemeral(APPROVER, "expired")
     bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
     assert "expired" in blocks(bakery.bake_message(rid)) and puts(bakery) == 0
@@ -209,7 +242,7 @@ def test_a_token_codepipeline_refuses_is_reported_and_the_buttons_go(bakery):
             "result": {"status": "Approved", "summary": "console"},
         },
     )
-    bakery.click(APPROVER, bakery.bake_message(rid), "bake_approve")
+    bakery.click(APPROVER, bakery.approval_card(rid), "bake_approve")
     assert "did not take your decision" in bakery.wait_ephemeral(APPROVER, "CodePipeline")
     bakery.wait(lambda: "bake_approve" not in json.dumps(bakery.messages()), what="the buttons to go")
     assert "closed" in blocks(bakery.bake_message(rid))
@@ -218,10 +251,10 @@ def test_a_token_codepipeline_refuses_is_reported_and_the_buttons_go(bakery):
 
 def test_a_forged_button_key_changes_nothing_and_says_so(bakery):
     rid, _, _ = bake_waiting_for_approval(bakery)
-    message = json.loads(json.dumps(bakery.bake_message(rid)).replace('"ap-', '"ap-x'))
+    message = json.loads(json.dumps(bakery.approval_card(rid)).replace('"ap-', '"ap-x'))
     bakery.click(APPROVER, message, "bake_approve")
     assert "I do not know this approval" in bakery.wait_ephemeral(APPROVER, "do not know")
-    message = json.loads(json.dumps(bakery.bake_message(rid)).replace('"ap-', '"$(reboot) ap-'))
+    message = json.loads(json.dumps(bakery.approval_card(rid)).replace('"ap-', '"$(reboot) ap-'))
     bakery.click(APPROVER, message, "bake_approve")
     assert "no key I issued" in bakery.wait_ephemeral(APPROVER, "no key")
     for payload in (

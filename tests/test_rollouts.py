@@ -219,10 +219,21 @@ def test_a_successful_bake_offers_a_rollout_button_that_rolls_out_in_its_thread(
     assert rollout.ami_id == ami and rollout.request_id == request_id
     in_thread = bakery.wait(lambda: rollout_message(bakery, rollout.rollout_id), what="the rollout message")
     assert in_thread["thread_ts"] == message["ts"]
+    # The bake's message follows its rollout: pointed to while it runs, then what the target runs.
+    bakery.wait(
+        lambda: f"Rollout `{rollout.rollout_id}` to *base-canary*" in blocks(bakery.bake_message(request_id)),
+        what="the bake's message pointing to its rollout",
+    )
+    assert "Roll out to base-canary" not in blocks(bakery.bake_message(request_id))
     # And `/bake rollout base-canary` with no AMI now means this bake's.
     bakery.wait(lambda: bakery.services.rollouts.get(rollout.rollout_id).refresh_id, what="the refresh")
     bakery.refresh_clock.advance(REFRESH_SECONDS * 2)
     wait_status(bakery, rollout.rollout_id, "succeeded")
+    shown = bakery.wait(
+        lambda: "*base-canary* runs this AMI since" in (b := blocks(bakery.bake_message(request_id))) and b,
+        what="the bake's message saying base-canary runs its AMI",
+    )
+    assert "Roll out to base-canary" not in shown and "rollout_start" not in shown
     assert ami in bakery.command(APPROVER, "rollout base-canary")["text"]
 
 

@@ -100,7 +100,9 @@ def advance(bake: Bake, ev: PipelineEvent) -> Bake | None:
     if "status" not in changes and bake.status in (BakeStatus.REQUESTED, BakeStatus.COMMITTED, BakeStatus.ERROR):
         changes["status"] = BakeStatus.RUNNING
     out = replace(bake, **changes)
-    if ev.level == "action" and ev.state == PipelineState.FAILED and "actions" in changes:
+    # A rejected approval the bot holds is told once in the thread by its own card, which becomes the outcome.
+    carded = any((a.request.stage, a.request.action) == (ev.stage, ev.action) for a in bake.approvals)
+    if ev.level == "action" and ev.state == PipelineState.FAILED and "actions" in changes and not carded:
         kind = NoticeKind.APPROVAL_REJECTED if ev.category == "Approval" else NoticeKind.ACTION_FAILED
         out = out.with_notice(
             f"failed:{ev.execution_id}:{ev.stage}/{ev.action}",

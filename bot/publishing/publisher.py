@@ -70,6 +70,7 @@ class MessagePublisher:
         retry_delay: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         before_publish: Callable[[], None] = lambda: None,
+        after_publish: Callable[[Any], None] = lambda record: None,
     ):
         self._store = store
         self._chat = chat
@@ -80,6 +81,8 @@ class MessagePublisher:
         self._retry_delay = retry_delay
         self._clock = clock
         self._before_publish = before_publish  # e.g. wait while Slack requests are being acknowledged
+        # Given each record once Slack shows it: e.g. a rollout's bake redraws, since its message tells of it.
+        self._after_publish = after_publish
         self._due: dict[str, float] = {}  # request id -> earliest time it may be sent
         self._drawing = 0  # taken off `_due` and being drawn: still pending work for `pending()`
         self._last_sent: dict[str, float] = {}
@@ -193,6 +196,7 @@ class MessagePublisher:
             self._last_sent[request_id] = self._clock()
         if bake.terminal and all(n.posted for n in bake.notices):
             self._settle(request_id)
+        self._after_publish(bake)
 
     def _draw(self, key: str, bake: Any) -> Any:
         text, blocks = self._render(bake)

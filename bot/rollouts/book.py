@@ -24,6 +24,15 @@ log = logging.getLogger(__name__)
 
 ROLLOUT = "rollout"
 LOCK = "target-lock"
+OF_BAKE = "bake-rollout"  # "<request id>|<rollout id>", indexed by the request id: a bake's rollouts
+
+
+def rollouts_of_bake(store: StateStore, request_id: str) -> list[Rollout]:
+    """The rollouts made of one bake's AMI, oldest first (its message says where that AMI runs)."""
+    if not request_id:
+        return []
+    found = (store.get(ROLLOUT, link.doc.get("rollout_id", "")) for link in store.find(OF_BAKE, request_id))
+    return sorted((Rollout.from_doc(r.doc) for r in found if r), key=lambda r: (r.requested_at, r.rollout_id))
 
 
 class RolloutBook:
@@ -51,6 +60,9 @@ class RolloutBook:
     def create(self, rollout: Rollout) -> None:
         doc = rollout.to_doc()
         self._store.create(ROLLOUT, rollout.rollout_id, doc, index=rollout_index(doc))
+        if rollout.request_id:
+            link = {"rollout_id": rollout.rollout_id, "target": rollout.target}
+            self._store.create(OF_BAKE, f"{rollout.request_id}|{rollout.rollout_id}", link, index=rollout.request_id)
         self.mark_dirty(rollout.rollout_id)
 
     def mark_dirty(self, rollout_id: str) -> None:

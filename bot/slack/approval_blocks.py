@@ -14,14 +14,14 @@ from bot.slack.text import escape, link
 Blocks = list[dict[str, Any]]
 
 
-
-
 def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
     """The approval as the thread reply (and the bake message) show it: open with buttons, or its outcome."""
     asked = a.request
     where = f"*{escape(asked.stage)}* / *{escape(asked.action)}*"
     if not a.open or a.status == ApprovalStatus.DECIDING:
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": outcome_line(a, where)}}]
+        step = bake.actions.get(f"{asked.stage}/{asked.action}")
+        said = outcome_line(a, where, step.summary if step else "")
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": said}}]
     not_who = f"<@{bake.requested_by}> (who asked)" if bake.requested_by else ""
     if bake.origin == "push" and bake.author:
         not_who = ", ".join(filter(None, [not_who, f"{escape(bake.author)} (the commit's author)"]))
@@ -63,7 +63,11 @@ def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
     return blocks
 
 
-def outcome_line(a: ApprovalState, where: str) -> str:
+def outcome_line(a: ApprovalState, where: str, summary: str = "") -> str:
+    """What became of an approval, in one line: the card becomes this once it is decided or closed.
+
+    `summary` is what the approval action ended with (a console decision's comment).
+    """
     who = f"<@{a.decided_by}>" if a.decided_by else "someone"
     when = f" {slack_date(a.decided_at)}" if a.decided_at else ""
     if a.status == ApprovalStatus.DECIDING:
@@ -75,6 +79,12 @@ def outcome_line(a: ApprovalState, where: str) -> str:
         return f":no_entry: {where} rejected by {who}{when}: {escape(a.reason)}"[:3000]
     if a.status == ApprovalStatus.EXPIRED:
         return f":hourglass: {where} expired ({expiry_text(a.request.expires)}) without a decision"
+    comment = f": {escape(summary)}" if summary else ""
+    if a.status == ApprovalStatus.DECIDED_ELSEWHERE:
+        # progress.py writes the note as "<approved | rejected | state> outside Slack (console or API)".
+        icons = {"rejected": ":no_entry:", "approved": ":white_check_mark:"}
+        icon = icons.get(a.note.split(" ", 1)[0], ":heavy_minus_sign:")
+        return f"{icon} {where} {escape(a.note)}{comment}"[:3000]
     return f":heavy_minus_sign: {where} closed: {escape(a.note or a.status)}"
 
 

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.approvals.record import ApprovalStatus
-from bot.bakes.record import Bake, BakeStatus, StepState
+from bot.approvals.record import ApprovalState
+from bot.bakes.record import Bake, StepState
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import STAGES, PipelineState
-from bot.slack import ids
-from bot.slack.approval_blocks import approval_card, outcome_line
+from bot.rollouts.record import Rollout
+from bot.slack.approval_blocks import approval_card
+from bot.slack.bake_rollouts import rollout_blocks
+from bot.slack.bake_state import approval_step_words, current_approvals, header_words, released
 from bot.slack.dates import duration, slack_date
 from bot.slack.text import escape, link
 
 Blocks = list[dict[str, Any]]
 
-# Keyed by the status enum, which equals its stored string: a string looks a label up as well.
-STATUS_LABEL: dict[str, tuple[str, str]] = {
-    BakeStatus.REQUESTED: (":inbox_tray:", "requested"),
-    BakeStatus.COMMITTED: (":outbox_tray:", "committed, waiting for the pipeline"),
-    BakeStatus.RUNNING: (":hourglass_flowing_sand:", "running"),
-    BakeStatus.SUCCEEDED: (":white_check_mark:", "succeeded"),
-    BakeStatus.FAILED: (":x:", "failed"),
-    BakeStatus.SUPERSEDED: (":fast_forward:", "superseded"),
-    BakeStatus.CANCELED: (":heavy_minus_sign:", "canceled"),
-    BakeStatus.STOPPED: (":octagonal_sign:", "stopped"),
-    BakeStatus.ERROR: (":warning:", "could not start"),
-}
 STEP_ICON: dict[str, str] = {
     PipelineState.STARTED: ":arrows_counterclockwise:",
     PipelineState.RESUMED: ":arrows_counterclockwise:",
@@ -43,10 +33,21 @@ def execution_url(pipeline: str, execution_id: str, region: str, links: Links = 
     return links.execution(pipeline=pipeline, execution_id=execution_id, region=region)
 
 
-def stage_line(name: str, step: StepState | None) -> str:
+def stage_line(
+    name: str, step: StepState | None, approval: ApprovalState | None = None, *, bake_ended: bool = False
+) -> str:
+    """One stage: not yet, running since when, or how it ended and how long it took; an approval's stage
+    says what its approval record says (waiting, approved or rejected by whom). Once the bake ended, a stage
+    that never reported its end did not finish: it is not "running" any more."""
     if step is None:
         return f":white_small_square: {name}"
+    if bake_ended and not step.ended and (approval is None or approval.open):
+        return f":heavy_minus_sign: *{name}* did not finish"
     icon = STEP_ICON.get(step.state, ":grey_question:")
+    if approval is not None:
+        said = approval_step_words(approval)
+        took = duration(step.started, step.ended) if step.ended else ""
+        return f"{said[0]} *{name}* {said[1]}" + (f" in {took}" if took else "")
     if step.ended:
         took = duration(step.started, step.ended)
         return f"{icon} *{name}* {step.state.lower()}" + (f" in {took}" if took else "")
@@ -58,16 +59,17 @@ def bake_message(
     bake: Bake,
     *,
     region: str,
-    approvers: str = "",
     targets: tuple[tuple[str, str], ...] = (),
+    rollouts: tuple[Rollout, ...] = (),
     links: Links = CONSOLE,
 ) -> tuple[str, Blocks]:
     """The one top-level message of a bake, as it stands now.
 
-    `approvers` describes who may approve; `targets` are (target name, rollout_start button key) pairs
-    offered once the bake succeeded with AMIs.
+    `targets` are (target name, rollout_start button key) pairs offered once the bake's AMIs are released;
+    `rollouts` are this bake's rollouts, so a target it already runs on is said instead of offered. The
+    approval card itself lives in the bake's thread (`bake_replies`); the message says its state in one line.
     """
-    icon, label = STATUS_LABEL.get(bake.status, (":grey_question:", bake.status))
+    icon, label = header_words(bake)
     title = f"{icon} Bake `{bake.request_id}` of *{bake.image}*: {label}"
     who = f"<@{bake.requested_by}>" if bake.requested_by else escape(bake.author or "someone")
     how = "pushed a commit" if bake.origin == "push" else "requested"
@@ -95,44 +97,27 @@ def bake_message(
         blocks.append({"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields[:10]]})
     if bake.execution_id or bake.stages:
         names = list(STAGES) + [s for s in bake.stages if s not in STAGES]
-        lines = [stage_line(name, bake.stages.get(name)) for name in names]
+        approvals = {a.request.stage: a for a in current_approvals(bake)}
+        lines = [
+            stage_line(name, bake.stages.get(name), approvals.get(name), bake_ended=bake.terminal) for name in names
+        ]
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
+    is_released = released(bake)
     if bake.amis:
         amis = "\n".join(
             f"`{a.ami_id}` in {a.region}" + (f" ({a.account_id})" if a.account_id else "") for a in bake.amis
         )
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*AMIs*\n{amis}"[:3000]}})
-    for a in bake.approvals:
-        if a.open:
-            blocks.extend(approval_card(bake, a, approvers=approvers or "the approvers"))
-        else:
-            where = f"*{escape(a.request.stage)}* / *{escape(a.request.action)}*"
-            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": outcome_line(a, where)}]})
-    if bake.status == BakeStatus.SUCCEEDED and bake.amis and targets:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "rollouts",
-                "elements": [
-                    {
-                        "type": "button",
-                        "action_id": ids.ROLLOUT_START,
-                        "text": {"type": "plain_text", "text": f"Roll out to {name}"[:75]},
-                        "value": key,
-                    }
-                    for name, key in targets[:25]
-                ],
-            }
-        )
+        said = "released" if is_released else ("not released yet" if not bake.terminal else "not released")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*AMIs* {said}\n{amis}"[:3000]}})
+    if is_released and bake.amis and targets:
+        blocks.extend(rollout_blocks(targets, rollouts))
     if bake.error:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {escape(bake.error)}"[:3000]}]}
         )
     text = f"Bake {bake.request_id} of {bake.image}: {label}"
-    if any(a.status == ApprovalStatus.PENDING for a in bake.approvals):
-        text += " — waiting for approval"
     if bake.amis:
-        text += " — " + ", ".join(a.ami_id for a in bake.amis)
+        text += " — " + ", ".join(a.ami_id for a in bake.amis) + ("" if is_released else " (not released)")
     return text, blocks
 
 
@@ -148,7 +133,7 @@ def bake_replies(bake: Bake, *, approvers: str = "") -> list[tuple[str, str, Blo
 
 def bake_summary_line(bake: Bake) -> str:
     """One line per bake, for `/bake status` lists."""
-    icon, label = STATUS_LABEL.get(bake.status, (":grey_question:", bake.status))
+    icon, label = header_words(bake)
     current = next((n for n in reversed(STAGES) if n in bake.stages), "")
     where = f" at *{current}*" if current and not bake.terminal else ""
     amis = (" — " + ", ".join(f"`{a.ami_id}`" for a in bake.amis)) if bake.amis else ""

@@ -28,8 +28,9 @@ STATUS_LABEL: dict[str, tuple[str, str]] = {
 
 
 def progress_bar(percentage: int, width: int = 20) -> str:
+    """Plain text, not inline code: Slack paints inline code red, and a full bar must not look like an error."""
     filled = max(0, min(width, round(percentage * width / 100)))
-    return "█" * filled + "░" * (width - filled)
+    return "▰" * filled + "▱" * (width - filled)
 
 
 def _button(
@@ -76,7 +77,7 @@ def rollout_message(rollout: Rollout, *, approvers: str = "") -> tuple[str, Bloc
         )
     if r.refresh_id:
         left = f" · {r.instances_to_update} instance{'s' if r.instances_to_update != 1 else ''} left"
-        lines.append(f"`{progress_bar(r.percentage)}` {r.percentage}%{left} · refresh `{r.refresh_id[:8]}`")
+        lines.append(f"{progress_bar(r.percentage)} {r.percentage}%{left} · refresh `{r.refresh_id[:8]}`")
     if r.status_reason:
         lines.append(f"> {escape(r.status_reason)[:500]}")
     if r.error:

@@ -125,6 +125,12 @@ class SandboxProcess:
     def thread(self, ts: str) -> list[dict[str, Any]]:
         return [m for m in self.messages() if m.get("thread_ts") == ts and m["ts"] != ts]
 
+    def approval_card(self, request_id: str) -> dict[str, Any] | None:
+        """The approval card with its buttons: a reply in the bake's thread (the message only points to it)."""
+        top = self.bake_message(request_id)
+        replies = self.thread(top["ts"]) if top else []
+        return next((m for m in replies if "bake_approve" in blocks_text(m) and not m.get("ephemeral_to")), None)
+
     def wait(self, predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
         return wait_for(
             predicate, timeout, what, interval=0.1, explain=lambda: "stderr tail:\n" + "".join(self.stderr[-15:])

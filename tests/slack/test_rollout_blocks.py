@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.rollouts.record import Rollout
-from bot.slack.rollout_blocks import progress_bar, rollout_message
+from bot.slack.rollout_blocks import STATUS_LABEL, progress_bar, rollout_message
 
 
 def rollout(**kw) -> Rollout:
@@ -57,4 +57,16 @@ def test_an_ended_rollout_has_no_buttons():
 
 
 def test_progress_bar_is_bounded():
-    assert progress_bar(0) == "░" * 20 and progress_bar(100) == "█" * 20 and progress_bar(150) == "█" * 20
+    assert progress_bar(0) == "▱" * 20 and progress_bar(100) == "▰" * 20 and progress_bar(150) == "▰" * 20
+
+
+def test_progress_bar_is_plain_text_not_inline_code_which_slack_paints_red():
+    r = rollout(status="in_progress", refresh_id="abcd1234-x", percentage=100, instances_to_update=0)
+    shown = json.dumps(rollout_message(r)[1], ensure_ascii=False)
+    assert "▰" * 20 + " 100%" in shown and "`▰" not in shown and "▰`" not in shown
+
+
+def test_every_rollout_state_reads_without_its_icon():
+    for status, (icon, word) in STATUS_LABEL.items():
+        header = rollout_message(rollout(status=status))[1][0]["text"]["text"]
+        assert header.startswith(icon) and header.removeprefix(icon).strip().endswith(f": {word}")
