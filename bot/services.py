@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.access.service import Access
@@ -35,6 +36,16 @@ class Services:
     answers: Answers  # listeners' work that may wait on Slack or AWS, off the acknowledgement
     foreground: Foreground
 
-    def tell(self, *, channel: str, user: str, text: str) -> None:
-        """Answer someone privately, off the Slack listener thread."""
-        self.workers.submit(lambda: self.chat.post_ephemeral(channel=channel, user=user, text=text))
+    def tell(self, *, channel: str, user: str, text: str | Callable[[], str]) -> None:
+        """Answer someone privately, off the Slack listener thread.
+
+        `text` may be a function, worded when the answer is sent rather than when it was decided: the workers
+        may send it a while later, and by then the record it speaks of may have moved on. "" sends nothing.
+        """
+
+        def send() -> None:
+            said = text() if callable(text) else text
+            if said:
+                self.chat.post_ephemeral(channel=channel, user=user, text=said)
+
+        self.workers.submit(send)

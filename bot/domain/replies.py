@@ -88,6 +88,16 @@ class RolloutRollingBack:
     rollout_id: str
 
 
+@dataclass(frozen=True)
+class RolloutStands:
+    """A rollout answer sent after the rollout moved on: where it stands now, instead of what it was."""
+
+    rollout_id: str
+    target: str
+    ami_id: str
+    status: str
+
+
 Reply = (
     Refused
     | Failed
@@ -100,4 +110,5 @@ Reply = (
     | RolloutCanceled
     | RolloutCanceling
     | RolloutRollingBack
+    | RolloutStands
 )

@@ -18,6 +18,7 @@ from bot.domain.replies import (
     RolloutCanceling,
     RolloutOpened,
     RolloutRollingBack,
+    RolloutStands,
 )
 from bot.rollouts.errors import AmiOfAnotherImage, RolloutMovedOn
 from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
@@ -99,6 +100,11 @@ def _rollout_rolling_back(r: RolloutRollingBack) -> str:
     return f"Rolling back rollout `{r.rollout_id}`: replaced instances go back to the previous version."
 
 
+def _rollout_stands(r: RolloutStands) -> str:
+    icon, label = ROLLOUT_LABEL.get(r.status, (":grey_question:", r.status))
+    return f"{icon} Rollout `{r.rollout_id}` of `{r.target}` onto `{r.ami_id}`: {label} by now (see its message)."
+
+
 _TEXT: dict[type, Callable[[Any], str]] = {
     Refused: _refused,
     Failed: _failed,
@@ -111,4 +117,5 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     RolloutCanceled: _rollout_canceled,
     RolloutCanceling: _rollout_canceling,
     RolloutRollingBack: _rollout_rolling_back,
+    RolloutStands: _rollout_stands,
 }

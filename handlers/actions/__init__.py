@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.errors import BadRequest
-from bot.domain.replies import Reply
+from bot.domain.replies import Deciding, Reply, RolloutApproved, RolloutOpened, RolloutStands
+from bot.rollouts.record import RolloutStatus
 from bot.services import Services
 from bot.slack.payloads import ButtonClick
 from bot.slack.replies import reply_text
@@ -33,7 +34,22 @@ def answer_click(services: Services, body: dict[str, Any], run: Run) -> None:
 
     def answer() -> None:
         reply = handled(lambda: run(services, click), event="click", user=click.user, action=click.action_id)
-        if reply is not None:
-            services.tell(channel=click.channel, user=click.user, text=reply_text(reply))
+        if reply is None or isinstance(reply, Deciding):
+            # A decision on its way shows at once on the approval card in the thread ("… telling CodePipeline"),
+            # and its outcome is told privately once it is known: one private answer, never "Approving…" beside it.
+            return
+        services.tell(channel=click.channel, user=click.user, text=lambda: reply_text(as_it_stands(services, reply)))
 
     services.answers.later(answer)
+
+
+def as_it_stands(services: Services, reply: Reply) -> Reply:
+    """A rollout answer checked against the rollout when it is sent: "it is starting" once it ended is not said."""
+    if not isinstance(reply, (RolloutOpened, RolloutApproved)):
+        return reply
+    rollout = services.rollouts.get(reply.rollout_id)
+    waits = isinstance(reply, RolloutOpened) and reply.awaits_approval
+    said = RolloutStatus.AWAITING_APPROVAL if waits else RolloutStatus.STARTING
+    if rollout is None or rollout.status == said:
+        return reply
+    return RolloutStands(rollout.rollout_id, rollout.target, rollout.ami_id, rollout.status.value)

@@ -34,14 +34,13 @@ def register(app: App, services: Services) -> None:
                 services.tell(channel=bake.channel, user=form.user, text=reply_text(reply))
 
         def decide() -> Deciding | Refused | Failed:
-            reply = handled(
+            # A rejection on its way is not told privately: the approval card in the thread shows it at once,
+            # and the outcome follows privately once CodePipeline took it (one private answer, not two).
+            return handled(
                 lambda: services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason),
                 event="reject",
                 user=form.user,
             )
-            if isinstance(reply, Deciding):
-                tell(reply)
-            return reply
 
         def told_late(reply: Deciding | Refused | Failed) -> None:
             # The modal has closed by now, so a refusal goes to the person privately instead.
@@ -52,4 +51,4 @@ def register(app: App, services: Services) -> None:
         if isinstance(reply, (Refused, Failed)):
             ack(response_action="errors", errors={ids.REJECT_REASON_BLOCK: trouble_sentence(reply)[:MAX_ERROR]})
         else:
-            ack()  # decided (and told), or still deciding: then the outcome follows privately
+            ack()  # deciding: the outcome follows privately

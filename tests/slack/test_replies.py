@@ -38,6 +38,10 @@ GOLDEN = [
      "Cancelling rollout `r-abcdef`: instances already replaced stay replaced."),
     (replies.RolloutRollingBack(rollout_id="r-abcdef"),
      "Rolling back rollout `r-abcdef`: replaced instances go back to the previous version."),
+    (replies.RolloutStands(rollout_id="r-abcdef", target="web-prod", ami_id="ami-0123456789abcdef0",
+                           status="succeeded"),
+     ":white_check_mark: Rollout `r-abcdef` of `web-prod` onto `ami-0123456789abcdef0`: succeeded by now "
+     "(see its message)."),
 ]  # fmt: skip
 
 
