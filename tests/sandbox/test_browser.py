@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.sandbox.pipeline.runner import ACTIONS
+from tests.fixtures.waiting import wait_for
 from tests.sandbox.sandbox_process import SandboxProcess
 
 pytestmark = pytest.mark.slow
@@ -25,6 +27,19 @@ CHROMIUM_ARGS = [
 ]
 WAIT_MS = 30_000
 RID = re.compile(r"Bake `?(b-[a-z0-9]{6,12})`? of")
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "page"
+# What changes from run to run, and its stand-in in the reviewed page text.
+VOLATILE = [
+    (re.compile(r"\b[bhr]-[a-z0-9]{6,12}\b"), "<id>"),
+    (re.compile(r"\bami-[0-9a-f]{8,17}\b"), "<ami>"),
+    (re.compile(r"\b[0-9a-f]{8}\b"), "<hex>"),
+    (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d)?Z?"), "<time>"),
+    (re.compile(r"\b\d+(h \d\dm|m \d\ds|s)\b"), "<took>"),
+    (re.compile(r"\b\d{12}\b"), "<account>"),
+    (re.compile(r"(\d{1,2}/\d{1,2}/\d{4}, )?\d{1,2}:\d\d(:\d\d)? [AP]M"), "<time>"),
+    # The variables are the bake's input, not its state (and the sandbox's defaults are its own business).
+    (re.compile(r"^Variables\n.*$", re.MULTILINE), "Variables\n<variables>"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +67,7 @@ def sandbox() -> Iterator[SandboxProcess]:
 
 @pytest.fixture
 def page(browser: Any, sandbox: SandboxProcess) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", timezone_id="UTC")
     tab = context.new_page()
     tab.goto(sandbox.url)
     tab.wait_for_selector("#users .user")
@@ -97,6 +112,43 @@ def bake_message(page: Any, rid: str) -> Any:
     return page.locator("#feed > .msg:not(.ephemeral)", has_text=rid)
 
 
+def approval_card(page: Any, rid: str) -> Any:
+    """The approval card, a reply in the bake's thread (it names its bake); the message only points to it."""
+    return page.locator("#feed .thread .msg", has_text=rid)
+
+
+def thread_of(page: Any, rid: str) -> Any:
+    """The replies shown under the bake's message."""
+    return bake_message(page, rid).locator("xpath=following-sibling::*[1][contains(@class, 'thread')]").locator(".msg")
+
+
+def as_reviewed(page: Any, rid: str, name: str) -> None:
+    """The bake's message and thread as the page shows them, against their reviewed text.
+
+    Text, not pixels: the page is drawn with whatever fonts and emoji the machine has, so a screenshot
+    comparison fails on a font update; the text fails only when what a reader is told changes. Ids, AMIs,
+    times and durations differ per run and are replaced. The page may still be catching up with the last
+    events, so it is read until it matches or the wait runs out. BAKERY_UPDATE_GOLDEN=1 rewrites the files.
+    """
+
+    def shown() -> str:
+        text = bake_message(page, rid).first.inner_text() + "\n--- thread\n"
+        text += "\n---\n".join(thread_of(page, rid).all_inner_texts())
+        for pattern, stand_in in VOLATILE:
+            text = pattern.sub(stand_in, text)
+        return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("BAKERY_UPDATE_GOLDEN"):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(shown())
+    reviewed = path.read_text()
+    try:
+        wait_for(lambda: shown() == reviewed, WAIT_MS / 1000, f"the page to show {path.name}")
+    except AssertionError:
+        assert shown() == reviewed  # the difference, as pytest shows it
+
+
 def wait_text(locator: Any, pattern: str | re.Pattern[str]) -> None:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -130,8 +182,12 @@ def test_a_bake_typed_in_the_page_shows_its_progress_and_ami(page, sandbox):
     assert "Only visible to you" in page.locator(".msg.ephemeral").last.inner_text()
     message = bake_message(page, rid)
     wait_text(message, r"Source\s*succeeded")
-    wait_text(message, r"Approve\s*running")
+    wait_text(message, r"Approve\s*waiting for approval — see the thread")
+    approval_card(page, rid).locator("button[data-action-id=bake_approve]").first.wait_for(timeout=WAIT_MS)
+    as_reviewed(page, rid, "waiting_for_approval")
     text = message.first.inner_text()
+    assert re.search(r"of base:? waiting for approval", text) and "running" not in text, text
+    assert "not released yet" in text and message.locator("button").count() == 0, text
     assert re.search(r"Validate\s*succeeded", text) and re.search(r"Bake\s*succeeded", text), text
     assert re.search(r"ami-[0-9a-f]{8,17} in eu-west-1", text), text
     assert "@carol" in text  # <@U0CAROL> rendered as a mention, not as markup
@@ -147,7 +203,7 @@ def test_bot_text_is_shown_as_text_never_as_html(page, sandbox):
     wait_text(bake_message(page, rid), r"<b>bold</b>")
     assert page.evaluate("() => window.pwned === undefined")
     assert page.locator("#feed img").count() == 0
-    wait_text(bake_message(page, rid), r"Approve\s*running")
+    wait_text(bake_message(page, rid), r"Approve\s*waiting for approval")
     approve_through_codepipeline(sandbox, "ami-bakery-base")
     wait_text(bake_message(page, rid), r"Publish\s*succeeded")
 
@@ -156,24 +212,28 @@ def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, s
     act_as(page, "carol")
     rid = bake(page, "/bake base four eyes")
     message = bake_message(page, rid)
-    approve = message.locator("button[data-action-id=bake_approve]")
+    approve = approval_card(page, rid).locator("button[data-action-id=bake_approve]")
     approve.first.wait_for(timeout=WAIT_MS)
     private = page.locator(".msg.ephemeral").count()
     approve.first.click()  # the requester may not approve their own bake
     page.locator(".msg.ephemeral").nth(private).wait_for(timeout=WAIT_MS)
     # carol is no approver in the example configuration; were she one, four-eyes would refuse her.
     assert re.search(r"not allowed to approve|four-eyes", page.locator(".msg.ephemeral").nth(private).inner_text())
-    assert re.search(r"Approve\s*running", message.first.inner_text())
+    assert re.search(r"Approve\s*waiting for approval", message.first.inner_text())
     act_as(page, "alice")
-    bake_message(page, rid).locator("button[data-action-id=bake_approve]").first.click()
+    approval_card(page, rid).locator("button[data-action-id=bake_approve]").first.click()
     wait_text(bake_message(page, rid), r"Publish\s*succeeded")
-    assert re.search(r"ami-[0-9a-f]{8,17}", bake_message(page, rid).first.inner_text())
+    text = bake_message(page, rid).first.inner_text()
+    assert re.search(r"Approve\s*approved by @alice", text) and re.search(r"AMIs released\s*ami-[0-9a-f]{8,17}", text)
+    # alice's one private answer is the outcome: no "Approving…" beside it.
+    wait_text(page.locator(".msg.ephemeral"), r"You approved")
+    assert not [t for t in page.locator(".msg.ephemeral").all_inner_texts() if "Approving" in t]
 
     # web is baked on base's new AMI; its target web-prod is gated: alice starts, bob approves.
     act_as(page, "carol")
     web = bake(page, "/bake web with the new base")
     act_as(page, "alice")
-    bake_message(page, web).locator("button[data-action-id=bake_approve]").first.click(timeout=WAIT_MS)
+    approval_card(page, web).locator("button[data-action-id=bake_approve]").first.click(timeout=WAIT_MS)
     wait_text(bake_message(page, web), r"Publish\s*succeeded")
     start = bake_message(page, web).locator("button[data-action-id=rollout_start]")
     start.first.click(timeout=WAIT_MS)
@@ -181,21 +241,45 @@ def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, s
     page.locator("button[data-action-id=rollout_approve]").last.click(timeout=WAIT_MS)
     # The rollout's progress lives in the web bake's thread; the refresh takes refresh_seconds (3 s here).
     wait_text(page.locator("#feed .thread .msg"), r"Rollout r-[a-z0-9]+ of web-prod onto ami-[0-9a-f]+:? succeeded")
+    # The bake's message no longer offers what happened: it says where its AMI runs.
+    wait_text(bake_message(page, web), r"web-prod runs this AMI since")
+    assert bake_message(page, web).locator("button", has_text="Roll out to web-prod").count() == 0
 
 
 def test_a_rejection_asks_for_a_reason_in_a_modal_and_fails_the_bake(page, sandbox):
     act_as(page, "carol")
     rid = bake(page, "/bake base to be turned down")
     act_as(page, "alice")
-    reject = bake_message(page, rid).locator("button[data-action-id=bake_reject]")
+    reject = approval_card(page, rid).locator("button[data-action-id=bake_reject]")
     reject.first.click(timeout=WAIT_MS)
     modal = page.locator("#modal")
     modal.locator("textarea, input").first.wait_for(timeout=WAIT_MS)
     modal.locator("textarea, input").first.fill("not before the freeze ends")
     modal.locator("button.primary").click()
     page.locator("#modal-bg").wait_for(state="hidden", timeout=WAIT_MS)
-    wait_text(bake_message(page, rid), r"failed")
-    wait_text(page.locator("#feed .thread .msg"), r"not before the freeze ends")
+    message = bake_message(page, rid)
+    wait_text(message, r"of base:? rejected by @alice: not before the freeze ends")
+    wait_text(message, r"Approve\s*rejected")
+    wait_text(message, r"AMIs not released(?! yet)")  # once the execution ended
+    text = message.first.inner_text()
+    assert "failed" not in text, text
+    assert message.locator("button").count() == 0  # no Roll out for an AMI that was not released
+    said = [t for t in thread_of(page, rid).all_inner_texts() if "not before the freeze ends" in t]
+    assert len(said) == 1 and "rejected by @alice" in said[0]  # the card, become its outcome; said once
+    wait_text(page.locator(".msg.ephemeral"), r"You rejected")
+    as_reviewed(page, rid, "rejected")
+
+
+def test_a_failed_test_stage_fails_the_bake_and_its_ami_is_not_released(page, sandbox):
+    act_as(page, "carol")
+    rid = bake(page, "/bake base sandbox_fail=test to see a failure")
+    message = bake_message(page, rid)
+    wait_text(message, r"of base:? failed at Test")
+    wait_text(thread_of(page, rid), r"Stage Test failed")
+    text = message.first.inner_text()
+    assert re.search(r"Test\s*failed", text) and re.search(r"AMIs not released\s+ami-", text), text
+    assert "rejected" not in text and message.locator("button").count() == 0
+    as_reviewed(page, rid, "failed_test")
 
 
 # --- the first screen (issue 10, items 4 and 6) -------------------------------------------------------

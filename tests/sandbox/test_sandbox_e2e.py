@@ -32,15 +32,15 @@ def sandbox() -> Iterator[SandboxProcess]:
         assert code == 0, "".join(box.stderr[-30:])
 
 
-def waiting_at_approve(sandbox: SandboxProcess, rid: str) -> dict:
-    return sandbox.wait(
-        # The stage shows as running before the approval notification adds the buttons: wait for both.
-        lambda: (m := sandbox.bake_message(rid))
-        and "*Approve* running" in blocks_text(m)
-        and "bake_approve" in blocks_text(m)
-        and m,
-        what=f"bake {rid} waiting at Approve with its buttons",
+def waiting_at_approve(sandbox: SandboxProcess, rid: str) -> tuple[dict, dict]:
+    """(the bake's message, its approval card in the thread) once the approval notification opened it."""
+    message = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "*Approve* waiting for approval" in blocks_text(m) and m,
+        what=f"bake {rid} waiting at Approve",
     )
+    assert "bake_approve" not in blocks_text(message)  # the card, with its buttons, is in the thread only
+    card = sandbox.wait(lambda: sandbox.approval_card(rid), what=f"bake {rid}'s approval card")
+    return sandbox.bake_message(rid) or message, card
 
 
 def decide(sandbox: SandboxProcess, pipeline: str, status: str, summary: str) -> None:
@@ -95,11 +95,12 @@ def test_text_typed_without_the_slash_is_posted_and_answered_with_a_hint(sandbox
 
 def test_a_bake_runs_the_pipeline_and_shows_the_ami_then_waits_for_approval(sandbox):
     rid = request_id_of(sandbox.command(REQUESTER, "base sandbox e2e"))
-    message = waiting_at_approve(sandbox, rid)
+    message, _ = waiting_at_approve(sandbox, rid)
     text = blocks_text(message)
     for stage in ("Source", "Validate", "Bake", "Test"):
         assert f"*{stage}* succeeded" in text, text
-    ami_id = text.split("*AMIs*\\n`")[1].split("`")[0]
+    assert "*AMIs* not released yet" in text
+    ami_id = text.split("*AMIs* not released yet\\n`")[1].split("`")[0]
     ec2 = sandbox.aws("ec2")
     tags = {t["Key"]: t["Value"] for t in ec2.describe_images(ImageIds=[ami_id])["Images"][0]["Tags"]}
     assert tags["bakery:request-id"] == rid and tags["bakery:image"] == "base"
@@ -124,14 +125,19 @@ def test_a_bake_runs_the_pipeline_and_shows_the_ami_then_waits_for_approval(sand
 
 def test_a_rejected_approval_fails_the_bake_with_the_reason_in_its_thread(sandbox):
     rid = request_id_of(sandbox.command(REQUESTER, "base to be rejected"))
-    message = waiting_at_approve(sandbox, rid)
+    message, _ = waiting_at_approve(sandbox, rid)
     decide(sandbox, "ami-bakery-base", "Rejected", "not this week")
-    sandbox.wait(lambda: "failed" in (sandbox.bake_message(rid) or {}).get("text", ""), what="the bake to fail")
+    done = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "rejected outside Slack" in m["text"] and m,
+        what="the bake to say it was rejected",
+    )
+    assert "rejected outside Slack: not this week" in blocks_text(done) and "failed" not in blocks_text(done)
+    assert "*AMIs* not released" in blocks_text(done) and "rollout_start" not in blocks_text(done)
     replies = sandbox.wait(
-        lambda: [m for m in sandbox.thread(message["ts"]) if "Rejected" in blocks_text(m) + m["text"]],
+        lambda: [m for m in sandbox.thread(message["ts"]) if "not this week" in blocks_text(m) + m["text"]],
         what="the rejection in the thread",
     )
-    assert "not this week" in blocks_text(replies[0]) + replies[0]["text"]
+    assert len(replies) == 1 and "rejected outside Slack" in blocks_text(replies[0])
 
 
 @pytest.mark.parametrize("stage", ["validate", "bake"])
@@ -151,8 +157,8 @@ def test_sandbox_fail_makes_that_stage_fail(sandbox, stage):
 
 def test_approved_in_the_channel_by_another_user_then_rolled_out(sandbox):
     rid = request_id_of(sandbox.command(REQUESTER, "web through the JSON API"))
-    message = waiting_at_approve(sandbox, rid)
-    status, _ = sandbox.click(REQUESTER, message["ts"], "bake_approve")
+    _, card = waiting_at_approve(sandbox, rid)
+    status, _ = sandbox.click(REQUESTER, card["ts"], "bake_approve")
     assert status == 200
     assert sandbox.wait(
         lambda: [
@@ -162,7 +168,7 @@ def test_approved_in_the_channel_by_another_user_then_rolled_out(sandbox):
         ],
         what="the requester told they cannot approve their own bake",
     )
-    status, _ = sandbox.click(APPROVER, message["ts"], "bake_approve")
+    status, _ = sandbox.click(APPROVER, card["ts"], "bake_approve")
     assert status == 200
     done = sandbox.wait(
         lambda: (m := sandbox.bake_message(rid)) and "rollout_start" in blocks_text(m) and m, what="the rollout button"
@@ -185,6 +191,11 @@ def test_approved_in_the_channel_by_another_user_then_rolled_out(sandbox):
         timeout=90,
         what="the rollout to succeed",
     )
+    final = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "*web-prod* runs this AMI since" in blocks_text(m) and m,
+        what="the bake's message to say web-prod runs its AMI",
+    )
+    assert "Roll out to web-prod" not in blocks_text(final)
 
 
 def test_a_click_on_a_missing_button_or_by_an_unknown_user_is_refused(sandbox):
