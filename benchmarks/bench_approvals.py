@@ -52,7 +52,7 @@ def main() -> None:
             bakery.reach_approval("base", rid)
             bakery.wait(lambda: bakery.services.publisher.pending() == 0, what="the approval drawn")
             before = len(bakery.slack.calls())
-            message = bakery.bake_message(rid)
+            message = bakery.approval_card(rid)  # the buttons are on the card in the thread
             users = [APPROVER if n % 2 else SECOND_APPROVER for n in range(args.clicks)]
             threads = [threading.Thread(target=click, args=(u, message)) for u in users]
             for t in threads:
