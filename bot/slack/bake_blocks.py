@@ -40,14 +40,18 @@ def stage_line(
     says what its approval record says (waiting, approved or rejected by whom). Once the bake ended, a stage
     that never reported its end did not finish: it is not "running" any more."""
     if step is None:
-        return f":white_small_square: {name}"
+        if approval is None:
+            return f":white_small_square: {name}"
+        # The approval's notification came before its stage's event: the approval record says enough.
+        icon, said = approval_step_words(approval)
+        return f"{icon} *{name}* {said}"
     if bake_ended and not step.ended and (approval is None or approval.open):
         return f":heavy_minus_sign: *{name}* did not finish"
-    icon = STEP_ICON.get(step.state, ":grey_question:")
     if approval is not None:
-        said = approval_step_words(approval)
+        icon, said = approval_step_words(approval)
         took = duration(step.started, step.ended) if step.ended else ""
-        return f"{said[0]} *{name}* {said[1]}" + (f" in {took}" if took else "")
+        return f"{icon} *{name}* {said}" + (f" in {took}" if took else "")
+    icon = STEP_ICON.get(step.state, ":grey_question:")
     if step.ended:
         took = duration(step.started, step.ended)
         return f"{icon} *{name}* {step.state.lower()}" + (f" in {took}" if took else "")

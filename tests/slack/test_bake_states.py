@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,13 @@ def test_a_bake_waiting_at_its_approval_says_so_in_its_header_and_stage_line():
     assert blocks[0]["text"]["text"].endswith(": waiting for approval")
     assert "*Approve* waiting for approval — see the thread" in json.dumps(blocks, ensure_ascii=False)
     assert "running" not in json.dumps(blocks) and "running" not in text
+
+
+def test_an_approval_notified_before_its_stage_event_is_still_said():
+    bake, _ = EXAMPLES["waiting_for_approval"]
+    stages = {k: v for k, v in bake.stages.items() if k != "Approve"}
+    _, blocks = bake_message(replace(bake, stages=stages), region="eu-west-1")
+    assert "*Approve* waiting for approval — see the thread" in flat(blocks)
 
 
 def test_a_rejected_bake_says_who_rejected_it_and_why_not_failed():
