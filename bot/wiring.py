@@ -35,9 +35,9 @@ from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notifica
 from bot.domain.ports import SourceRepo
 from bot.intake.service import Intake
 from bot.publishing.publisher import BAKES, MessagePublisher, Surface
-from bot.rollouts.book import rollouts_of_bake
+from bot.rollouts.book import now_runs, rollouts_of_bake, target_runs
 from bot.rollouts.buttons import RolloutButtons
-from bot.rollouts.record import Rollout, rollout_index
+from bot.rollouts.record import Rollout, RolloutStatus, rollout_index
 from bot.rollouts.service import ROLLOUT, RolloutService
 from bot.runtime.answers import BUDGET_SECONDS, Answers
 from bot.runtime.foreground import Foreground
@@ -149,12 +149,13 @@ def build_bot(
     approvers = access.describe("approvers")
 
     def render_bake(bake: Bake) -> tuple[str, list[dict[str, Any]]]:
-        # Pure rendering over what the store holds now: the bake and its rollouts (which its message tells of).
+        # Pure rendering over what the store holds now: the bake, its rollouts, and what their targets run now.
         image = config.images.get(bake.image)
         region = (image.region if image else None) or default_region
         rollouts = tuple(rollouts_of_bake(store, bake.request_id))
+        runs = {t: r for t in {r.target for r in rollouts} if (r := target_runs(store, t)) is not None}
         targets = buttons.targets_of(bake)
-        return bake_message(bake, region=region, targets=targets, rollouts=rollouts, links=opts.links)
+        return bake_message(bake, region=region, targets=targets, rollouts=rollouts, runs=runs, links=opts.links)
 
     def publisher_of(
         surface: Surface, render: Callable[[Any], Any], after: Callable[[Any], None] = lambda r: None
@@ -173,8 +174,13 @@ def build_bot(
     publisher = publisher_of(replace(BAKES, replies=lambda b: bake_replies(b, approvers=approvers)), render_bake)
 
     def redraw_its_bake(rollout: Rollout) -> None:
+        """A bake's message tells of its rollouts: redraw it (unchanged words cost no Slack call). A success
+        also changes what its target runs, so the bake whose AMI it replaced stops saying it runs there."""
+        runs = now_runs(store, rollout) if rollout.status == RolloutStatus.SUCCEEDED else None
+        if runs is not None and runs.rollout_id == rollout.rollout_id and runs.replaced_request_id:
+            publisher.mark_dirty(runs.replaced_request_id)
         if rollout.request_id:
-            publisher.mark_dirty(rollout.request_id)  # unchanged words cost no Slack call (the digest is the same)
+            publisher.mark_dirty(rollout.request_id)
 
     rollout_publisher = publisher_of(
         Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),

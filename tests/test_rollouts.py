@@ -237,6 +237,34 @@ def test_a_successful_bake_offers_a_rollout_button_that_rolls_out_in_its_thread(
     assert ami in bakery.command(APPROVER, "rollout base-canary")["text"]
 
 
+def released_bake_rolled_out(bakery, fleet, reason: str) -> tuple[str, str]:
+    """A bake of base released with an AMI, rolled out to base-canary to the end; (request id, AMI)."""
+    request_id = bakery.command(REQUESTER, f"base {reason}")["text"].split("`")[1]
+    ami = make_ami(fleet[0], "base", request_id)
+    bakery.run_pipeline("base", bakery.commit_of(request_id), request_id=request_id, amis=[(REGION, ami)])
+    message = bakery.wait(
+        lambda: (m := bakery.bake_message(request_id)) and "rollout_start" in blocks(m) and m, what="the button"
+    )
+    bakery.click(APPROVER, message, "rollout_start")
+    rollout = bakery.wait(lambda: bakery.services.rollouts.active(), what="the rollout")[0]
+    bakery.wait(lambda: bakery.services.rollouts.get(rollout.rollout_id).refresh_id, what="the refresh")
+    bakery.refresh_clock.advance(REFRESH_SECONDS * 2)
+    wait_status(bakery, rollout.rollout_id, "succeeded")
+    return request_id, ami
+
+
+def test_a_bake_whose_ami_a_later_rollout_replaced_stops_saying_its_target_runs_it(bakery, fleet):
+    first, _ = released_bake_rolled_out(bakery, fleet, "first")
+    bakery.wait(lambda: "*base-canary* runs this AMI" in blocks(bakery.bake_message(first)), what="first runs")
+    second, ami = released_bake_rolled_out(bakery, fleet, "second")
+    bakery.wait(lambda: "*base-canary* runs this AMI" in blocks(bakery.bake_message(second)), what="second runs")
+    shown = bakery.wait(
+        lambda: f"it runs `{ami}` now" in (b := blocks(bakery.bake_message(first))) and b,
+        what="the first bake's message saying base-canary moved on",
+    )
+    assert "runs this AMI" not in shown and "Roll out to base-canary" in shown  # it may go back to it
+
+
 def test_a_failing_refresh_rolls_back_by_itself_and_says_why(bakery, fleet):
     bakery.autoscaling.fail_next_refresh("Instances failed to pass their ELB health checks.")
     ami = make_ami(fleet[0], "base")

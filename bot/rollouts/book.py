@@ -18,13 +18,14 @@ from bot.domain.ports import StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, utc_now
 from bot.rollouts.errors import RolloutMovedOn
-from bot.rollouts.record import Rollout, RolloutStatus, rollout_index
+from bot.rollouts.record import Rollout, RolloutStatus, TargetRuns, rollout_index
 
 log = logging.getLogger(__name__)
 
 ROLLOUT = "rollout"
 LOCK = "target-lock"
 OF_BAKE = "bake-rollout"  # "<request id>|<rollout id>", indexed by the request id: a bake's rollouts
+RUNS = "target-runs"  # target -> TargetRuns: the last rollout onto it that succeeded
 
 
 def rollouts_of_bake(store: StateStore, request_id: str) -> list[Rollout]:
@@ -33,6 +34,29 @@ def rollouts_of_bake(store: StateStore, request_id: str) -> list[Rollout]:
         return []
     found = (store.get(ROLLOUT, link.doc.get("rollout_id", "")) for link in store.find(OF_BAKE, request_id))
     return sorted((Rollout.from_doc(r.doc) for r in found if r), key=lambda r: (r.requested_at, r.rollout_id))
+
+
+def target_runs(store: StateStore, target: str) -> TargetRuns | None:
+    rec = store.get(RUNS, target)
+    return TargetRuns(**rec.doc) if rec else None
+
+
+def now_runs(store: StateStore, rollout: Rollout) -> TargetRuns | None:
+    """Record that a succeeded rollout's AMI is what its target runs now (idempotent; an older success
+    reported late changes nothing). Returns the record as it stands."""
+    if rollout.status != RolloutStatus.SUCCEEDED:
+        return target_runs(store, rollout.target)
+    runs = TargetRuns(rollout.target, rollout.rollout_id, rollout.request_id, rollout.ami_id, rollout.finished_at)
+
+    def change(doc: dict[str, Any]) -> dict[str, Any] | None:
+        held = TargetRuns(**doc)
+        if held.rollout_id == rollout.rollout_id or held.since > rollout.finished_at:
+            return None
+        return dict(replace(runs, replaced_request_id=held.request_id).__dict__)
+
+    if not store.create(RUNS, rollout.target, dict(runs.__dict__)):
+        store.mutate(RUNS, rollout.target, change)
+    return target_runs(store, rollout.target)
 
 
 class RolloutBook:

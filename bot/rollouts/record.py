@@ -139,3 +139,19 @@ class Rollout:
 def rollout_index(doc: dict[str, Any]) -> str | None:
     """Rollouts stay in the 'active' index until their message shows the end (polling and restarts)."""
     return None if doc.get("settled") else "active"
+
+
+@dataclass(frozen=True)
+class TargetRuns:
+    """The AMI a target runs as far as the bot knows: its last rollout that succeeded, and since when."""
+
+    target: str
+    rollout_id: str
+    request_id: str  # the bake that AMI came from, "" when it came from none the bot reported
+    ami_id: str
+    since: str
+    replaced_request_id: str = ""  # the bake whose AMI it replaced: its message must stop saying it runs
+
+    def replaced(self, rollout: Rollout) -> bool:
+        """Whether this target moved on from `rollout` (a succeeded one) to another since."""
+        return self.rollout_id != rollout.rollout_id and self.since >= rollout.finished_at

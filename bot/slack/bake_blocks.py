@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bot.approvals.record import ApprovalState
 from bot.bakes.record import Bake, StepState
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import STAGES, PipelineState
-from bot.rollouts.record import Rollout
+from bot.rollouts.record import Rollout, TargetRuns
 from bot.slack.approval_blocks import approval_card
 from bot.slack.bake_rollouts import rollout_blocks
 from bot.slack.bake_state import approval_step_words, current_approvals, header_words, released
@@ -65,12 +66,14 @@ def bake_message(
     region: str,
     targets: tuple[tuple[str, str], ...] = (),
     rollouts: tuple[Rollout, ...] = (),
+    runs: Mapping[str, TargetRuns] | None = None,
     links: Links = CONSOLE,
 ) -> tuple[str, Blocks]:
     """The one top-level message of a bake, as it stands now.
 
     `targets` are (target name, rollout_start button key) pairs offered once the bake's AMIs are released;
-    `rollouts` are this bake's rollouts, so a target it already runs on is said instead of offered. The
+    `rollouts` are this bake's rollouts, so a target it already runs on is said instead of offered, and `runs`
+    what those targets run now (a later rollout may have replaced this bake's AMI there). The
     approval card itself lives in the bake's thread (`bake_replies`); the message says its state in one line.
     """
     icon, label = header_words(bake)
@@ -114,7 +117,7 @@ def bake_message(
         said = "released" if is_released else ("not released yet" if not bake.terminal else "not released")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*AMIs* {said}\n{amis}"[:3000]}})
     if is_released and bake.amis and targets:
-        blocks.extend(rollout_blocks(targets, rollouts))
+        blocks.extend(rollout_blocks(targets, rollouts, runs or {}))
     if bake.error:
         blocks.append(
             {"type": "context", "elements": [{"type": "mrkdwn", "text": f":warning: {escape(bake.error)}"[:3000]}]}

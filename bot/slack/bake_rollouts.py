@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from bot.rollouts.record import Rollout, RolloutStatus
+from bot.rollouts.record import Rollout, RolloutStatus, TargetRuns
 from bot.slack import ids
 from bot.slack.dates import slack_date
 from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
@@ -30,8 +31,19 @@ def latest_per_target(rollouts: tuple[Rollout, ...]) -> dict[str, Rollout]:
     return latest
 
 
-def target_line(r: Rollout) -> str:
+def replaced(r: Rollout, runs: Mapping[str, TargetRuns]) -> TargetRuns | None:
+    """What replaced a succeeded rollout's AMI on its target since, if anything did."""
+    now = runs.get(r.target)
+    return now if r.status == RolloutStatus.SUCCEEDED and now is not None and now.replaced(r) else None
+
+
+def target_line(r: Rollout, runs: Mapping[str, TargetRuns]) -> str:
     """Where this bake's latest rollout onto one target stands, in one line."""
+    if (later := replaced(r, runs)) is not None:
+        return (
+            f":heavy_minus_sign: *{r.target}* ran this AMI from {slack_date(r.finished_at)} until "
+            f"{slack_date(later.since)}: it runs `{later.ami_id}` now (rollout `{later.rollout_id}`)"
+        )
     if r.status == RolloutStatus.SUCCEEDED:
         since = f" since {slack_date(r.finished_at)}" if r.finished_at else ""
         return f":white_check_mark: *{r.target}* runs this AMI{since} (rollout `{r.rollout_id}`)"
@@ -42,13 +54,21 @@ def target_line(r: Rollout) -> str:
     return f"{icon} Rollout `{r.rollout_id}` to *{r.target}* {label}{progress}{when}{where}"
 
 
-def rollout_blocks(targets: tuple[tuple[str, str], ...], rollouts: tuple[Rollout, ...]) -> Blocks:
-    """One line per target this bake was rolled out to, and a button per target it may be rolled out to now."""
+def rollout_blocks(
+    targets: tuple[tuple[str, str], ...], rollouts: tuple[Rollout, ...], runs: Mapping[str, TargetRuns]
+) -> Blocks:
+    """One line per target this bake was rolled out to, and a button per target it may be rolled out to now:
+    never rolled out there, its rollout there ended without its AMI in place, or another AMI replaced it."""
     latest = latest_per_target(rollouts)
     names = {name for name, _ in targets}
-    lines = [target_line(latest[name]) for name, _ in targets if name in latest]
-    lines += [target_line(r) for name, r in sorted(latest.items()) if name not in names]
-    offered = [(name, key) for name, key in targets if name not in latest or latest[name].status in RETRY_AFTER]
+    lines = [target_line(latest[name], runs) for name, _ in targets if name in latest]
+    lines += [target_line(r, runs) for name, r in sorted(latest.items()) if name not in names]
+
+    def may_roll_out(name: str) -> bool:
+        r = latest.get(name)
+        return r is None or r.status in RETRY_AFTER or replaced(r, runs) is not None
+
+    offered = [(name, key) for name, key in targets if may_roll_out(name)]
     blocks: Blocks = []
     if lines:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})

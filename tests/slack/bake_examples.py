@@ -8,7 +8,7 @@ from typing import Any
 from bot.approvals.record import ApprovalState
 from bot.bakes.record import Bake, StepState
 from bot.domain.models import Ami, ApprovalRequest, Verdict
-from bot.rollouts.record import Rollout
+from bot.rollouts.record import Rollout, TargetRuns
 
 EXECUTION = "0c6ab1a2-0000-4000-8000-000000000001"
 TARGETS = (("web-prod", "rs-webprod"), ("web-staging", "rs-webstaging"))
@@ -80,8 +80,18 @@ def rollout(status: str, **kw: Any) -> Rollout:
     return Rollout(**{**base, **kw})
 
 
+# What web-prod runs after a later bake's AMI replaced this one there.
+REPLACED_BY = {
+    "web-prod": TargetRuns(
+        "web-prod", "r-later1", "b-later1", "ami-0aaaaaaaaaaaaaaa1", "2026-11-27T10:00:00Z", "b-7f3k2q"
+    )
+}
+
+
 def examples() -> dict[str, tuple[Bake, tuple[Rollout, ...]]]:
-    """state name -> (bake, its rollouts). The name is the file name of the state's golden text."""
+    """state name -> (bake, its rollouts). The name is the file name of the state's golden text.
+
+    `RUNS` says what the targets run now in the example that needs it (`rolled_out_then_replaced`)."""
     released = replace(BASE, status="succeeded", stages=stages(*DONE, "SUCCEEDED", "SUCCEEDED"), amis=(AMI,))
     approved = approval(status="approved", decided_by="U0ALICE", decided_at="2026-11-26T09:04:20Z", verdict="approve")
     released = replace(released, approvals=(approved,))
@@ -109,6 +119,7 @@ def examples() -> dict[str, tuple[Bake, tuple[Rollout, ...]]]:
         "rolling_out": (released, (rollout("in_progress", refresh_id="abcd1234", percentage=40),)),
         "rolled_out": (released, (rollout("succeeded", finished_at="2026-11-26T10:05:00Z"),)),
         "rollout_failed": (released, (rollout("rolled_back", finished_at="2026-11-26T10:05:00Z"),)),
+        "rolled_out_then_replaced": (released, (rollout("succeeded", finished_at="2026-11-26T10:05:00Z"),)),
         "failed": (
             replace(BASE, status="failed", stages=stages("SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "FAILED"), amis=(AMI,)),
             (),
@@ -161,6 +172,9 @@ def examples() -> dict[str, tuple[Bake, tuple[Rollout, ...]]]:
             (),
         ),
     }
+
+
+RUNS: dict[str, dict[str, TargetRuns]] = {"rolled_out_then_replaced": REPLACED_BY}
 
 
 def flat(blocks: list[dict[str, Any]]) -> str:

@@ -13,7 +13,7 @@ import pytest
 from bot.slack.bake_blocks import bake_message, bake_replies
 from bot.slack.bake_state import BAKE_STATES, state_of
 from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
-from tests.slack.bake_examples import TARGETS, examples, flat
+from tests.slack.bake_examples import RUNS, TARGETS, examples, flat
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "data" / "golden" / "states"
@@ -24,7 +24,8 @@ SHORTCODE = re.compile(r":[a-z0-9_+-]+:")
 def rendered(name: str) -> tuple[str, list, str]:
     """(fallback text, blocks, the message and its live thread replies as text) of one example state."""
     bake, rollouts = EXAMPLES[name]
-    text, blocks = bake_message(bake, region="eu-west-1", targets=TARGETS, rollouts=rollouts)
+    runs = RUNS.get(name, {})
+    text, blocks = bake_message(bake, region="eu-west-1", targets=TARGETS, rollouts=rollouts, runs=runs)
     thread = "".join(f"--- thread: {key}\n{flat(b)}" for key, _, b in bake_replies(bake, approvers="@platform"))
     return text, blocks, f"{text}\n--- message\n{flat(blocks)}{thread}"
 
@@ -102,6 +103,13 @@ def test_a_finished_rollout_says_the_target_runs_the_ami_instead_of_offering_it_
     _, _, shown = rendered("rolled_out")
     assert "*web-prod* runs this AMI since <!date^" in shown
     assert "[Roll out to web-prod]" not in shown and "[Roll out to web-staging]" in shown
+
+
+def test_once_another_ami_replaced_it_the_target_no_longer_runs_this_one_and_is_offered_again():
+    _, _, shown = rendered("rolled_out_then_replaced")
+    assert "runs this AMI" not in shown
+    assert "*web-prod* ran this AMI from <!date^" in shown and "it runs `ami-0aaaaaaaaaaaaaaa1` now" in shown
+    assert "[Roll out to web-prod]" in shown
 
 
 def test_a_rollout_under_way_is_pointed_to_not_offered_again():
