@@ -15,7 +15,7 @@ Blocks = list[dict[str, Any]]
 
 
 def approval_card(bake: Bake, a: ApprovalState, *, approvers: str) -> Blocks:
-    """The approval as the thread reply (and the bake message) show it: open with buttons, or its outcome."""
+    """The approval card, a reply in the bake's thread (its one place): open with buttons, then its outcome."""
     asked = a.request
     where = f"*{escape(asked.stage)}* / *{escape(asked.action)}*"
     if not a.open or a.status == ApprovalStatus.DECIDING:
