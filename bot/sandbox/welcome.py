@@ -32,7 +32,8 @@ def welcome(
         f"1. As *{asker['name'] if asker else 'a baker'}*, type `/bake {first}` below and watch its stages.",
         "2. When it waits for approval, switch to "
         + (_names([u for u in approvers if u is not asker]) or "an approver")
-        + " in the sidebar and press *Approve* (whoever asked may not approve their own bake).",
+        + " in the sidebar and press *Approve* on the approval card in the bake's thread"
+        " (whoever asked may not approve their own bake).",
     ]
     if child:
         step = f"3. `/bake {child}` bakes on {first}'s new AMI"
