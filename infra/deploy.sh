@@ -2,7 +2,7 @@
 # Deploys (or updates) the whole bakery, one CloudFormation stack at a time, in dependency order:
 # every stack only imports what an earlier one exports. Re-running it changes only what changed.
 #
-#   IMAGES="base web" BUILD_IMAGE_TAG=2026-11-26.1 BOT_IMAGE_TAG=0.1.0 \
+#   IMAGES="base web:base" BUILD_IMAGE_TAG=2026-11-26.1 BOT_IMAGE_TAG=0.1.0 \
 #   SLACK_BOT_TOKEN_SECRET_ARN=arn:aws:secretsmanager:... SLACK_APP_TOKEN_SECRET_ARN=arn:aws:secretsmanager:... \
 #   BAKERY_YAML=bakery.yaml infra/deploy.sh
 #
@@ -45,9 +45,13 @@ deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml R
 deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml ${BUILD_KMS_KEY_ARN:+BuildKmsKeyArn="$BUILD_KMS_KEY_ARN"}
 deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
 
-# One stack per image: adding an image is adding its name here.
-for image in ${IMAGES:?set IMAGES to the image names, e.g. IMAGES=\"base web\"}; do
-  deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image"
+# One stack per image: adding an image is adding its name here, as <name>:<parent> for a child image, which then
+# bakes on its parent's released AMI (/bakery/images/<parent>/latest) and never on stock Amazon Linux.
+for entry in ${IMAGES:?set IMAGES to the image names, a child as name:parent, e.g. IMAGES=\"base web:base\"}; do
+  image="${entry%%:*}"
+  parent=""
+  [ "$entry" = "$image" ] || parent="${entry#*:}"
+  deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent"
 done
 
 : "${BOT_IMAGE_TAG:?set BOT_IMAGE_TAG to the bot image tag pushed to $PREFIX-bot}"

@@ -58,7 +58,12 @@ def test_the_image_has_the_tools_the_buildspecs_call():
     installs = " ".join(re.findall(r"apt-get install [^&]*", TEXT))
     for package in ("awscli", "jq", "git", "python3"):
         assert re.search(rf"\b{package}\b", installs), package
-    assert "COPY scripts/bakery_build.py scripts/smoke_test.sh /opt/bakery/" in TEXT
+    # Every script the buildspecs run from $BAKERY_TOOLS is in the image.
+    [copy] = re.findall(r"^COPY (scripts/.*) /opt/bakery/$", TEXT, re.MULTILINE)
+    shipped = {Path(p).name for p in copy.split()}
+    buildspecs = " ".join(path.read_text() for path in ROOT.glob("buildspec*.yml"))
+    assert set(re.findall(r"\$BAKERY_TOOLS/([\w.]+)", buildspecs)) <= shipped
+    assert shipped == {p.name for p in (ROOT / "packer" / "scripts").iterdir() if p.suffix in (".py", ".sh")}
     assert "packer plugins install github.com/hashicorp/amazon" in TEXT
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from bot.domain.models import REQUEST_FILE, STAGES
 from bot.intake.parse import BAKE_RESULT_TYPE, parse_notification
+from tests.infra.cfn import render
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = json.loads((ROOT / "packer" / "pipeline-contract.json").read_text())
@@ -43,7 +44,11 @@ fi
 FAKE_AWS = r"""#!/usr/bin/env bash
 printf 'aws %s\n' "$*" >> "$FAKE_LOG"
 case "$1 $2" in
-  "ssm get-parameter") echo "$FAKE_RESOLVED_AMI" ;;
+  "ssm get-parameter")
+    if [ -n "${FAKE_SSM_ERROR:-}" ]; then
+      echo "An error occurred ($FAKE_SSM_ERROR) when calling GetParameter" >&2; exit 254
+    fi
+    echo "$FAKE_RESOLVED_AMI" ;;
   "sns publish") for arg in "$@"; do case "$arg" in file://*) cp "${arg#file://}" "$FAKE_PUBLISHED" ;; esac; done ;;
 esac
 """
@@ -180,11 +185,13 @@ def test_packer_gets_the_request_as_a_var_file_with_the_resolved_source_ami(bake
     }
 
 
-def test_a_source_ami_in_the_request_is_used_without_asking_ssm(bake):
+def test_a_source_ami_in_a_request_git_cannot_vouch_for_is_ignored_for_the_parameters(bake):
+    # No clone, so nothing says the bot wrote this request for this commit (tests/infra/test_source_ami.py).
     bake.request(source_ami="ami-0aaaaaaaaaaaaaaaa")
-    bake.run()
-    assert bake.var_file()["source_ami"] == "ami-0aaaaaaaaaaaaaaaa"
-    assert not any("ssm get-parameter" in c for c in bake.calls())
+    build, _ = bake.run()
+    assert build.returncode == 0, build.stderr
+    assert bake.var_file()["source_ami"] == RESOLVED_AMI
+    assert "source_ami ami-0aaaaaaaaaaaaaaaa is not this commit's request: ignored" in build.stderr
 
 
 @pytest.mark.parametrize("template", HOSTILE)
@@ -410,9 +417,10 @@ def test_the_pipeline_passes_the_source_commit_to_validate_and_bake(templates):
     stages = templates["image"]["Resources"]["Pipeline"]["Properties"]["Stages"]
     [source] = [s["Actions"][0] for s in stages if s["Name"] == "Source"]
     assert source["Namespace"] == "SourceVariables"
+    rendered = render(templates, "image")["Pipeline"]["Properties"]["Stages"]
     for stage in ("Validate", "Bake"):
-        [action] = [s["Actions"][0] for s in stages if s["Name"] == stage]
-        variables = json.loads(action["Configuration"]["EnvironmentVariables"]["Fn::Sub"])
+        [action] = [s["Actions"][0] for s in rendered if s["Name"] == stage]
+        variables = json.loads(action["Configuration"]["EnvironmentVariables"])
         assert {"name": "BAKERY_COMMIT_ID", "value": "#{SourceVariables.CommitId}", "type": "PLAINTEXT"} in variables
 
 

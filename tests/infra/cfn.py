@@ -1,0 +1,95 @@
+"""CloudFormation templates rendered for one account, region and image: the intrinsic functions the templates use.
+
+Each template is resolved for one set of parameters (!Sub, !Ref, !GetAtt, Fn::ImportValue, Fn::If on the template's
+Conditions); anything else fails instead of passing through unresolved.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+PREFIX = "ami-bakery"
+IMAGE = "web"
+AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+OTHER_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/ffffffff-12ab-34cd-56ef-1234567890ab"
+NO_VALUE = object()
+
+# What !GetAtt returns for the resources the policies name.
+GET_ATT = {
+    ("BuildInstanceProfile", "Arn"): f"arn:aws:iam::{ACCOUNT}:instance-profile/{PREFIX}-build-instance",
+    ("BuildInstanceRole", "Arn"): f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-build-instance",
+    ("Repository", "Arn"): f"arn:aws:codecommit:{REGION}:{ACCOUNT}:{PREFIX}-{IMAGE}",
+    ("Repository", "Name"): f"{PREFIX}-{IMAGE}",
+}
+
+
+def ec2(resource: str) -> str:
+    return f"arn:aws:ec2:{REGION}:{ACCOUNT}:{resource}"
+
+
+class Resolver:
+    """One template's intrinsic functions, for one set of parameters."""
+
+    def __init__(self, template: dict, parameters: dict[str, str]):
+        defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        self.refs = {
+            **defaults, "NamePrefix": PREFIX, "ImageName": IMAGE, **parameters,
+            "AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+        }
+        # A resource's !Ref (a name or an id CloudFormation makes): a placeholder naming it.
+        self.refs.update({name: f"ref:{name}" for name in template.get("Resources", {})})
+        self.conditions = {name: self.condition(body) for name, body in template.get("Conditions", {}).items()}
+
+    def condition(self, node: Any) -> bool:
+        [(function, args)] = node.items()
+        if function == "Fn::Not":
+            return not self.condition(args[0])
+        if function == "Fn::Equals":
+            return self(args[0]) == self(args[1])
+        if function == "Condition":
+            return self.conditions[args]
+        raise AssertionError(f"condition function {function} is not understood here")
+
+    def __call__(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in map(self, node) if v is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            [(key, value)] = node.items()
+            if key == "Ref":
+                return NO_VALUE if value == "AWS::NoValue" else self.refs.get(value, f"ref:{value}")
+            if key == "Fn::Sub":
+                text, names = (value, {}) if isinstance(value, str) else (value[0], self(value[1]))
+                return re.sub(r"\$\{([\w:.]+)\}", lambda m: str({**self.refs, **names}[m[1]]), text)
+            if key == "Fn::GetAtt":
+                # An attribute no policy here names: a placeholder that matches no ARN pattern.
+                return GET_ATT.get(tuple(value), f"getatt:{'.'.join(value)}")
+            if key == "Fn::ImportValue":
+                return f"arn:aws:import:{REGION}:{ACCOUNT}:{self(value)}"
+            if key == "Fn::If":
+                return self(value[1] if self.conditions[value[0]] else value[2])
+        return {k: v for k, v in ((k, self(v)) for k, v in node.items()) if v is not NO_VALUE}
+
+
+def role_statements(templates: dict, stem: str, role: str, **parameters: str) -> list[dict]:
+    """Every statement of the role's inline policies and of the template's managed policies attached to it."""
+    template = templates[stem]
+    resolve = Resolver(template, parameters)
+    props = template["Resources"][role]["Properties"]
+    documents = [p["PolicyDocument"] for p in props.get("Policies", [])]
+    for arn in props.get("ManagedPolicyArns", []):
+        assert set(arn) == {"Ref"}, f"{role}: only the template's own managed policies are evaluated here"
+        documents.append(template["Resources"][arn["Ref"]]["Properties"]["PolicyDocument"])
+    return [s for d in documents for s in resolve(d)["Statement"]]
+
+
+def render(templates: dict, stem: str, **parameters: str) -> dict[str, Any]:
+    """The template's resources as CloudFormation would create them for these parameters."""
+    template = templates[stem]
+    resolved: dict[str, Any] = Resolver(template, parameters)(template["Resources"])
+    return resolved
