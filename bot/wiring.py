@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from slack_sdk import WebClient
 
 from bot.access.service import Access
 from bot.adapters.aws.autoscaling import Fleet
+from bot.adapters.aws.build_leftovers import Ec2BuildLeftovers
 from bot.adapters.aws.codepipeline import CodePipelineApi
 from bot.adapters.aws.ec2_images import Ec2Images
 from bot.adapters.aws.sns_http import SnsEndpoint
@@ -30,6 +32,7 @@ from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.commands.dispatch import SlashCommands
 from bot.config import Config, Environment, ImageConfig
+from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notification
 from bot.domain.ports import SourceRepo
@@ -42,6 +45,7 @@ from bot.rollouts.service import ROLLOUT, RolloutService
 from bot.runtime.answers import BUDGET_SECONDS, Answers
 from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Chore, Housekeeping
+from bot.runtime.leak_sweep import LeakSweep
 from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
 from bot.services import Services
@@ -66,6 +70,7 @@ class Options:
     housekeeping_tick: float = 1.0  # how often housekeeping wakes to see which chores are due
     approval_sweep_every: float = 30.0  # closing approvals whose deadline passed
     message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
+    leak_sweep_every: float = 900.0  # removing what killed builds left (older than BAKERY_BUILD_TIMEOUT_MINUTES)
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
 
@@ -283,11 +288,18 @@ def build_bot(
             wait_seconds=opts.sqs_wait_seconds,
             idle_pause=opts.sqs_idle_pause,
         )
+    # Builds run in each image's region; what a killed one left there is swept after the longest build timeout.
+    leak_sweep = LeakSweep(
+        lambda region: Ec2BuildLeftovers(client("ec2", region)),
+        {default_region, *(image.region or default_region for image in config.images.values())} - {""},
+        max_age=timedelta(seconds=env.build_timeout_seconds or int(DEFAULT_BUILD_TIMEOUT_MINUTES) * 60),
+    )
     housekeeping = Housekeeping(
         [
             Chore("rollout-progress", opts.housekeeping_tick, rollouts.poll_once),
             Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
             Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
+            Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once),
         ],
         tick=opts.housekeeping_tick,
     )

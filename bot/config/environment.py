@@ -13,6 +13,8 @@ from dataclasses import dataclass
 DEFAULT_CONFIG_PATH = "bakery.yaml"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WORKDIR = ".bakery"
+# The longest build timeout (build-projects.yaml, Bake: 90 minutes): older build resources are leftovers.
+DEFAULT_BUILD_TIMEOUT_MINUTES = "90"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Environment:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     aws_region: str = ""
     workdir: str = DEFAULT_WORKDIR
+    build_timeout_minutes: str = DEFAULT_BUILD_TIMEOUT_MINUTES  # BAKERY_BUILD_TIMEOUT_MINUTES, for the leak sweep
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -37,7 +40,14 @@ class Environment:
             aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "",
             # Absolute from here on: git runs some commands inside its clones, where a relative path breaks.
             workdir=os.path.abspath(os.path.expanduser(env.get("BAKERY_WORKDIR") or DEFAULT_WORKDIR)),
+            build_timeout_minutes=env.get("BAKERY_BUILD_TIMEOUT_MINUTES") or DEFAULT_BUILD_TIMEOUT_MINUTES,
         )
+
+    @property
+    def build_timeout_seconds(self) -> int:
+        """BAKERY_BUILD_TIMEOUT_MINUTES in seconds (problems_for refuses a value that is not 5 to 2160 minutes)."""
+        minutes = self.build_timeout_minutes
+        return int(minutes) * 60 if minutes.isascii() and minutes.isdigit() else 0
 
     def __repr__(self) -> str:  # never print secrets, even by accident in a traceback
         return (
@@ -59,6 +69,12 @@ class Environment:
                 problems.append("SLACK_APP_TOKEN: not set (Socket Mode needs an xapp- token)")
             elif not self.slack_app_token.startswith("xapp-"):
                 problems.append("SLACK_APP_TOKEN: must be an app-level token starting with xapp-")
+        if not (self.build_timeout_minutes.isascii() and self.build_timeout_minutes.isdigit()
+                and 5 <= int(self.build_timeout_minutes) <= 2160):
+            problems.append(
+                f"BAKERY_BUILD_TIMEOUT_MINUTES: {self.build_timeout_minutes!r} is not a whole number of minutes from 5"
+                " to 2160 (the longest CodeBuild timeout of the bakery's builds)"
+            )
         if not re.match(r"^https?://", self.slack_api_url):
             problems.append(f"SLACK_API_URL: {self.slack_api_url!r} is not an http(s) URL")
         return problems

@@ -8,13 +8,18 @@ checks="$2"
 : "${PKR_VAR_security_group_id:?PKR_VAR_security_group_id is required}"
 : "${PKR_VAR_iam_instance_profile:?PKR_VAR_iam_instance_profile is required}"
 [[ "$ami" =~ ^ami-[0-9a-f]{8,17}$ ]] || { echo "smoke test: '$ami' is not an AMI id" >&2; exit 2; }
+# bakery:build marks the instance and its volume as this build's: a build killed at its timeout skips the EXIT
+# trap below, and the bot's leak sweep terminates what carries the marker once it is older than the timeout.
+build="${PIPELINE_EXECUTION_ID:-${CODEBUILD_BUILD_ID:-local}}"
+[[ "$build" =~ ^[A-Za-z0-9._:-]{1,128}$ ]] || { echo "smoke test: '$build' is not a build id" >&2; exit 2; }
+tags="{Key=bakery:test-of,Value=$ami},{Key=bakery:build,Value=$build}"
 
 # The same private subnet, security group and instance profile as the build: no public IP, access through SSM.
 # No --metadata-options: IMDSv2 must be the AMI's own default (imds_support), which the checks then prove.
 instance="$(aws ec2 run-instances --image-id "$ami" --instance-type "${TEST_INSTANCE_TYPE:-t3.micro}" \
   --subnet-id "$PKR_VAR_subnet_id" --security-group-ids "$PKR_VAR_security_group_id" \
   --iam-instance-profile "Name=$PKR_VAR_iam_instance_profile" --no-associate-public-ip-address \
-  --tag-specifications "ResourceType=instance,Tags=[{Key=Name,Value=bakery-test},{Key=bakery:test-of,Value=$ami}]" \
+  --tag-specifications "ResourceType=instance,Tags=[{Key=Name,Value=bakery-test},$tags]" "ResourceType=volume,Tags=[$tags]" \
   --query 'Instances[0].InstanceId' --output text)"
 trap 'aws ec2 terminate-instances --instance-ids "$instance" > /dev/null' EXIT
 echo "smoke test: $ami booting as $instance"

@@ -382,8 +382,10 @@ def test_the_buildspecs_use_the_contracts_files_and_variables():
         text = (ROOT / CONTRACT["buildspecs"][stage]).read_text()
         if stage in ("Validate", "Bake"):  # both run bakery_build.py
             text += (SCRIPTS / "bakery_build.py").read_text()
+        if stage == "Test":  # buildspec-test.yml runs smoke_test.sh
+            text += (SCRIPTS / "smoke_test.sh").read_text()
         for name in names:
-            assert f"${name}" in text or f'"{name}"' in text, (stage, name)
+            assert f"${name}" in text or f"${{{name}" in text or f'"{name}"' in text, (stage, name)
     publish = (ROOT / CONTRACT["buildspecs"]["Publish"]).read_text()
     assert CONTRACT["ssm_parameter"].replace("{image}", "$IMAGE_NAME") in publish
     assert "bakery:released" in publish

@@ -27,6 +27,9 @@ BOT_CALLS = {
     "codepipeline:PutApprovalResult", "codepipeline:StopPipelineExecution",
     # bot/adapters/aws/ec2_images.py
     "ec2:DescribeImages",
+    # bot/adapters/aws/build_leftovers.py (the leak sweep)
+    "ec2:DescribeInstances", "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
+    "ec2:TerminateInstances", "ec2:DeleteKeyPair", "ec2:DeleteSecurityGroup",
     # bot/adapters/aws/autoscaling.py (Fleet): launch template versions and instance refreshes
     "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeLaunchTemplates", "ec2:CreateLaunchTemplateVersion",
     "ec2:ModifyLaunchTemplate", "autoscaling:StartInstanceRefresh", "autoscaling:DescribeInstanceRefreshes",
@@ -47,6 +50,7 @@ CALL_SITES = {
     "bot/adapters/aws/codecommit.py": r"self\._client",
     "bot/adapters/aws/codepipeline.py": r"self\._client",
     "bot/adapters/aws/ec2_images.py": r"self\._client",
+    "bot/adapters/aws/build_leftovers.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
     "bot/adapters/aws/sqs.py": r"self\._client",
     "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns",

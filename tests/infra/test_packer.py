@@ -193,8 +193,23 @@ def test_the_ami_carries_every_contract_tag_from_the_bakes_variables(image):
     assert tags == BAKERY_TAGS
     assert _unquote(local_block["parent_ami"]) == 'var.parent_ami != "" ? var.parent_ami : var.source_ami'
     source = _source(image)
-    for key in ("tags", "snapshot_tags", "run_tags"):
+    for key in ("tags", "snapshot_tags"):
         assert "local.bakery_tags" in _unquote(source[key])
+    for key in ("run_tags", "run_volume_tags"):
+        assert "local.build_tags" in _unquote(source[key])
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_what_the_build_makes_for_itself_carries_the_leak_sweeps_marker(image):
+    # Plugin v1.3.2 passes run_tags to CreateKeyPair and CreateSecurityGroup (step_key_pair.go,
+    # step_security_group.go) and RunInstances; run_volume_tags to the launch's volumes.
+    (local_block,) = _template(image)["locals"]
+    assert _unquote(local_block["build_tags"]) == (
+        'merge(local.bakery_tags, {"bakery:build" = var.pipeline_execution_id != "" ? var.pipeline_execution_id'
+        ' : "local-${local.stamp}"})'
+    )
+    source = _source(image)
+    assert "build_tags" not in _unquote(source["tags"]) and "build_tags" not in _unquote(source["snapshot_tags"])
 
 
 @pytest.mark.parametrize("image", IMAGES)

@@ -15,6 +15,12 @@ locals {
     "bakery:requested-by"       = var.requested_by
     "bakery:pipeline-execution" = var.pipeline_execution_id
   }
+
+  # What this build makes only for itself (instance, volumes, key pair, security group: Packer's run_tags reach
+  # all four in plugin v1.3.2) carries bakery:build, the marker the bot's leak sweep removes after a killed build.
+  build_tags = merge(local.bakery_tags, {
+    "bakery:build" = var.pipeline_execution_id != "" ? var.pipeline_execution_id : "local-${local.stamp}"
+  })
 }
 
 source "amazon-ebs" "base" {
@@ -62,8 +68,8 @@ source "amazon-ebs" "base" {
 
   tags            = merge(local.bakery_tags, { Name = local.ami_name })
   snapshot_tags   = local.bakery_tags
-  run_tags        = merge(local.bakery_tags, { Name = "packer-${var.image_name}-${var.request_id}" })
-  run_volume_tags = local.bakery_tags
+  run_tags        = merge(local.build_tags, { Name = "packer-${var.image_name}-${var.request_id}" })
+  run_volume_tags = local.build_tags
 }
 
 build {
