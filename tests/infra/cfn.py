@@ -27,6 +27,16 @@ GET_ATT = {
 }
 
 
+# What Fn::ImportValue returns for the exports the policies name (the stacks that export them, resolved).
+IMPORTS = {
+    f"{PREFIX}:topic-arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-events",
+    f"{PREFIX}:topic-key-arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b0b0b0b-12ab-34cd-56ef-1234567890ab",
+    f"{PREFIX}:queue-arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{PREFIX}-events",
+    f"{PREFIX}:state-table-arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{PREFIX}-state",
+    f"{PREFIX}:artifact-bucket": f"{PREFIX}-artifacts-{ACCOUNT}-{REGION}",
+}
+
+
 def ec2(resource: str) -> str:
     return f"arn:aws:ec2:{REGION}:{ACCOUNT}:{resource}"
 
@@ -36,12 +46,12 @@ class Resolver:
 
     def __init__(self, template: dict, parameters: dict[str, str]):
         defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        # A resource's !Ref (a name or an id CloudFormation makes): a placeholder naming it, unless given.
+        resources = {name: f"ref:{name}" for name in template.get("Resources", {})}
         self.refs = {
-            **defaults, "NamePrefix": PREFIX, "ImageName": IMAGE, **parameters,
+            **defaults, **resources, "NamePrefix": PREFIX, "ImageName": IMAGE, **parameters,
             "AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
         }
-        # A resource's !Ref (a name or an id CloudFormation makes): a placeholder naming it.
-        self.refs.update({name: f"ref:{name}" for name in template.get("Resources", {})})
         self.conditions = {name: self.condition(body) for name, body in template.get("Conditions", {}).items()}
 
     def condition(self, node: Any) -> bool:
@@ -70,7 +80,8 @@ class Resolver:
                 # An attribute no policy here names: a placeholder that matches no ARN pattern.
                 return GET_ATT.get(tuple(value), f"getatt:{'.'.join(value)}")
             if key == "Fn::ImportValue":
-                return f"arn:aws:import:{REGION}:{ACCOUNT}:{self(value)}"
+                name = self(value)
+                return IMPORTS.get(name, f"arn:aws:import:{REGION}:{ACCOUNT}:{name}")
             if key == "Fn::If":
                 return self(value[1] if self.conditions[value[0]] else value[2])
         return {k: v for k, v in ((k, self(v)) for k, v in node.items()) if v is not NO_VALUE}

@@ -57,3 +57,16 @@ def checkov_report() -> dict[str, Any]:
     reports = report if isinstance(report, list) else [report]
     [cloudformation] = [r for r in reports if r.get("check_type") == "cloudformation"]
     return cloudformation
+
+
+@pytest.fixture(scope="session")
+def iam():
+    """The IAM evaluator (tests/infra/iam_simulator.py); fails, never skips, when it is not installed."""
+    from tests.infra.iam_simulator import IamSimulator
+
+    try:
+        simulator = IamSimulator()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield simulator
+    simulator.close()
