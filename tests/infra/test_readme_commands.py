@@ -126,6 +126,52 @@ def copy_sources(dockerfile: Path) -> list[str]:
     return sources
 
 
+# Words that start a command when an inline `code` span of the prose is one (`make run`, `infra/deploy.sh`).
+COMMAND_WORDS = {"make", "bakery", "aws", "docker", "pip", "python", "python3", "git", "npm", "packer"}
+
+
+def inline_commands(text: str | None = None) -> list[list[str]]:
+    """The prose's inline `code` spans that are commands, without their `[optional]` parts."""
+    text = README.read_text() if text is None else text
+    text = re.sub(r"^[ \t]*```.*?^[ \t]*```", "", text, flags=re.DOTALL | re.MULTILINE)  # blocks: checked above
+    commands = []
+    for span in re.findall(r"`([^`\n]+)`", text):
+        # `[--port P]` is optional; `<script>` a placeholder, matched as a glob (and not a shell redirection).
+        required = re.sub(r"<[^>\s]+>", "*", re.sub(r"\[[^]]*\]", "", span))
+        try:
+            parsed = readme_commands("```sh\n" + required + "\n```\n")
+        except ValueError:
+            continue  # not shell (an unbalanced quote): prose, not a command
+        for command in parsed:
+            first = (split_words(command) or [""])[0]
+            if first in COMMAND_WORDS or first.startswith((".venv/bin/", "infra/", ".ci/", "./")):
+                commands.append(command)
+    return commands
+
+
+def inline_paths(text: str | None = None) -> list[str]:
+    """The prose's inline `code` spans that are a path in this repository (`bot/wiring.py`, `infra/`)."""
+    text = README.read_text() if text is None else text
+    spans = re.findall(r"`([^`\n]+)`", re.sub(r"^[ \t]*```.*?^[ \t]*```", "", text, flags=re.DOTALL | re.MULTILINE))
+    return [s for s in spans if re.fullmatch(r"\.?[A-Za-z0-9_<>.-]+(/[A-Za-z0-9_<>.*-]+)*/?", s) and "/" in s]
+
+
+def made_by_the_readme() -> set[str]:
+    """What `make` and the README's own `cp`/`mv` commands create (`cp bakery.example.yaml bakery.yaml`)."""
+    made = made_by_make()
+    for command in readme_commands():
+        words = split_words(command)
+        if words[:1] in (["cp"], ["mv"]):
+            made.add([w for w in words[1:] if not w.startswith("-")][-1])
+    return made | {f"./{m}" for m in made}
+
+
+def _exists(path: str) -> bool:
+    # `packer/images/<image>/` names every image's directory: at least one must match.
+    pattern = re.sub(r"<[^>]+>", "*", path.rstrip("/"))
+    return bool(list(ROOT.glob(pattern))) if "*" in pattern else (ROOT / path).exists()
+
+
 def test_the_readme_has_shell_commands_to_check():
     commands = readme_commands()
     assert len(commands) > 20
@@ -134,6 +180,22 @@ def test_the_readme_has_shell_commands_to_check():
 
 def test_every_path_a_readme_command_names_exists():
     assert missing_paths(readme_commands()) == []
+
+
+def test_every_path_an_inline_readme_command_names_exists():
+    commands = inline_commands()
+    assert any(split_words(c)[:1] == ["infra/deploy.sh"] for c in commands)  # `WITH_ENDPOINTS=0 infra/deploy.sh`
+    made = made_by_the_readme()
+    missing = [(shlex.join(c), p) for c in commands for p in path_arguments(c) if not _exists(p) and p not in made]
+    programs = [(shlex.join(c), split_words(c)[0]) for c in commands if "/" in split_words(c)[0]]
+    missing += [(command, program) for command, program in programs if not _exists(program) and program not in made]
+    assert missing == []
+
+
+def test_every_repository_path_the_readme_names_exists():
+    paths = inline_paths()
+    assert "packer/pipeline-contract.json" in paths and "infra/" in paths
+    assert [p for p in paths if not _exists(p) and p not in made_by_the_readme()] == []
 
 
 @pytest.mark.parametrize(("context", "dockerfile"), docker_builds(readme_commands()))
@@ -154,3 +216,6 @@ def test_the_checks_see_a_missing_path_and_a_build_without_a_dockerfile():
     assert missing_paths(broken) == [(shlex.join(broken[0]), "infra/cloudformation/nope.yaml")]
     [(context, dockerfile)] = docker_builds(broken)
     assert (context, dockerfile) == ("packer/", "packer/Dockerfile") and not (ROOT / dockerfile).exists()
+    prose = "Run `WITH_ENDPOINTS=0 infra/deploy-all.sh`, see `bot/nowhere.py` and `packer/images/<image>/`."
+    assert [split_words(c)[0] for c in inline_commands(prose)] == ["infra/deploy-all.sh"]
+    assert [p for p in inline_paths(prose) if not _exists(p)] == ["bot/nowhere.py"]
