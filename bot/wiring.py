@@ -71,6 +71,7 @@ class Options:
     approval_sweep_every: float = 30.0  # closing approvals whose deadline passed
     message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
     leak_sweep_every: float = 900.0  # removing what killed builds left (older than BAKERY_BUILD_TIMEOUT_MINUTES)
+    leak_sweep_delay: float = 120.0  # the first sweep: not while the bot starts (nothing it finds is urgent)
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
 
@@ -299,7 +300,7 @@ def build_bot(
             Chore("rollout-progress", opts.housekeeping_tick, rollouts.poll_once),
             Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
             Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
-            Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once),
+            Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once, delay=opts.leak_sweep_delay),
         ],
         tick=opts.housekeeping_tick,
     )

@@ -13,11 +13,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Chore:
-    """One recurring job: run at start, then at most once per `every` seconds."""
+    """One recurring job: run at start (or `delay` seconds after), then at most once per `every` seconds."""
 
     name: str
     every: float
     run: Callable[[], object]
+    delay: float = 0.0
 
 
 class Housekeeping:
@@ -25,7 +26,7 @@ class Housekeeping:
         self._chores = chores
         self._tick = tick
         self._clock = clock
-        self._due: dict[str, float] = {}
+        self._due: dict[str, float] = {chore.name: clock() + chore.delay for chore in chores if chore.delay}
 
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._tick):

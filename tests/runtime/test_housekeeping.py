@@ -54,3 +54,16 @@ def test_a_failing_chore_is_logged_and_the_others_still_run(caplog):
     house.run_due()
     assert runs == ["x"]
     assert "housekeeping.failed chore=poll" in caplog.text and "throttled" in caplog.text
+
+
+def test_a_delayed_chore_first_runs_once_its_delay_has_passed():
+    clock = Clock()
+    runs: list[str] = []
+    house = Housekeeping([Chore("sweep", 900.0, lambda: runs.append("sweep"), delay=120.0)], tick=1.0, clock=clock)
+    assert house.run_due() == []
+    clock.now += 119.0
+    assert house.run_due() == []
+    clock.now += 1.0
+    assert house.run_due() == ["sweep"]
+    clock.now += 899.0
+    assert house.run_due() == []

@@ -14,9 +14,10 @@ from botocore.config import Config
 from moto.backends import get_backend
 
 from bot.adapters.aws.build_leftovers import Ec2BuildLeftovers
-from bot.config import Environment
+from bot.config import Environment, parse_config
 from bot.domain.leftovers import TAG_BUILD
 from bot.runtime.leak_sweep import LeakSweep
+from bot.wiring import Options, build_bot
 from tests.fixtures.aws import ACCOUNT, REGION
 from tests.fixtures.waiting import wait_for
 
@@ -180,14 +181,36 @@ def test_a_region_that_fails_is_reported_and_the_others_are_swept(account, aws_s
 # --- as the bot runs it ------------------------------------------------------------------------------------------
 
 
-def test_the_running_bot_sweeps_at_start_as_a_housekeeping_chore(bakery_factory):
-    account = Account(bakery_factory.session)
+BOT_CONFIG = """
+slack: {{channel: C0BAKERY}}
+access: {{bakers: ["*"]}}
+state: {{path: {state}}}
+images:
+  web: {{repository: "codecommit://ami-bakery-web", pipeline: ami-bakery-web, region: {region}}}
+"""
+
+
+def test_the_running_bot_sweeps_as_a_housekeeping_chore(aws_session, slack_api, tmp_path):
+    account = Account(aws_session)
     old = account.build(EXECUTION, age=OLD)
     young = account.build(YOUNG_EXECUTION)
-    bakery_factory()
-    wait_for(lambda: account.state(old[0]) in ("shutting-down", "terminated"), what="the old build's instance to end")
-    wait_for(lambda: old[1] not in account.key_names(), what="the old build's key pair to go")
+    env = Environment(slack_bot_token=slack_api.token, slack_api_url=slack_api.base_url, aws_region=REGION,
+                      workdir=str(tmp_path / "work"))
+    config = parse_config(BOT_CONFIG.format(state=tmp_path / "state.db", region=REGION))
+    # The production default waits two minutes before the first sweep; here it may start at once.
+    bot = build_bot(config, env, session=aws_session,
+                    options=Options(housekeeping_tick=0.05, leak_sweep_delay=0.0, sqs_wait_seconds=0))
+    bot.start()
+    try:
+        wait_for(lambda: account.state(old[0]) in ("shutting-down", "terminated"), what="the old build's instance")
+        wait_for(lambda: old[1] not in account.key_names(), what="the old build's key pair to go")
+    finally:
+        bot.stop()
     assert account.state(young[0]) == "running" and young[1] in account.key_names()
+
+
+def test_the_first_sweep_waits_while_the_bot_starts():
+    assert Options().leak_sweep_delay >= 60
 
 
 def test_the_timeout_comes_from_the_environment_and_a_bad_one_is_refused():
