@@ -7,12 +7,16 @@ from enum import StrEnum
 from typing import Any
 
 from bot.approvals.record import ApprovalState
-from bot.domain.models import Ami, BakeRequest, Decision, Notice, NoticeKind, PipelineState
+from bot.domain.causes import Cause
+from bot.domain.models import STAGES, Ami, BakeRequest, Decision, Notice, NoticeKind, PipelineState
 
 BAKE = "bake"  # state kind
 ACTIVE = "active"  # sparse index of the bakes whose message may still lag their record
 
 # --- the bake record -------------------------------------------------------------------------------
+
+
+PUBLISH_STAGE = STAGES[-1]  # "Publish": its success is what makes a bake released (CONTRACT §11, §12)
 
 
 class BakeStatus(StrEnum):
@@ -84,6 +88,11 @@ class Bake:
     author_email: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     source_ami: str | None = None
+    # The release train (CONTRACT §12): the inputs fingerprint, why an automatic bake exists, and its train.
+    inputs: str = ""
+    cause: Cause | None = None
+    train_id: str = ""
+    forced: bool = False  # /bake --force: baked although a released bake had the same inputs
     status: BakeStatus = BakeStatus.REQUESTED
     commit_id: str = ""
     commit_url: str = ""
@@ -107,6 +116,12 @@ class Bake:
     def __post_init__(self) -> None:
         # Callers may pass the stored string; the record always holds the enum.
         object.__setattr__(self, "status", BakeStatus(self.status))
+
+    @property
+    def released(self) -> bool:
+        """Publish succeeded (it tags the AMI released); a succeeded execution ran every stage, Publish included."""
+        publish = self.stages.get(PUBLISH_STAGE)
+        return self.status == BakeStatus.SUCCEEDED or (publish is not None and publish.state == PipelineState.SUCCEEDED)
 
     @property
     def terminal(self) -> bool:
@@ -152,6 +167,7 @@ class Bake:
         doc["approvals"] = [a.to_doc() for a in self.approvals]
         doc["decisions"] = [d.to_doc() for d in self.decisions]
         doc["reply_ts"] = dict(self.reply_ts)
+        doc["cause"] = self.cause.to_doc() if self.cause else None
         return doc
 
     @classmethod
@@ -168,6 +184,7 @@ class Bake:
         d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
         d["variables"] = dict(d.get("variables") or {})
+        d["cause"] = Cause.from_doc(d["cause"]) if d.get("cause") else None
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
 

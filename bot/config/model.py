@@ -21,6 +21,14 @@ ROLES = ("bakers", "approvers", "deployers")
 
 
 @dataclass(frozen=True)
+class UpstreamConfig:
+    """CONTRACT §4/§12: rebake when this public SSM parameter names a new AMI."""
+
+    ssm_parameter: str
+    check_every: float = 3600.0  # seconds; `1h` in the file
+
+
+@dataclass(frozen=True)
 class ImageConfig:
     name: str
     repository: str
@@ -30,6 +38,8 @@ class ImageConfig:
     region: str | None = None
     parent: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
+    upstream: UpstreamConfig | None = None  # §12; never together with parent
+    on_parent_release: str = "ask"  # §12: ask | bake | never (only with a parent)
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class TargetConfig:
     min_healthy_percentage: int = 90
     instance_warmup: int = 300
     region: str | None = None
+    on_release: str = "ask"  # §12: ask | auto
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,7 @@ class StateConfig:
 class NotificationsConfig:
     queue_url: str | None = None
     sns_topic_arns: tuple[str, ...] = ()
+    upstream_topic_arns: tuple[str, ...] = ()  # §12: a message from one of these only triggers upstream checks
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,14 @@ class Images(Protocol):
         ...
 
 
+class Parameters(Protocol):
+    """SSM parameters (one region), the public upstream ones (`/aws/service/…`) and `/bakery/images/…`."""
+
+    def get(self, name: str) -> str | None:
+        """The parameter's value, or None when there is no such parameter."""
+        ...
+
+
 class Fleet(Protocol):
     """Auto Scaling groups and their launch templates (one region); errors are FleetError and subclasses."""
 

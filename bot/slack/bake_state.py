@@ -80,8 +80,7 @@ def expired(bake: Bake) -> bool:
 
 def released(bake: Bake) -> bool:
     """Publish succeeded (it tags the AMI released); a succeeded execution ran every stage, Publish included."""
-    publish = bake.stages.get(PUBLISH)
-    return bake.status == BakeStatus.SUCCEEDED or (publish is not None and publish.state == PipelineState.SUCCEEDED)
+    return bake.released
 
 
 def state_of(bake: Bake) -> str:

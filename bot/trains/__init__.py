@@ -1,0 +1,1 @@
+"""The release train (CONTRACT §12): one cause moving down the lineage, base → children → fleets."""
