@@ -35,6 +35,7 @@ from tests.infra.test_bot_dockerfile import bot_container, final_stage, made_dir
 from tests.test_socket_mode import LinkedSlackApi, LocalSocketModeLink
 
 VENV_BIN = Path(sys.executable).parent
+CHECKOUT = Path(__file__).resolve().parents[2]  # the bot's code and .venv: in the image, /usr/local and /app
 STAGING = "/srv"  # an existing directory nothing here needs, covered by a scratch tmpfs in the namespace
 CONFIG = """\
 slack: {channel: C0BAKERY}
@@ -153,6 +154,10 @@ class Task:
             lines.append(f"mkdir {STAGING}/{index} && mount --bind {shlex.quote(str(source))} {STAGING}/{index}"
                          f" && mount -o remount,bind,rw {STAGING}/{index}")
         lines += _reachable_python()
+        # The checkout stands in for the image's code; a clone under /tmp would vanish under the /tmp volume.
+        covered = [p for p in self.mounts if CHECKOUT.is_relative_to(p)]
+        if covered:
+            lines.append(f"mkdir {STAGING}/code && mount --bind {shlex.quote(str(CHECKOUT))} {STAGING}/code")
         for path in sorted(self.mounts):
             # A mount point must exist: a scratch tmpfs over its parent stands in for the image's tree.
             parent = str(Path(path).parent)
@@ -161,6 +166,9 @@ class Task:
         for index, path in enumerate(sorted(self.mounts)):
             lines.append(f"mount --bind {STAGING}/{index} {shlex.quote(path)}"
                          f" && mount -o remount,bind,rw {shlex.quote(path)}")
+        if covered:
+            code = shlex.quote(str(CHECKOUT))
+            lines.append(f"mkdir -p {code} && mount --bind {STAGING}/code {code} && mount -o remount,bind,ro {code}")
         workdir = home_of_the_images_user()
         lines.append(f"cd {shlex.quote(workdir)}")
         lines.append(f"exec setpriv --reuid {uid} --regid {gid} --clear-groups --inh-caps=-all "
