@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.config import train_keys
 from bot.config.fields import FieldChecks, kind, nearest
 from bot.config.model import (
     IMAGE_NAME_RE,
@@ -73,13 +74,21 @@ class Validator(FieldChecks):
             or StateConfig.table,
         )
 
-        notif_raw = self.mapping(top.get("notifications"), "notifications", {"queue_url", "sns_topic_arns"})
+        notif_raw = self.mapping(
+            top.get("notifications"), "notifications", {"queue_url", "sns_topic_arns", "upstream_topic_arns"}
+        )
         notifications = NotificationsConfig(
             queue_url=self.string(
                 notif_raw.get("queue_url"), "notifications.queue_url", QUEUE_URL_RE, "an SQS queue URL"
             ),
             sns_topic_arns=self.string_list(
                 notif_raw.get("sns_topic_arns"), "notifications.sns_topic_arns", TOPIC_ARN_RE, "an SNS topic ARN"
+            ),
+            upstream_topic_arns=self.string_list(
+                notif_raw.get("upstream_topic_arns"),
+                "notifications.upstream_topic_arns",
+                TOPIC_ARN_RE,
+                "an SNS topic ARN",
             ),
         )
 
@@ -114,9 +123,11 @@ class Validator(FieldChecks):
             b = self.mapping(
                 body,
                 path,
-                {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"},
+                {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"}
+                | {"upstream", "on_parent_release"},
                 {"repository", "pipeline"},
             )
+            train_keys.lineage_problems(self, path, body=b)
             # The adapters' own rules, so that what `bakery check` passes the first /bake can open.
             repository = self.checked(b.get("repository"), f"{path}.repository", repository_problem)
             branch = self.checked(b.get("branch"), f"{path}.branch", branch_problem)
@@ -152,6 +163,10 @@ class Validator(FieldChecks):
                 or default_channel,
                 parent=self.string(b.get("parent"), f"{path}.parent"),
                 variables=variables,
+                upstream=train_keys.upstream(self, b.get("upstream"), f"{path}.upstream"),
+                on_parent_release=train_keys.choice(
+                    self, b.get("on_parent_release"), f"{path}.on_parent_release", train_keys.ON_PARENT_RELEASE
+                ),
             )
         for name, image in images.items():
             if image.parent and image.parent not in images:
@@ -206,6 +221,7 @@ class Validator(FieldChecks):
                     "min_healthy_percentage",
                     "instance_warmup",
                     "region",
+                    "on_release",
                 },
                 {"image", "auto_scaling_group", "launch_template"},
             )
@@ -232,6 +248,7 @@ class Validator(FieldChecks):
                 ),
                 instance_warmup=self.integer(b.get("instance_warmup"), f"{path}.instance_warmup", 0, 3600, 300),
                 region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
+                on_release=train_keys.choice(self, b.get("on_release"), f"{path}.on_release", train_keys.ON_RELEASE),
             )
         return targets
 
