@@ -126,6 +126,9 @@ class LinkedRepo:
     def commit_info(self, commit_id: str) -> CommitInfo | None:
         return self._repo.commit_info(commit_id)
 
+    def inputs_tree(self, path: str = "") -> str:
+        return self._repo.inputs_tree(path)
+
     def commit_url(self, commit_id: str) -> str:
         return self._links.commit(image=self._image, commit_id=commit_id, default=self._repo.commit_url(commit_id))
 

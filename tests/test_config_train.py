@@ -95,10 +95,16 @@ def test_a_duration_written_as_a_number_is_an_error():
         ("web", "on_parent_release: always", "images.web.on_parent_release: 'always' is not one of ask, bake, never"),
         ("target", "on_release: yes", "targets.web-prod.on_release: True is not one of ask, auto"),
         ("base", "upstream: {check_every: 1h}", "images.base.upstream.ssm_parameter: required key is missing"),
-        ("base", "upstream: {ssm_parameter: 'not a name'}",
-         "images.base.upstream.ssm_parameter: 'not a name' is not an SSM parameter name"),
-        ("base", f"upstream: {{ssm_parameter: {AL2023}, every: 1h}}",
-         "images.base.upstream.every: unknown key 'every' — did you mean 'check_every'?"),
+        (
+            "base",
+            "upstream: {ssm_parameter: 'not a name'}",
+            "images.base.upstream.ssm_parameter: 'not a name' is not an SSM parameter name",
+        ),
+        (
+            "base",
+            f"upstream: {{ssm_parameter: {AL2023}, every: 1h}}",
+            "images.base.upstream.every: unknown key 'every' — did you mean 'check_every'?",
+        ),
         ("base", "upstream: al2023", "images.base.upstream: must be a mapping, not a string"),
     ],
 )

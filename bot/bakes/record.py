@@ -136,6 +136,8 @@ class Bake:
             reason=self.reason,
             variables=dict(self.variables),
             source_ami=self.source_ami,
+            inputs=self.inputs,
+            cause=self.cause.trailer if self.cause else "",
         )
 
     def approval(self, key: str) -> ApprovalState | None:

@@ -13,15 +13,18 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.access.service import Access
+from bot.bakes.automatic import AutomaticBakes
 from bot.bakes.following import COMMIT, PipelineFollower
 from bot.bakes.images import image_summary, note_recent
+from bot.bakes.inputs import BakeInputs, already_baked_text
 from bot.bakes.record import ACTIVE, BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
 from bot.domain import commands
+from bot.domain.causes import Cause
 from bot.domain.errors import BadRequest, BakeryError, NotFound
 from bot.domain.ids import random_id
 from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent
-from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
+from bot.domain.ports import Images, Parameters, PipelineApi, SourceRepo, StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, parse_time, utc_now
 
@@ -34,6 +37,7 @@ def new_request_id() -> str:
 
 def _requested_at(bake: Bake) -> datetime:
     return parse_time(bake.requested_at)
+
 
 
 class Board(Protocol):
@@ -57,6 +61,7 @@ class BakeService:
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_request_id,
         on_success: Callable[[Bake], None] | None = None,
+        parameters_for: Callable[[str | None], Parameters] | None = None,
     ):
         self._config = config
         self._store = store
@@ -66,6 +71,16 @@ class BakeService:
         self._run_async = run_async
         self._clock = clock
         self._new_id = new_id
+        self._inputs = BakeInputs(config=config, store=store, repo_for=repo_for, parameters_for=parameters_for)
+        self._automatic = AutomaticBakes(
+            config=config, store=store, inputs=self._inputs, in_flight=self.in_flight, record=self._record, clock=clock
+        )
+        then = on_success or (lambda bake: None)
+
+        def succeeded(bake: Bake) -> None:
+            self._inputs.note_released(bake)  # what rebake avoidance compares the next bakes with
+            then(bake)
+
         self._follower = PipelineFollower(
             config=config,
             store=store,
@@ -77,7 +92,7 @@ class BakeService:
             run_async=run_async,
             clock=clock,
             # What else happens when a bake succeeds (its rollout buttons are remembered).
-            on_success=on_success or (lambda bake: None),
+            on_success=succeeded,
         )
 
     # --- reading -----------------------------------------------------------------------------
@@ -114,12 +129,16 @@ class BakeService:
     # --- starting a bake ---------------------------------------------------------------------
 
     def open_bake(self, *, user: str, request: commands.Bake) -> Bake:
-        """Check and record a bake request, then commit it in the background. Fast: no git, no AWS here."""
+        """Check and record a bake request, then commit it in the background.
+
+        Runs on the answers pool, not on a Slack listener: pinning the source AMI and the inputs fingerprint
+        may read SSM and the repository's tree. A bake whose inputs a released bake already has opens nothing.
+        """
         image = self._config.images.get(request.image)
         if image is None:
             known = ", ".join(f"`{n}`" for n in sorted(self._config.images))
             raise BadRequest(f"There is no image `{request.image}`. Known images: {known}.")
-        self._access.require(user, "bakers")
+        self._access.require(user, "bakers")  # --force too: only bakers bake, with or without it
         unknown = sorted(set(request.variables) - set(image.variables))
         if unknown:
             allowed = ", ".join(f"`{k}`" for k in sorted(image.variables)) or "none"
@@ -127,6 +146,12 @@ class BakeService:
                 f"Image `{image.name}` does not declare {', '.join(f'`{k}`' for k in unknown)}; "
                 f"variables you may set: {allowed}."
             )
+        source_ami = self._inputs.source_ami(image, request.source_ami)
+        inputs = self._inputs.fingerprint(image, request.variables, source_ami)
+        baked = self._inputs.already_baked(image.name, inputs)
+        if baked is not None and not request.force:
+            log.info("bake.not_opened reason=same-inputs image=%s same_as=%s", image.name, baked.request_id)
+            raise BadRequest(already_baked_text(baked, force_hint=True))
         now = self._clock()
         bake = Bake(
             request_id="",
@@ -139,32 +164,33 @@ class BakeService:
             # What the requester set: the bake's message lists these. The commit adds the image's defaults
             # (`_commit`), so a knob left at its default (the sandbox's sandbox_fail=none) is not listed.
             variables=dict(request.variables),
-            source_ami=request.source_ami or self._parent_ami(image),
+            source_ami=source_ami,
+            inputs=inputs,
+            forced=request.force and baked is not None,
             status=BakeStatus.REQUESTED,
             updated_at=iso(now),
         )
         for _ in range(5):
             bake = replace(bake, request_id=self._new_id())
-            doc = bake.to_doc()
-            if self._store.create(BAKE, bake.request_id, doc, index=bake_index(doc)):
+            if self._record(bake):
                 break
         else:  # pragma: no cover - five collisions in a space of 10^9
             raise BakeryError("Could not allocate a request id; please try again.")
         log.info("bake.opened request_id=%s image=%s user=%s", bake.request_id, image.name, user)
-        self._board.mark_dirty(bake.request_id)
-        self._run_async(lambda: self._commit(bake.request_id))
         return bake
 
-    def _parent_ami(self, image: ImageConfig) -> str | None:
-        """The parent image's latest AMI in this image's region, when the bot has seen one."""
-        if not image.parent:
-            return None
-        amis = self.image_summary(image.parent).get("amis") or []
-        region = image.region or self._config.images[image.parent].region
-        for ami in amis:
-            if (region is None or ami.get("region") == region) and ami.get("ami_id"):
-                return str(ami["ami_id"])
-        return None  # the build then resolves the parent's latest from SSM
+    def open_automatic(self, image: str, *, source_ami: str, cause: Cause) -> str | None:
+        """AutoBakes (bot/trains/auto.py): one bake of `image` on `source_ami`, requested by the bakery."""
+        return self._automatic.open(image, source_ami=source_ami, cause=cause)
+
+    def _record(self, bake: Bake) -> bool:
+        """Create the bake's record if its id is free; then its message is drawn and its commit made."""
+        doc = bake.to_doc()
+        if not self._store.create(BAKE, bake.request_id, doc, index=bake_index(doc)):
+            return False
+        self._board.mark_dirty(bake.request_id)
+        self._run_async(lambda: self._commit(bake.request_id))
+        return True
 
     def _commit(self, request_id: str) -> None:
         """Make the request's commit (runs on the bake worker, never on a Slack listener thread)."""

@@ -20,6 +20,7 @@ SOURCE_AMI_KEY = "source_ami"
 QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u2018": "\u2019"}  # straight, and as macOS retypes them
 QUOTE_LIMIT = 60
 WORD_RE = re.compile(r"\S+")
+FORCE_FLAG = "--force"  # `/bake <image> --force …`: bake although these inputs were baked already (§12)
 SLASHLESS_SUBCOMMANDS = frozenset({"help", "list", "status", "rollout"})
 
 USAGE = (
@@ -28,6 +29,7 @@ USAGE = (
     "• `/bake list` — the images: variables, parent, targets and latest AMIs\n"
     "• `/bake <image> [key=value ...] [reason words]` — bake an image,\n"
     "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
+    "• `/bake <image> --force [key=value ...] [reason]` — bake even what was already baked with the same inputs\n"
     "• `/bake status [<request-id> | <rollout-id> | <image>]` — where a bake or a rollout stands\n"
     "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)"
 )
@@ -97,7 +99,8 @@ def _parse_bake(words: list[str]) -> Bake:
         raise BadRequest(f"`{quote(image)}` is not an image name. Try `/bake list`.")
     variables: dict[str, str] = {}
     source_ami: str | None = None
-    i = 1
+    force = len(words) > 1 and words[1] == FORCE_FLAG
+    i = 2 if force else 1
     # Leading key=value words are variables; everything after the first other word is the reason.
     while i < len(words) and "=" in words[i]:
         key, _, value = words[i].partition("=")
@@ -114,7 +117,7 @@ def _parse_bake(words: list[str]) -> Bake:
             variables[key] = value
         i += 1
     reason = clean_reason(" ".join(words[i:]))
-    return Bake(image=image, variables=variables, reason=reason, source_ami=source_ami)
+    return Bake(image=image, variables=variables, reason=reason, source_ami=source_ami, force=force)
 
 
 def check_value(key: str, value: str) -> None:

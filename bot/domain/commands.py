@@ -26,6 +26,7 @@ class Bake:
     variables: dict[str, str] = field(default_factory=dict)
     reason: str = ""
     source_ami: str | None = None
+    force: bool = False  # `--force`: bake even when a released bake has the same inputs (§12)
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ TAG_PARENT_AMI = "bakery:parent-ami"
 TAG_REQUESTED_BY = "bakery:requested-by"
 TAG_EXECUTION = "bakery:pipeline-execution"
 TAG_RELEASED = "bakery:released"
+TAG_INPUTS = "bakery:inputs"  # the inputs fingerprint (§12), copied by the build from bake-request.json
 
 REQUEST_FILE = "bake-request.json"
 TRAILER_REQUEST = "Bakery-Request"
 TRAILER_REQUESTED_BY = "Requested-By"
+TRAILER_CAUSE = "Bakery-Cause"  # why the bakery itself asked (§12): upstream:<parameter>=<ami> | parent:<request-id>
 
 # SNS payloads and SQS messages are at most 256 KiB. Wrapped in an SNS envelope the payload grows (JSON
 # escaping of the Message string, the signature fields), so the whole body gets twice that room.
@@ -43,6 +45,8 @@ class BakeRequest:
     reason: str
     variables: dict[str, str] = field(default_factory=dict)
     source_ami: str | None = None
+    inputs: str = ""  # the inputs fingerprint (§12); "" when the source AMI is not pinned
+    cause: str = ""  # an automatic bake's `Bakery-Cause:` trailer value (§12)
 
     def to_json(self) -> str:
         doc: dict[str, Any] = {
@@ -55,11 +59,16 @@ class BakeRequest:
         }
         if self.source_ami:
             doc["source_ami"] = self.source_ami
+        if self.inputs:
+            doc["inputs"] = self.inputs
         return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
     def commit_message(self) -> str:
         subject = f"bake({self.image}): {self.reason or 'requested in Slack'}"
-        return f"{subject}\n\n{TRAILER_REQUEST}: {self.request_id}\n{TRAILER_REQUESTED_BY}: {self.requested_by}\n"
+        trailers = f"{TRAILER_REQUEST}: {self.request_id}\n{TRAILER_REQUESTED_BY}: {self.requested_by}\n"
+        if self.cause:
+            trailers += f"{TRAILER_CAUSE}: {self.cause}\n"
+        return f"{subject}\n\n{trailers}"
 
 
 def parse_trailers(message: str) -> dict[str, str]:

@@ -32,6 +32,11 @@ class SourceRepo(Protocol):
         """A link a person can open to see the commit ("" when there is none)."""
         ...
 
+    def inputs_tree(self, path: str = "") -> str:
+        """The git tree id of `path` (the root when "") at the branch tip with `bake-request.json` left out:
+        what the inputs fingerprint hashes (CONTRACT §12). The empty tree's id when there is nothing there."""
+        ...
+
 
 class PipelineApi(Protocol):
     """The CodePipeline calls the bot makes (one region)."""

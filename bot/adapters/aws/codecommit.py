@@ -14,6 +14,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, console_commit_url
 from bot.domain.counts import count
 from bot.domain.errors import RepoConflict, RepoError
+from bot.domain.fingerprint import (
+    EMPTY_TREE,
+    MODE_EXECUTABLE,
+    MODE_FILE,
+    MODE_SUBMODULE,
+    MODE_SYMLINK,
+    MODE_TREE,
+    TreeEntry,
+    inputs_tree_id,
+)
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
 
 log = logging.getLogger(__name__)
@@ -130,6 +140,25 @@ class CodeCommitRepo:
             return ""
         return console_commit_url(region, self._name, commit_id)
 
+    def inputs_tree(self, path: str = "") -> str:
+        """The tree id of `path` (the root when "") at the branch tip, the request file left out (§12).
+
+        From GetFolder's entries (blob ids, modes, sub-tree ids), hashed as git hashes a tree: no clone."""
+        tip = self._tip()
+        if tip is None:
+            return EMPTY_TREE
+        try:
+            folder = self._client.get_folder(
+                repositoryName=self._name, commitSpecifier=tip, folderPath="/" + path.strip("/")
+            )
+        except ClientError as e:
+            if _code(e) == "FolderDoesNotExistException":
+                return EMPTY_TREE  # the image's directory is not there (yet): nothing of it is an input
+            raise self._error("get_folder", e) from e
+        except BotoCoreError as e:
+            raise self._error("get_folder", e) from e
+        return inputs_tree_id(_folder_entries(folder))
+
     def _tip(self) -> str | None:
         """The branch's head commit, or None while the branch does not exist (an empty repository)."""
         try:
@@ -177,3 +206,19 @@ class CodeCommitRepo:
 
 def _code(e: ClientError) -> str:
     return str(e.response.get("Error", {}).get("Code", ""))
+
+
+_FILE_MODES = {"NORMAL": MODE_FILE, "EXECUTABLE": MODE_EXECUTABLE, "SYMLINK": MODE_SYMLINK}
+
+
+def _folder_entries(folder: dict[str, Any]) -> list[TreeEntry]:
+    """A GetFolder answer as git tree entries, named by their relativePath."""
+    entries: dict[str, TreeEntry] = {}
+    for f in (*folder.get("files", ()), *folder.get("symbolicLinks", ())):
+        mode = _FILE_MODES.get(f.get("fileMode", "NORMAL"), MODE_FILE)
+        entries[f["relativePath"]] = TreeEntry(mode, f["relativePath"], f["blobId"])
+    for sub in folder.get("subFolders", ()):
+        entries[sub["relativePath"]] = TreeEntry(MODE_TREE, sub["relativePath"], sub["treeId"])
+    for module in folder.get("subModules", ()):
+        entries[module["relativePath"]] = TreeEntry(MODE_SUBMODULE, module["relativePath"], module["commitId"])
+    return list(entries.values())

@@ -10,7 +10,10 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from git import GitCommandError
+
 from bot.adapters.commits import console_commit_url
+from bot.domain.errors import RepoError
 from bot.domain.repositories import HELPER_RE, SCHEME_RE
 
 # Hex only, so an id can never be read by git as an option or a revision expression.
@@ -68,9 +71,21 @@ def web_commit_url(url: str, commit_id: str) -> str:
         return ""
     return template.format(path=path, sha=commit_id)
 
+
 def clone_dir_name(display_url: str, branch: str) -> str:
     """A directory name that is safe on any filesystem, readable, and unique per remote and branch."""
     last = display_url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1].removesuffix(".git")
     readable = re.sub(r"[^A-Za-z0-9._-]+", "-", last).strip("-.")[:40] or "repo"
     digest = hashlib.sha256(f"{display_url}\n{branch}".encode()).hexdigest()[:16]
     return f"{readable}-{digest}"
+
+
+def command_error(e: GitCommandError, display_url: str, branch: str) -> RepoError:
+    """A failed git command as the bot reports it: git's own verdict, never the remote's credentials."""
+    operation = e.command[1] if len(e.command) > 1 else "command"
+    stderr = re.sub(r"^\s*stderr: '|'\s*$", "", str(e.stderr or ""))
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    # git's own verdict ("fatal: ...") says more than the advice lines that follow it.
+    verdict = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    detail = " / ".join((verdict or lines[-3:])[:3])[:500] or f"exit status {e.status}"
+    return RepoError(f"git {operation} failed for {display_url} (branch {branch}): {redact(detail)}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import io
 import logging
-import re
 import shutil
 import threading
 import time
@@ -19,9 +18,10 @@ from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay
-from bot.adapters.git.objects import parse_commit
-from bot.adapters.git.remote import COMMIT_ID_RE, clone_dir_name, normalize, redact, web_commit_url
+from bot.adapters.git.objects import parse_commit, parse_ls_tree
+from bot.adapters.git.remote import COMMIT_ID_RE, clone_dir_name, command_error, normalize, redact, web_commit_url
 from bot.domain.errors import RepoConflict, RepoError
+from bot.domain.fingerprint import EMPTY_TREE, MODE_TREE, inputs_tree_id
 from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
 from bot.domain.repositories import BRANCH_RE, remote_problem
 
@@ -29,8 +29,6 @@ log = logging.getLogger(__name__)
 
 # A concurrent push updated the remote ref between our fetch and our push.
 _REF_RACE = ("failed to update ref", "failed to lock", "cannot lock ref", "incorrect old value")
-
-
 
 
 class GitRepo:
@@ -135,6 +133,19 @@ class GitRepo:
     def commit_url(self, commit_id: str) -> str:
         return web_commit_url(self._url, commit_id)
 
+    def inputs_tree(self, path: str = "") -> str:
+        """The tree id of `path` (the root when "") at the remote tip, the request file left out (§12)."""
+        with self._exclusive() as repo:
+            if not (tree := self._tracking_ref if self._fetch(repo) else ""):
+                return EMPTY_TREE
+            if path.strip("/"):
+                listed = parse_ls_tree(repo.git.ls_tree("-z", tree, "--", path.strip("/"), stdout_as_string=False))
+                if len(listed) != 1 or listed[0].mode != MODE_TREE:
+                    return EMPTY_TREE  # the image's directory is not there (yet): nothing of it is an input
+                tree = listed[0].object_id
+            raw = repo.git.ls_tree("-z", tree, stdout_as_string=False)
+        return inputs_tree_id(parse_ls_tree(raw))
+
     def close(self) -> None:
         """Let go of the clone's git processes; the clone itself stays for the next bake."""
         with self._lock:
@@ -160,7 +171,7 @@ class GitRepo:
                 self._forget_clone()
                 # Rebuilt rather than chained: the original carries git's raw output, which may hold
                 # the remote's credentials; everything useful in it is in this message.
-                raise self._command_error(e) from None
+                raise command_error(e, self._display_url, self._branch) from None
             except (GitError, OSError) as e:
                 self._forget_clone()
                 raise RepoError(f"git repository cache for {self._display_url} failed: {redact(str(e))}") from None
@@ -287,14 +298,3 @@ class GitRepo:
             return None
         raw = repo.git.cat_file("commit", full_id, stdout_as_string=False, strip_newline_in_stdout=False)
         return full_id, raw
-
-    def _command_error(self, e: GitCommandError) -> RepoError:
-        operation = e.command[1] if len(e.command) > 1 else "command"
-        stderr = re.sub(r"^\s*stderr: '|'\s*$", "", str(e.stderr or ""))
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        # git's own verdict ("fatal: ...") says more than the advice lines that follow it.
-        verdict = [line for line in lines if line.startswith(("fatal:", "error:"))]
-        detail = " / ".join((verdict or lines[-3:])[:3])[:500] or f"exit status {e.status}"
-        return RepoError(f"git {operation} failed for {self._display_url} (branch {self._branch}): {redact(detail)}")
-
-

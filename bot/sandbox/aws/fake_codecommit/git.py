@@ -52,6 +52,13 @@ def object_type(bare: Path, object_id: str) -> str | None:
     return _git_or_none(bare, "cat-file", "-t", object_id)
 
 
+def resolve_tree(bare: Path, commit: str, path: str) -> str | None:
+    """The tree at `path` ("" for the root) of a commit, None when there is no such tree."""
+    spec = f"{commit}:{path}" if path else f"{commit}^{{tree}}"
+    found = _git_or_none(bare, "rev-parse", "--verify", "--quiet", spec)
+    return found if found and object_type(bare, found) == "tree" else None
+
+
 def resolve_commit(bare: Path, specifier: str) -> str | None:
     """A branch name, tag or commit id, as GetFile's commitSpecifier accepts them."""
     if specifier.startswith("-"):

@@ -25,6 +25,7 @@ from bot.sandbox.aws.fake_codecommit.fields import (
     file_path,
     repository_name,
 )
+from bot.sandbox.aws.fake_codecommit.folders import get_folder
 from bot.sandbox.aws.fake_codecommit.git import (
     ZERO,
     branch_tip,
@@ -201,6 +202,9 @@ class CodeCommitRepositories:
             "fileContent": base64.b64encode(data).decode(),
         }
 
+    def get_folder(self, params: dict[str, Any]) -> dict[str, Any]:
+        return get_folder(self._existing(params), params)
+
     # --- helpers --------------------------------------------------------------------------------
 
     def _existing(self, params: dict[str, Any]) -> Path:
@@ -273,4 +277,5 @@ _OPERATIONS = {
     "CreateCommit": CodeCommitRepositories.create_commit,
     "GetCommit": CodeCommitRepositories.get_commit,
     "GetFile": CodeCommitRepositories.get_file,
+    "GetFolder": CodeCommitRepositories.get_folder,
 }
