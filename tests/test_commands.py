@@ -33,6 +33,13 @@ def test_a_bake_with_variables_and_a_reason():
     )
 
 
+def test_force_right_after_the_image_bakes_even_the_same_inputs_again():
+    cmd = commands.parse_command("web --force instance_type=t3.small CVE-2026-1234")
+    assert (cmd.force, cmd.variables, cmd.reason) == (True, {"instance_type": "t3.small"}, "CVE-2026-1234")
+    assert commands.parse_command("web CVE-2026-1234").force is False
+    assert commands.parse_command("web rebuild --force").force is False  # a word of the reason, as typed
+
+
 def test_source_ami_pins_the_base_image():
     cmd = commands.parse_command("web source_ami=ami-0123456789abcdef0")
     assert cmd.source_ami == "ami-0123456789abcdef0" and cmd.variables == {}

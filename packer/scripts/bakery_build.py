@@ -34,6 +34,7 @@ IDENTITY_VARIABLES = (
     "commit_id",
     "pipeline_execution_id",
     "region",
+    "inputs",
 )
 # The platform's: PKR_VAR_* environment of the CodeBuild project (network, instance profile, encryption).
 PLATFORM_VARIABLES = (
@@ -51,6 +52,8 @@ REQUEST_ID_RE = re.compile(r"[bh]-[a-z0-9]{6,12}")
 SLACK_USER_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
 AMI_RE = re.compile(r"ami-[0-9a-f]{8,17}")
 COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+INPUTS_RE = re.compile(r"[0-9a-f]{64}")  # the inputs fingerprint, a SHA-256 in hex (CONTRACT §12)
+BAKERY_USER = "bakery"  # requested_by of the bakery's own bakes (CONTRACT §12)
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 NAME_RE = re.compile(r"[A-Za-z0-9.@_-]{1,100}")
@@ -108,8 +111,18 @@ def bake_identity(request: Mapping[str, Any] | None, commit_id: str, commit_mess
 
 
 def _slack_user(value: Any) -> str:
-    # Only a Slack user id goes into the bakery:requested-by tag; anything else is left out, not copied.
-    return value if isinstance(value, str) and SLACK_USER_RE.fullmatch(value) else ""
+    # Only a Slack user id (or the bakery itself) goes into the bakery:requested-by tag; anything else is left out.
+    return value if isinstance(value, str) and (SLACK_USER_RE.fullmatch(value) or value == BAKERY_USER) else ""
+
+
+def bake_inputs(request: Mapping[str, Any] | None, commit_id: str, commit_message: str | None) -> str:
+    """The request's inputs fingerprint (tag bakery:inputs), only when this commit made the request: a file
+    left in place by a commit pushed by hand describes another bake's inputs."""
+    request = request or {}
+    inputs = request.get("inputs")
+    if not isinstance(inputs, str) or not INPUTS_RE.fullmatch(inputs):
+        return ""
+    return inputs if bake_identity(request, commit_id, commit_message)[0] == request.get("request_id") else ""
 
 
 def packer_var_file(
@@ -140,6 +153,7 @@ def packer_var_file(
         requested_by=requested_by,
         commit_id=commit_id,
         pipeline_execution_id=env.get("PIPELINE_EXECUTION_ID", ""),
+        inputs=bake_inputs(request, commit_id, commit_message),
     )
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if region:

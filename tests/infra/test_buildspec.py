@@ -181,7 +181,7 @@ def test_packer_gets_the_request_as_a_var_file_with_the_resolved_source_ami(bake
     assert bake.var_file() == {
         "instance_type": "t3.small", "image_name": "base", "source_ami": RESOLVED_AMI, "parent_ami": RESOLVED_AMI,
         "request_id": "b-7f3k2q", "requested_by": "U012ABCDEF", "commit_id": COMMIT,
-        "pipeline_execution_id": EXECUTION_ID, "region": "eu-west-1",
+        "pipeline_execution_id": EXECUTION_ID, "region": "eu-west-1", "inputs": "",
     }
 
 
@@ -249,6 +249,32 @@ def test_a_commit_pushed_by_hand_is_reported_under_the_bots_name_for_it(bake):
     bake.run()
     assert bake.result().request_id == f"h-{COMMIT[:10]}"
     assert bake.var_file()["requested_by"] == "U0HANDPUSH"
+
+
+INPUTS = "5" * 64  # an inputs fingerprint (CONTRACT §12)
+
+
+def test_the_requests_inputs_fingerprint_and_the_bakery_as_requester_reach_packer_for_their_tags(bake):
+    bake.request(inputs=INPUTS, requested_by="bakery")
+    bake.run()
+    assert (bake.var_file()["inputs"], bake.var_file()["requested_by"]) == (INPUTS, "bakery")
+
+
+@pytest.mark.parametrize("inputs", ["abc", "5" * 63 + "Z", 5, "$(touch canary)"])
+def test_inputs_that_are_no_fingerprint_are_left_out(bake, inputs):
+    bake.request(inputs=inputs)
+    bake.run()
+    assert bake.var_file()["inputs"] == ""
+
+
+def test_a_commit_pushed_by_hand_does_not_carry_the_inputs_of_the_request_it_left_in_place(bake):
+    bake.request(inputs=INPUTS)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=bake.repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=bake.repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "tune sshd"], cwd=bake.repo, check=True)
+    bake.run()
+    assert bake.var_file()["inputs"] == ""
 
 
 def test_a_bake_commit_keeps_its_request_id(bake):

@@ -29,8 +29,11 @@ BAKERY_TAGS = {
     "bakery:parent-ami": "local.parent_ami",
     "bakery:requested-by": "var.requested_by",
     "bakery:pipeline-execution": "var.pipeline_execution_id",
+    "bakery:inputs": "var.inputs",
 }
-BUILD_SET_VARIABLES = {"source_ami", "request_id", "requested_by", "commit_id", "pipeline_execution_id", "parent_ami"}
+BUILD_SET_VARIABLES = {
+    "source_ami", "request_id", "requested_by", "commit_id", "pipeline_execution_id", "parent_ami", "inputs"
+}
 PLATFORM_VALUES = {
     "region": "eu-west-1",
     "source_ami": "ami-0123456789abcdef0",

@@ -25,6 +25,7 @@ from bot.domain.models import (
     TAG_COMMIT,
     TAG_EXECUTION,
     TAG_IMAGE,
+    TAG_INPUTS,
     TAG_PARENT_AMI,
     TAG_RELEASED,
     TAG_REQUEST_ID,
@@ -195,6 +196,8 @@ class Stages:
             TAG_REQUESTED_BY: str(run.request.get("requested_by") or run.author),
             TAG_EXECUTION: run.execution_id,
         }
+        if run.request.get("inputs"):  # as the Bake buildspec does: the fingerprint from bake-request.json (§12)
+            tags[TAG_INPUTS] = str(run.request["inputs"])
         ec2 = self._session.client("ec2", region_name=run.region)
         run.ami_id = register_ami(ec2, f"{run.image}-{stamp}-{run.request_id}", tags)
         self._log(run, "Bake", f"amazon-ebs: tagged {', '.join(f'{k}={v}' for k, v in tags.items() if k != 'Name')}")

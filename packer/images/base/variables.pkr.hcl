@@ -55,6 +55,12 @@ variable "pipeline_execution_id" {
   description = "CodePipeline execution id; tag bakery:pipeline-execution."
 }
 
+variable "inputs" {
+  type        = string
+  default     = ""
+  description = "The bake's inputs fingerprint from bake-request.json (CONTRACT §12); tag bakery:inputs."
+}
+
 # --- the platform, from the CodeBuild project's PKR_VAR_* environment -----------------------------------
 
 variable "region" {

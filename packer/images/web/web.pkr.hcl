@@ -14,6 +14,7 @@ locals {
     "bakery:parent-ami"         = local.parent_ami
     "bakery:requested-by"       = var.requested_by
     "bakery:pipeline-execution" = var.pipeline_execution_id
+    "bakery:inputs"             = var.inputs
   }
 
   # What this build makes only for itself (instance, volumes, key pair, security group: Packer's run_tags reach
