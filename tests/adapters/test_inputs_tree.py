@@ -9,8 +9,11 @@ import subprocess
 from pathlib import Path
 
 from bot.domain.fingerprint import EMPTY_TREE, TreeEntry, fingerprint, tree_id
-from tests.adapters.test_repo_contract import BRANCH, Remote, remote  # noqa: F401 - the fixture, both backends
+from tests.adapters import test_repo_contract
+from tests.adapters.test_repo_contract import BRANCH, Remote
 from tests.fixtures.bake_requests import bake_request as request
+
+remote = test_repo_contract.remote  # the fixture: git on a bare repository, CodeCommit on FakeCodeCommit
 
 GIT = ["git", "-c", "user.name=seed", "-c", "user.email=seed@example.invalid", "-c", "commit.gpgsign=false"]
 
