@@ -39,3 +39,21 @@ def test_the_same_inputs_bake_once_and_force_bakes_them_again(bakery):
     head = git_log(bakery.repos["web"])[0]
     assert head["request"]["inputs"] == request["inputs"] and head["request"]["reason"] == "fourth"
     assert bakery.services.bakes.get(forced).forced
+
+
+def test_an_automatic_bake_through_the_running_bot_is_committed_once_as_the_bakerys_own(bakery):
+    from bot.domain.causes import Cause, CauseKind
+    from bot.domain.models import parse_trailers
+
+    cause = Cause(CauseKind.PARENT, image="base", ami_id=BASE_AMI, request_id="b-parent1")
+    opened = bakery.services.bakes.open_automatic("web", source_ami=BASE_AMI, cause=cause)
+    assert opened and bakery.services.bakes.open_automatic("web", source_ami=BASE_AMI, cause=cause) is None
+    bakery.commit_of(opened)
+    bakery.wait(lambda: bakery.bake_message(opened), what="the automatic bake's message")
+    bakery.wait_idle()
+    [head, *_] = git_log(bakery.repos["web"])
+    assert [c for c in git_log(bakery.repos["web"]) if "Bakery-Request:" in c["message"]] == [head]
+    assert head["message"].splitlines()[0] == f"bake(web): base released {BASE_AMI} (b-parent1)"
+    trailers = parse_trailers(head["message"])
+    assert (trailers["Requested-By"], trailers["Bakery-Cause"]) == ("bakery", "parent:b-parent1")
+    assert (head["request"]["requested_by"], head["request"]["source_ami"]) == ("bakery", BASE_AMI)

@@ -195,3 +195,45 @@ def test_open_repo_uses_git_for_paths_and_git_urls_without_touching_aws(tmp_path
 def test_open_repo_refuses_a_repository_setting_it_cannot_use(tmp_path: Path, spec: str, branch: str) -> None:
     with pytest.raises(ConfigError, match="repository"):
         open_repo(spec, branch=branch, cache_dir=tmp_path, session_factory=boto3.Session)
+
+
+# --- the inputs tree (CONTRACT §12): GetFolder on the tip, no clone -------------------------------------
+
+
+def test_the_inputs_tree_is_hashed_from_getfolder_on_the_branch_tip(repo: CodeCommitRepo, stub: Stubber) -> None:
+    from bot.domain.fingerprint import TreeEntry, tree_id
+
+    stub.add_response("get_branch", {"branch": {"branchName": "main", "commitId": TIP}}, BRANCH_PARAMS)
+    folder = {
+        "commitId": TIP,
+        "folderPath": "/",
+        "treeId": "9" * 40,  # the tree with bake-request.json in it: not the one the fingerprint takes
+        "subFolders": [{"treeId": "a" * 40, "absolutePath": "scripts", "relativePath": "scripts"}],
+        "files": [
+            {"blobId": "b" * 40, "absolutePath": "base.pkr.hcl", "relativePath": "base.pkr.hcl", "fileMode": "NORMAL"},
+            {"blobId": "c" * 40, "absolutePath": "run.sh", "relativePath": "run.sh", "fileMode": "EXECUTABLE"},
+            {"blobId": "d" * 40, "absolutePath": "bake-request.json", "relativePath": "bake-request.json",
+             "fileMode": "NORMAL"},
+        ],
+        "symbolicLinks": [{"blobId": "e" * 40, "absolutePath": "l", "relativePath": "l", "fileMode": "SYMLINK"}],
+        "subModules": [{"commitId": "f" * 40, "absolutePath": "vendor", "relativePath": "vendor"}],
+    }
+    stub.add_response(
+        "get_folder", folder, {"repositoryName": "ami-bakery-web", "commitSpecifier": TIP, "folderPath": "/"}
+    )
+    assert repo.inputs_tree() == tree_id(
+        [
+            TreeEntry("40000", "scripts", "a" * 40),
+            TreeEntry("100644", "base.pkr.hcl", "b" * 40),
+            TreeEntry("100755", "run.sh", "c" * 40),
+            TreeEntry("120000", "l", "e" * 40),
+            TreeEntry("160000", "vendor", "f" * 40),
+        ]
+    )
+
+
+def test_an_inputs_tree_getfolder_cannot_read_is_a_repo_error(repo: CodeCommitRepo, stub: Stubber) -> None:
+    stub.add_response("get_branch", {"branch": {"branchName": "main", "commitId": TIP}}, BRANCH_PARAMS)
+    stub.add_client_error("get_folder", "EncryptionKeyAccessDeniedException", "no access to the key")
+    with pytest.raises(RepoError, match="CodeCommit get_folder on repository ami-bakery-web failed"):
+        repo.inputs_tree()
