@@ -183,6 +183,12 @@ class BakeService:
         """AutoBakes (bot/trains/auto.py): one bake of `image` on `source_ami`, requested by the bakery."""
         return self._automatic.open(image, source_ami=source_ami, cause=cause)
 
+    def released_with_inputs_on(self, image: str, source_ami: str) -> Bake | None:
+        """The released bake that already has the inputs a bake of `image` on `source_ami` would have now (the
+        image's defaults, its branch tip): why a Rebake would open nothing. Reads the repository's tree."""
+        config = self._config.images[image]
+        return self._inputs.already_baked(image, self._inputs.fingerprint(config, {}, source_ami))
+
     def _record(self, bake: Bake) -> bool:
         """Create the bake's record if its id is free; then its message is drawn and its commit made."""
         doc = bake.to_doc()

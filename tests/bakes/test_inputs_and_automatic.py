@@ -4,6 +4,7 @@ SQLite and on DynamoDB (CONTRACT §7, §12; issue 11 items 3, 6, 7, 9)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from bot.adapters.git.repo import GitRepo
 from bot.bakes.automatic import automatic_request_id
 from bot.bakes.following import EXECUTION
 from bot.bakes.images import IMAGE
-from bot.bakes.record import Bake, BakeStatus
+from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import parse_config
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
@@ -298,6 +299,15 @@ def test_an_automatic_bake_whose_inputs_were_released_opens_nothing(either_world
     assert len(world.commits("base")) == 1
 
 
+def test_the_released_bake_a_rebake_would_repeat_is_found_before_anything_is_opened(world):
+    assert world.bakes.released_with_inputs_on("base", NEWER_UPSTREAM_AMI) is None
+    first = world.bakes.open_automatic("base", source_ami=NEWER_UPSTREAM_AMI, cause=upstream_cause())
+    assert world.bakes.released_with_inputs_on("base", NEWER_UPSTREAM_AMI) is None  # not released yet
+    world.release(world.bakes.get(first), BASE_AMI)
+    assert world.bakes.released_with_inputs_on("base", NEWER_UPSTREAM_AMI).request_id == first
+    assert world.bakes.released_with_inputs_on("base", UPSTREAM_AMI) is None
+
+
 def test_an_upstream_cause_opens_nothing_while_a_bake_of_the_image_is_in_flight(world):
     world.bakes.open_bake(user=BAKER, request=BakeCommand(image="base"))
     assert world.bakes.open_automatic("base", source_ami=NEWER_UPSTREAM_AMI, cause=upstream_cause()) is None
@@ -310,12 +320,9 @@ def test_an_automatic_bake_of_an_image_that_is_not_configured_opens_nothing(worl
     assert world.bakes.open_automatic("nginx", source_ami=BASE_AMI, cause=upstream_cause()) is None
 
 
-def test_an_automatic_bake_whose_repository_cannot_be_read_raises_and_may_be_retried(world, tmp_path):
-    import shutil
-
+def test_an_automatic_bake_whose_repository_cannot_be_read_raises_and_may_be_retried(world):
     shutil.rmtree(world.bares["base"])
     with pytest.raises(BakeryError):
         world.bakes.open_automatic("base", source_ami=NEWER_UPSTREAM_AMI, cause=upstream_cause())
     assert world.bakes.get(automatic_request_id("base", upstream_cause())) is None
-    assert world.bakes.in_flight() == [] and world.store.get(IMAGE, "base") is None
-    assert BakeStatus.REQUESTED  # nothing recorded: the cause may come again
+    assert world.bakes.in_flight() == [] and world.store.get(IMAGE, "base") is None  # the cause may come again
