@@ -20,8 +20,8 @@ from tests.infra.conftest import ROOT, TEMPLATE_DIR, template_paths
 
 # The AWS calls the bot makes, by the file that makes them (its boto3 client calls).
 BOT_CALLS = {
-    # bot/adapters/aws/codecommit.py: the bake-request commit
-    "codecommit:GetBranch", "codecommit:GetCommit", "codecommit:CreateCommit",
+    # bot/adapters/aws/codecommit.py: the bake-request commit; GetFolder: the inputs fingerprint's tree (§12)
+    "codecommit:GetBranch", "codecommit:GetCommit", "codecommit:CreateCommit", "codecommit:GetFolder",
     # bot/adapters/aws/codepipeline.py: correlation, approvals, stops
     "codepipeline:GetPipelineExecution", "codepipeline:GetPipelineState",
     "codepipeline:PutApprovalResult", "codepipeline:StopPipelineExecution",
