@@ -39,7 +39,6 @@ def _requested_at(bake: Bake) -> datetime:
     return parse_time(bake.requested_at)
 
 
-
 class Board(Protocol):
     """Where services say a bake's Slack message needs redrawing (the publisher)."""
 
