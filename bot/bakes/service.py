@@ -233,9 +233,16 @@ class BakeService:
         )
 
     def recover(self) -> None:
-        """After a restart: a bake still 'requested' lost its commit midway; say so instead of guessing."""
+        """After a restart: a bake still 'requested' lost its commit midway; say so instead of guessing.
+
+        An automatic bake's commit is made again instead: the train resumes, and the repository takes a retry
+        of a request that already landed as that commit (each backend's commit_request), so it is made once.
+        """
         for bake in self.in_flight():
-            if bake.status == BakeStatus.REQUESTED:
+            if bake.status == BakeStatus.REQUESTED and bake.cause is not None:
+                self._board.mark_dirty(bake.request_id)
+                self._run_async(lambda rid=bake.request_id: self._commit(rid))  # type: ignore[misc]
+            elif bake.status == BakeStatus.REQUESTED:
                 self._mutate(
                     bake.request_id,
                     lambda b: (

@@ -18,7 +18,7 @@ from bot.adapters.git.repo import GitRepo
 from bot.bakes.automatic import automatic_request_id
 from bot.bakes.following import EXECUTION
 from bot.bakes.images import IMAGE
-from bot.bakes.record import Bake
+from bot.bakes.record import Bake, BakeStatus
 from bot.bakes.service import BakeService
 from bot.config import parse_config
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
@@ -88,19 +88,23 @@ class World:
         self.bares = {name: make_bare_repo(root, name) for name in ("base", "web")}
         self.parameters = FakeParameters()
         self.board = Board()
-        repos = {name: GitRepo(str(self.bares[name]), "main", root / "cache") for name in self.bares}
-        self.bakes = BakeService(
+        self.repos = {name: GitRepo(str(self.bares[name]), "main", root / "cache") for name in self.bares}
+        self.bakes = self.service(lambda job: job())  # the commit at once, as the bake worker would make it
+        self.executions = 0
+
+    def service(self, run_async: Callable[[Callable[[], None]], None]) -> BakeService:
+        """A bot's bake service on this state and these repositories (another one is a restarted bot)."""
+        return BakeService(
             config=self.config,
-            store=store,
+            store=self.store,
             access=Access(self.config.access, NoChat()),  # type: ignore[arg-type]
             board=self.board,
-            repo_for=lambda image: repos[image.name],
+            repo_for=lambda image: self.repos[image.name],
             pipeline_for=lambda region: pytest.fail("no pipeline call here"),
             images_for=lambda region: pytest.fail("no EC2 call here"),
-            run_async=lambda job: job(),  # the commit at once, as the bake worker would make it
+            run_async=run_async,
             parameters_for=self.parameters.for_region,
         )
-        self.executions = 0
 
     def request_file(self, image: str) -> dict[str, object]:
         request: dict[str, object] = git_log(self.bares[image])[0]["request"]
@@ -314,6 +318,20 @@ def test_an_upstream_cause_opens_nothing_while_a_bake_of_the_image_is_in_flight(
     parent = Cause(CauseKind.PARENT, image="base", ami_id=BASE_AMI, request_id="b-parent1")
     world.bakes.open_bake(user=BAKER, request=BakeCommand(image="web"))
     assert world.bakes.open_automatic("web", source_ami=BASE_AMI, cause=parent) is not None  # a release does
+
+
+def test_an_automatic_bake_cut_off_by_a_restart_before_its_commit_is_committed_once_after_it(world):
+    parent = Cause(CauseKind.PARENT, image="base", ami_id=BASE_AMI, request_id="b-parent1")
+    held: list[Callable[[], None]] = []
+    opened = world.service(held.append).open_automatic("web", source_ami=BASE_AMI, cause=parent)  # then it stops
+    restarted = world.service(lambda job: job())  # on the same state and repositories
+    restarted.recover()
+    assert restarted.get(opened).status == BakeStatus.COMMITTED
+    restarted.recover()
+    for job in held:  # and even if the first bot's worker made its commit after all
+        job()
+    assert len(world.commits("web")) == 1 and restarted.get(opened).commit_id == world.commits("web")[0]["sha"]
+    assert restarted.open_automatic("web", source_ami=BASE_AMI, cause=parent) is None
 
 
 def test_an_automatic_bake_of_an_image_that_is_not_configured_opens_nothing(world):
