@@ -83,7 +83,7 @@ lint: $(STAMP)
 # venv of its own, the project installed as a wheel would be, described by cyclonedx-py from outside it.
 sbom: $(STAMP)
 	$(UV) venv --quiet --allow-existing --python $(BIN)/python $(TOOLS)/runtime
-	UV_PROJECT_ENVIRONMENT=$(TOOLS)/runtime $(UV) sync --quiet --frozen --no-dev --no-editable
+	UV_PROJECT_ENVIRONMENT=$(TOOLS)/runtime $(UV) sync --frozen --quiet --no-dev --no-editable
 	$(BIN)/cyclonedx-py environment --pyproject pyproject.toml --mc-type application --output-reproducible \
 	  --output-format JSON --output-file $(SBOM) $(TOOLS)/runtime/bin/python
 	@echo "sbom: wrote $(SBOM)"

@@ -1,6 +1,6 @@
 """Benchmark: a newcomer's first `make run`, from `git clone` to the sandbox page's address, with empty caches.
 
-Run: python3 benchmarks/bench_first_run.py [--before 3300e5b] [--after HEAD] [--runs 1]
+Run: python3 benchmarks/bench_first_run.py [--before 3300e5b] [--after HEAD] [--runs 1] [--only before|after]
 Prints its figures; it is not a test. Each run clones this repository (a local clone: the network is only used
 for packages) into a temporary directory, checks out the commit, points every package cache (uv, pip, XDG) at a
 new empty directory, starts `make run` and stops the clock at the line `... open http://127.0.0.1:8080`. The
@@ -83,10 +83,13 @@ def main() -> None:
     parser.add_argument("--before", default=PIP_COMMIT, help=f"the commit measured as before (default {PIP_COMMIT})")
     parser.add_argument("--after", default="HEAD", help="the commit measured as after (default HEAD)")
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--only", choices=("before", "after"), help="measure one side only")
     args = parser.parse_args()
     if not port_free():
         raise SystemExit("port 8080 is in use: stop the sandbox that holds it first")
     for label, commit in (("before", args.before), ("after", args.after)):
+        if args.only not in (None, label):
+            continue
         times = []
         for _ in range(args.runs):
             elapsed, cloned, address = first_run(commit)
