@@ -7,9 +7,10 @@ BIN    := $(VENV)/bin
 TOOLS  := $(VENV)/tools
 STAMP  := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
-# uv, the installer, pinned with hashes in locks/uv.txt. The system Python's own pip installs it into a
-# directory (no venv: a venv with pip costs ~6 s on 2 cores, this ~3 s); a Python without pip gets a
-# throw-away venv to run pip from.
+# uv, the installer, pinned with hashes in locks/uv.txt: scripts/bootstrap_uv.py takes this machine's wheel from
+# PyPI with the standard library and checks it against the lock (1 s); where it cannot (no matching wheel, an
+# odd platform), pip installs the same lock with --require-hashes (4 s; a Python without pip gets a throw-away
+# venv to run it from). Not a venv with pip: that alone costs ~6 s on 2 cores.
 UV     := $(TOOLS)/uv/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 # uv reads no pip.conf: the index is PyPI, the only source uv.lock names.
@@ -27,24 +28,26 @@ CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed
 IAM_DIR   := tests/infra/iam
 IAM_STAMP := $(IAM_DIR)/node_modules/.installed
 SBOM      := sbom.cdx.json
-LOCK_HINT := uv.lock does not match pyproject.toml: run `make relock` and commit uv.lock
+LOCK_HINT := uv.lock does not match pyproject.toml: run "make relock" and commit uv.lock
 
 .PHONY: run test lint install lock-check sbom audit relock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv --without-pip $(VENV)
 
-$(UV): locks/uv.txt | $(BIN)/python
+$(UV): locks/uv.txt scripts/bootstrap_uv.py | $(BIN)/python
 	rm -rf $(TOOLS)/uv
-	if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
-	else $(PYTHON) -m venv $(TOOLS)/bootstrap && pip=$(TOOLS)/bootstrap/bin/pip; fi; \
-	PIP_CONFIG_FILE=/dev/null PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check --no-warn-script-location \
-	  --no-deps --require-hashes --target $(TOOLS)/uv -r locks/uv.txt
+	$(PYTHON) scripts/bootstrap_uv.py locks/uv.txt $(TOOLS)/uv || { \
+	  if $(PYTHON) -m pip --version >/dev/null 2>&1; then pip="$(PYTHON) -m pip"; \
+	  else $(PYTHON) -m venv $(TOOLS)/bootstrap && pip=$(TOOLS)/bootstrap/bin/pip; fi; \
+	  PIP_CONFIG_FILE=/dev/null PIP_ROOT_USER_ACTION=ignore $$pip install --quiet --disable-pip-version-check \
+	    --no-warn-script-location --no-deps --require-hashes --target $(TOOLS)/uv -r locks/uv.txt; }
 	rm -rf $(TOOLS)/bootstrap
+	touch $(UV)
 
 # A pyproject.toml edited without relocking stops here, offline, before anything is installed.
 lock-check: $(UV)
-	@$(UV) lock --check --offline --quiet 2>/dev/null || { echo "$(LOCK_HINT)" >&2; exit 1; }
+	@$(UV) lock --check --offline --quiet 2>/dev/null || { echo '$(LOCK_HINT)' >&2; exit 1; }
 
 $(STAMP): $(UV) pyproject.toml uv.lock
 	$(SYNC) --quiet

@@ -94,7 +94,8 @@ def main() -> None:
         for _ in range(args.runs):
             elapsed, cloned, address = first_run(commit)
             times.append(elapsed)
-            print(f"{label} ({commit}): {elapsed:5.1f} s from git clone to {address} (clone {cloned:.1f} s)", flush=True)
+            line = f"{label} ({commit}): {elapsed:5.1f} s from git clone to {address} (clone {cloned:.1f} s)"
+            print(line, flush=True)
         if args.runs > 1:
             print(f"{label}: median {statistics.median(times):.1f} s, min {min(times):.1f}, max {max(times):.1f}")
 
