@@ -25,6 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # The last commit whose `make run` installed with pip, without a lock (issue #15 came after it).
 PIP_COMMIT = "3300e5b"
 ADDRESS = re.compile(r"open (http://\S+)")
+# Where each phase starts, by the command line make echoes (after: uv; before: pip).
+PHASES = (
+    ("venv", re.compile(r"-m venv")),
+    ("uv", re.compile(r"bootstrap_uv\.py")),
+    ("install", re.compile(r"\b(uv sync|pip install)\b")),
+    ("start", re.compile(r"bin/bakery sandbox")),
+)
 TIMEOUT = 300.0
 
 
@@ -33,8 +40,8 @@ def port_free(port: int = 8080) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def first_run(commit: str) -> tuple[float, float, str]:
-    """(seconds to the address, seconds the clone took, the address) of one fresh clone's `make run`."""
+def first_run(commit: str) -> tuple[float, dict[str, float], str]:
+    """(seconds to the address, seconds per phase, the address) of one fresh clone's `make run`."""
     with tempfile.TemporaryDirectory(prefix="bench-first-run-") as tmp:
         base = Path(tmp)
         env = dict(os.environ)
@@ -49,16 +56,18 @@ def first_run(commit: str) -> tuple[float, float, str]:
         start = time.monotonic()
         subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(ROOT), str(clone)], check=True, env=env)
         subprocess.run(["git", "-C", str(clone), "checkout", "--quiet", commit], check=True, env=env)
-        cloned = time.monotonic() - start
         proc = subprocess.Popen(
             ["make", "run"], cwd=clone, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             start_new_session=True,
         )
-        address, output = "", []
+        address, output, started = "", [], {"clone": 0.0}
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
                 output.append(line)
+                for phase, pattern in PHASES:
+                    if phase not in started and pattern.search(line):
+                        started[phase] = time.monotonic() - start
                 match = ADDRESS.search(line)
                 if match:
                     address = match.group(1)
@@ -75,7 +84,9 @@ def first_run(commit: str) -> tuple[float, float, str]:
                 proc.wait()
         if not address:
             raise SystemExit(f"{commit}: `make run` printed no address:\n{''.join(output[-20:])}")
-        return elapsed, cloned, address
+        marks = sorted(started.items(), key=lambda item: item[1]) + [("", elapsed)]
+        phases = {name: end - begin for (name, begin), (_, end) in zip(marks, marks[1:], strict=False)}
+        return elapsed, phases, address
 
 
 def main() -> None:
@@ -92,9 +103,11 @@ def main() -> None:
             continue
         times = []
         for _ in range(args.runs):
-            elapsed, cloned, address = first_run(commit)
+            elapsed, phases, address = first_run(commit)
             times.append(elapsed)
-            line = f"{label} ({commit}): {elapsed:5.1f} s from git clone to {address} (clone {cloned:.1f} s)"
+            parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in phases.items())
+            load = os.getloadavg()[0]
+            line = f"{label} ({commit}): {elapsed:5.1f} s from git clone to {address} ({parts}; load {load:.1f})"
             print(line, flush=True)
         if args.runs > 1:
             print(f"{label}: median {statistics.median(times):.1f} s, min {min(times):.1f}, max {max(times):.1f}")
