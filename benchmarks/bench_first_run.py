@@ -29,7 +29,7 @@ ADDRESS = re.compile(r"open (http://\S+)")
 PHASES = (
     ("venv", re.compile(r"-m venv")),
     ("uv", re.compile(r"bootstrap_uv\.py")),
-    ("install", re.compile(r"\b(uv sync|pip install)\b")),
+    ("install", re.compile(r"\buv sync\b|pip install --quiet -e")),
     ("start", re.compile(r"bin/bakery sandbox")),
 )
 TIMEOUT = 300.0

@@ -7,6 +7,7 @@ and newlines reach Packer verbatim. Which keys a request may set is decided here
 
     bakery_build.py prepare --request bake-request.json --template-dir . --source-ami AMI --out bakery.pkrvars.json
     bakery_build.py report --request bake-request.json --manifest packer-manifest.json --out bake-result.json
+        [--package-list s3://BUCKET/packages/IMAGE/EXECUTION/packages.txt]
 
 The CodeBuild environment it reads is listed in packer/pipeline-contract.json.
 """
@@ -60,6 +61,10 @@ NAME_RE = re.compile(r"[A-Za-z0-9.@_-]{1,100}")
 # `variable "name" {` at the start of a line, in any *.pkr.hcl of the template directory.
 VARIABLE_BLOCK_RE = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"\s*\{', re.MULTILINE)
 MAX_VALUE = 1024
+# Where the Bake buildspec stored the AMI's package list (pipeline-contract.json's package_list_key).
+PACKAGE_LIST_RE = re.compile(
+    r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/packages/[A-Za-z0-9.@_-]{1,100}/[0-9a-f-]{36}/packages\.txt"
+)
 
 
 class Refused(Exception):
@@ -191,8 +196,13 @@ def bake_result(
     *,
     env: Mapping[str, str],
     commit_message: str | None,
+    package_list: str = "",
 ) -> dict[str, Any]:
-    """The message the bot reads when Packer finishes; status failed unless the build succeeded with AMIs."""
+    """The message the bot reads when Packer finishes; status failed unless the build succeeded with AMIs.
+
+    `package_list`, the S3 URI of the AMI's package list, is named (optional field `package_list`) only for a
+    bake that succeeded, and only in the form the buildspec writes it.
+    """
     commit_id = source_commit(env)
     request_id, _ = bake_identity(request, commit_id, commit_message)
     succeeding = env.get("CODEBUILD_BUILD_SUCCEEDING") == "1"
@@ -201,7 +211,7 @@ def bake_result(
     for ami in amis:
         ami["account_id"] = account_id
     log_url = env.get("CODEBUILD_BUILD_URL", "")
-    return {
+    result = {
         "type": BAKE_RESULT_TYPE,
         "version": 1,
         "image": _required_env(env, "IMAGE_NAME", NAME_RE),
@@ -213,6 +223,9 @@ def bake_result(
         "amis": amis,
         "log_url": log_url if log_url.startswith("https://") and not re.search(r"\s", log_url) else "",
     }
+    if result["status"] == "succeeded" and PACKAGE_LIST_RE.fullmatch(package_list):
+        result["package_list"] = package_list
+    return result
 
 
 def _pipeline_name(env: Mapping[str, str]) -> str:
@@ -302,6 +315,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
     rep.add_argument("--request", type=Path, required=True)
     rep.add_argument("--manifest", type=Path, required=True)
     rep.add_argument("--commit-message")
+    rep.add_argument("--package-list", default="", help="S3 URI of the AMI's package list (optional)")
     rep.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     try:
@@ -330,6 +344,7 @@ def main(argv: list[str] | None = None, env: Mapping[str, str] | None = None) ->
                 manifest if isinstance(manifest, dict) else None,
                 env=env,
                 commit_message=_commit_message(args.commit_message),
+                package_list=args.package_list,
             )
             _write_json(args.out, result)
             print(f"bakery: bake {result['request_id']} {result['status']}: "

@@ -39,6 +39,8 @@ if [ "$1" = build ]; then
   jq -n --arg r "$request_id" '{builds: [{name: "b", builder_type: "amazon-ebs", packer_run_uuid: "run-2",
     artifact_id: "eu-west-1:ami-0123456789abcdef0,eu-central-1:ami-0abcdef0123456789",
     custom_data: {request_id: $r}}], last_run_uuid: "run-2"}' > packer-manifest.json
+  # The template's file provisioner downloads the build instance's package list next to the manifest.
+  [ -z "${FAKE_PACKAGES:-}" ] || printf '%s\n' "$FAKE_PACKAGES" > packages.txt
 fi
 """
 FAKE_AWS = r"""#!/usr/bin/env bash
@@ -50,6 +52,9 @@ case "$1 $2" in
     fi
     echo "$FAKE_RESOLVED_AMI" ;;
   "sns publish") for arg in "$@"; do case "$arg" in file://*) cp "${arg#file://}" "$FAKE_PUBLISHED" ;; esac; done ;;
+  "s3api put-object")
+    [ -z "${FAKE_S3_FAILS:-}" ] || exit 1
+    while [ "$#" -gt 0 ]; do [ "$1" = --body ] && cp "$2" "$FAKE_S3_UPLOADED"; shift; done ;;
 esac
 """
 
@@ -85,6 +90,7 @@ class Bake:
             "FAKE_LOG": str(self.log),
             "FAKE_PUBLISHED": str(self.published),
             "FAKE_RESOLVED_AMI": RESOLVED_AMI,
+            "FAKE_S3_UPLOADED": str(tmp_path / "uploaded.txt"),
             "BAKERY_TOOLS": str(SCRIPTS),
             "BAKERY_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:ami-bakery-events",
             "IMAGE_NAME": image,
@@ -156,6 +162,54 @@ def test_a_bake_publishes_a_result_the_bot_reads_with_every_region_s_ami(bake):
         "AMI_ID": "ami-0123456789abcdef0",
         "AMIS": "eu-west-1:ami-0123456789abcdef0 eu-central-1:ami-0abcdef0123456789",
     }
+
+
+PACKAGES = "bash 0:5.2.15-1.amzn2023.0.2.x86_64\nopenssl-libs 1:3.0.8-1.amzn2023.0.18.x86_64"
+BUCKET = "ami-bakery-artifacts-123456789012-eu-west-1"
+
+
+def test_the_amis_package_list_goes_to_the_artifact_bucket_and_the_result_names_it(bake):
+    bake.request()
+    bake.env.update(FAKE_PACKAGES=PACKAGES, BAKERY_ARTIFACT_BUCKET=BUCKET)
+    build, post = bake.run()
+    assert (build.returncode, post.returncode) == (0, 0), build.stderr + post.stderr
+    key = f"packages/base/{EXECUTION_ID}/packages.txt"
+    uri = f"s3://{BUCKET}/{key}"
+    upload = f"aws s3api put-object --bucket {BUCKET} --key {key} --body packages.txt --content-type text/plain"
+    assert upload in bake.calls()
+    assert (bake.repo.parent / "uploaded.txt").read_text() == PACKAGES + "\n"
+    published = json.loads(bake.published.read_text())
+    assert published["package_list"] == uri and published["status"] == "succeeded"
+    assert len(bake.published.read_bytes()) < 256 * 1024
+    assert bake.result().status == "succeeded"  # the bot reads a result with the new field as before
+    calls = bake.calls()
+    assert calls.index(upload) < next(
+        i for i, c in enumerate(calls) if c.startswith("aws sns publish")
+    ), "the list is stored before the result that names it is out"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"FAKE_S3_FAILS": "1"}, {"BAKERY_ARTIFACT_BUCKET": ""}, {"FAKE_PACKAGES": ""}, {"FAKE_PACKER_FAILS": "1"}],
+    ids=["upload-fails", "no-bucket", "no-list", "bake-fails"],
+)
+def test_without_a_stored_package_list_the_result_names_none_and_is_published(bake, change):
+    bake.request()
+    bake.env.update({"FAKE_PACKAGES": PACKAGES, "BAKERY_ARTIFACT_BUCKET": BUCKET, **change})
+    bake.run()
+    published = json.loads(bake.published.read_text())
+    assert "package_list" not in published
+    assert published["status"] == ("failed" if "FAKE_PACKER_FAILS" in change else "succeeded")
+
+
+def test_the_report_names_only_a_package_list_in_the_buildspecs_form():
+    env = {"IMAGE_NAME": "base", "PIPELINE_NAME": "ami-bakery-base", "PIPELINE_EXECUTION_ID": EXECUTION_ID,
+           "BAKERY_COMMIT_ID": COMMIT, "CODEBUILD_BUILD_SUCCEEDING": "1"}
+    manifest = {"last_run_uuid": "r", "builds": [{"packer_run_uuid": "r", "artifact_id": "eu-west-1:ami-0123456789abcdef0"}]}
+    good = f"s3://{BUCKET}/packages/base/{EXECUTION_ID}/packages.txt"
+    for uri, named in ((good, True), (good + "\n", False), ("https://example.com/p.txt", False), ("", False)):
+        result = bakery_build.bake_result(None, manifest, env=env, commit_message=None, package_list=uri)
+        assert ("package_list" in result) is named, uri
 
 
 def test_a_repository_in_the_projects_layout_bakes_its_image_directory(bake):

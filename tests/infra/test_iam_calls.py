@@ -29,10 +29,10 @@ SOURCES = sorted([p.name for p in ROOT.glob("buildspec*.yml")]) + sorted(
 )
 CLI_CALL = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?")
 # The CLI's service name -> IAM's action prefix, for the services the builds call.
-IAM_PREFIX = {"ec2": "ec2", "ssm": "ssm", "sns": "sns"}
+IAM_PREFIX = {"ec2": "ec2", "ssm": "ssm", "sns": "sns", "s3api": "s3"}
 VALUES = {
     "region": REGION, "account": ACCOUNT, "prefix": PREFIX, "other_region": "eu-central-1",
-    "execution": "3f2504e0-4f89-41d3-9a0c-0305e82c3301",
+    "execution": "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "artifact_bucket": f"{PREFIX}-artifacts-{ACCOUNT}-{REGION}",
     "topic": IMPORTS[f"{PREFIX}:topic-arn"], "topic_key": IMPORTS[f"{PREFIX}:topic-key-arn"], "build_key": KEY_ARN,
 }
 
@@ -60,7 +60,7 @@ def api_action(call: str) -> str:
         name = "".join(part.capitalize() for part in waiter[0].split("-"))
         operation = session.get_waiter_model(service).get_waiter(name).operation
     else:
-        model = session.get_service_model(service)
+        model = session.get_service_model("s3" if service == "s3api" else service)  # the CLI's low-level S3
         [operation] = [op for op in model.operation_names if xform_name(op, "-") == command]
     return f"{IAM_PREFIX[service]}:{operation}"
 

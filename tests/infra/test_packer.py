@@ -225,11 +225,30 @@ def test_the_manifest_post_processor_records_the_request(image):
 
 
 @pytest.mark.parametrize("image", IMAGES)
+def test_the_package_list_is_taken_last_and_downloaded_next_to_the_manifest(image):
+    """rpm -qa after every script, downloaded to the contract's file (packer build runs where the manifest goes),
+    and the instance's copy removed before Packer snapshots it."""
+    contract = json.loads((ROOT / "packer" / "pipeline-contract.json").read_text())
+    (build,) = _template(image)["build"]
+    steps = [(kind.strip('"'), body) for provisioner in build["provisioner"] for kind, body in provisioner.items()]
+    *_, (list_kind, listing), (download_kind, download), (remove_kind, remove) = steps
+    assert (list_kind, download_kind, remove_kind) == ("shell", "file", "shell")
+    [command] = [_unquote(line) for line in listing["inline"]]
+    assert not re.search(r"(?<!%)%\{", command), "HCL reads %{ as a template directive: %%{ is rpm's %{"
+    assert command.startswith("rpm -qa ") and command.endswith(" | sort > /tmp/bakery-packages.txt")
+    assert _unquote(download["direction"]) == "download"
+    assert _unquote(download["source"]) == "/tmp/bakery-packages.txt"
+    assert _unquote(download["destination"]) == contract["package_list_file"]
+    assert [_unquote(line) for line in remove["inline"]] == ["rm -f /tmp/bakery-packages.txt"]
+    assert not any("scripts" in body for _, body in steps[-3:])
+
+
+@pytest.mark.parametrize("image", IMAGES)
 def test_provisioning_scripts_exist_and_stop_at_the_first_error(image):
     (build,) = _template(image)["build"]
     scripts = []
     for provisioner in build["provisioner"]:
-        shell = provisioner['"shell"']
+        shell = provisioner.get('"shell"', {})  # the package list's "file" download has no script
         scripts += [_unquote(s) for s in shell.get("scripts", [])]
     assert scripts, "the image provisions something"
     for path in [*scripts, "${path.root}/scripts/smoke-test.sh"]:
@@ -248,7 +267,7 @@ def test_the_base_image_is_hardened():
 
 def test_the_web_image_installs_nginx_with_a_health_page_naming_the_version():
     (build,) = _template("web")["build"]
-    shells = [p['"shell"'] for p in build["provisioner"]]
+    shells = [p['"shell"'] for p in build["provisioner"] if '"shell"' in p]
     assert any("APP_VERSION=${var.app_version}" in map(_unquote, s.get("environment_vars", [])) for s in shells)
     script = (IMAGES_DIR / "web" / "scripts" / "install-nginx.sh").read_text()
     assert "dnf -y install nginx" in script and "systemctl enable nginx" in script

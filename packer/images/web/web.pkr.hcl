@@ -89,6 +89,23 @@ build {
     ]
   }
 
+  # The AMI's package list, next to packer-manifest.json: the Bake buildspec stores it in the artifact bucket and
+  # the bake result names it, so what an AMI holds, and what changed between two, stays answerable. Taken after
+  # the cleanup, from the instance the AMI is made of; the copy on the instance goes before the snapshot.
+  provisioner "shell" {
+    inline = ["rpm -qa --queryformat '%%{NAME} %%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\\n' | sort > /tmp/bakery-packages.txt"]
+  }
+
+  provisioner "file" {
+    direction   = "download"
+    source      = "/tmp/bakery-packages.txt"
+    destination = "packages.txt"
+  }
+
+  provisioner "shell" {
+    inline = ["rm -f /tmp/bakery-packages.txt"]
+  }
+
   # The build reads this to report the AMIs (CONTRACT §8.3); custom_data ties each entry to its request.
   post-processor "manifest" {
     output     = "packer-manifest.json"
