@@ -205,7 +205,8 @@ def test_without_a_stored_package_list_the_result_names_none_and_is_published(ba
 def test_the_report_names_only_a_package_list_in_the_buildspecs_form():
     env = {"IMAGE_NAME": "base", "PIPELINE_NAME": "ami-bakery-base", "PIPELINE_EXECUTION_ID": EXECUTION_ID,
            "BAKERY_COMMIT_ID": COMMIT, "CODEBUILD_BUILD_SUCCEEDING": "1"}
-    manifest = {"last_run_uuid": "r", "builds": [{"packer_run_uuid": "r", "artifact_id": "eu-west-1:ami-0123456789abcdef0"}]}
+    build = {"packer_run_uuid": "r", "artifact_id": "eu-west-1:ami-0123456789abcdef0"}
+    manifest = {"last_run_uuid": "r", "builds": [build]}
     good = f"s3://{BUCKET}/packages/base/{EXECUTION_ID}/packages.txt"
     for uri, named in ((good, True), (good + "\n", False), ("https://example.com/p.txt", False), ("", False)):
         result = bakery_build.bake_result(None, manifest, env=env, commit_message=None, package_list=uri)
