@@ -98,14 +98,17 @@ audit: $(STAMP)
 	  -o $(TOOLS)/locked-requirements.txt
 	@$(BIN)/python scripts/supply_audit.py $(BIN)/pip-audit $(TOOLS)/locked-requirements.txt locks/checkov.txt
 
-# Newest versions within pyproject.toml's ranges (and checkov's and uv's pins re-hashed); prints what changed.
+# Newest versions within pyproject.toml's ranges, and the tools' locks (uv, checkov, setuptools: exact pins, so
+# only their dependencies move) re-resolved and re-hashed; prints what changed. Commit the result on its own.
 relock: $(UV)
 	$(UV) lock --upgrade 2>&1 | grep -E '^(Updated|Added|Removed) ' || echo "relock: uv.lock unchanged"
-	for tool in uv checkov; do cp locks/$$tool.txt $(TOOLS)/$$tool.before; \
+	@for tool in uv checkov build; do cp locks/$$tool.txt $(TOOLS)/$$tool.before; \
 	  $(UV) pip compile --quiet --upgrade --universal --python-version 3.11 --generate-hashes \
 	    locks/$$tool.in -o locks/$$tool.txt; \
-	  diff <(grep -E '^[^ #]' $(TOOLS)/$$tool.before) <(grep -E '^[^ #]' locks/$$tool.txt) | sed -n 's/^< /- /p; s/^> /+ /p' \
-	    | sed "s|^|locks/$$tool.txt: |"; done
+	  changes="$$(diff <(grep -E '^[^ #]' $(TOOLS)/$$tool.before) <(grep -E '^[^ #]' locks/$$tool.txt) \
+	    | sed -n 's/^< /- /p; s/^> /+ /p' | sed 's/ \\$$//')"; \
+	  if [ -n "$$changes" ]; then sed "s|^|locks/$$tool.txt: |" <<< "$$changes"; \
+	  else echo "relock: locks/$$tool.txt unchanged"; fi; done
 
 clean:
 	rm -rf $(VENV) .bakery .pytest_cache $(IAM_DIR)/node_modules $(SBOM)

@@ -153,5 +153,52 @@ def test_build_context_carries_only_what_the_wheel_build_reads():
     assert patterns[0] == "*"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    wanted = {"!pyproject.toml", f"!{project['project']['readme']}"} | {f"!{p}/" for p in packages}
+    wanted = {"!pyproject.toml", "!uv.lock", f"!{project['project']['readme']}"} | {f"!{p}/" for p in packages}
+    wanted |= {f"!locks/{name}" for name in ("uv.txt", "build.txt")}  # the locked tools the build stage runs
     assert {p for p in patterns if p.startswith("!")} == wanted
+
+
+def pip_commands() -> list[str]:
+    """Every pip (install or wheel) command of every RUN, whichever stage."""
+    runs = [args for op, args in instructions() if op == "RUN"]
+    commands = [c.strip() for run in runs for c in re.split(r"&&|;", run)]
+    return [c for c in commands if re.search(r"\bpip (install|wheel)\b", c)]
+
+
+def test_every_pip_install_reads_a_lock_with_hashes():
+    """Each pip command takes a hashed lock (locks/*.txt, or uv.lock exported), or is the bot's own wheel, built
+    from the context or installed from it without dependencies."""
+    commands = pip_commands()
+    assert len(commands) >= 5, commands
+    for command in commands:
+        hashed = "--require-hashes" in command and re.search(r" -r (locks/\w+\.txt|/\S+\.txt)\b", command)
+        own_wheel = "--no-deps" in command and re.search(r"(\s\.$|/wheels/ami_bakery-\*\.whl$)", command)
+        assert hashed or own_wheel, command
+        assert "--index-url" not in command and "--extra-index-url" not in command, command
+    # What -r reads from /wheels or /tmp is uv.lock exported by the frozen uv; nothing is resolved anew.
+    exports = [args for op, args in instructions() if op == "RUN" and "uv export" in args]
+    assert exports and all(e.count("uv export --frozen") == e.count("uv export") for e in exports)
+    exported = set(re.findall(r"uv export [^&]*-o (\S+)", " ".join(exports)))
+    read = {m for c in commands for m in re.findall(r" -r (/\S+\.txt)", c)}
+    assert read <= exported, read - exported
+
+
+def test_the_runtime_installs_only_the_build_stages_wheels_checked_again():
+    runs = " ".join(args for op, args in final_stage() if op == "RUN")
+    installs = [c for c in pip_commands() if c in runs]
+    assert installs and all("--no-index" in c for c in installs)
+    assert any("--require-hashes -r /wheels/requirements.txt" in c for c in installs)
+
+
+SBOM_PATH = "/usr/share/doc/ami-bakery/sbom.cdx.json"
+
+
+def test_the_image_carries_a_cyclonedx_sbom_of_its_environment_and_the_readme_says_where():
+    [run] = [args for op, args in final_stage() if op == "RUN" and "cyclonedx-py" in args]
+    assert "--mount=type=bind,from=build,source=/opt/cyclonedx,target=/opt/cyclonedx" in run
+    assert re.search(rf"cyclonedx-py environment .*--output-file {re.escape(SBOM_PATH)} /usr/local/bin/python", run)
+    steps = final_stage()
+    sbom = next(i for i, (op, args) in enumerate(steps) if op == "RUN" and "cyclonedx-py" in args)
+    install = next(i for i, (op, args) in enumerate(steps) if op == "RUN" and "/wheels/requirements.txt" in args)
+    assert install < sbom, "the SBOM describes the environment after the bot is installed"
+    assert SBOM_PATH in (ROOT / "README.md").read_text()

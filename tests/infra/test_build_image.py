@@ -70,3 +70,29 @@ def test_the_image_has_the_tools_the_buildspecs_call():
 def test_the_image_runs_as_a_non_root_user():
     users = re.findall(r"^USER (\S+)", TEXT, re.MULTILINE)
     assert users and users[-1] not in ("root", "0")
+
+
+def _stages() -> list[str]:
+    """The Dockerfile's stages' texts, continuation lines joined, comments kept (they carry the reasons)."""
+    text = re.sub(r"\\\n", " ", TEXT)
+    return re.split(r"^FROM ", text, flags=re.MULTILINE)[1:]
+
+
+def test_the_final_images_debian_packages_are_pinned_by_version():
+    final = _stages()[-1]
+    [install] = re.findall(r"apt-get install -y --no-install-recommends ([^&]*)", final)
+    packages = install.split()
+    assert packages and all(re.fullmatch(r"[a-z0-9.+-]+=[0-9][A-Za-z0-9.+:~-]*", p) for p in packages), packages
+    assert "# hadolint ignore=DL3008" not in final, "no exception where every package is pinned"
+
+
+def test_the_download_stage_floats_and_says_why():
+    """Its curl and unzip never reach the image and what they fetch is checked by sha256: the one exception."""
+    download = _stages()[0]
+    [install] = re.findall(r"apt-get install -y --no-install-recommends ([^&]*)", download)
+    assert not [p for p in install.split() if "=" in p]
+    assert "# hadolint ignore=DL3008" in download and "sha256" in download.split("# hadolint ignore=DL3008")[0]
+
+
+def test_no_python_package_is_installed_unlocked():
+    assert not re.search(r"\bpip3? install\b", TEXT) or "--require-hashes" in TEXT

@@ -108,15 +108,20 @@ def test_the_real_lock_has_one_pin_with_hashes():
     assert name == "uv" and version.count(".") == 2 and len(hashes) > 5
 
 
-def test_audit_offline_says_so_in_one_line_with_its_own_exit_code(capsys):
+def test_audit_offline_says_so_in_one_line_with_its_own_exit_code(capsys, tmp_path):
+    lock = tmp_path / "locked.txt"
+    lock.write_text("# a lock\nboto3==1.40.0 ; python_full_version >= '3.11' \\\n    --hash=sha256:" + "0" * 64 + "\n")
     # Port 9 of this machine (discard) answers nothing: as offline as the advisory database can be.
-    code = supply_audit.main(["pip-audit", "locked.txt"], probe_url="http://127.0.0.1:9/pypi/pip/json")
+    code = supply_audit.main(["pip-audit", str(lock)], template="http://127.0.0.1:9/pypi/{name}/{version}/json")
     out = capsys.readouterr().out
     assert code == supply_audit.UNREACHABLE == 3
-    assert len(out.splitlines()) == 1 and "cannot be reached" in out
+    assert out.splitlines() == [
+        "audit: the advisory database cannot be reached (http://127.0.0.1:9/pypi/boto3/1.40.0/json does not answer): "
+        "nothing was checked"
+    ]
 
 
-def test_audit_checks_every_lock_without_resolving_or_installing():
-    command = supply_audit.audit_command("pip-audit", ["a.txt", "locks/checkov.txt"])
-    assert command[:3] == ["pip-audit", "--disable-pip", "--require-hashes"]
-    assert command[-4:] == ["-r", "a.txt", "-r", "locks/checkov.txt"]
+def test_audit_checks_each_lock_alone_without_resolving_or_installing():
+    command = supply_audit.audit_command("pip-audit", "locks/checkov.txt")
+    assert command[:4] == ["pip-audit", "--strict", "--disable-pip", "--require-hashes"]
+    assert command[-2:] == ["-r", "locks/checkov.txt"] and command.count("-r") == 1
