@@ -176,3 +176,9 @@ def test_a_dependency_added_without_relocking_fails_in_one_line(project_copy):
     # make's own "make: *** [lock-check] Error 1" follows; the message itself is one line.
     [line] = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
     assert "uv.lock does not match pyproject.toml" in line and "make relock" in line
+
+
+def test_ci_audits_after_the_tests_warn_only_unless_asked_to_block():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make test") < ci.index("make --no-print-directory audit")
+    assert 'if ! make --no-print-directory audit; then\n  [ "${BAKERY_AUDIT_BLOCKING:-0}" = 1 ] && exit 1' in ci
