@@ -17,6 +17,8 @@ from bot.rollouts.service import RolloutService
 from bot.runtime.answers import Answers
 from bot.runtime.foreground import Foreground
 from bot.runtime.workers import BakeWorkers
+from bot.trains.flow import ReleaseFlow
+from bot.trains.rebake import Rebakes
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class Services:
     workers: BakeWorkers
     answers: Answers  # listeners' work that may wait on Slack or AWS, off the acknowledgement
     foreground: Foreground
+    # The release train (CONTRACT §12): its messages, what a release sets moving, the Rebake buttons.
+    train_publisher: MessagePublisher
+    release_flow: ReleaseFlow
+    rebakes: Rebakes
 
     def tell(self, *, channel: str, user: str, text: str | Callable[[], str]) -> None:
         """Answer someone privately, off the Slack listener thread.

@@ -36,6 +36,7 @@ from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notification
 from bot.domain.ports import SourceRepo
+from bot.domain.times import iso, utc_now
 from bot.intake.service import Intake
 from bot.publishing.publisher import BAKES, MessagePublisher, Surface
 from bot.rollouts.book import now_runs, rollouts_of_bake, target_runs
@@ -53,7 +54,13 @@ from bot.slack.bake_blocks import bake_message, bake_replies
 from bot.slack.notices import notice_text
 from bot.slack.replies import reply_text
 from bot.slack.rollout_blocks import rollout_message
+from bot.slack.train_blocks import rebake_replies, train_message
 from bot.state import open_store
+from bot.trains.auto import automatic_bakes
+from bot.trains.book import TrainBook, load_view
+from bot.trains.flow import ReleaseFlow, TrainAutoBakes
+from bot.trains.rebake import RebakeOffers, Rebakes
+from bot.trains.record import TRAIN, Train, train_index
 
 
 @dataclass
@@ -180,7 +187,23 @@ def build_bot(
             after_publish=after,
         )
 
-    publisher = publisher_of(replace(BAKES, replies=lambda b: bake_replies(b, approvers=approvers)), render_bake)
+    # The release train (CONTRACT §12): its own messages, and the Rebake <child> buttons in a bake's thread.
+    train_publisher = publisher_of(
+        Surface(kind=TRAIN, load=Train.from_doc, index_fn=train_index),
+        lambda t: train_message(load_view(store, t), now=iso(utc_now())),
+        lambda t: trains.finish_if_done(t),
+    )
+    trains = TrainBook(store=store, board=train_publisher)
+    offers = RebakeOffers(config=config, store=store)
+
+    def bake_thread(b: Bake) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        return bake_replies(b, approvers=approvers) + rebake_replies(b.request_id, offers.of_bake(b))
+
+    def redraw_its_train(record: Bake | Rollout) -> None:
+        if record.train_id:
+            train_publisher.mark_dirty(record.train_id)
+
+    publisher = publisher_of(replace(BAKES, replies=bake_thread), render_bake, redraw_its_train)
 
     def redraw_its_bake(rollout: Rollout) -> None:
         """A bake's message tells of its rollouts: redraw it (unchanged words cost no Slack call). A success
@@ -190,6 +213,7 @@ def build_bot(
             publisher.mark_dirty(runs.replaced_request_id)
         if rollout.request_id:
             publisher.mark_dirty(rollout.request_id)
+        redraw_its_train(rollout)
 
     rollout_publisher = publisher_of(
         Surface(kind=ROLLOUT, load=Rollout.from_doc, index_fn=rollout_index),
@@ -227,6 +251,7 @@ def build_bot(
         images_for=images_for,
         run_async=workers.submit,
         on_success=buttons.offer,
+        on_release=lambda bake: release_flow.released(bake),  # built below: it needs the rollouts
     )
     approvals = ApprovalService(
         config=config,
@@ -252,6 +277,27 @@ def build_bot(
         poll_interval=opts.rollout_poll_interval,
     )
 
+    # train-flow: until the bake service opens automatic bakes itself (train-bakes), none are opened.
+    auto = TrainAutoBakes(config=config, store=store, inner=automatic_bakes(bakes), trains=trains)
+    release_flow = ReleaseFlow(
+        config=config,
+        store=store,
+        trains=trains,
+        auto=auto,
+        rollouts=lambda: rollouts,
+        offers=offers,
+        mark_bake_dirty=publisher.mark_dirty,
+    )
+    rebakes = Rebakes(
+        config=config,
+        store=store,
+        access=access,
+        offers=offers,
+        auto=auto,
+        trains=trains,
+        mark_bake_dirty=publisher.mark_dirty,
+    )
+
     def deliver(note: Notification) -> None:
         """Each parsed notification to the one service it concerns."""
         if isinstance(note, ApprovalRequest):
@@ -268,13 +314,16 @@ def build_bot(
         bakes=bakes,
         approvals=approvals,
         rollouts=rollouts,
-        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts),
+        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts, trains=trains.view),
         intake=intake,
         publisher=publisher,
         rollout_publisher=rollout_publisher,
         workers=workers,
         answers=Answers(budget=opts.answer_budget),
         foreground=foreground,
+        train_publisher=train_publisher,
+        release_flow=release_flow,
+        rebakes=rebakes,
     )
     verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
     sns = (

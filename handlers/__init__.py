@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.services import Services
 from handlers.actions import (
     bake_approve,
+    bake_children,
     bake_reject,
     rollout_approve,
     rollout_cancel,
@@ -26,6 +27,7 @@ LISTENERS = (
     rollout_approve,
     rollout_cancel,
     rollout_rollback,
+    bake_children,
 )
 
 

@@ -26,6 +26,7 @@ from bot.domain.models import ApprovalRequest, Verdict
 from bot.domain.ports import Chat, PipelineApi, StateStore
 from bot.domain.replies import Deciding, Reply
 from bot.domain.times import iso, parse_time, utc_now
+from bot.trains.book import TrainBook
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class ApprovalService:
         self._pipeline_for = pipeline_for
         self._run_async = run_async
         self._clock = clock
+        self._train_starter = TrainBook(store=store).starter  # four-eyes across a release train
         self._submitter = ApprovalSubmitter(
             config=config, chat=chat, bakes=bakes, pipeline_for=pipeline_for, reply_text=reply_text
         )
@@ -116,6 +118,10 @@ class ApprovalService:
         self._access.require(user, "approvers")
         if user == bake.requested_by:
             raise NotAllowed("You requested this bake, so someone else must approve it (four-eyes).")
+        if bake.train_id and user == self._train_starter(bake.train_id):
+            raise NotAllowed(
+                f"You started release train `{bake.train_id}`, so someone else must approve its bakes (four-eyes)."
+            )
         if bake.origin == "push" and bake.author_email:
             email = self._user_email(user)
             if email is None:

@@ -45,6 +45,7 @@ class PipelineFollower:
         run_async: Callable[[Callable[[], None]], None],
         clock: Callable[[], datetime],
         on_success: Callable[[Bake], None],
+        on_release: Callable[[Bake], None] = lambda bake: None,
     ):
         self._config = config
         self._store = store
@@ -56,6 +57,7 @@ class PipelineFollower:
         self._run_async = run_async
         self._clock = clock
         self._notify_success = on_success
+        self._on_release = on_release
 
     def _get(self, request_id: str) -> Bake | None:
         rec = self._store.get(BAKE, request_id)
@@ -104,6 +106,13 @@ class PipelineFollower:
         succeeded = BakeStatus.SUCCEEDED
         if after and after.status == succeeded and (before is None or before.status != succeeded):
             self._on_success(after, image)
+        self._released(after or before)
+
+    def _released(self, bake: Bake | None) -> None:
+        """A released bake (Publish succeeded, AMIs known) sets the train moving: on every message about it,
+        not only the first, so a redelivery after a crash resumes; what follows it is idempotent."""
+        if bake is not None and bake.released and bake.amis:
+            self._on_release(bake)
 
     def _on_success(self, bake: Bake, image: ImageConfig) -> None:
         self._notify_success(bake)
@@ -128,6 +137,7 @@ class PipelineFollower:
         after = self._mutate(request_id, lambda b: replace(b, amis=tuple(amis)) if not b.amis else None)
         if after:
             record_latest(self._store, after)
+            self._released(after)
 
     def _apply_result(self, result: BakeResult) -> None:
         image = self._config.images.get(result.image)
@@ -150,6 +160,7 @@ class PipelineFollower:
         bake = after or Bake.from_doc(rec.doc)  # a repeat changes nothing, but may find the AMIs unrecorded
         if bake.status == BakeStatus.SUCCEEDED and bake.amis:
             record_latest(self._store, bake)
+        self._released(bake)
 
     def request_for_execution(self, image: ImageConfig, pipeline_name: str, execution_id: str, seen_at: str) -> str:
         """Which bake an execution belongs to: known execution, else its source commit, else a new bake."""

@@ -61,6 +61,7 @@ class BakeService:
         new_id: Callable[[], str] = new_request_id,
         on_success: Callable[[Bake], None] | None = None,
         parameters_for: Callable[[str | None], Parameters] | None = None,
+        on_release: Callable[[Bake], None] | None = None,
     ):
         self._config = config
         self._store = store
@@ -92,6 +93,8 @@ class BakeService:
             clock=clock,
             # What else happens when a bake succeeds (its rollout buttons are remembered).
             on_success=succeeded,
+            # What a release sets moving (the release train, bot.trains.flow): children, targets, the train.
+            on_release=on_release or (lambda bake: None),
         )
 
     # --- reading -----------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.bakes.record import Bake
+from bot.domain.causes import Cause
 from bot.domain.replies import Reply
 from bot.rollouts.record import Rollout
+from bot.trains.view import TrainView
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class BakeReport:
     """`/bake status <request-id>`: one bake with its stages, open approvals and decisions."""
 
     bake: Bake
+    causes: tuple[Cause, ...] = ()  # an automatic bake's cause, its parent's cause, … back to the root
 
 
 @dataclass(frozen=True)
@@ -63,4 +66,12 @@ class RolloutReport:
     rollout: Rollout
 
 
-Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | Reply
+@dataclass(frozen=True)
+class TrainReport:
+    """`/bake status <train-id>`: the release train, as its message shows it."""
+
+    view: TrainView
+    now: str
+
+
+Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | Reply

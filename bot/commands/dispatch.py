@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.commands.answers import (
@@ -12,23 +14,34 @@ from bot.commands.answers import (
     ImageList,
     RolloutReport,
     StatusList,
+    TrainReport,
     Usage,
 )
 from bot.commands.parser import USAGE, parse_command
 from bot.config import Config
 from bot.domain import commands
+from bot.domain.causes import Cause
 from bot.domain.errors import BadRequest, NotFound
-from bot.domain.times import parse_time
+from bot.domain.times import iso, parse_time, utc_now
 from bot.rollouts.service import RolloutService
+from bot.trains.view import TrainView
 
 LAST_BAKES = 5  # how many of the last bakes `/bake status` shows when nothing is in flight
 
 
 class SlashCommands:
-    def __init__(self, *, config: Config, bakes: BakeService, rollouts: RolloutService | None = None):
+    def __init__(
+        self,
+        *,
+        config: Config,
+        bakes: BakeService,
+        rollouts: RolloutService | None = None,
+        trains: Callable[[str], TrainView | None] | None = None,
+    ):
         self._config = config
         self._bakes = bakes
         self._rollouts = rollouts
+        self._trains = trains
 
     def run(self, *, user: str, channel: str, text: str) -> Answer:
         """The answer to `/bake <text>`; refusals and failures are raised (handlers/errors.py answers them)."""
@@ -90,7 +103,22 @@ class SlashCommands:
             advance(newest)
         return tuple(last)
 
+    def _causes(self, bake: Bake) -> tuple[Cause, ...]:
+        """Why an automatic bake exists, back to the root: its cause, its parent bake's cause, …"""
+        chain: list[Cause] = []
+        cause = bake.cause
+        while cause is not None and len(chain) < 10:
+            chain.append(cause)
+            parent = self._bakes.get(cause.request_id) if cause.request_id else None
+            cause = parent.cause if parent else None
+        return tuple(chain)
+
     def _status(self, subject: str | None) -> Answer:
+        if subject is not None and subject.startswith("t-") and self._trains is not None:
+            view = self._trains(subject)
+            if view is None:
+                raise NotFound(f"There is no release train `{subject}`.")
+            return TrainReport(view, now=iso(utc_now()))
         if subject is not None and subject.startswith("r-") and self._rollouts is not None:
             rollout = self._rollouts.get(subject)
             if rollout is None:
@@ -99,7 +127,7 @@ class SlashCommands:
         bakes = self._bakes.status(subject)
         rollouts = [r for r in self._rollouts.active() if not r.terminal] if self._rollouts and subject is None else []
         if len(bakes) == 1 and subject is not None and subject.startswith(("b-", "h-")):
-            return BakeReport(bakes[0])
+            return BakeReport(bakes[0], causes=self._causes(bakes[0]))
         if subject is None and not bakes and not rollouts:
             return StatusList(None, (), last=self._last_bakes(), images=tuple(sorted(self._config.images)))
         return StatusList(subject=subject, bakes=tuple(bakes), rollouts=tuple(rollouts))

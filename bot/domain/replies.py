@@ -98,6 +98,20 @@ class RolloutStands:
     status: str
 
 
+# --- the release train ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildRebaking:
+    """A Rebake <child> click opened the child's bake on the released AMI (request_id "" when none was
+    opened: a bake with the same inputs is released, or one of the child is in flight)."""
+
+    child: str
+    ami_id: str
+    request_id: str
+    train_id: str
+
+
 Reply = (
     Refused
     | Failed
@@ -111,4 +125,5 @@ Reply = (
     | RolloutCanceling
     | RolloutRollingBack
     | RolloutStands
+    | ChildRebaking
 )

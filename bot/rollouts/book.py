@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain.errors import BadRequest, BakeryError, NotFound
+from bot.domain.errors import BadRequest, BakeryError, NotFound, StateConflict
 from bot.domain.models import NoticeKind
 from bot.domain.ports import StateStore
 from bot.domain.records import rewrite_shown
@@ -26,6 +26,7 @@ ROLLOUT = "rollout"
 LOCK = "target-lock"
 OF_BAKE = "bake-rollout"  # "<request id>|<rollout id>", indexed by the request id: a bake's rollouts
 RUNS = "target-runs"  # target -> TargetRuns: the last rollout onto it that succeeded
+TRAIN_ROLLOUT = "train-rollout"  # "<train>|<target>|<request id>" -> the one rollout a train opens there
 
 
 def rollouts_of_bake(store: StateStore, request_id: str) -> list[Rollout]:
@@ -106,6 +107,16 @@ class RolloutBook:
         )
 
     # --- one rollout per target ----------------------------------------------------------------
+
+    def claim_for_train(self, key: str, rollout_id: str) -> None:
+        """The rollout id a train's (train, target, bake) gets: the first writer's (create-if-absent)."""
+        self._store.create(TRAIN_ROLLOUT, key, {"rollout_id": rollout_id})
+
+    def claimed_for_train(self, key: str) -> str:
+        rec = self._store.get(TRAIN_ROLLOUT, key)
+        if rec is None:  # created a moment ago and never deleted: the store lost a write
+            raise StateConflict(f"state record {TRAIN_ROLLOUT}/{key} was written but cannot be read back")
+        return str(rec.doc["rollout_id"])
 
     def lock(self, target: str, holder: dict[str, str]) -> None:
         for _ in range(3):

@@ -79,6 +79,7 @@ class Rollout:
     approval_needed: bool
     thread_ts: str = ""  # the bake's message when the AMI came from a bake the bot reported
     request_id: str = ""  # that bake
+    train_id: str = ""  # the release train this rollout is a hop of (CONTRACT §12)
     status: RolloutStatus = RolloutStatus.STARTING
     approved_by: str = ""
     approved_at: str = ""

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.access.service import Access
+from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config, TargetConfig
 from bot.domain import commands
@@ -20,6 +21,7 @@ from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.follow import RolloutFollow
 from bot.rollouts.record import Rollout
 from bot.rollouts.start import RolloutStart, new_rollout_id
+from bot.trains.book import TrainBook
 
 __all__ = ["LOCK", "ROLLOUT", "RolloutService", "new_rollout_id"]
 
@@ -55,6 +57,7 @@ class RolloutService:
             run_async=run_async,
             default_region=default_region,
             new_id=new_id,
+            train_starter=TrainBook(store=store).starter,  # four-eyes across a release train
         )
         self._following = RolloutFollow(
             book=self._book,
@@ -84,6 +87,10 @@ class RolloutService:
 
     def start_from_button(self, *, user: str, channel: str, key: str) -> RolloutOpened:
         return self._starting.start_from_button(user=user, channel=channel, key=key)
+
+    def open_for_train(self, *, target: str, bake: Bake, train_id: str) -> str | None:
+        """A train's rollout of `target` onto `bake`'s AMI (on_release: auto), once per train and target."""
+        return self._starting.open_for_train(target=target, bake=bake, train_id=train_id)
 
     def approve(self, *, user: str, rollout_id: str) -> RolloutApproved:
         return self._starting.approve(user=user, rollout_id=rollout_id)

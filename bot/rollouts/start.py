@@ -13,6 +13,7 @@ from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config, TargetConfig
 from bot.domain import commands
+from bot.domain.causes import BAKERY_USER
 from bot.domain.errors import BadRequest, FleetError, NotAllowed, NotFound, RefreshInProgress
 from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
@@ -44,7 +45,9 @@ class RolloutStart:
         run_async: Callable[[Callable[[], None]], None],
         default_region: str = "",
         new_id: Callable[[], str] = new_rollout_id,
+        train_starter: Callable[[str], str] = lambda train_id: "",
     ):
+        self._train_starter = train_starter
         self._config = config
         self._book = book
         self._access = access
@@ -90,6 +93,32 @@ class RolloutStart:
         self._check_ami(target, region, ami.ami_id)
         return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami.ami_id, bake=bake)
 
+    def open_for_train(self, *, target: str, bake: Bake, train_id: str) -> str | None:
+        """A released bake's train rolls `target` (on_release: auto): once per (train, target, bake), by the
+        bakery; the target's approval still waits for an approver. Runs on the intake, never a listener."""
+        config = self._config.targets[target]
+        region = self.region_of(config)
+        ami = next((a for a in bake.amis if a.region == region), None)
+        if ami is None:
+            raise BadRequest(f"Bake `{bake.request_id}` made no AMI in {region}, where `{target}` runs.")
+        claim_key = f"{train_id}|{target}|{bake.request_id}"
+        self._book.claim_for_train(claim_key, self._new_id())
+        rollout_id = self._book.claimed_for_train(claim_key)
+        if self._book.get(rollout_id) is not None:
+            return rollout_id  # opened before (a redelivery, a restart)
+        self._check_ami(config, region, ami.ami_id)
+        self._open(
+            user=BAKERY_USER,
+            channel=bake.channel,
+            target=config,
+            region=region,
+            ami_id=ami.ami_id,
+            bake=bake,
+            rollout_id=rollout_id,
+            train_id=train_id,
+        )
+        return rollout_id
+
     def _latest_ami(self, target: TargetConfig, region: str) -> str:
         for ami in self._bakes.image_summary(target.image).get("amis") or []:
             if ami.get("region") == region:
@@ -113,9 +142,18 @@ class RolloutStart:
         return self._bakes.get(request_id) if request_id[:2] in ("b-", "h-") else None
 
     def _open(
-        self, *, user: str, channel: str, target: TargetConfig, region: str, ami_id: str, bake: Bake | None
+        self,
+        *,
+        user: str,
+        channel: str,
+        target: TargetConfig,
+        region: str,
+        ami_id: str,
+        bake: Bake | None,
+        rollout_id: str = "",
+        train_id: str = "",
     ) -> RolloutOpened:
-        rollout_id = self._new_id()
+        rollout_id = rollout_id or self._new_id()
         now = self._book.now()
         self._book.lock(target.name, {"rollout_id": rollout_id, "ami_id": ami_id, "user": user, "since": now})
         in_thread = bake is not None and bool(bake.message_ts)
@@ -131,6 +169,7 @@ class RolloutStart:
             channel=bake.channel if in_thread and bake else channel,
             thread_ts=bake.message_ts if in_thread and bake else "",
             request_id=bake.request_id if bake else "",
+            train_id=train_id or (bake.train_id if bake else ""),
             approval_needed=target.approval,
             status=RolloutStatus.AWAITING_APPROVAL if target.approval else RolloutStatus.STARTING,
             updated_at=now,
@@ -150,6 +189,11 @@ class RolloutStart:
         self._access.require(user, "approvers")
         if user == rollout.requested_by:
             raise NotAllowed("You asked for this rollout, so someone else must approve it (four-eyes).")
+        if rollout.train_id and user == self._train_starter(rollout.train_id):
+            raise NotAllowed(
+                f"You started release train `{rollout.train_id}`, "
+                "so someone else must approve its rollouts (four-eyes)."
+            )
         now = self._book.now()
 
         def take(r: Rollout) -> Rollout | None:

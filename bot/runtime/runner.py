@@ -43,8 +43,11 @@ class Runtime:
         s.rollouts.recover()
         s.publisher.recover()
         s.rollout_publisher.recover()
+        s.workers.submit(s.release_flow.recover)  # off the start: it may commit and call AWS
+        s.train_publisher.recover()
         self._spawn("publisher", s.publisher.run)
         self._spawn("rollout-publisher", s.rollout_publisher.run)
+        self._spawn("train-publisher", s.train_publisher.run)
         self._spawn("housekeeping", self._housekeeping.run)
         if self._sqs is not None:
             self._spawn("sqs-intake", self._sqs.run)
@@ -65,6 +68,7 @@ class Runtime:
         self._stop.set()
         s.publisher.wake()
         s.rollout_publisher.wake()
+        s.train_publisher.wake()
         for thread in self._threads:
             allowed = max(timeout, self._sqs_grace) if thread.name == "sqs-intake" else timeout
             thread.join(timeout=allowed)
@@ -74,6 +78,7 @@ class Runtime:
         s.workers.shutdown()
         s.publisher.flush(timeout=timeout)
         s.rollout_publisher.flush(timeout=timeout)
+        s.train_publisher.flush(timeout=timeout)
         s.store.close()
 
     def health(self) -> dict[str, Any]:
@@ -84,7 +89,7 @@ class Runtime:
             "status": "ok" if ok else "degraded",
             "loops": loops,
             "sqs": "on" if self._sqs is not None else "off",
-            "messages_pending": s.publisher.pending() + s.rollout_publisher.pending(),
+            "messages_pending": s.publisher.pending() + s.rollout_publisher.pending() + s.train_publisher.pending(),
             "bake_jobs_pending": s.workers.pending,
             "answers_pending": s.answers.pending(),
         }

@@ -6,13 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.commands.answers import Answer, BakeOpened, BakeReport, ImageList, RolloutReport, StatusList, Usage
+from bot.commands.answers import (
+    Answer,
+    BakeOpened,
+    BakeReport,
+    ImageList,
+    RolloutReport,
+    StatusList,
+    TrainReport,
+    Usage,
+)
 from bot.commands.parser import quote
 from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
 from bot.slack.image_help import list_message, usage_message
 from bot.slack.replies import reply_text
 from bot.slack.rollout_blocks import rollout_summary_line
 from bot.slack.text import escape
+from bot.slack.train_blocks import cause_chain, train_report
 
 SHOWN_IMAGES = 20  # images named in `/bake status`'s hint; `/bake list` has them all
 
@@ -69,6 +79,10 @@ def _nothing_in_flight(a: StatusList) -> str:
 def _bake_report(a: BakeReport) -> str:
     bake = a.bake
     lines = [bake_summary_line(bake)]
+    if a.causes:
+        lines.append(f"    • caused by: {cause_chain(a.causes)}")
+    if bake.train_id:
+        lines.append(f"    • release train `{bake.train_id}` (`/bake status {bake.train_id}`)")
     for name, step in bake.stages.items():
         lines.append(f"    • {name}: {step.state.lower()}")
     for approval in bake.approvals:
@@ -109,6 +123,7 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     StatusList: _status_list,
     BakeReport: _bake_report,
     RolloutReport: _rollout_report,
+    TrainReport: lambda a: train_report(a.view, now=a.now),
 }
 
 

@@ -15,6 +15,7 @@ from bot.slack.bake_rollouts import rollout_blocks
 from bot.slack.bake_state import approval_step_words, current_approvals, header_words, released
 from bot.slack.dates import duration, slack_date
 from bot.slack.text import escape, link
+from bot.slack.train_blocks import cause_words
 
 Blocks = list[dict[str, Any]]
 
@@ -81,6 +82,10 @@ def bake_message(
     who = f"<@{bake.requested_by}>" if bake.requested_by else escape(bake.author or "someone")
     how = "pushed a commit" if bake.origin == "push" else "requested"
     context = f"{who} {how} {slack_date(bake.requested_at)}"
+    if bake.cause is not None:  # an automatic bake: the bakery asked, because of this (CONTRACT §12)
+        context = f"The bakery baked it {slack_date(bake.requested_at)}: {cause_words(bake.cause)}"
+    if bake.train_id:
+        context += f" · train `{bake.train_id}`"
     if bake.reason:
         context += f" · {escape(bake.reason)}"
     blocks: Blocks = [

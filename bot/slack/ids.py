@@ -8,6 +8,7 @@ ROLLOUT_START = "rollout_start"
 ROLLOUT_APPROVE = "rollout_approve"
 ROLLOUT_CANCEL = "rollout_cancel"
 ROLLOUT_ROLLBACK = "rollout_rollback"
+BAKE_CHILDREN = "bake_children"  # Rebake <child> on a released parent (CONTRACT §12)
 
 REJECT_VIEW = "bake_reject_reason"  # callback_id of the modal asking why
 REJECT_REASON_BLOCK = "reason"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.domain.replies import (
+    ChildRebaking,
     Decided,
     Deciding,
     DecisionLost,
@@ -84,6 +85,15 @@ def _rollout_opened(r: RolloutOpened) -> str:
     return f"{what} is starting."
 
 
+def _child_rebaking(r: ChildRebaking) -> str:
+    if not r.request_id:
+        return (
+            f"Nothing opened: `{r.child}` already has a released bake with these inputs on `{r.ami_id}`, "
+            "or a bake of it is in flight."
+        )
+    return f":repeat: Rebaking `{r.child}` on `{r.ami_id}`: bake `{r.request_id}` (train `{r.train_id}`)."
+
+
 def _rollout_approved(r: RolloutApproved) -> str:
     return f":white_check_mark: You approved rollout `{r.rollout_id}`; it is starting."
 
@@ -118,4 +128,5 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     RolloutCanceling: _rollout_canceling,
     RolloutRollingBack: _rollout_rolling_back,
     RolloutStands: _rollout_stands,
+    ChildRebaking: _child_rebaking,
 }

@@ -17,6 +17,10 @@ from bot.domain.causes import Cause
 TRAIN = "train"  # the state-store kind of train records
 
 
+ASK_REBAKE = "ask-rebake:"  # key prefix of an ASK hop for a child: the Rebake <child> button (`bake_children`)
+ASK_ROLLOUT = "ask-rollout:"  # key prefix of an ASK hop for a target: the bake's Roll out button (`rollout_start`)
+
+
 class HopKind(StrEnum):
     BAKE = "bake"
     ROLLOUT = "rollout"

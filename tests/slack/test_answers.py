@@ -10,11 +10,14 @@ import pytest
 from bot.approvals.record import ApprovalState
 from bot.bakes.record import Bake, StepState
 from bot.commands import answers
+from bot.domain.causes import Cause, CauseKind
 from bot.domain.models import ApprovalRequest, Decision
 from bot.domain.replies import Reply
 from bot.rollouts.record import Rollout
 from bot.sandbox.slack.limits import block_problems
 from bot.slack.answers import answer_message, answer_text
+from bot.trains.record import Train
+from bot.trains.view import TrainView
 
 BAKE = Bake(
     request_id="b-abc234",
@@ -145,6 +148,10 @@ def test_one_bakes_report_lists_stages_open_approvals_and_decisions_without_ping
     assert "<@U0BOB> reject Approve/Release: rejected — &lt;!channel&gt; not today" in text
 
 
+NOW = "2026-11-26T09:30:00Z"
+CAUSE = Cause(kind=CauseKind.PARENT, image="base", ami_id="ami-0123456789abcdef0", request_id="b-abc234")
+
+
 def test_every_answer_of_bake_has_words():
     rollout = Rollout(
         rollout_id="r-abcdef", target="web-prod", image="web", ami_id="ami-0123456789abcdef0", region="eu-west-1",
@@ -158,6 +165,7 @@ def test_every_answer_of_bake_has_words():
         answers.StatusList(None, ()),
         answers.BakeReport(BAKE),
         answers.RolloutReport(rollout),
+        answers.TrainReport(TrainView(Train("t-abc234", CAUSE, "base", "C0BAKERY", "U0CAROL", NOW)), now=NOW),
     ]
     assert {type(s) for s in samples} == set(typing.get_args(answers.Answer)) - set(typing.get_args(Reply))
     assert all(answer_text(s) for s in samples)

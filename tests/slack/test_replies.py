@@ -42,6 +42,11 @@ GOLDEN = [
                            status="succeeded"),
      ":white_check_mark: Rollout `r-abcdef` of `web-prod` onto `ami-0123456789abcdef0`: succeeded by now "
      "(see its message)."),
+    (replies.ChildRebaking(child="web", ami_id="ami-0123456789abcdef0", request_id="b-abc234", train_id="t-abc234"),
+     ":repeat: Rebaking `web` on `ami-0123456789abcdef0`: bake `b-abc234` (train `t-abc234`)."),
+    (replies.ChildRebaking(child="web", ami_id="ami-0123456789abcdef0", request_id="", train_id="t-abc234"),
+     "Nothing opened: `web` already has a released bake with these inputs on `ami-0123456789abcdef0`, "
+     "or a bake of it is in flight."),
 ]  # fmt: skip
 
 

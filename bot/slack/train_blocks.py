@@ -1,0 +1,132 @@
+"""A release train in words: one line per hop (the cause, each bake, each rollout), its state, how long it
+took, who approved it, and a link to the hop's own message. No buttons: each hop's stay on that hop (§12)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.bakes.record import Bake
+from bot.domain.causes import BAKERY_USER, Cause, CauseKind
+from bot.rollouts.record import Rollout
+from bot.slack.bake_state import header_words
+from bot.slack.dates import duration
+from bot.slack.ids import BAKE_CHILDREN
+from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
+from bot.slack.text import link
+from bot.trains.offers import RebakeOffer
+from bot.trains.record import ASK_ROLLOUT, Hop, HopKind
+from bot.trains.view import TrainView
+
+Blocks = list[dict[str, Any]]
+
+
+def message_link(channel: str, ts: str) -> str:
+    """A Slack permalink to a message, in the form Slack's own permalinks take."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if channel and ts else ""
+
+
+def cause_words(cause: Cause) -> str:
+    """Why an automatic bake (or a train) exists: "upstream al2023-… moved to ami-…", "base released ami-… (b-…)"."""
+    if cause.kind == CauseKind.UPSTREAM:
+        name = cause.parameter.rstrip("/").rsplit("/", 1)[-1] or cause.image
+        return f"upstream {name} moved to `{cause.ami_id}`"
+    return f"{cause.image} released `{cause.ami_id}` (`{cause.request_id}`)"
+
+
+def _approvers(users: list[str]) -> str:
+    return (", approved by " + ", ".join(f"<@{u}>" for u in users)) if users else ""
+
+
+def _bake_line(hop: Hop, bake: Bake | None, now: str) -> str:
+    if bake is None:
+        return f":heavy_minus_sign: bake of *{hop.subject}*: nothing opened (same inputs already baked, or in flight)"
+    icon, words = header_words(bake)
+    took = duration(bake.requested_at, bake.finished_at or now)
+    approved = [d.user for d in bake.decisions if d.outcome == "approved" and d.user]
+    words = "released" if bake.released else words
+    line = f"{icon} bake *{bake.image}* `{bake.request_id}`: {words}"
+    line += f" ({took})" if took else ""
+    line += _approvers(approved)
+    url = message_link(bake.channel, bake.message_ts)
+    return line + (f" · {link(url, 'message')}" if url else "")
+
+
+def _rollout_line(hop: Hop, rollout: Rollout | None, now: str) -> str:
+    if rollout is None:
+        return f":heavy_minus_sign: rollout of *{hop.subject}*: not started"
+    icon, label = ROLLOUT_LABEL.get(rollout.status, (":grey_question:", rollout.status.value))
+    took = duration(rollout.requested_at, rollout.finished_at or now)
+    line = f"{icon} rollout *{rollout.target}* `{rollout.rollout_id}` onto `{rollout.ami_id}`: {label}"
+    line += f" ({took})" if took else ""
+    line += _approvers([rollout.approved_by] if rollout.approved_by else [])
+    url = message_link(rollout.channel, rollout.message_ts or rollout.thread_ts)
+    return line + (f" · {link(url, 'message')}" if url else "")
+
+
+def _ask_line(hop: Hop, parent: Bake | None) -> str:
+    what = "Roll out" if hop.key.startswith(ASK_ROLLOUT) else f"Rebake {hop.subject}"
+    where = message_link(parent.channel, parent.message_ts) if parent else ""
+    on = link(where, "the released bake") if where else "the released bake"
+    return f":raised_hand: *{hop.subject}* waits for a person: the *{what}* button on {on}"
+
+
+def train_lines(view: TrainView, *, now: str) -> list[str]:
+    train = view.train
+    lines = [f":zap: cause: {cause_words(train.cause)}"]
+    for hop in train.hops:
+        if hop.kind == HopKind.BAKE:
+            lines.append(_bake_line(hop, view.bakes.get(hop.ref), now))
+        elif hop.kind == HopKind.ROLLOUT:
+            lines.append(_rollout_line(hop, view.rollouts.get(hop.ref), now))
+        else:
+            lines.append(_ask_line(hop, view.bakes.get(hop.parent_ref)))
+    return lines
+
+
+def train_message(view: TrainView, *, now: str) -> tuple[str, Blocks]:
+    train = view.train
+    state = "finished" if train.finished_at else "moving"
+    who = "" if train.started_by in ("", BAKERY_USER) else f", started by <@{train.started_by}>"
+    title = f":steam_locomotive: Release train `{train.train_id}` ({state}{who})"
+    body = "\n".join(train_lines(view, now=now))
+    text = f"Release train {train.train_id}: {cause_words(train.cause)}"
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": title}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}},
+    ]
+
+
+def rebake_replies(parent_request_id: str, offers: list[RebakeOffer]) -> list[tuple[str, str, Blocks]]:
+    """The live thread replies of a released bake whose children ask: one **Rebake <child>** button each,
+    which says who pressed it (and what it opened) once someone has."""
+    out = []
+    for o in offers:
+        text = f"Rebake {o.child} on {o.ami_id}"
+        intro = f":repeat: *{o.child}* is built on this image. Rebake it on `{o.ami_id}`?"
+        blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
+        if o.clicked_by:
+            done = f" (bake `{o.opened}`)" if o.opened else ""
+            said = f"<@{o.clicked_by}> asked to rebake *{o.child}*{done}."
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": said}]})
+        else:
+            button = {
+                "type": "button",
+                "action_id": BAKE_CHILDREN,
+                "text": {"type": "plain_text", "text": f"Rebake {o.child}"[:75]},
+                "value": o.key,
+                "style": "primary",
+            }
+            blocks.append({"type": "actions", "elements": [button]})
+        out.append((f"rebake:{o.child}", text, blocks))
+    return out
+
+
+def train_report(view: TrainView, *, now: str) -> str:
+    """`/bake status t-…`: the train's message, as text."""
+    title = train_message(view, now=now)[1][0]["text"]["text"]
+    return "\n".join([title, *(f"    {line}" for line in train_lines(view, now=now))])
+
+
+def cause_chain(causes: tuple[Cause, ...]) -> str:
+    """`/bake status <bake>` of an automatic bake: why, back to the root ("… ← upstream … moved to ami-…")."""
+    return " ← ".join(cause_words(c) for c in causes)
