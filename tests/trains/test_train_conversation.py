@@ -7,7 +7,8 @@ import json
 from bot.bakes.record import BAKE
 from bot.domain.causes import Cause, CauseKind
 from bot.trains.book import TrainBook, train_id_for
-from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER
+from tests.fixtures import bakery as fixture
+from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, git_log
 from tests.test_rollouts import make_ami, make_fleet, rollout_message
 
 AMI = "ami-0b1a5e0000000001"
@@ -100,3 +101,30 @@ def test_a_trains_rollout_is_opened_once_by_the_bakery_and_its_starter_cannot_ap
     bakery.click(APPROVER, message, "rollout_approve")
     assert f"You started release train `{train_id}`" in bakery.wait_ephemeral(APPROVER, "four-eyes")
     assert bakery.services.rollouts.get(first).status == "awaiting_approval"
+
+
+def test_a_released_base_bakes_web_at_once_on_exactly_that_ami_as_the_bakerys_own_in_one_train(
+    bakery_factory, monkeypatch
+):
+    config = fixture.CONFIG.replace("    parent: base\n", "    parent: base\n    on_parent_release: bake\n")
+    monkeypatch.setattr(fixture, "CONFIG", config)
+    bakery = bakery_factory()
+    rid = request_id_of(bakery.command(REQUESTER, "base CVE-2"))
+    bakery.run_pipeline("base", bakery.commit_of(rid), request_id=rid, amis=[("eu-west-1", AMI)])
+
+    train_id = train_id_for(f"parent:{rid}")
+    web = bakery.wait(
+        lambda: next((b for b in bakery.services.bakes.status("web") if b.train_id == train_id), None),
+        what="web's automatic bake",
+    )
+    assert (web.requested_by, web.source_ami, web.cause and web.cause.trailer) == ("bakery", AMI, f"parent:{rid}")
+    sha = bakery.commit_of(web.request_id, "web")
+    [commit] = [c for c in git_log(bakery_factory.repos["web"]) if c["sha"] == sha]
+    assert f"Bakery-Cause: parent:{rid}" in commit["message"] and "Requested-By: bakery" in commit["message"]
+    line = f"bake *web* `{web.request_id}`"
+    top = bakery.wait(
+        lambda: next((m for m in bakery.messages() if line in json.dumps(m["blocks"])), None),
+        what="the train's message with web's line",
+    )
+    assert top["text"].startswith(f"Release train {train_id}")
+    assert f"started by <@{REQUESTER}>" in json.dumps(top["blocks"])
