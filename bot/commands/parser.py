@@ -30,7 +30,7 @@ USAGE = (
     "• `/bake <image> [key=value ...] [reason words]` — bake an image,\n"
     "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
     "• `/bake <image> --force [key=value ...] [reason]` — bake even what was already baked with the same inputs\n"
-    "• `/bake status [<request-id> | <rollout-id> | <image>]` — where a bake or a rollout stands\n"
+    "• `/bake status [<request-id> | <rollout-id> | <train-id> | <image>]` — where a bake, rollout or train stands\n"
     "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)"
 )
 
