@@ -91,3 +91,21 @@ def test_work_after_the_acknowledgement_runs_on_the_pool_not_the_listener(answer
     answers.later(lambda: ran_on.append(threading.current_thread().name))
     wait_until(lambda: answers.pending() == 0)
     assert ran_on and ran_on[0].startswith("answer") and ran_on[0] != threading.current_thread().name
+
+
+def test_a_late_answer_finishing_while_the_pool_stops_is_still_given():
+    answers = Answers(budget=0.05, workers=2)
+    release, given = threading.Event(), []
+
+    def slow() -> str:
+        release.wait(5)
+        return "done"
+
+    assert answers.within(slow, given.append) is None  # late: it is owed
+    stopper = threading.Thread(target=answers.stop)
+    stopper.start()  # shutdown begins while the work still runs; it waits for it
+    time.sleep(0.1)
+    release.set()
+    stopper.join(5)
+    assert given == ["done"]
+    assert answers.pending() == 0

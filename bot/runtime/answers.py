@@ -49,7 +49,10 @@ class Answers:
         def hand_on(done: Future[T]) -> None:
             # Runs on the pool thread that finished the work, or here at once if it finished just now:
             # either way the late answer itself goes to the pool.
-            self._pool.submit(self._counted_down, lambda: late(done.result()))
+            try:
+                self._pool.submit(self._counted_down, lambda: late(done.result()))
+            except RuntimeError:  # the pool is shutting down (stop waits for this very thread): answer here
+                self._counted_down(lambda: late(done.result()))
 
         future.add_done_callback(hand_on)
         return None
