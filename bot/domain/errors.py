@@ -101,3 +101,7 @@ class StopAlreadyRequested(PipelineError):
 
 class ImageError(BakeryError):
     """An EC2 image call failed."""
+
+
+class ParameterError(BakeryError):
+    """An SSM parameter could not be read."""

@@ -1,0 +1,35 @@
+"""SSM parameters of one region (the public upstream ones, `/aws/service/…`), with AWS errors as ParameterError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.adapters.aws.aws_call import aws_call
+from bot.domain.errors import ParameterError
+
+
+class NoSuchParameter(ParameterError):
+    """AWS answered ParameterNotFound: the adapter turns this one into None."""
+
+
+class SsmParameters:
+    """`Parameters` through a boto3 `ssm` client, in the client's region."""
+
+    def __init__(self, client: Any):
+        self._client = client
+        self.region: str = client.meta.region_name
+
+    def get(self, name: str) -> str | None:
+        """The parameter's value, or None when the region has no parameter of that name."""
+        try:
+            answer = aws_call(
+                f"read the SSM parameter {name} in {self.region}",
+                self._client.get_parameter,
+                errors={"ParameterNotFound": NoSuchParameter},
+                default=ParameterError,
+                service="SSM",
+                Name=name,
+            )
+        except NoSuchParameter:
+            return None
+        return str(answer["Parameter"]["Value"])

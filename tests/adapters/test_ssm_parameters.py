@@ -1,0 +1,60 @@
+"""SsmParameters: reading the upstream parameter of an image's region, against moto and, for errors, Stubber."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from bot.adapters.aws.ssm_parameters import SsmParameters
+from bot.domain.errors import ParameterError
+from tests.fixtures.aws import REGION
+
+NAME = "/sandbox/upstream/al2023-ami-kernel-default-x86_64"
+
+
+@pytest.fixture
+def ssm(aws_session: boto3.Session):
+    return aws_session.client("ssm")
+
+
+def test_a_parameters_value_is_read(ssm):
+    ssm.put_parameter(Name=NAME, Value="ami-0123456789abcdef0", Type="String")
+
+    assert SsmParameters(ssm).get(NAME) == "ami-0123456789abcdef0"
+
+
+def test_a_parameter_that_moved_reads_its_newest_value(ssm):
+    ssm.put_parameter(Name=NAME, Value="ami-0123456789abcdef0", Type="String")
+    ssm.put_parameter(Name=NAME, Value="ami-0fedcba9876543210", Type="String", Overwrite=True)
+
+    assert SsmParameters(ssm).get(NAME) == "ami-0fedcba9876543210"
+
+
+def test_a_missing_parameter_is_none(ssm):
+    assert SsmParameters(ssm).get(NAME) is None
+
+
+def test_the_parameter_is_read_in_the_clients_region(aws_session: boto3.Session):
+    aws_session.client("ssm", region_name="us-east-1").put_parameter(
+        Name=NAME, Value="ami-0aaaaaaaaaaaaaaaa", Type="String"
+    )
+
+    assert SsmParameters(aws_session.client("ssm", region_name="us-east-1")).get(NAME) == "ami-0aaaaaaaaaaaaaaaa"
+    assert SsmParameters(aws_session.client("ssm", region_name=REGION)).get(NAME) is None
+
+
+def test_access_denied_is_a_parameter_error_naming_the_parameter_and_region():
+    client = boto3.client("ssm", region_name=REGION)
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "get_parameter",
+            service_error_code="AccessDeniedException",
+            service_message="not authorized to perform ssm:GetParameter",
+            expected_params={"Name": NAME},
+        )
+        with pytest.raises(ParameterError) as err:
+            SsmParameters(client).get(NAME)
+    assert "ssm:GetParameter" in str(err.value)
+    assert NAME in str(err.value) and REGION in str(err.value)
+    assert "(AccessDeniedException)" in str(err.value)
