@@ -10,6 +10,7 @@ from typing import Any
 from bot.domain.errors import ForgedMessage
 from bot.domain.models import Notification
 from bot.intake.parse import parse_body
+from bot.intake.upstream import upstream_message
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +38,31 @@ class Intake:
         store: Any,
         apply: Callable[[Notification], None],
         topic_arns: Collection[str] = (),
+        upstream_topic_arns: Collection[str] = (),
+        on_upstream: Callable[[str], object] = lambda topic_arn: None,
         today: Callable[[], date] = _today,
     ):
         self._store = store
         self._apply = apply
         self._topic_arns = frozenset(topic_arns)
+        self._upstream_topic_arns = frozenset(upstream_topic_arns)
+        self._on_upstream = on_upstream
         self._today = today
 
     def handle(self, body: str, message_id: str = "") -> int:
         """Apply a body's records; returns how many were applied (0 for duplicates and skipped shapes)."""
+        # An upstream topic's message is recognised by its topic first, whatever its body: only a trigger.
+        upstream = upstream_message(body, self._upstream_topic_arns)
+        if upstream is not None:
+            log.info(
+                "intake.upstream topic=%s type=%s sns_message_id=%s",
+                upstream.topic_arn,
+                upstream.sns_type,
+                upstream.message_id or message_id,
+            )
+            if upstream.triggers:
+                self._on_upstream(upstream.topic_arn)
+            return 0
         parsed = parse_body(body)
         envelope = parsed.envelope
         if envelope is not None:

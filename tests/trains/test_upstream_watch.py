@@ -39,7 +39,9 @@ BASE = image("base", region="eu-west-1", upstream=UpstreamConfig(ssm_parameter=P
 WEB = image("web", parent="base")
 
 
-def bake(rid: str, name: str = "base", *, status: BakeStatus = BakeStatus.SUCCEEDED, at: str, source: str = OLD) -> Bake:
+def bake(
+    rid: str, name: str = "base", *, status: BakeStatus = BakeStatus.SUCCEEDED, at: str, source: str = OLD
+) -> Bake:
     return Bake(
         request_id=rid,
         image=name,
