@@ -6,6 +6,7 @@ everything it needs, so no object is patched after construction.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ from bot.adapters.aws.ec2_images import Ec2Images
 from bot.adapters.aws.sns_http import SnsEndpoint
 from bot.adapters.aws.sns_verify import SnsVerifier, fetch_certificate
 from bot.adapters.aws.sqs import SqsConsumer, region_of_queue
+from bot.adapters.aws.ssm_parameters import SsmParameters
 from bot.adapters.repos import open_repo
 from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.approvals.service import ApprovalService
@@ -33,6 +35,7 @@ from bot.bakes.service import BakeService
 from bot.commands.dispatch import SlashCommands
 from bot.config import Config, Environment, ImageConfig
 from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
+from bot.domain.causes import Cause
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notification
 from bot.domain.ports import SourceRepo
@@ -61,6 +64,9 @@ from bot.trains.book import TrainBook, load_view
 from bot.trains.flow import ReleaseFlow, TrainAutoBakes
 from bot.trains.rebake import RebakeOffers, Rebakes
 from bot.trains.record import TRAIN, Train, train_index
+from bot.trains.upstream import UpstreamWatch
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -119,6 +125,14 @@ class _Clients:
             if key not in self._clients:
                 self._clients[key] = self._session.client(service, region_name=region or self._default_region)
             return self._clients[key]
+
+
+class _NoAutoBakes:
+    """Opens nothing, says so: stands in for the bake service's AutoBakes until it lands (release train)."""
+
+    def open_automatic(self, image: str, *, source_ami: str, cause: Cause) -> str | None:
+        log.warning("upstream.not_opened image=%s source_ami=%s reason=no-auto-bakes", image, source_ami)
+        return None
 
 
 class LinkedRepo:
@@ -305,7 +319,21 @@ def build_bot(
         else:
             bakes.apply(note)
 
-    intake = Intake(store=store, apply=deliver, topic_arns=config.notifications.sns_topic_arns)
+    # The release train's upstream watch (§12): a topic message checks at once, the chores below every check_every.
+    upstream = UpstreamWatch(
+        config=config,
+        bakes=bakes,
+        auto=_NoAutoBakes(),  # AutoBakes is the bake service's (train-bakes): `auto=bakes` once it lands
+        parameters_for=lambda region: SsmParameters(client("ssm", region)),
+        images_for=images_for,
+    )
+    intake = Intake(
+        store=store,
+        apply=deliver,
+        topic_arns=config.notifications.sns_topic_arns,
+        upstream_topic_arns=config.notifications.upstream_topic_arns,
+        on_upstream=upstream.check_all,
+    )
     services = Services(
         config=config,
         store=store,
@@ -353,6 +381,11 @@ def build_bot(
             Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
             Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
             Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once, delay=opts.leak_sweep_delay),
+            *(
+                Chore(f"upstream-{image.name}", image.upstream.check_every, partial(upstream.check, image.name))
+                for image in upstream.watched
+                if image.upstream
+            ),
         ],
         tick=opts.housekeeping_tick,
     )
