@@ -27,6 +27,8 @@ BOT_CALLS = {
     "codepipeline:PutApprovalResult", "codepipeline:StopPipelineExecution",
     # bot/adapters/aws/ec2_images.py
     "ec2:DescribeImages",
+    # bot/adapters/aws/ssm_parameters.py (the upstream watch)
+    "ssm:GetParameter",
     # bot/adapters/aws/build_leftovers.py (the leak sweep)
     "ec2:DescribeInstances", "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
     "ec2:TerminateInstances", "ec2:DeleteKeyPair", "ec2:DeleteSecurityGroup",
@@ -50,12 +52,13 @@ CALL_SITES = {
     "bot/adapters/aws/codecommit.py": r"self\._client",
     "bot/adapters/aws/codepipeline.py": r"self\._client",
     "bot/adapters/aws/ec2_images.py": r"self\._client",
+    "bot/adapters/aws/ssm_parameters.py": r"self\._client",
     "bot/adapters/aws/build_leftovers.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
     "bot/adapters/aws/sqs.py": r"self\._client",
     "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns",
 }
-SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb")
+SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm")
 # IAM authorises some batch operations under the single operation's action.
 IAM_ACTION_OF = {"sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
 
