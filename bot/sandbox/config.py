@@ -63,16 +63,38 @@ def default_region(doc: dict[str, Any]) -> str:
     return DEFAULT_REGION
 
 
-def derive(doc: dict[str, Any], *, queue_url: str, topic_arn: str, state_path: Path) -> dict[str, Any]:
-    """The sandbox's configuration document, derived from the example's."""
+def derive(
+    doc: dict[str, Any],
+    *,
+    queue_url: str,
+    topic_arn: str,
+    state_path: Path,
+    upstream_topic_arn: str = "",
+    upstream_parameter: str = "",
+) -> dict[str, Any]:
+    """The sandbox's configuration document, derived from the example's.
+
+    With an upstream stand-in, the release train runs by itself (§9): each image without a parent follows the
+    stand-in parameter, each child bakes when its parent is released, each target rolls when its image is
+    released. The example keeps `ask` everywhere; only the sandbox turns the train on.
+    """
     out = copy.deepcopy(doc)
     out["state"] = {"backend": "sqlite", "path": str(state_path)}
     out["notifications"] = {"queue_url": queue_url, "sns_topic_arns": [topic_arn]}
+    if upstream_topic_arn:
+        out["notifications"]["upstream_topic_arns"] = [upstream_topic_arn]
     for name, body in out["images"].items():
         body["repository"] = CODECOMMIT + repository_name(name, str(body.get("repository") or ""))
         variables = dict(body.get("variables") or {})
         variables[FAIL_VARIABLE] = NO_FAILURE
         body["variables"] = variables
+        if upstream_parameter and not body.get("parent"):
+            body["upstream"] = {**(body.get("upstream") or {}), "ssm_parameter": upstream_parameter}
+        elif upstream_parameter:
+            body["on_parent_release"] = "bake"
+    if upstream_parameter:
+        for target in (out.get("targets") or {}).values():
+            target["on_release"] = "auto"
     return out
 
 

@@ -26,7 +26,7 @@ from bot.app import build_app
 from bot.config import Config, Environment, load_config
 from bot.domain.links import Links
 from bot.sandbox import config as sandbox_config
-from bot.sandbox.aws import seed
+from bot.sandbox.aws import seed, upstream
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
@@ -103,9 +103,11 @@ class Sandbox:
 
         session = boto3.Session(region_name=region)
         events = seed.seed_events(session, region)
+        upstream_topic = upstream.seed_upstream_topic(session, region, events.queue_url)
         written = sandbox_config.write(
             sandbox_config.derive(
-                example, queue_url=events.queue_url, topic_arn=events.topic_arn, state_path=self.workdir / "state.db"
+                example, queue_url=events.queue_url, topic_arn=events.topic_arn, state_path=self.workdir / "state.db",
+                upstream_topic_arn=upstream_topic, upstream_parameter=upstream.UPSTREAM_PARAMETER,
             ),
             self.workdir / "bakery.yaml",
         )
@@ -135,12 +137,12 @@ class Sandbox:
             AWS_ENDPOINT_URL_CODEPIPELINE=codepipeline.endpoint,
             AWS_ENDPOINT_URL_AUTO_SCALING=autoscaling.endpoint,
         )
-        seed.seed_fleet(session, config, region)
+        amis, commits = seed.seed_fleet(session, config, region), {}
         specs = []
         for image in config.images.values():
             name = sandbox_config.repository_name(image.name, image.repository)
             files = seed.image_files(opts.project_root, image.name, set(config.images))
-            seed.seed_repository(codecommit, name, image.branch, files, image=image.name)
+            commits[image.name] = seed.seed_repository(codecommit, name, image.branch, files, image=image.name)
             specs.append(
                 PipelineSpec(
                     image.name,
@@ -151,7 +153,7 @@ class Sandbox:
                     image.parent,
                 )
             )
-
+        upstream.seed_train(session, config, self.workdir / "state.db", amis, commits, region)
         logs = Journal()
         usergroups = {PLATFORM_GROUP: PLATFORM_MEMBERS}
         page = SandboxPage(
@@ -161,6 +163,7 @@ class Sandbox:
             channel=config.channel,
             info=self.info,
             views=LocalViews(logs, {spec.image: spec.repository for spec in specs}),
+            upstream=upstream.UpstreamReleases(session, config, upstream_topic, region).api,
             port=opts.port,
         )
         self.page = page  # started last: once it answers, everything behind it is ready
@@ -269,7 +272,8 @@ class Sandbox:
         return {
             "channel": config.channel,
             "images": [
-                {"name": i.name, "parent": i.parent, "pipeline": i.pipeline, "variables": sorted(i.variables)}
+                {"name": i.name, "parent": i.parent, "pipeline": i.pipeline, "variables": sorted(i.variables),
+                 "upstream": i.upstream.ssm_parameter if i.upstream else None}
                 for i in config.images.values()
             ],
             "targets": [{"name": t.name, "image": t.image, "approval": t.approval} for t in config.targets.values()],

@@ -56,12 +56,14 @@ class SandboxPage(LocalServer):
         channel: str,
         info: Callable[[], dict[str, Any]],
         views: Callable[[str], tuple[int, str, bytes] | None],
+        upstream: Callable[[dict[str, Any]], tuple[int, Any]] | None = None,  # POST /api/upstream (§9)
         host: str = "127.0.0.1",
         port: int = 8080,
     ):
         super().__init__()
         self.slack, self.users, self._roles, self.channel = slack, users, roles, channel
         self._info, self._views = info, views
+        self.upstream_release = upstream or (lambda body: (404, {"error": "this sandbox has no upstream"}))
         self._address = (host, port)
         self.requests: SlackRequests | None = None  # set once the bot's URL is known
         self._closed_views: set[str] = set()
@@ -244,6 +246,7 @@ def _handler_for(page: SandboxPage) -> type[BaseHTTPRequestHandler]:
                 "/api/message": page.message,
                 "/api/click": page.click,
                 "/api/view_submit": page.view_submit,
+                "/api/upstream": page.upstream_release,
             }
             try:
                 length = int(self.headers.get("Content-Length") or 0)
