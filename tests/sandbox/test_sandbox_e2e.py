@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.sandbox.aws.upstream import UPSTREAM_PARAMETER
 from bot.sandbox.pipeline.runner import ACTIONS
 from tests.sandbox.sandbox_process import (
     APPROVER,
@@ -204,6 +205,29 @@ def test_a_click_on_a_missing_button_or_by_an_unknown_user_is_refused(sandbox):
     assert status == 404 and "no_such_button" in body["error"]
     status, body = sandbox.click("U0NOBODY", ts, "bake_approve")
     assert status == 400
+
+
+def test_each_image_starts_released_and_an_upstream_release_reaches_the_bot(sandbox):
+    """§9: seeded released bakes; POST /api/upstream moves the stand-in parameter and the bot hears the topic.
+
+    Last in this module: the train it sets moving must not run into the tests above.
+    """
+    seeded = sandbox.aws("ssm").get_parameter(Name=UPSTREAM_PARAMETER)["Parameter"]["Value"]
+    status = sandbox.command(REQUESTER, "status web")["text"]
+    assert f"*web* succeeded — `{seeded}`" in status, status  # released on the upstream value at start
+    code, answer = sandbox.request("POST", "/api/upstream", {"image": "base"})
+    assert code == 200 and answer["ami_id"] != seeded, answer
+    assert sandbox.aws("ssm").get_parameter(Name=UPSTREAM_PARAMETER)["Parameter"]["Value"] == answer["ami_id"]
+    # The bot read the notice off the queue as a trigger (never a malformed pipeline message) and went for a
+    # bake of base on exactly that AMI.
+    sandbox.wait(
+        lambda: f"image=base source_ami={answer['ami_id']}" in "".join(sandbox.stderr)
+        or any(answer["ami_id"] in json.dumps(m) and "base" in m["text"] for m in sandbox.messages()),
+        what="the bot to go for a bake of base on the new AMI",
+    )
+    assert not any("intake" in line and ("ERROR" in line or "Traceback" in line) for line in sandbox.stderr)
+    code, answer = sandbox.request("POST", "/api/upstream", {"image": "web"})
+    assert code == 400 and "has no upstream" in answer["error"]
 
 
 def test_ctrl_c_stops_everything_and_frees_the_port():
