@@ -34,7 +34,8 @@ deploy "$PREFIX-network" infra/cloudformation/network.yaml
 if [ "$WITH_ENDPOINTS" = 1 ]; then
   deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
 fi
-deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml
+# UPSTREAM_TOPIC_ARN: an upstream AMI release topic to subscribe the queue to, if any (README.md, Deploying on AWS).
+deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml ${UPSTREAM_TOPIC_ARN:+UpstreamTopicArn="$UPSTREAM_TOPIC_ARN"}
 deploy "$PREFIX-state" infra/cloudformation/state.yaml
 deploy "$PREFIX-build-image-repository" infra/cloudformation/container-repository.yaml RepositoryRole=build-image
 deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml RepositoryRole=bot
