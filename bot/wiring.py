@@ -255,6 +255,10 @@ def build_bot(
     def images_for(region: str | None) -> Ec2Images:
         return Ec2Images(client("ec2", region))
 
+    def parameters_for(region: str | None) -> SsmParameters:
+        # The upstream parameters (§12), read in each image's region: by the watch, and when a bake is pinned.
+        return SsmParameters(client("ssm", region))
+
     bakes = BakeService(
         config=config,
         store=store,
@@ -324,7 +328,7 @@ def build_bot(
         config=config,
         bakes=bakes,
         auto=_NoAutoBakes(),  # AutoBakes is the bake service's (train-bakes): `auto=bakes` once it lands
-        parameters_for=lambda region: SsmParameters(client("ssm", region)),
+        parameters_for=parameters_for,
         images_for=images_for,
     )
     intake = Intake(

@@ -1,0 +1,65 @@
+"""The upstream watch in the running bot: Amazon's notice on the queue rebakes base, once, on the parameter's AMI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from bot.bakes.service import BakeService
+from bot.config import Config
+from bot.config.model import UpstreamConfig
+from bot.domain.causes import BAKERY_USER
+from bot.sandbox.aws.events import sns_envelope
+from bot.sandbox.aws.seed import register_ami
+from tests.fixtures.bakery import REGION, REQUESTER, git_log
+
+PARAMETER = "/stand-in/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"  # moto refuses /aws/ names
+AMAZON = "arn:aws:sns:us-east-1:123456789012:amazon-linux-2023-ami-updates"
+NOTICE = "A new Amazon Linux 2023 AMI is available (the bot reads none of this)"
+
+pytestmark = pytest.mark.xfail(
+    not hasattr(BakeService, "open_automatic"),
+    reason="AutoBakes (the bake service's open_automatic) lands with the train-bakes branch",
+    strict=True,
+)
+
+
+def following_upstream(config: Config) -> Config:
+    base = replace(config.images["base"], upstream=UpstreamConfig(ssm_parameter=PARAMETER))
+    notifications = replace(config.notifications, upstream_topic_arns=(AMAZON,))
+    return replace(config, images={**config.images, "base": base}, notifications=notifications)
+
+
+def automatic_bakes(bakery) -> list:
+    return [b for b in bakery.services.bakes.status("base") if b.requested_by == BAKERY_USER]
+
+
+def test_an_upstream_notice_rebakes_base_once_on_the_parameters_new_ami(bakery_factory):
+    bakery = bakery_factory(edit=following_upstream)
+    ec2, ssm = bakery_factory.session.client("ec2"), bakery_factory.session.client("ssm")
+    old, new = register_ami(ec2, "al2023-old", {}), register_ami(ec2, "al2023-new", {})
+    ssm.put_parameter(Name=PARAMETER, Value=old, Type="String")
+    # base's first bake is a person's; once it is released, the parameter is what it was made on.
+    rid = bakery.command(REQUESTER, "base first")["text"].split("`")[1]
+    bakery.run_pipeline("base", bakery.commit_of(rid), request_id=rid, amis=[(REGION, "ami-0123456789abcdef0")])
+    bakery.wait(lambda: (b := bakery.services.bakes.get(rid)) and b.released, what="base's first bake released")
+    bakery.wait_idle()
+    ssm.put_parameter(Name=PARAMETER, Value=new, Type="String", Overwrite=True)
+
+    for _ in range(2):  # Amazon may say it twice; each is only a trigger
+        bakery.sqs.send_message(
+            QueueUrl=bakery.queue_url, MessageBody=json.dumps(sns_envelope(NOTICE, topic_arn=AMAZON))
+        )
+    [bake] = bakery.wait(lambda: automatic_bakes(bakery), what="an automatic bake of base")
+    bakery.wait(lambda: bakery.services.bakes.get(bake.request_id).commit_id, what="its commit")
+    bakery.wait_idle()
+
+    assert bake.source_ami == new and bake.cause is not None and bake.cause.ami_id == new
+    assert len(automatic_bakes(bakery)) == 1
+    commit = next(c for c in git_log(bakery.repos["base"]) if c["request"] and c["request"]["request_id"] == bake.request_id)
+    assert commit["request"]["source_ami"] == new and commit["request"]["requested_by"] == BAKERY_USER
+    assert "Requested-By: bakery" in commit["message"]
+    assert f"Bakery-Cause: upstream:{PARAMETER}={new}" in commit["message"]
+    assert bakery.sqs.receive_message(QueueUrl=bakery.dlq_url).get("Messages") is None  # never malformed
