@@ -58,8 +58,30 @@ def test_an_upstream_notice_rebakes_base_once_on_the_parameters_new_ami(bakery_f
 
     assert bake.source_ami == new and bake.cause is not None and bake.cause.ami_id == new
     assert len(automatic_bakes(bakery)) == 1
-    commit = next(c for c in git_log(bakery.repos["base"]) if c["request"] and c["request"]["request_id"] == bake.request_id)
+    [commit] = [c for c in git_log(bakery.repos["base"]) if (c["request"] or {}).get("request_id") == bake.request_id]
     assert commit["request"]["source_ami"] == new and commit["request"]["requested_by"] == BAKERY_USER
     assert "Requested-By: bakery" in commit["message"]
     assert f"Bakery-Cause: upstream:{PARAMETER}={new}" in commit["message"]
     assert bakery.sqs.receive_message(QueueUrl=bakery.dlq_url).get("Messages") is None  # never malformed
+
+
+def test_without_any_notice_the_check_every_chore_finds_the_move(bakery_factory):
+    def every_tenth_of_a_second(config: Config) -> Config:
+        config = following_upstream(config)
+        base = replace(config.images["base"], upstream=UpstreamConfig(ssm_parameter=PARAMETER, check_every=0.1))
+        return replace(config, images={**config.images, "base": base})
+
+    bakery = bakery_factory(edit=every_tenth_of_a_second)
+    ec2, ssm = bakery_factory.session.client("ec2"), bakery_factory.session.client("ssm")
+    old, new = register_ami(ec2, "al2023-old", {}), register_ami(ec2, "al2023-new", {})
+    ssm.put_parameter(Name=PARAMETER, Value=old, Type="String")
+    rid = bakery.command(REQUESTER, "base first")["text"].split("`")[1]
+    bakery.run_pipeline("base", bakery.commit_of(rid), request_id=rid, amis=[(REGION, "ami-0123456789abcdef0")])
+    bakery.wait(lambda: (b := bakery.services.bakes.get(rid)) and b.released, what="base's first bake released")
+    bakery.wait_idle()
+    assert automatic_bakes(bakery) == []  # the chore ran meanwhile: the parameter had not moved
+
+    ssm.put_parameter(Name=PARAMETER, Value=new, Type="String", Overwrite=True)
+
+    [bake] = bakery.wait(lambda: automatic_bakes(bakery), what="the chore's automatic bake of base")
+    assert bake.source_ami == new
