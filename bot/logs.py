@@ -25,6 +25,8 @@ EVENTS = frozenset(
         "rollout.opened",
         "rollout.started",
         "rollout.ended",
+        "sandbox.upstream_released",  # the release train's first step (CONTRACT §12)
+        "upstream.moved",
     }
 )
 
