@@ -14,7 +14,7 @@ from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws import seed, upstream
 from bot.state.sqlite import SqliteStore
 from bot.trains.upstream import newest_released
-from tests.fixtures.aws import REGION
+from tests.fixtures.aws import ACCOUNT, REGION
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = "https://sqs.eu-west-1.amazonaws.com/123456789012/ami-bakery-events"
@@ -74,7 +74,7 @@ def test_each_image_starts_with_one_released_bake_on_the_parameters_value(aws_se
             bake = newest_released(_Book(store), name)
             assert bake is not None, name
             assert bake.released and bake.requested_by == BAKERY_USER and bake.inputs == ""
-            assert bake.source_ami == value == ami and [a.ami_id for a in bake.amis] == [ami]
+            assert bake.source_ami == value == ami and [(a.ami_id, a.account_id) for a in bake.amis] == [(ami, ACCOUNT)]
             assert bake.settled and not bake.message_ts  # no message is posted for it
             assert image_summary(store, name)["amis"][0]["ami_id"] == ami  # a child's parent pin
     finally:

@@ -48,7 +48,11 @@ def seed_train(
 ) -> None:
     """The upstream parameters at the seeded AMIs, and each image's released bake made from them."""
     seed_upstream_parameters(session, config, upstream, region)
-    seed_released_bakes(state_path, config, upstream, commits, region)
+    owners = {
+        r: str(session.client("ec2", region_name=r).describe_images(ImageIds=[ami])["Images"][0]["OwnerId"])
+        for r, ami in upstream.items()
+    }
+    seed_released_bakes(state_path, config, upstream, commits, region, owners=owners)
 
 
 def seed_upstream_parameters(session: Any, config: Config, upstream: dict[str, str], default_region: str) -> None:
@@ -62,7 +66,13 @@ def seed_upstream_parameters(session: Any, config: Config, upstream: dict[str, s
 
 
 def seed_released_bakes(
-    state_path: Path, config: Config, upstream: dict[str, str], commits: dict[str, str], default_region: str
+    state_path: Path,
+    config: Config,
+    upstream: dict[str, str],
+    commits: dict[str, str],
+    default_region: str,
+    *,
+    owners: dict[str, str] | None = None,
 ) -> dict[str, Bake]:
     """One released bake per image, before the bot starts: its seeded AMI, made on the upstream value at start.
 
@@ -88,7 +98,7 @@ def seed_released_bakes(
                 source_ami=ami,
                 status=BakeStatus.SUCCEEDED,
                 commit_id=commits.get(image.name, ""),
-                amis=(Ami(region=region, ami_id=ami, account_id=""),),
+                amis=(Ami(region=region, ami_id=ami, account_id=(owners or {}).get(region, "")),),
                 updated_at=now,
                 finished_at=now,
                 settled=True,
