@@ -345,3 +345,21 @@ def test_the_emoji_font_draws_in_colour_when_installed(page):
         }"""
     )
     assert coloured  # a colour glyph, not a monochrome box
+
+
+def test_the_upstream_release_button_publishes_a_new_upstream_ami(page, sandbox):
+    """§9: the page's button does what POST /api/upstream does. Last here: the train it starts runs on alone."""
+    from bot.sandbox.aws.upstream import UPSTREAM_PARAMETER
+
+    ssm = sandbox.aws("ssm")
+    before = ssm.get_parameter(Name=UPSTREAM_PARAMETER)["Parameter"]["Value"]
+    assert page.locator("#upstream button").all_inner_texts() == ["Upstream release: base"]  # web has a parent
+
+    page.locator("#upstream button", has_text="base").click()
+
+    moved = wait_for(
+        lambda: (v := ssm.get_parameter(Name=UPSTREAM_PARAMETER)["Parameter"]["Value"]) != before and v,
+        WAIT_MS / 1000,
+        "the stand-in parameter to move",
+    )
+    assert sandbox.aws("ec2").describe_images(ImageIds=[moved])["Images"][0]["State"] == "available"
