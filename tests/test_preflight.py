@@ -68,3 +68,24 @@ def test_each_missing_resource_is_named_by_its_key_path(aws_session, codepipelin
         "state.table",
         "targets.base-fleet.auto_scaling_group",
     ]
+
+
+def test_an_upstream_parameter_that_does_not_exist_in_the_images_region_is_named(aws_session, codepipeline):
+    from dataclasses import replace
+
+    from bot.config.model import UpstreamConfig
+
+    codepipeline.add_pipeline("ami-bakery-base")
+    config = config_for("https://sqs.eu-west-1.amazonaws.com/123456789012/q", "arn:aws:sns:eu-west-1:123456789012:t")
+    config = replace(config, notifications=replace(config.notifications, queue_url=None, sns_topic_arns=()))
+    config = replace(config, targets={}, state=replace(config.state, backend="sqlite"))
+    upstream = UpstreamConfig(ssm_parameter="/stand-in/al2023-ami-kernel-default-x86_64")
+    config = replace(config, images={"base": replace(config.images["base"], upstream=upstream)})
+    env = Environment(aws_region="eu-west-1")
+
+    [problem] = check_aws(config, env, session=aws_session)
+    assert problem.startswith("images.base.upstream.ssm_parameter: SSM parameter /stand-in/al2023")
+    assert "ParameterNotFound" in problem
+
+    aws_session.client("ssm").put_parameter(Name=upstream.ssm_parameter, Value="ami-0123456789abcdef0", Type="String")
+    assert check_aws(config, env, session=aws_session) == []

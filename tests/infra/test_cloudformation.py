@@ -27,7 +27,7 @@ BOT_CALLS = {
     "codepipeline:PutApprovalResult", "codepipeline:StopPipelineExecution",
     # bot/adapters/aws/ec2_images.py
     "ec2:DescribeImages",
-    # bot/adapters/aws/ssm_parameters.py (the upstream watch)
+    # bot/adapters/aws/ssm_parameters.py (the upstream watch); preflight.py too
     "ssm:GetParameter",
     # bot/adapters/aws/build_leftovers.py (the leak sweep)
     "ec2:DescribeInstances", "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
@@ -56,7 +56,7 @@ CALL_SITES = {
     "bot/adapters/aws/build_leftovers.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
     "bot/adapters/aws/sqs.py": r"self\._client",
-    "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns",
+    "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns|\bssm",
 }
 SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm")
 # IAM authorises some batch operations under the single operation's action.

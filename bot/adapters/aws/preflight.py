@@ -43,6 +43,15 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
                 f"CodeCommit repository {repo}",
                 partial(codecommit.get_repository, repositoryName=repo),
             )
+        if image.upstream:
+            # The public parameter the upstream watch reads (§12), in the image's region.
+            ssm = session.client("ssm", region_name=region)
+            parameter = image.upstream.ssm_parameter
+            probe(
+                f"images.{name}.upstream.ssm_parameter",
+                f"SSM parameter {parameter}",
+                partial(ssm.get_parameter, Name=parameter),
+            )
     if config.notifications.queue_url:
         url = config.notifications.queue_url
         sqs = session.client("sqs", region_name=region_of_queue(url) or env.aws_region or None)
