@@ -7,6 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.adapters.aws.ec2_images import Ec2Images
 from bot.adapters.aws.sqs import PollResult, SqsConsumer
@@ -14,6 +16,7 @@ from bot.adapters.aws.ssm_parameters import SsmParameters
 from bot.config.model import UpstreamConfig
 from bot.domain.errors import BadMessage, ForgedMessage
 from bot.intake.service import Intake
+from bot.intake.upstream import upstream_message
 from bot.sandbox.aws.events import pipeline_event, sns_envelope
 from bot.sandbox.aws.seed import register_ami
 from bot.state.sqlite import SqliteStore
@@ -142,3 +145,27 @@ def test_through_sns_and_sqs_an_upstream_release_opens_one_bake_and_leaves_the_q
     assert consumer.poll_once().received == 0
     assert sqs.receive_message(QueueUrl=dlq).get("Messages") is None
     store.close()
+
+
+# --- any body: recognised by its topic, or left to the ordinary reading; never an exception --------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["Type", "TopicArn", "x"]), inner),
+    max_leaves=10,
+)
+
+
+@given(st.binary(max_size=200) | st.text(max_size=200) | JSON.map(json.dumps))
+def test_any_body_is_recognised_or_left_alone_never_raising(body):
+    found = upstream_message(body, [AMAZON])
+    assert found is None or (found.topic_arn == AMAZON and isinstance(found.sns_type, str))
+
+
+@given(st.text(max_size=40), JSON)
+def test_an_envelope_of_an_upstream_topic_is_recognised_whatever_else_it_holds(sns_type, message):
+    body = json.dumps({"Type": sns_type, "TopicArn": AMAZON, "Message": message})
+
+    found = upstream_message(body, [AMAZON])
+
+    assert found is not None and found.triggers == (sns_type == "Notification")
