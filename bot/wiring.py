@@ -6,7 +6,6 @@ everything it needs, so no object is patched after construction.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -35,7 +34,6 @@ from bot.bakes.service import BakeService
 from bot.commands.dispatch import SlashCommands
 from bot.config import Config, Environment, ImageConfig
 from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
-from bot.domain.causes import Cause
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import ApprovalRequest, BakeRequest, CommitInfo, Notification
 from bot.domain.ports import SourceRepo
@@ -65,8 +63,6 @@ from bot.trains.flow import ReleaseFlow, TrainAutoBakes
 from bot.trains.rebake import RebakeOffers, Rebakes
 from bot.trains.record import TRAIN, Train, train_index
 from bot.trains.upstream import UpstreamWatch
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -125,14 +121,6 @@ class _Clients:
             if key not in self._clients:
                 self._clients[key] = self._session.client(service, region_name=region or self._default_region)
             return self._clients[key]
-
-
-class _NoAutoBakes:
-    """Opens nothing, says so: stands in for the bake service's AutoBakes until it lands (release train)."""
-
-    def open_automatic(self, image: str, *, source_ami: str, cause: Cause) -> str | None:
-        log.warning("upstream.not_opened image=%s source_ami=%s reason=no-auto-bakes", image, source_ami)
-        return None
 
 
 class LinkedRepo:
@@ -270,6 +258,7 @@ def build_bot(
         run_async=workers.submit,
         on_success=buttons.offer,
         on_release=lambda bake: release_flow.released(bake),  # built below: it needs the rollouts
+        parameters_for=parameters_for,  # a parentless image with upstream is pinned on its parameter's value
     )
     approvals = ApprovalService(
         config=config,
@@ -327,7 +316,7 @@ def build_bot(
     upstream = UpstreamWatch(
         config=config,
         bakes=bakes,
-        auto=_NoAutoBakes(),  # AutoBakes is the bake service's (train-bakes): `auto=bakes` once it lands
+        auto=auto,  # through the train: an upstream move is the root of a train
         parameters_for=parameters_for,
         images_for=images_for,
     )

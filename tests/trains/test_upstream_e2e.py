@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import pytest
-
-from bot.bakes.service import BakeService
 from bot.config import Config
 from bot.config.model import UpstreamConfig
 from bot.domain.causes import BAKERY_USER
@@ -18,13 +15,6 @@ from tests.fixtures.bakery import REGION, REQUESTER, git_log
 PARAMETER = "/stand-in/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"  # moto refuses /aws/ names
 AMAZON = "arn:aws:sns:us-east-1:123456789012:amazon-linux-2023-ami-updates"
 NOTICE = "A new Amazon Linux 2023 AMI is available (the bot reads none of this)"
-
-pytestmark = pytest.mark.xfail(
-    not hasattr(BakeService, "open_automatic"),
-    reason="AutoBakes (the bake service's open_automatic) lands with the train-bakes branch",
-    strict=True,
-)
-
 
 def following_upstream(config: Config) -> Config:
     base = replace(config.images["base"], upstream=UpstreamConfig(ssm_parameter=PARAMETER))
