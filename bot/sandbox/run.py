@@ -80,7 +80,6 @@ def run_sandbox(*, port: int, config: str | None) -> int:
         print(
             f"ami-bakery sandbox ready in {took:.1f}s: open {sandbox.url}  (Ctrl-C stops everything)\n"
             f"  try `/bake base` as carol, then approve as alice; `/bake base {FAIL_EXAMPLE}` fails the Test stage\n"
-            "  the page's Upstream release button publishes a new upstream AMI: the release train starts from base\n"
             "  one line per bake, approval and rollout event follows (--log-level INFO shows everything)",
             flush=True,
         )

@@ -178,7 +178,7 @@ def approve_through_codepipeline(sandbox: SandboxProcess, pipeline: str) -> None
 
 def test_a_bake_typed_in_the_page_shows_its_progress_and_ami(page, sandbox):
     act_as(page, "carol")
-    rid = bake(page, "/bake base from the browser")
+    rid = bake(page, "/bake base --force from the browser")
     assert "Only visible to you" in page.locator(".msg.ephemeral").last.inner_text()
     message = bake_message(page, rid)
     wait_text(message, r"Source\s*succeeded")
@@ -199,7 +199,7 @@ def test_a_bake_typed_in_the_page_shows_its_progress_and_ami(page, sandbox):
 
 def test_bot_text_is_shown_as_text_never_as_html(page, sandbox):
     act_as(page, "carol")
-    rid = bake(page, "/bake base <img src=x onerror=window.pwned=1> <b>bold</b>")
+    rid = bake(page, "/bake base --force <img src=x onerror=window.pwned=1> <b>bold</b>")
     wait_text(bake_message(page, rid), r"<b>bold</b>")
     assert page.evaluate("() => window.pwned === undefined")
     assert page.locator("#feed img").count() == 0
@@ -210,7 +210,7 @@ def test_bot_text_is_shown_as_text_never_as_html(page, sandbox):
 
 def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, sandbox):
     act_as(page, "carol")
-    rid = bake(page, "/bake base four eyes")
+    rid = bake(page, "/bake base --force four eyes")
     message = bake_message(page, rid)
     approve = approval_card(page, rid).locator("button[data-action-id=bake_approve]")
     approve.first.wait_for(timeout=WAIT_MS)
@@ -248,7 +248,7 @@ def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, s
 
 def test_a_rejection_asks_for_a_reason_in_a_modal_and_fails_the_bake(page, sandbox):
     act_as(page, "carol")
-    rid = bake(page, "/bake base to be turned down")
+    rid = bake(page, "/bake base --force to be turned down")
     act_as(page, "alice")
     reject = approval_card(page, rid).locator("button[data-action-id=bake_reject]")
     reject.first.click(timeout=WAIT_MS)
@@ -272,7 +272,7 @@ def test_a_rejection_asks_for_a_reason_in_a_modal_and_fails_the_bake(page, sandb
 
 def test_a_failed_test_stage_fails_the_bake_and_its_ami_is_not_released(page, sandbox):
     act_as(page, "carol")
-    rid = bake(page, "/bake base sandbox_fail=test to see a failure")
+    rid = bake(page, "/bake base --force sandbox_fail=test to see a failure")
     message = bake_message(page, rid)
     wait_text(message, r"of base:? failed at Test")
     wait_text(thread_of(page, rid), r"Stage Test failed")
@@ -298,7 +298,7 @@ def test_the_first_screen_welcomes_and_says_whom_to_switch_to(page, sandbox):
     assert "left it" not in page.locator("header").inner_text()
 
     act_as(page, "carol")
-    rid = bake(page, "/bake base whom to switch to")
+    rid = bake(page, "/bake base --force whom to switch to")
     card = approval_of(page, rid)
     card.first.wait_for(timeout=WAIT_MS)
     hint = card.first.locator(".hint")
@@ -319,7 +319,7 @@ def test_emoji_are_drawn_in_the_emoji_font_stack_with_their_shortcode(page, sand
     assert family.startswith('"Noto Color Emoji"') and family.endswith("sans-serif"), family
     assert page.locator("aside h1 .emoji").inner_text() == "🍞"  # Unicode emoji in the page's own text too
     act_as(page, "carol")
-    rid = bake(page, "/bake base emoji")
+    rid = bake(page, "/bake base --force emoji")
     check = bake_message(page, rid).locator(".emoji[title=':white_check_mark:']")
     check.first.wait_for(timeout=WAIT_MS)
     assert check.first.inner_text() == "✅"

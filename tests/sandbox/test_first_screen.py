@@ -98,8 +98,8 @@ def test_commit_execution_and_console_links_open_the_sandboxs_own_views(sandbox)
 
 
 def test_the_bake_message_does_not_list_sandbox_fail_unless_it_was_set(sandbox):
-    plain = request_id_of(sandbox.command(REQUESTER, "base nothing to fail"))
-    failing = request_id_of(sandbox.command(REQUESTER, f"base {FAIL_EXAMPLE} on purpose"))
+    plain = request_id_of(sandbox.command(REQUESTER, "base --force nothing to fail"))
+    failing = request_id_of(sandbox.command(REQUESTER, f"base --force {FAIL_EXAMPLE} on purpose"))
     sandbox.wait(lambda: sandbox.bake_message(plain) and sandbox.bake_message(failing), what="both messages")
     assert "sandbox_fail" not in json.dumps(sandbox.bake_message(plain)["blocks"])
     assert FAIL_EXAMPLE in json.dumps(sandbox.bake_message(failing)["blocks"])

@@ -125,7 +125,7 @@ def test_a_bake_runs_the_pipeline_and_shows_the_ami_then_waits_for_approval(sand
 
 
 def test_a_rejected_approval_fails_the_bake_with_the_reason_in_its_thread(sandbox):
-    rid = request_id_of(sandbox.command(REQUESTER, "base to be rejected"))
+    rid = request_id_of(sandbox.command(REQUESTER, "base --force to be rejected"))
     message, _ = waiting_at_approve(sandbox, rid)
     decide(sandbox, "ami-bakery-base", "Rejected", "not this week")
     done = sandbox.wait(
@@ -143,7 +143,7 @@ def test_a_rejected_approval_fails_the_bake_with_the_reason_in_its_thread(sandbo
 
 @pytest.mark.parametrize("stage", ["validate", "bake"])
 def test_sandbox_fail_makes_that_stage_fail(sandbox, stage):
-    rid = request_id_of(sandbox.command(REQUESTER, f"base sandbox_fail={stage} on purpose"))
+    rid = request_id_of(sandbox.command(REQUESTER, f"base --force sandbox_fail={stage} on purpose"))
     message = sandbox.wait(
         lambda: (m := sandbox.bake_message(rid)) and "failed" in m["text"] and m, what=f"{stage} to fail"
     )
