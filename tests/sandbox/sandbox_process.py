@@ -118,7 +118,9 @@ class SandboxProcess:
 
     def bake_message(self, request_id: str) -> dict[str, Any] | None:
         for m in self.messages():
-            if not m.get("thread_ts") and not m.get("ephemeral_to") and f"`{request_id}`" in json.dumps(m["blocks"]):
+            # The bake's own header, not a train message that lists the bake as one of its hops.
+            header = f"Bake `{request_id}` of"
+            if not m.get("thread_ts") and not m.get("ephemeral_to") and header in json.dumps(m["blocks"]):
                 return m
         return None
 

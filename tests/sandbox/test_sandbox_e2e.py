@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -157,7 +158,11 @@ def test_sandbox_fail_makes_that_stage_fail(sandbox, stage):
 
 
 def test_approved_in_the_channel_by_another_user_then_rolled_out(sandbox):
-    rid = request_id_of(sandbox.command(REQUESTER, "web through the JSON API"))
+    # Base released earlier in this module, so the sandbox's train (web.on_parent_release: bake) already opened
+    # a web bake as the bakery, in a train carol started; else she asks for one herself.
+    automatic = [m.group(1) for line in sandbox.stderr
+                 if (m := re.search(r"bake\.opened request_id=(\S+) image=web user=bakery", line))]
+    rid = automatic[-1] if automatic else request_id_of(sandbox.command(REQUESTER, "web through the JSON API"))
     _, card = waiting_at_approve(sandbox, rid)
     status, _ = sandbox.click(REQUESTER, card["ts"], "bake_approve")
     assert status == 200
@@ -171,17 +176,17 @@ def test_approved_in_the_channel_by_another_user_then_rolled_out(sandbox):
     )
     status, _ = sandbox.click(APPROVER, card["ts"], "bake_approve")
     assert status == 200
+    # The sandbox's web-prod rolls on release (on_release: auto, §9): no Roll out button, the rollout opens
+    # by itself in the bake's thread and waits for its approver (approval: true).
     done = sandbox.wait(
-        lambda: (m := sandbox.bake_message(rid)) and "rollout_start" in blocks_text(m) and m, what="the rollout button"
+        lambda: (m := sandbox.bake_message(rid)) and "*Publish* succeeded" in blocks_text(m) and m, what="the release"
     )
-    assert "*Publish* succeeded" in blocks_text(done)
-    status, _ = sandbox.click(APPROVER, done["ts"], "rollout_start")
-    assert status == 200
+    assert "rollout_start" not in blocks_text(done)
     rollout = sandbox.wait(
         lambda: next((m for m in sandbox.thread(done["ts"]) if "rollout_approve" in blocks_text(m)), None),
-        what="the rollout waiting for approval (web-prod is gated)",
+        what="the automatic rollout waiting for approval (web-prod is gated)",
     )
-    status, _ = sandbox.click(APPROVER, rollout["ts"], "rollout_approve")  # asked by alice: refused
+    status, _ = sandbox.click(REQUESTER, rollout["ts"], "rollout_approve")  # started the train: refused
     assert status == 200 and "rollout_approve" in blocks_text(
         next(m for m in sandbox.thread(done["ts"]) if m["ts"] == rollout["ts"])
     )
