@@ -57,7 +57,6 @@ from bot.slack.replies import reply_text
 from bot.slack.rollout_blocks import rollout_message
 from bot.slack.train_blocks import rebake_replies, train_message
 from bot.state import open_store
-from bot.trains.auto import automatic_bakes
 from bot.trains.book import TrainBook, load_view
 from bot.trains.flow import ReleaseFlow, TrainAutoBakes
 from bot.trains.rebake import RebakeOffers, Rebakes
@@ -284,8 +283,8 @@ def build_bot(
         poll_interval=opts.rollout_poll_interval,
     )
 
-    # train-flow: until the bake service opens automatic bakes itself (train-bakes), none are opened.
-    auto = TrainAutoBakes(config=config, store=store, inner=automatic_bakes(bakes), trains=trains)
+    # The bake service opens automatic bakes; the train's door adds each as a hop of its train.
+    auto = TrainAutoBakes(config=config, store=store, inner=bakes, trains=trains)
     release_flow = ReleaseFlow(
         config=config,
         store=store,

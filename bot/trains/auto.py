@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.domain.causes import Cause
 
@@ -17,17 +16,3 @@ class AutoBakes(Protocol):
         the image is in flight. Exactly once per (image, cause.key): a conditional write keyed by them.
         """
         ...
-
-
-class NoAutomaticBakes:
-    """train-flow: stands in until the bake service opens automatic bakes (train-bakes); opens nothing, says so."""
-
-    def open_automatic(self, image: str, *, source_ami: str, cause: Cause) -> str | None:
-        logging.getLogger(__name__).warning("train.no_automatic_bakes image=%s cause=%s", image, cause.trailer)
-        return None
-
-
-def automatic_bakes(bakes: Any) -> AutoBakes:
-    """The bake service as the train's door once it has one; the lead wires `bakes` directly after merging."""
-    door: AutoBakes = bakes if callable(getattr(bakes, "open_automatic", None)) else NoAutomaticBakes()
-    return door
