@@ -158,6 +158,8 @@ def build_bot(
     )
     web_client = web_client or make_web_client(env.slack_bot_token, env.slack_api_url)
     chat = SlackChat(web_client)
+    # Message links: the sandbox's page, else the workspace auth.test names (read once, on the first link).
+    links = opts.links if opts.links.local else replace(opts.links, workspace_url=chat.workspace_url)
     access = Access(config.access, chat)
     default_region = env.aws_region or session.region_name or ""
     foreground = Foreground()
@@ -191,7 +193,7 @@ def build_bot(
     # The release train (CONTRACT §12): its own messages, and the Rebake <child> buttons in a bake's thread.
     train_publisher = publisher_of(
         Surface(kind=TRAIN, load=Train.from_doc, index_fn=train_index),
-        lambda t: train_message(load_view(store, t), now=iso(utc_now())),
+        lambda t: train_message(load_view(store, t), now=iso(utc_now()), links=links),
         lambda t: trains.finish_if_done(t),
     )
     trains = TrainBook(store=store, board=train_publisher)
@@ -334,7 +336,7 @@ def build_bot(
         bakes=bakes,
         approvals=approvals,
         rollouts=rollouts,
-        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts, trains=trains.view),
+        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts, trains=trains.view, links=links),
         intake=intake,
         publisher=publisher,
         rollout_publisher=rollout_publisher,

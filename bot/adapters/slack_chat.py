@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_sdk import WebClient
@@ -11,6 +12,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.domain.errors import ChatError
 
+log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://slack.com/api/"
 TIMEOUT_SECONDS = 10
 RATE_LIMIT_RETRIES = 3
@@ -38,6 +40,17 @@ class SlackChat:
 
     def __init__(self, client: WebClient):
         self._client = client
+        self._workspace_url = ""
+
+    def workspace_url(self) -> str:
+        """The workspace's URL ("https://acme.slack.com/", auth.test's `url`): asked once, "" while Slack
+        cannot say (the next link asks again). Read only by renderers, which run off the listeners' path."""
+        if not self._workspace_url:
+            try:
+                self._workspace_url = str(self._call("auth.test", self._client.auth_test).get("url") or "")
+            except ChatError:
+                log.warning("slack.workspace_url_unknown")
+        return self._workspace_url
 
     def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> str:
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.bakes.record import Bake
 from bot.domain.causes import Cause
+from bot.domain.links import CONSOLE, Links
 from bot.domain.replies import Reply
 from bot.rollouts.record import Rollout
 from bot.trains.view import TrainView
@@ -72,6 +73,7 @@ class TrainReport:
 
     view: TrainView
     now: str
+    links: Links = CONSOLE  # where its hops' message links lead
 
 
 Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | Reply

@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.domain import commands
 from bot.domain.causes import Cause
 from bot.domain.errors import BadRequest, NotFound
+from bot.domain.links import CONSOLE, Links
 from bot.domain.times import iso, parse_time, utc_now
 from bot.rollouts.service import RolloutService
 from bot.trains.view import TrainView
@@ -37,11 +38,13 @@ class SlashCommands:
         bakes: BakeService,
         rollouts: RolloutService | None = None,
         trains: Callable[[str], TrainView | None] | None = None,
+        links: Links = CONSOLE,
     ):
         self._config = config
         self._bakes = bakes
         self._rollouts = rollouts
         self._trains = trains
+        self._links = links
 
     def run(self, *, user: str, channel: str, text: str) -> Answer:
         """The answer to `/bake <text>`; refusals and failures are raised (handlers/errors.py answers them)."""
@@ -118,7 +121,7 @@ class SlashCommands:
             view = self._trains(subject)
             if view is None:
                 raise NotFound(f"There is no release train `{subject}`.")
-            return TrainReport(view, now=iso(utc_now()))
+            return TrainReport(view, now=iso(utc_now()), links=self._links)
         if subject is not None and subject.startswith("r-") and self._rollouts is not None:
             rollout = self._rollouts.get(subject)
             if rollout is None:

@@ -1,8 +1,9 @@
-"""Where a person opens a pipeline execution or a commit: the AWS console, or the sandbox's own views.
+"""Where a person opens a pipeline execution, a commit or a message: AWS and Slack, or the sandbox's own views.
 
 The wiring chooses one `Links` for the whole bot: `CONSOLE` on AWS; in the sandbox, one with the base URL of
 its page, which serves `/executions/<pipeline>/<id>` (the execution's stages and logs) and
-`/commits/<image>/<commit>` (the commit's content) from the local pipeline and git repositories.
+`/commits/<image>/<commit>` (the commit's content) from the local pipeline and git repositories, and shows a
+message at `/#msg-<ts>` of its page.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class Links:
     """
 
     base_url: Callable[[], str] | None = None
+    # Slack's workspace URL ("https://acme.slack.com/", auth.test's `url`), read on each link; "" while unknown.
+    workspace_url: Callable[[], str] | None = None
 
     @property
     def local(self) -> bool:
@@ -51,6 +54,17 @@ class Links:
         if self.base_url is None:
             return default
         return f"{self.base_url().rstrip('/')}/commits/{quote(image, safe='')}/{quote(commit_id, safe='')}"
+
+    def message(self, *, channel: str, ts: str) -> str:
+        """A message's permalink in the form chat.getPermalink answers (<workspace>/archives/<channel>/p<ts>),
+        made without a call per link; the sandbox's page anchor instead. "" without a channel or ts."""
+        if not channel or not ts:
+            return ""
+        if self.base_url is not None:
+            return f"{self.base_url().rstrip('/')}/#msg-{quote(ts, safe='')}"
+        # slack.com/archives/… redirects to the reader's own workspace: the fallback while auth.test is unknown.
+        workspace = (self.workspace_url() if self.workspace_url else "") or "https://slack.com/"
+        return f"{workspace.rstrip('/')}/archives/{quote(channel, safe='')}/p{ts.replace('.', '')}"
 
 
 CONSOLE = Links()

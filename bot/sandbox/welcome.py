@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.config.model import Config
 from bot.sandbox.config import FAIL_EXAMPLE
 
 Blocks = list[dict[str, Any]]
@@ -18,33 +19,48 @@ def _names(users: Sequence[Mapping[str, Any]]) -> str:
     return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + f" or {names[-1]}"
 
 
-def welcome(
-    users: Sequence[Mapping[str, Any]], *, images: Sequence[tuple[str, str | None]], targets: Sequence[str] = ()
-) -> tuple[str, Blocks]:
-    """(fallback text, blocks) from the page's users ({name, title, roles}), the images (name, parent) and targets."""
+def welcome(users: Sequence[Mapping[str, Any]], *, config: Config) -> tuple[str, Blocks]:
+    """(fallback text, blocks) from the page's users ({name, title, roles}) and the sandbox's configuration: the
+    steps say what this configuration does (a child that bakes by itself, a target that rolls by itself)."""
     who = [f"• *{u['name']}*: {u['title']} ({', '.join(u['roles']) or 'no role'})" for u in users]
     approvers = [u for u in users if "approver" in u["roles"]]
     asker = next((u for u in users if "baker" in u["roles"] and "approver" not in u["roles"]), None)
     asker = asker or next((u for u in users if "baker" in u["roles"]), None)
-    first = next((name for name, parent in images if not parent), images[0][0] if images else "base")
-    child = next((name for name, parent in images if parent == first), None)
+    images = list(config.images.values())
+    root = next((i for i in images if not i.parent), images[0] if images else None)
+    first = root.name if root else "base"
+    child = next((i for i in images if i.parent == first), None)
+    others = _names([u for u in approvers if u is not asker]) or "an approver"
     steps = [
         f"1. As *{asker['name'] if asker else 'a baker'}*, type `/bake {first}` below and watch its stages.",
-        "2. When it waits for approval, switch to "
-        + (_names([u for u in approvers if u is not asker]) or "an approver")
-        + " in the sidebar and press *Approve* on the approval card in the bake's thread"
-        " (whoever asked may not approve their own bake).",
+        f"2. When it waits for approval, switch to {others} in the sidebar and press *Approve* on the approval"
+        " card in the bake's thread (whoever asked may not approve their own bake).",
     ]
-    if child:
-        step = f"3. `/bake {child}` bakes on {first}'s new AMI"
-        if targets:
+    if child and child.on_parent_release != "never":
+        if child.on_parent_release == "bake":
+            step = f"3. Once *{first}* is released, the bakery bakes *{child.name}* on its new AMI by itself"
+        else:
+            step = f"3. Press *Rebake {child.name}* in {first}'s thread (or `/bake {child.name}`)"
+            step += " to bake on its new AMI"
+        target = next((t for t in config.targets.values() if t.image == child.name), None)
+        if target is not None and target.on_release == "auto":
+            step += f"; once that is released, *{target.name}* rolls out by itself:"
+            step += f" approve the rollout as {_names(approvers)}"
+        elif target is not None:
             deployer = next((u for u in users if "deployer" in u["roles"]), None)
             second = [u for u in approvers if u is not deployer][:1]
             step += (
-                f"; when it is released, *Roll out to {targets[0]}* as {_names([deployer] if deployer else [])}"
+                f"; when it is released, *Roll out to {target.name}* as {_names([deployer] if deployer else [])}"
                 f" and approve the rollout as {_names(second) or 'another approver'}"
             )
         steps.append(step + ".")
+    upstream = next((i for i in images if i.upstream is not None), None)
+    if upstream is not None:
+        steps.append(
+            f"{len(steps) + 1}. *Upstream release: {upstream.name}* in the sidebar plays Amazon releasing a new OS AMI:"
+            " everything built on it follows as one release train, one message in the channel"
+            " (approvals still wait for an approver)."
+        )
     lines = [
         ":wave: *Welcome to the ami-bakery sandbox.* Everything here runs on this machine; this note is the"
         " sandbox's, not the bot's.",

@@ -123,7 +123,7 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     StatusList: _status_list,
     BakeReport: _bake_report,
     RolloutReport: _rollout_report,
-    TrainReport: lambda a: train_report(a.view, now=a.now),
+    TrainReport: lambda a: train_report(a.view, now=a.now, links=a.links),
 }
 
 

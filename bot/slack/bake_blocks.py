@@ -86,7 +86,7 @@ def bake_message(
         context = f"The bakery baked it {slack_date(bake.requested_at)}: {cause_words(bake.cause)}"
     if bake.train_id:
         context += f" · train `{bake.train_id}`"
-    if bake.reason:
+    if bake.reason and bake.cause is None:  # an automatic bake's reason is its cause, said above
         context += f" · {escape(bake.reason)}"
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": title}},

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.bakes.record import Bake
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
+from bot.domain.links import CONSOLE, Links
 from bot.rollouts.record import Rollout
 from bot.slack.bake_state import header_words
 from bot.slack.dates import duration
@@ -20,9 +21,9 @@ from bot.trains.view import TrainView
 Blocks = list[dict[str, Any]]
 
 
-def message_link(channel: str, ts: str) -> str:
-    """A Slack permalink to a message, in the form Slack's own permalinks take."""
-    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if channel and ts else ""
+def message_link(channel: str, ts: str, links: Links = CONSOLE) -> str:
+    """A link to a message: its Slack permalink, or its place on the sandbox's page."""
+    return links.message(channel=channel, ts=ts)
 
 
 def cause_words(cause: Cause) -> str:
@@ -37,7 +38,7 @@ def _approvers(users: list[str]) -> str:
     return (", approved by " + ", ".join(f"<@{u}>" for u in users)) if users else ""
 
 
-def _bake_line(hop: Hop, bake: Bake | None, now: str) -> str:
+def _bake_line(hop: Hop, bake: Bake | None, now: str, links: Links) -> str:
     if bake is None:
         return f":heavy_minus_sign: bake of *{hop.subject}*: nothing opened (same inputs already baked, or in flight)"
     icon, words = header_words(bake)
@@ -47,11 +48,11 @@ def _bake_line(hop: Hop, bake: Bake | None, now: str) -> str:
     line = f"{icon} bake *{bake.image}* `{bake.request_id}`: {words}"
     line += f" ({took})" if took else ""
     line += _approvers(approved)
-    url = message_link(bake.channel, bake.message_ts)
+    url = message_link(bake.channel, bake.message_ts, links)
     return line + (f" · {link(url, 'message')}" if url else "")
 
 
-def _rollout_line(hop: Hop, rollout: Rollout | None, now: str) -> str:
+def _rollout_line(hop: Hop, rollout: Rollout | None, now: str, links: Links) -> str:
     if rollout is None:
         return f":heavy_minus_sign: rollout of *{hop.subject}*: not started"
     icon, label = ROLLOUT_LABEL.get(rollout.status, (":grey_question:", rollout.status.value))
@@ -59,36 +60,36 @@ def _rollout_line(hop: Hop, rollout: Rollout | None, now: str) -> str:
     line = f"{icon} rollout *{rollout.target}* `{rollout.rollout_id}` onto `{rollout.ami_id}`: {label}"
     line += f" ({took})" if took else ""
     line += _approvers([rollout.approved_by] if rollout.approved_by else [])
-    url = message_link(rollout.channel, rollout.message_ts or rollout.thread_ts)
+    url = message_link(rollout.channel, rollout.message_ts or rollout.thread_ts, links)
     return line + (f" · {link(url, 'message')}" if url else "")
 
 
-def _ask_line(hop: Hop, parent: Bake | None) -> str:
+def _ask_line(hop: Hop, parent: Bake | None, links: Links) -> str:
     what = "Roll out" if hop.key.startswith(ASK_ROLLOUT) else f"Rebake {hop.subject}"
-    where = message_link(parent.channel, parent.message_ts) if parent else ""
+    where = message_link(parent.channel, parent.message_ts, links) if parent else ""
     on = link(where, "the released bake") if where else "the released bake"
     return f":raised_hand: *{hop.subject}* waits for a person: the *{what}* button on {on}"
 
 
-def train_lines(view: TrainView, *, now: str) -> list[str]:
+def train_lines(view: TrainView, *, now: str, links: Links = CONSOLE) -> list[str]:
     train = view.train
     lines = [f":zap: cause: {cause_words(train.cause)}"]
     for hop in train.hops:
         if hop.kind == HopKind.BAKE:
-            lines.append(_bake_line(hop, view.bakes.get(hop.ref), now))
+            lines.append(_bake_line(hop, view.bakes.get(hop.ref), now, links))
         elif hop.kind == HopKind.ROLLOUT:
-            lines.append(_rollout_line(hop, view.rollouts.get(hop.ref), now))
+            lines.append(_rollout_line(hop, view.rollouts.get(hop.ref), now, links))
         else:
-            lines.append(_ask_line(hop, view.bakes.get(hop.parent_ref)))
+            lines.append(_ask_line(hop, view.bakes.get(hop.parent_ref), links))
     return lines
 
 
-def train_message(view: TrainView, *, now: str) -> tuple[str, Blocks]:
+def train_message(view: TrainView, *, now: str, links: Links = CONSOLE) -> tuple[str, Blocks]:
     train = view.train
     state = "finished" if train.finished_at else "moving"
     who = "" if train.started_by in ("", BAKERY_USER) else f", started by <@{train.started_by}>"
     title = f":steam_locomotive: Release train `{train.train_id}` ({state}{who})"
-    body = "\n".join(train_lines(view, now=now))
+    body = "\n".join(train_lines(view, now=now, links=links))
     text = f"Release train {train.train_id}: {cause_words(train.cause)}"
     return text, [
         {"type": "section", "text": {"type": "mrkdwn", "text": title}},
@@ -121,10 +122,10 @@ def rebake_replies(parent_request_id: str, offers: list[RebakeOffer]) -> list[tu
     return out
 
 
-def train_report(view: TrainView, *, now: str) -> str:
+def train_report(view: TrainView, *, now: str, links: Links = CONSOLE) -> str:
     """`/bake status t-…`: the train's message, as text."""
-    title = train_message(view, now=now)[1][0]["text"]["text"]
-    return "\n".join([title, *(f"    {line}" for line in train_lines(view, now=now))])
+    title = train_message(view, now=now, links=links)[1][0]["text"]["text"]
+    return "\n".join([title, *(f"    {line}" for line in train_lines(view, now=now, links=links))])
 
 
 def cause_chain(causes: tuple[Cause, ...]) -> str:

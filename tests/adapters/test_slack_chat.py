@@ -208,3 +208,16 @@ def test_a_refused_response_url_is_a_chat_error_without_the_url(chat: SlackChat,
         chat.respond(url, text="late")
 
     assert "HTTP 404" in str(caught.value) and "expired-key" not in str(caught.value)
+
+
+def test_the_workspace_url_is_auth_tests_asked_once(chat: SlackChat, slack_api: SlackApiStandIn) -> None:
+    assert chat.workspace_url() == slack_api.root_url
+    assert chat.workspace_url() == slack_api.root_url
+    assert len(slack_api.calls("auth.test")) == 1  # one call for every message link after it
+
+
+def test_an_unknown_workspace_url_is_empty_and_asked_again(slack_api: SlackApiStandIn, slept: list[float]) -> None:
+    chat = SlackChat(make_web_client("xoxb-revoked", slack_api.base_url))
+
+    assert chat.workspace_url() == "" and chat.workspace_url() == ""
+    assert len(slack_api.calls("auth.test")) == 2

@@ -32,3 +32,23 @@ def test_a_base_url_makes_every_link_the_sandboxs_own_view():
         f"http://127.0.0.1:8080/commits/web/{'b' * 40}"
     )
     assert links.local and not CONSOLE.local
+
+
+def test_a_message_link_is_the_permalink_slack_gives_in_the_workspace_auth_test_names():
+    links = Links(workspace_url=lambda: "https://acme.slack.com/")
+
+    assert links.message(channel="C0BAKERY", ts="1764583200.000100") == (
+        "https://acme.slack.com/archives/C0BAKERY/p1764583200000100"  # chat.getPermalink's form
+    )
+    assert links.message(channel="C0BAKERY", ts="") == "" and links.message(channel="", ts="1.2") == ""
+
+
+def test_while_the_workspace_is_unknown_a_message_link_goes_through_slack_com():
+    assert Links(workspace_url=lambda: "").message(channel="C1", ts="1.000200") == "https://slack.com/archives/C1/p1000200"
+    assert CONSOLE.message(channel="C1", ts="1.000200") == "https://slack.com/archives/C1/p1000200"
+
+
+def test_in_the_sandbox_a_message_link_shows_the_message_on_its_page():
+    links = Links(base_url=lambda: "http://127.0.0.1:8080/")
+
+    assert links.message(channel="C0BAKERY", ts="1764583200.000100") == "http://127.0.0.1:8080/#msg-1764583200.000100"

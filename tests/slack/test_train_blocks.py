@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
+from bot.bakes.automatic import cause_reason
 from bot.bakes.record import Bake, BakeStatus, StepState
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
 from bot.domain.models import Ami, Decision, Verdict
@@ -96,6 +98,12 @@ def test_an_automatic_bake_says_what_caused_it_and_its_train():
     context = blocks[1]["elements"][0]["text"]
     assert "upstream al2023-ami-kernel-default-x86_64 moved to `ami-0feed000000000001`" in context
     assert "train `t-abc234`" in context and "<@bakery>" not in context
+
+
+def test_an_automatic_bakes_reason_its_cause_in_words_is_not_said_twice():
+    bake = replace(base_bake(), reason=cause_reason(UPSTREAM))  # the commit subject the bakery wrote
+    context = bake_message(bake, region="eu-west-1")[1][1]["elements"][0]["text"]
+    assert context.count("moved to") == 1, context
 
 
 def test_the_cause_chain_reads_back_to_the_root():

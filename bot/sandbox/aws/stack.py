@@ -197,9 +197,7 @@ class Sandbox:
             names={u.id: u.name for u in USERS},
         )
         self.endpoints["bot"] = bot_url
-        text, blocks = welcome(
-            page.get_users(), images=[(i.name, i.parent) for i in config.images.values()], targets=list(config.targets)
-        )
+        text, blocks = welcome(page.get_users(), config=config)
         slack.add_message(config.channel, text, blocks, username="sandbox")
 
     def _moto(self, region: str) -> str:
