@@ -114,22 +114,28 @@ def configurations(draw: st.DrawFn) -> tuple[dict[str, Any], Config]:
     count = len(image_names)
     image_pipelines = draw(st.lists(pipelines, min_size=count, max_size=count, unique=True))
     doc["images"], images = {}, {}
+    drawn = [(draw(repositories()), draw(st.none() | branches)) for _ in image_names]
+    shared = {
+        (r, b or "main")
+        for (_, r), b in drawn
+        if sum((r2, b2 or "main") == (r, b or "main") for (_, r2), b2 in drawn) > 1
+    }
     for i, (name, pipeline) in enumerate(zip(image_names, image_pipelines, strict=True)):
-        written, repository = draw(repositories())
-        branch, region, image_channel = (
-            draw(st.none() | branches),
-            draw(st.none() | regions),
-            draw(st.none() | channels),
-        )
+        (written, repository), branch = drawn[i]
+        region, image_channel = draw(st.none() | regions), draw(st.none() | channels)
+        # Images sharing a repository and branch keep to directories of their own (§4): never the root.
+        own = st.sampled_from([(f"images/{name}", f"images/{name}"), (f"./images//{name}/", f"images/{name}")])
+        path_written, path = draw(own if (repository, branch or "main") in shared else st.just((None, "")) | own)
         parent = draw(st.none() | st.sampled_from(image_names[:i])) if i else None  # an earlier one: no cycles
         variables = draw(st.dictionaries(variable_keys, variable_values, max_size=3))
-        body = {"repository": written, "pipeline": pipeline, "branch": branch, "region": region}
+        body = {"repository": written, "pipeline": pipeline, "branch": branch, "region": region, "path": path_written}
         body |= {"channel": image_channel, "parent": parent, "variables": variables}
         doc["images"][name] = {k: v for k, v in body.items() if v is not None}
         images[name] = ImageConfig(
             name=name,
             repository=repository,
             branch=branch or "main",
+            path=path,
             pipeline=pipeline,
             channel=image_channel or channel,
             region=region,

@@ -13,6 +13,7 @@ import yaml
 from bot.config.model import Config, ImageConfig
 from bot.config.validator import Validator
 from bot.domain.errors import ConfigError
+from bot.domain.repositories import is_local_path
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:
@@ -47,16 +48,6 @@ def parse_config(text: str, *, source: str = "<string>", cwd: str | os.PathLike[
     return _with_absolute_paths(config, Path.cwd() if cwd is None else Path(cwd))
 
 
-def _is_local_path(repository: str) -> bool:
-    """Whether git reads `repository` as a path on this machine.
-
-    git's own rule: a colon before the first slash makes it a URL (`https://`, `codecommit://`, a remote
-    helper's `codecommit::`) or scp-like `host:path`; anything else is a path.
-    """
-    colon, slash = repository.find(":"), repository.find("/")
-    return not (colon > 0 and (slash == -1 or colon < slash))
-
-
 def _absolute(path: str, cwd: Path) -> str:
     return os.path.normpath(cwd / os.path.expanduser(path))
 
@@ -68,7 +59,7 @@ def _with_absolute_paths(config: Config, cwd: Path) -> Config:
     if state.path != ":memory:" and not state.path.startswith("file:"):  # SQLite's in-memory and URI names
         state = replace(state, path=_absolute(state.path, cwd))
     images: dict[str, ImageConfig] = {
-        name: replace(image, repository=_absolute(image.repository, cwd)) if _is_local_path(image.repository) else image
+        name: replace(image, repository=_absolute(image.repository, cwd)) if is_local_path(image.repository) else image
         for name, image in config.images.items()
     }
     return replace(config, state=state, images=images)

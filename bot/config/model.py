@@ -40,6 +40,7 @@ class ImageConfig:
     variables: dict[str, str] = field(default_factory=dict)
     upstream: UpstreamConfig | None = None  # §12; never together with parent
     on_parent_release: str = "ask"  # §12: ask | bake | never (only with a parent)
+    path: str = ""  # §4, §7: the image's directory in its repository ("" is the root), normalised
 
 
 @dataclass(frozen=True)

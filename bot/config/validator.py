@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config import train_keys
+from bot.config import paths, train_keys
 from bot.config.fields import FieldChecks, kind, nearest
 from bot.config.model import (
     IMAGE_NAME_RE,
@@ -124,7 +124,7 @@ class Validator(FieldChecks):
                 body,
                 path,
                 {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"}
-                | {"upstream", "on_parent_release"},
+                | {"path", "upstream", "on_parent_release"},
                 {"repository", "pipeline"},
             )
             train_keys.lineage_problems(self, path, body=b)
@@ -157,6 +157,7 @@ class Validator(FieldChecks):
                 name=name,
                 repository=repository or "",
                 branch=branch or "main",
+                path=paths.path(self, b.get("path"), f"{path}.path"),
                 pipeline=pipeline or "",
                 region=self.string(b.get("region"), f"{path}.region", REGION_RE, "an AWS region"),
                 channel=self.string(b.get("channel"), f"{path}.channel", CHANNEL_RE, "a Slack channel id (C… or G…)")
@@ -172,6 +173,7 @@ class Validator(FieldChecks):
             if image.parent and image.parent not in images:
                 self.err(f"images.{name}.parent", names_no_image(image.parent, images))
         self.check_cycles(images)
+        paths.overlap_problems(self, images)
         return images
 
     def clashes_with_a_command(self, name: str, path: str) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from bot.domain.models import REQUEST_FILE
+
 # git check-ref-format, simplified: the branch also goes into refspecs, where ':', '*', '^' or a
 # leading '+' or '-' would change their meaning.
 BRANCH_RE = re.compile(r"^(?![-./])(?!.*(?:\.\.|//|/\.|@\{|\.lock/))[A-Za-z0-9._/-]{1,200}(?<![./])(?<!\.lock)$")
@@ -50,6 +52,41 @@ def repository_problem(spec: str) -> str | None:
     return remote_problem(spec)
 
 
+def is_local_path(repository: str) -> bool:
+    """Whether git reads `repository` as a path on this machine.
+
+    git's own rule: a colon before the first slash makes it a URL (`https://`, `codecommit://`, a remote
+    helper's `codecommit::`) or scp-like `host:path`; anything else is a path.
+    """
+    colon, slash = repository.find(":"), repository.find("/")
+    return not (colon > 0 and (slash == -1 or colon < slash))
+
+
 def repo_spec_problem(spec: str, branch: str) -> str | None:
     """Why a repository setting and branch cannot be used together, or None when they can."""
     return branch_problem(branch) or repository_problem(spec)
+
+
+def image_path(text: str) -> tuple[str, str | None]:
+    """An image's `path` (§4, §7) normalised (`packer//web/` -> `packer/web`, `.` -> the root ""), and why it
+    cannot be used, or None: a relative POSIX directory inside the repository, outside `.git`."""
+    if any(c in text for c in "\\\0\r\n") or text != text.strip():
+        return "", f"{text!r} is not a repository path (no backslashes, control characters or surrounding blanks)"
+    if text.startswith("/"):
+        return "", f"{text!r} is absolute; give the directory relative to the repository root (no leading '/')"
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return "", f"{text!r} leaves the repository ('..'); give a directory inside it"
+    if any(p.lower() == ".git" for p in parts):
+        return "", f"{text!r} is inside .git, which holds git's own files"
+    return "/".join(parts), None
+
+
+def request_file_at(path: str) -> str:
+    """Where an image's `bake-request.json` goes: at its `path`, or at the root (CONTRACT §7)."""
+    return f"{path}/{REQUEST_FILE}" if path else REQUEST_FILE
+
+
+def paths_overlap(one: str, other: str) -> bool:
+    """Whether two image directories in one repository and branch share files: equal, or one inside the other."""
+    return one == other or not one or not other or other.startswith(one + "/") or one.startswith(other + "/")
