@@ -128,8 +128,8 @@ class LinkedRepo:
     def __init__(self, repo: SourceRepo, image: str, links: Links):
         self._repo, self._image, self._links = repo, image, links
 
-    def commit_request(self, request: BakeRequest) -> str:
-        return self._repo.commit_request(request)
+    def commit_request(self, request: BakeRequest, path: str = "") -> str:
+        return self._repo.commit_request(request, path)
 
     def commit_info(self, commit_id: str) -> CommitInfo | None:
         return self._repo.commit_info(commit_id)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import random
 from urllib.parse import quote
 
+from bot.domain.errors import RepoError
+from bot.domain.repositories import image_path
+
 DEFAULT_AUTHOR_NAME = "ami-bakery"
 
 
@@ -22,3 +25,12 @@ def console_commit_url(region: str, repository_name: str, commit_id: str) -> str
 def backoff_delay(attempt: int) -> float:
     """Seconds to wait before retry `attempt + 1`: short, growing, jittered so racing writers spread out."""
     return float(min(0.05 * 2 ** (attempt - 1), 1.0) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+
+
+def image_dir(path: str) -> str:
+    """An image's directory in its repository, normalised as the config gives it (a leading or trailing "/" is
+    let through); a path that leaves the repository or enters `.git` is refused, never guessed at."""
+    normal, problem = image_path(path.strip("/"))
+    if problem:
+        raise RepoError(f"image path: {problem}")
+    return normal

@@ -88,7 +88,7 @@ class BakeInputs:
         """The inputs fingerprint at the branch tip; "" for a bake whose source AMI the build resolves itself."""
         if not source_ami:
             return ""  # unpinned, the same inputs may still bake a new AMI: nothing to compare
-        tree = self._repo_for(image).inputs_tree()
+        tree = self._repo_for(image).inputs_tree(image.path)  # its directory only: images may share a repository
         return fingerprint(tree=tree, variables={**image.variables, **variables}, source_ami=source_ami)
 
     def already_baked(self, image: str, inputs: str) -> Bake | None:

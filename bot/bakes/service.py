@@ -211,7 +211,9 @@ class BakeService:
         try:
             repo = self._repo_for(image)
             asked = bake.request()
-            commit_id = repo.commit_request(replace(asked, variables={**image.variables, **asked.variables}))
+            commit_id = repo.commit_request(
+                replace(asked, variables={**image.variables, **asked.variables}), image.path
+            )
             commit_url = repo.commit_url(commit_id)
         except BakeryError as exc:
             log.error("bake.commit_failed request_id=%s image=%s error=%s", request_id, bake.image, exc)

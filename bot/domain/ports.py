@@ -17,8 +17,9 @@ from bot.domain.models import Ami, BakeRequest, CommitInfo
 class SourceRepo(Protocol):
     """An image repository: where `/bake` commits `bake-request.json` (CONTRACT §7)."""
 
-    def commit_request(self, request: BakeRequest) -> str:
-        """Commit the request file on the branch tip and publish it; return the commit id.
+    def commit_request(self, request: BakeRequest, path: str = "") -> str:
+        """Commit the request file at `path` (the image's directory; the root when "") on the branch tip and
+        publish it; return the commit id.
 
         Retries by itself when the branch moved meanwhile; raises RepoError when it cannot.
         """

@@ -8,6 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from bot.adapters.git.repo import GitRepo
+from bot.domain.errors import RepoError
 from bot.domain.fingerprint import EMPTY_TREE, TreeEntry, fingerprint, tree_id
 from tests.adapters import test_repo_contract
 from tests.adapters.test_repo_contract import BRANCH, Remote
@@ -93,3 +97,63 @@ def test_the_fingerprint_is_sha256_of_the_canonical_document() -> None:
     assert one != fingerprint(tree=EMPTY_TREE, variables={"a": "1", "b": "2"}, source_ami="ami-0123456789abcdef0")
     canonical = '{"source_ami":"ami-0123456789abcdef0","tree":"' + tree + '","variables":{"a":"1","b":"2"}}'
     assert one == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_a_bake_of_an_image_in_a_sub_directory_commits_there_and_its_tree_leaves_only_that_file_out(
+    remote: Remote, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    seed(remote, work, FILES)
+    web = git_tree(work, "HEAD:images/web")
+    repo = remote.open()
+    assert repo.inputs_tree("images/web") == web
+
+    commit = repo.commit_request(request(1), "images/web")
+
+    assert remote.git("show", f"{commit}:images/web/bake-request.json") == request(1).to_json()
+    assert remote.git("diff-tree", "--no-commit-id", "--name-only", "-r", f"{commit}^", commit).split() == [
+        "images/web/bake-request.json"
+    ]
+    assert remote.open().inputs_tree("images/web") == web  # another bot, another clone or client: the same value
+    assert remote.open().inputs_tree() != git_tree(work, "HEAD^{tree}")  # the root holds images/web's request
+
+
+def test_two_images_sharing_a_repository_do_not_move_each_others_fingerprint(remote: Remote, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    seed(remote, work, {**FILES, "images/base/base.pkr.hcl": "source { base }\n"})
+    repo = remote.open()
+    base, web = repo.inputs_tree("images/base"), repo.inputs_tree("images/web")
+
+    repo.commit_request(request(1), "images/web")  # a bake of web
+    repo.commit_request(request(2), "images/base")  # then one of base
+    repo.commit_request(request(3), "images/web")  # and web again, on base's commit
+
+    assert (remote.open().inputs_tree("images/base"), remote.open().inputs_tree("images/web")) == (base, web)
+    assert "bake-request.json" not in remote.git("ls-tree", "--name-only", BRANCH).split()  # nothing at the root
+    assert remote.git("show", f"{BRANCH}:images/base/bake-request.json") == request(2).to_json()
+
+
+def test_a_path_outside_the_repository_is_refused_and_nothing_is_committed(remote: Remote, tmp_path: Path) -> None:
+    seed(remote, tmp_path / "work", FILES)
+    repo = remote.open()
+    before = remote.history()
+    for bad in ("../elsewhere", "images/../../x", ".git/hooks"):
+        with pytest.raises(RepoError, match="image path"):
+            repo.commit_request(request(1), bad)
+        with pytest.raises(RepoError, match="image path"):
+            repo.inputs_tree(bad)
+    assert remote.history() == before
+
+
+def test_git_refuses_a_path_through_a_symlink_the_repository_carries(tmp_path: Path) -> None:
+    """The clone's work tree gets the file too: a directory that is a symlink would take it anywhere."""
+    bare, work, outside = tmp_path / "remote.git", tmp_path / "work", tmp_path / "outside"
+    subprocess.run(["git", "init", "--quiet", "--bare", "-b", BRANCH, str(bare)], check=True)
+    outside.mkdir()
+    (work / "images").mkdir(parents=True)
+    os.symlink(outside, work / "images" / "web")
+    seed(Remote(bare, lambda **kw: None), work, {"README.md": "# images\n"})
+    repo = GitRepo(str(bare), BRANCH, tmp_path / "cache")
+    with pytest.raises(RepoError, match="images/web is a symlink"):
+        repo.commit_request(request(1), "images/web")
+    assert list(outside.iterdir()) == []

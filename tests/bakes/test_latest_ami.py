@@ -125,7 +125,7 @@ class AnyoneMayBake:
 
 
 class OneCommitRepo:
-    def commit_request(self, request) -> str:
+    def commit_request(self, request, path="") -> str:
         return "c0ffee" * 6 + "c0ff"
 
     def commit_url(self, commit_id: str) -> str:

@@ -11,7 +11,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, console_commit_url
+from bot.adapters.commits import (
+    DEFAULT_AUTHOR_EMAIL,
+    DEFAULT_AUTHOR_NAME,
+    backoff_delay,
+    console_commit_url,
+    image_dir,
+)
 from bot.domain.counts import count
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.fingerprint import (
@@ -24,7 +30,8 @@ from bot.domain.fingerprint import (
     TreeEntry,
     inputs_tree_id,
 )
-from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
+from bot.domain.models import BakeRequest, CommitInfo
+from bot.domain.repositories import request_file_at
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +77,15 @@ class CodeCommitRepo:
     def __repr__(self) -> str:
         return f"CodeCommitRepo({self._name!r}, branch={self._branch!r})"
 
-    def commit_request(self, request: BakeRequest) -> str:
+    def commit_request(self, request: BakeRequest, path: str = "") -> str:
         content = request.to_json().encode("utf-8")
+        file_path = request_file_at(image_dir(path))
         message = request.commit_message()
         with self._lock:
             for attempt in range(1, self._max_attempts + 1):
                 parent = self._tip()
                 try:
-                    commit_id = self._create_commit(parent, content, message)
+                    commit_id = self._create_commit(parent, file_path, content, message)
                 except ClientError as e:
                     code = _code(e)
                     if code == "NoChangeException" and parent:
@@ -149,7 +157,7 @@ class CodeCommitRepo:
             return EMPTY_TREE
         try:
             folder = self._client.get_folder(
-                repositoryName=self._name, commitSpecifier=tip, folderPath="/" + path.strip("/")
+                repositoryName=self._name, commitSpecifier=tip, folderPath="/" + image_dir(path)
             )
         except ClientError as e:
             if _code(e) == "FolderDoesNotExistException":
@@ -172,14 +180,14 @@ class CodeCommitRepo:
         except BotoCoreError as e:
             raise self._error("get_branch", e) from e
 
-    def _create_commit(self, parent: str | None, content: bytes, message: str) -> str:
+    def _create_commit(self, parent: str | None, file_path: str, content: bytes, message: str) -> str:
         params: dict[str, Any] = {
             "repositoryName": self._name,
             "branchName": self._branch,
             "authorName": self._author_name,
             "email": self._email,
             "commitMessage": message,
-            "putFiles": [{"filePath": REQUEST_FILE, "fileContent": content, "fileMode": "NORMAL"}],
+            "putFiles": [{"filePath": file_path, "fileContent": content, "fileMode": "NORMAL"}],
         }
         if parent:
             params["parentCommitId"] = parent

@@ -17,13 +17,14 @@ from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
-from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay
+from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, image_dir
 from bot.adapters.git.objects import parse_commit, parse_ls_tree
 from bot.adapters.git.remote import COMMIT_ID_RE, clone_dir_name, command_error, normalize, redact, web_commit_url
+from bot.adapters.git.worktree import write_request_file
 from bot.domain.errors import RepoConflict, RepoError
 from bot.domain.fingerprint import EMPTY_TREE, MODE_TREE, inputs_tree_id
-from bot.domain.models import REQUEST_FILE, BakeRequest, CommitInfo
-from bot.domain.repositories import BRANCH_RE, remote_problem
+from bot.domain.models import BakeRequest, CommitInfo
+from bot.domain.repositories import BRANCH_RE, remote_problem, request_file_at
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,14 @@ class GitRepo:
         """Where the reused clone lives (created on first use)."""
         return self._clone_dir
 
-    def commit_request(self, request: BakeRequest) -> str:
-        content = request.to_json()
-        message = request.commit_message()
+    def commit_request(self, request: BakeRequest, path: str = "") -> str:
+        content, message, file_path = request.to_json(), request.commit_message(), request_file_at(image_dir(path))
         with self._exclusive() as repo:
             for attempt in range(1, self._max_attempts + 1):
                 self._reset(repo, has_tip=self._fetch(repo))
-                commit_id = self._commit(repo, content, message)
+                commit_id = self._commit(repo, file_path, content, message)
                 if commit_id is None:
-                    return self._commit_of_request(repo)
+                    return self._commit_of_request(repo, file_path)
                 if self._push(repo):
                     log.info(
                         "repo_commit_pushed repo=%s branch=%s request_id=%s commit=%s attempts=%d",
@@ -135,11 +135,12 @@ class GitRepo:
 
     def inputs_tree(self, path: str = "") -> str:
         """The tree id of `path` (the root when "") at the remote tip, the request file left out (§12)."""
+        directory = image_dir(path)
         with self._exclusive() as repo:
             if not (tree := self._tracking_ref if self._fetch(repo) else ""):
                 return EMPTY_TREE
-            if path.strip("/"):
-                listed = parse_ls_tree(repo.git.ls_tree("-z", tree, "--", path.strip("/"), stdout_as_string=False))
+            if directory:
+                listed = parse_ls_tree(repo.git.ls_tree("-z", tree, "--", directory, stdout_as_string=False))
                 if len(listed) != 1 or listed[0].mode != MODE_TREE:
                     return EMPTY_TREE  # the image's directory is not there (yet): nothing of it is an input
                 tree = listed[0].object_id
@@ -245,21 +246,19 @@ class GitRepo:
             repo.git.read_tree("--empty")
         repo.git.clean("-ffdxq")
 
-    def _commit_of_request(self, repo: Repo) -> str:
+    def _commit_of_request(self, repo: Repo, file_path: str) -> str:
         """The tip already holds this exact request (ids are unique): a retry of a push that landed."""
-        return str(repo.git.log("-1", "--format=%H", self._tracking_ref, "--", REQUEST_FILE))
+        return str(repo.git.log("-1", "--format=%H", self._tracking_ref, "--", file_path))
 
-    def _commit(self, repo: Repo, content: str, message: str) -> str | None:
-        """Commit the request file on the tip; None when the tip already holds exactly this file."""
+    def _commit(self, repo: Repo, file_path: str, content: str, message: str) -> str | None:
+        """Commit the request file at `file_path` on the tip; None when the tip already holds exactly this file."""
         data = content.encode("utf-8")
-        path = self._clone_dir / REQUEST_FILE
-        path.unlink(missing_ok=True)  # never write through a symlink a repository might carry
-        path.write_bytes(data)
+        write_request_file(self._clone_dir, file_path, data)
         # The blob is stored as is (no .gitattributes filter can alter the contract's bytes), and
         # from Python: each git process we do not start saves a few milliseconds per bake.
         objects = LooseObjectDB(str(self._clone_dir / ".git" / "objects"))
         blob = objects.store(IStream("blob", len(data), io.BytesIO(data))).binsha.hex()
-        repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{REQUEST_FILE}")
+        repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{file_path}")
         message_path = self._clone_dir / ".git" / "BAKERY_COMMIT_MSG"
         message_path.write_bytes(message.encode("utf-8"))
         try:
