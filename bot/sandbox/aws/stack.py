@@ -151,6 +151,7 @@ class Sandbox:
                     image.branch,
                     image.region or region,
                     image.parent,
+                    image.path,
                 )
             )
         upstream.seed_train(session, config, self.workdir / "state.db", amis, commits, region)

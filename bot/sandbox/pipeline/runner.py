@@ -50,6 +50,7 @@ class PipelineSpec:
     branch: str
     region: str
     parent: str | None = None
+    path: str = ""  # the image's directory in the repository (§4): where its bake-request.json is
 
 
 class TopicPublisher:
@@ -162,6 +163,7 @@ class LocalPipeline:
             execution_id=execution_id,
             commit=commit,
             request={},
+            path=spec.path,
         )
         self._logs.started(pipeline=spec.pipeline, image=spec.image, execution_id=execution_id, commit=commit)
         log.info("sandbox.execution_started pipeline=%s execution_id=%s commit=%s", spec.pipeline, execution_id, commit)

@@ -31,6 +31,7 @@ from bot.domain.models import (
     TAG_REQUEST_ID,
     TAG_REQUESTED_BY,
 )
+from bot.domain.repositories import request_file_at
 from bot.sandbox.aws.events import bake_result
 from bot.sandbox.aws.seed import DEFAULT_SOURCE_AMI_PARAMETER, LATEST_PARAMETER, register_ami
 from bot.sandbox.pipeline.journal import Journal
@@ -61,6 +62,7 @@ class Run:
     execution_id: str
     commit: str
     request: dict[str, Any]  # the commit's bake-request.json, {} for a commit pushed by hand
+    path: str = ""  # the image's directory in its repository (§4), where its bake-request.json is
     author: str = ""
     ami_id: str = ""
     source_ami: str = ""
@@ -73,6 +75,11 @@ class Run:
     @property
     def fail_stage(self) -> str:
         return str((self.request.get("variables") or {}).get("sandbox_fail") or "").lower()
+
+
+def template_dirs(run: Run) -> tuple[str, ...]:
+    """Where the image's templates are: its path, else the project's layout (packer/images/<image>)."""
+    return (run.path,) if run.path else (f"packer/images/{run.image}", f"packer/{run.image}")
 
 
 def git(bare: Path, *args: str, data: bool = False) -> Any:
@@ -106,7 +113,7 @@ class Stages:
         subject = git(run.repository, "log", "-1", "--format=%s", run.commit)
         run.author = git(run.repository, "log", "-1", "--format=%an", run.commit)
         try:
-            run.request = json.loads(git(run.repository, "show", f"{run.commit}:bake-request.json"))
+            run.request = json.loads(git(run.repository, "show", f"{run.commit}:{request_file_at(run.path)}"))
         except (subprocess.CalledProcessError, ValueError):
             run.request = {}  # a commit pushed by hand: baked all the same
         self._log(run, "Source", f"commit {run.commit} by {run.author}: {subject}")
@@ -121,7 +128,7 @@ class Stages:
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(tmp, filter="data")
             checked = 0
-            for target in self._targets(Path(tmp), run.image):
+            for target in self._targets(Path(tmp), run):
                 checked += 1
                 self._packer_validate(run, target)
         if not checked:
@@ -129,10 +136,10 @@ class Stages:
             return "Skipped: no Packer templates for this image in the commit"
         return f"packer validate -syntax-only passed ({checked} template set{'s' if checked > 1 else ''})"
 
-    def _targets(self, root: Path, image: str) -> list[Path]:
+    def _targets(self, root: Path, run: Run) -> list[Path]:
         """What to validate: the image's HCL directory (shared packer/*.pkr.hcl beside it) and JSON templates."""
         targets: list[Path] = []
-        for rel in (f"packer/images/{image}", f"packer/{image}"):
+        for rel in template_dirs(run):
             folder = root / rel
             if not folder.is_dir():
                 continue
@@ -180,7 +187,7 @@ class Stages:
             self._log(run, "Bake", "==> amazon-ebs: sandbox_fail=bake: stopping the build on purpose")
             self._publish_result(run, "failed")
             raise StageFailed("sandbox_fail=bake: Packer failed on purpose")
-        self._log(run, "Bake", f"$ packer build -var-file=bake-request.json packer/images/{run.image}")
+        self._log(run, "Bake", f"$ packer build -var-file={request_file_at(run.path)} {template_dirs(run)[0]}")
         variables = run.request.get("variables") or {}
         for key, value in sorted(variables.items()):
             self._log(run, "Bake", f"  var {key} = {value}")
