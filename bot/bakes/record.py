@@ -138,6 +138,7 @@ class Bake:
             source_ami=self.source_ami,
             inputs=self.inputs,
             cause=self.cause.trailer if self.cause else "",
+            train=self.train_id,
         )
 
     def approval(self, key: str) -> ApprovalState | None:

@@ -20,6 +20,7 @@ TAG_REQUESTED_BY = "bakery:requested-by"
 TAG_EXECUTION = "bakery:pipeline-execution"
 TAG_RELEASED = "bakery:released"
 TAG_INPUTS = "bakery:inputs"  # the inputs fingerprint (§12), copied by the build from bake-request.json
+TAG_TRAIN = "bakery:train"  # the train a bake is a hop of (§10, §12), copied by the build from bake-request.json
 
 REQUEST_FILE = "bake-request.json"
 TRAILER_REQUEST = "Bakery-Request"
@@ -47,6 +48,7 @@ class BakeRequest:
     source_ami: str | None = None
     inputs: str = ""  # the inputs fingerprint (§12); "" when the source AMI is not pinned
     cause: str = ""  # an automatic bake's `Bakery-Cause:` trailer value (§12)
+    train: str = ""  # the train (`t-…`) this bake is a hop of (§12), the build's `bakery:train` tag; "" for none
 
     def to_json(self) -> str:
         doc: dict[str, Any] = {
@@ -61,6 +63,8 @@ class BakeRequest:
             doc["source_ami"] = self.source_ami
         if self.inputs:
             doc["inputs"] = self.inputs
+        if self.train:
+            doc["train"] = self.train
         return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
     def commit_message(self) -> str:

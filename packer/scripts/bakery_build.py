@@ -36,6 +36,7 @@ IDENTITY_VARIABLES = (
     "pipeline_execution_id",
     "region",
     "inputs",
+    "train",
 )
 # The platform's: PKR_VAR_* environment of the CodeBuild project (network, instance profile, encryption).
 PLATFORM_VARIABLES = (
@@ -54,6 +55,7 @@ SLACK_USER_RE = re.compile(r"[UW][A-Z0-9]{2,20}")
 AMI_RE = re.compile(r"ami-[0-9a-f]{8,17}")
 COMMIT_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 INPUTS_RE = re.compile(r"[0-9a-f]{64}")  # the inputs fingerprint, a SHA-256 in hex (CONTRACT §12)
+TRAIN_RE = re.compile(r"t-[a-z0-9]{6,12}")  # the train a bake is a hop of (CONTRACT §12)
 BAKERY_USER = "bakery"  # requested_by of the bakery's own bakes (CONTRACT §12)
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
@@ -123,11 +125,23 @@ def _slack_user(value: Any) -> str:
 def bake_inputs(request: Mapping[str, Any] | None, commit_id: str, commit_message: str | None) -> str:
     """The request's inputs fingerprint (tag bakery:inputs), only when this commit made the request: a file
     left in place by a commit pushed by hand describes another bake's inputs."""
+    return _own_field(request, "inputs", INPUTS_RE, commit_id, commit_message)
+
+
+def bake_train(request: Mapping[str, Any] | None, commit_id: str, commit_message: str | None) -> str:
+    """The train the request's bake is a hop of (tag bakery:train, only where there is one), on the same terms:
+    a file left in place by a commit pushed by hand names another bake's train."""
+    return _own_field(request, "train", TRAIN_RE, commit_id, commit_message)
+
+
+def _own_field(
+    request: Mapping[str, Any] | None, key: str, pattern: re.Pattern[str], commit_id: str, commit_message: str | None
+) -> str:
     request = request or {}
-    inputs = request.get("inputs")
-    if not isinstance(inputs, str) or not INPUTS_RE.fullmatch(inputs):
+    value = request.get(key)
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         return ""
-    return inputs if bake_identity(request, commit_id, commit_message)[0] == request.get("request_id") else ""
+    return value if bake_identity(request, commit_id, commit_message)[0] == request.get("request_id") else ""
 
 
 def packer_var_file(
@@ -159,6 +173,7 @@ def packer_var_file(
         commit_id=commit_id,
         pipeline_execution_id=env.get("PIPELINE_EXECUTION_ID", ""),
         inputs=bake_inputs(request, commit_id, commit_message),
+        train=bake_train(request, commit_id, commit_message),
     )
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if region:

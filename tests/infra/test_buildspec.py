@@ -236,7 +236,7 @@ def test_packer_gets_the_request_as_a_var_file_with_the_resolved_source_ami(bake
     assert bake.var_file() == {
         "instance_type": "t3.small", "image_name": "base", "source_ami": RESOLVED_AMI, "parent_ami": RESOLVED_AMI,
         "request_id": "b-7f3k2q", "requested_by": "U012ABCDEF", "commit_id": COMMIT,
-        "pipeline_execution_id": EXECUTION_ID, "region": "eu-west-1", "inputs": "",
+        "pipeline_execution_id": EXECUTION_ID, "region": "eu-west-1", "inputs": "", "train": "",
     }
 
 
@@ -330,6 +330,32 @@ def test_a_commit_pushed_by_hand_does_not_carry_the_inputs_of_the_request_it_lef
     subprocess.run([*git, "commit", "-q", "-m", "tune sshd"], cwd=bake.repo, check=True)
     bake.run()
     assert bake.var_file()["inputs"] == ""
+
+
+TRAIN = "t-abc234"  # a release train (CONTRACT §12)
+
+
+def test_the_requests_train_reaches_packer_for_its_tag(bake):
+    bake.request(train=TRAIN, requested_by="bakery")
+    bake.run()
+    assert bake.var_file()["train"] == TRAIN
+
+
+@pytest.mark.parametrize("train", ["t-ab", "T-ABC234", "b-abc234", 7, "$(touch canary)"])
+def test_a_train_that_is_no_train_id_is_left_out(bake, train):
+    bake.request(train=train)
+    bake.run()
+    assert bake.var_file()["train"] == ""
+
+
+def test_a_commit_pushed_by_hand_does_not_carry_the_train_of_the_request_it_left_in_place(bake):
+    bake.request(train=TRAIN)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=bake.repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=bake.repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "tune sshd"], cwd=bake.repo, check=True)
+    bake.run()
+    assert bake.var_file()["train"] == ""
 
 
 def test_a_bake_commit_keeps_its_request_id(bake):

@@ -32,7 +32,7 @@ BAKERY_TAGS = {
     "bakery:inputs": "var.inputs",
 }
 BUILD_SET_VARIABLES = {
-    "source_ami", "request_id", "requested_by", "commit_id", "pipeline_execution_id", "parent_ami", "inputs"
+    "source_ami", "request_id", "requested_by", "commit_id", "pipeline_execution_id", "parent_ami", "inputs", "train"
 }
 PLATFORM_VALUES = {
     "region": "eu-west-1",
@@ -197,9 +197,23 @@ def test_the_ami_carries_every_contract_tag_from_the_bakes_variables(image):
     assert _unquote(local_block["parent_ami"]) == 'var.parent_ami != "" ? var.parent_ami : var.source_ami'
     source = _source(image)
     for key in ("tags", "snapshot_tags"):
-        assert "local.bakery_tags" in _unquote(source[key])
+        assert "local.bakery_tags" in _unquote(source[key]) and "local.train_tags" in _unquote(source[key])
     for key in ("run_tags", "run_volume_tags"):
         assert "local.build_tags" in _unquote(source[key])
+
+
+@pytest.mark.parametrize("image", IMAGES)
+@pytest.mark.parametrize(("train", "tags"), [("t-abc234", {"bakery:train": "t-abc234"}), ("", {})])
+def test_the_ami_is_tagged_with_its_train_only_when_it_is_a_hop_of_one(image, train, tags, tmp_path):
+    """CONTRACT §10: `bakery:train` where it applies. Packer itself evaluates the tag map, both ways."""
+    work = _copy_without_plugins(image, tmp_path)
+    result = subprocess.run(
+        [_packer(), "console", "-var", f"train={train}", str(work)],
+        input="local.train_tags\n", capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = dict(re.findall(r'"([^"]+)" = "([^"]*)"', result.stdout))
+    assert shown == tags, result.stdout
 
 
 @pytest.mark.parametrize("image", IMAGES)

@@ -1,5 +1,6 @@
-"""The sandbox's pipeline honours an image's `path` (CONTRACT §4, §7): Source reads the request at the image's
-directory, and Validate checks the templates there, as the bot committed them."""
+"""The sandbox's pipeline follows bake-request.json as the real one does: Source reads it at the image's `path`
+(CONTRACT §4, §7), Validate checks the templates there, and Bake tags the AMI with its train where it has one
+(§10)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,18 @@ def test_validate_checks_the_templates_at_the_images_path(tmp_path):
     bare, commit = shared_repository(tmp_path)
     stages = Stages(None, publish=lambda m: None, logs=Journal(), log_url=lambda e, s: "", packer=packer)
     assert stages.validate(run_of(bare, commit, "images/web")).startswith("packer validate -syntax-only passed")
+
+
+@pytest.mark.parametrize(("train", "tagged"), [("t-abc234", {"bakery:train": "t-abc234"}), (None, {})])
+def test_the_bake_stage_tags_the_ami_with_its_train_only_when_it_has_one(aws_session, tmp_path, train, tagged):
+    """As the Bake buildspec does (CONTRACT §10): `bakery:train` from bake-request.json, where it applies."""
+    published: list[dict] = []
+    stages = Stages(aws_session, publish=published.append, logs=Journal(), log_url=lambda e, s: "", packer=None)
+    request = {"request_id": "b-webpath1", "image": "web", "source_ami": "ami-0123456789abcdef0"}
+    run = run_of(tmp_path, "c" * 40, "images/web")
+    run.request = {**request, **({"train": train} if train else {})}
+    stages.bake(run)
+    [image] = aws_session.client("ec2").describe_images(ImageIds=[run.ami_id])["Images"]
+    tags = {t["Key"]: t["Value"] for t in image["Tags"]}
+    assert {k: v for k, v in tags.items() if k == "bakery:train"} == tagged
+    assert tags["bakery:request-id"] == "b-webpath1" and published[0]["status"] == "succeeded"

@@ -30,6 +30,7 @@ from bot.domain.models import (
     TAG_RELEASED,
     TAG_REQUEST_ID,
     TAG_REQUESTED_BY,
+    TAG_TRAIN,
 )
 from bot.domain.repositories import request_file_at
 from bot.sandbox.aws.events import bake_result
@@ -205,6 +206,8 @@ class Stages:
         }
         if run.request.get("inputs"):  # as the Bake buildspec does: the fingerprint from bake-request.json (§12)
             tags[TAG_INPUTS] = str(run.request["inputs"])
+        if run.request.get("train"):  # and the train it is a hop of, only where there is one (§10)
+            tags[TAG_TRAIN] = str(run.request["train"])
         ec2 = self._session.client("ec2", region_name=run.region)
         run.ami_id = register_ami(ec2, f"{run.image}-{stamp}-{run.request_id}", tags)
         self._log(run, "Bake", f"amazon-ebs: tagged {', '.join(f'{k}={v}' for k, v in tags.items() if k != 'Name')}")

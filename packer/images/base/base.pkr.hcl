@@ -16,6 +16,8 @@ locals {
     "bakery:pipeline-execution" = var.pipeline_execution_id
     "bakery:inputs"             = var.inputs
   }
+  # CONTRACT §10: bakery:train only where it applies, on a bake that is a hop of a release train (§12).
+  train_tags = { for key, value in { "bakery:train" = var.train } : key => value if value != "" }
 
   # What this build makes only for itself (instance, volumes, key pair, security group: Packer's run_tags reach
   # all four in plugin v1.3.2) carries bakery:build, the marker the bot's leak sweep removes after a killed build.
@@ -67,8 +69,8 @@ source "amazon-ebs" "base" {
     delete_on_termination = true
   }
 
-  tags            = merge(local.bakery_tags, { Name = local.ami_name })
-  snapshot_tags   = local.bakery_tags
+  tags            = merge(local.bakery_tags, local.train_tags, { Name = local.ami_name })
+  snapshot_tags   = merge(local.bakery_tags, local.train_tags)
   run_tags        = merge(local.build_tags, { Name = "packer-${var.image_name}-${var.request_id}" })
   run_volume_tags = local.build_tags
 }

@@ -74,6 +74,12 @@ variable "inputs" {
   description = "The bake's inputs fingerprint from bake-request.json (CONTRACT §12); tag bakery:inputs."
 }
 
+variable "train" {
+  type        = string
+  default     = ""
+  description = "The release train this bake is a hop of, from bake-request.json (CONTRACT §12); tag bakery:train."
+}
+
 # --- the platform, from the CodeBuild project's PKR_VAR_* environment -----------------------------------
 
 variable "region" {
