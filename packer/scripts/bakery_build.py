@@ -47,6 +47,7 @@ PLATFORM_VARIABLES = (
     "iam_instance_profile",
     "kms_key_id",
     "root_volume_size",
+    "bakery_tools",
 )
 
 # The bot's own formats (bot/domain/models.py, bot/intake/parse.py): what it would refuse, the build refuses first.

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES_DIR = ROOT / "packer" / "images"
 IMAGES = sorted(p.name for p in IMAGES_DIR.iterdir() if p.is_dir())
 PLUGINS_FILE = "plugins.pkr.hcl"
+PACKAGE_LIST = ROOT / "packer" / "scripts" / "package_list.sh"  # what both templates run for the package list
 # Settings newer than Packer 1.6.6 (REFERENCE, Packer): full validation strips only these, and the pipeline's
 # Validate stage checks them with the build image's Packer.
 NEWER_THAN_1_6 = (
@@ -41,6 +42,7 @@ PLATFORM_VALUES = {
     "subnet_id": "subnet-0123456789abcdef0",
     "security_group_id": "sg-0123456789abcdef0",
     "iam_instance_profile": "ami-bakery-build",
+    "bakery_tools": str(ROOT / "packer" / "scripts"),  # the build image's /opt/bakery, here
 }
 
 
@@ -247,14 +249,30 @@ def test_the_package_list_is_taken_last_and_downloaded_next_to_the_manifest(imag
     steps = [(kind.strip('"'), body) for provisioner in build["provisioner"] for kind, body in provisioner.items()]
     *_, (list_kind, listing), (download_kind, download), (remove_kind, remove) = steps
     assert (list_kind, download_kind, remove_kind) == ("shell", "file", "shell")
-    [command] = [_unquote(line) for line in listing["inline"]]
-    assert not re.search(r"(?<!%)%\{", command), "HCL reads %{ as a template directive: %%{ is rpm's %{"
+    assert _unquote(listing["script"]) == "${var.bakery_tools}/package_list.sh"  # one script for every image
+    assert _unquote(_variables(image)["bakery_tools"]["default"]) == "/opt/bakery"  # where the build image has it
+    [command] = [line for line in PACKAGE_LIST.read_text().splitlines() if line.startswith("rpm ")]
     assert command.startswith("rpm -qa ") and command.endswith(" | sort > /tmp/bakery-packages.txt")
     assert _unquote(download["direction"]) == "download"
     assert _unquote(download["source"]) == "/tmp/bakery-packages.txt"
     assert _unquote(download["destination"]) == contract["package_list_file"]
     assert [_unquote(line) for line in remove["inline"]] == ["rm -f /tmp/bakery-packages.txt"]
     assert not any("scripts" in body for _, body in steps[-3:])
+
+
+def test_the_shared_package_list_script_asks_rpm_for_name_epoch_version_release_arch_sorted(tmp_path):
+    """Run with an `rpm` stand-in that records how it was asked (a copy writes into tmp_path, not /tmp)."""
+    (tmp_path / "rpm").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$*" > "$RPM_ARGS"\nprintf "zlib 0:1\\nbash 0:5\\n"\n')
+    (tmp_path / "rpm").chmod(0o755)
+    listing = tmp_path / "bakery-packages.txt"
+    script = tmp_path / "package_list.sh"
+    script.write_text(PACKAGE_LIST.read_text().replace("/tmp/bakery-packages.txt", str(listing)))
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "RPM_ARGS": str(tmp_path / "args")}
+    result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    asked = (tmp_path / "args").read_text()
+    assert asked == "-qa --queryformat %{NAME} %{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\\n\n"
+    assert listing.read_text() == "bash 0:5\nzlib 0:1\n"
 
 
 @pytest.mark.parametrize("image", IMAGES)
@@ -265,7 +283,7 @@ def test_provisioning_scripts_exist_and_stop_at_the_first_error(image):
         shell = provisioner.get('"shell"', {})  # the package list's "file" download has no script
         scripts += [_unquote(s) for s in shell.get("scripts", [])]
     assert scripts, "the image provisions something"
-    for path in [*scripts, "${path.root}/scripts/smoke-test.sh"]:
+    for path in [*scripts, "${path.root}/scripts/smoke-test.sh", str(PACKAGE_LIST)]:
         script = IMAGES_DIR / image / path.replace("${path.root}/", "")
         lines = script.read_text().splitlines()
         assert lines[0] == "#!/usr/bin/env bash", script

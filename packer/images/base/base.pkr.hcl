@@ -92,9 +92,10 @@ build {
 
   # The AMI's package list, next to packer-manifest.json: the Bake buildspec stores it in the artifact bucket and
   # the bake result names it, so what an AMI holds, and what changed between two, stays answerable. Taken after
-  # the cleanup, from the instance the AMI is made of; the copy on the instance goes before the snapshot.
+  # the cleanup, from the instance the AMI is made of; the copy on the instance goes before the snapshot. One
+  # script for every image, from the build image (packer/scripts/package_list.sh).
   provisioner "shell" {
-    inline = ["rpm -qa --queryformat '%%{NAME} %%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\\n' | sort > /tmp/bakery-packages.txt"]
+    script = "${var.bakery_tools}/package_list.sh"
   }
 
   provisioner "file" {

@@ -120,6 +120,12 @@ variable "kms_key_id" {
   description = "KMS key for the AMI's snapshots; empty means the account's default EBS key."
 }
 
+variable "bakery_tools" {
+  type        = string
+  default     = "/opt/bakery"
+  description = "Where the build image keeps the scripts every image shares (packer/scripts), e.g. package_list.sh."
+}
+
 variable "root_volume_size" {
   type        = number
   default     = 10
