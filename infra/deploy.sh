@@ -47,12 +47,16 @@ deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml ${BUILD_KMS_K
 deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
 
 # One stack per image: adding an image is adding its name here, as <name>:<parent> for a child image, which then
-# bakes on its parent's released AMI (/bakery/images/<parent>/latest) and never on stock Amazon Linux.
+# bakes on its parent's released AMI (/bakery/images/<parent>/latest) and never on stock Amazon Linux; and as
+# <name>:<parent>:<path> (a root image: <name>::<path>) when its directory is not the repository root (its `path`).
 for entry in ${IMAGES:?set IMAGES to the image names, a child as name:parent, e.g. IMAGES=\"base web:base\"}; do
   image="${entry%%:*}"
-  parent=""
-  [ "$entry" = "$image" ] || parent="${entry#*:}"
-  deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent"
+  rest=""
+  [ "$entry" = "$image" ] || rest="${entry#*:}"
+  parent="${rest%%:*}"
+  path=""
+  [ "$rest" = "$parent" ] || path="${rest#*:}"
+  deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent" ImagePath="$path"
 done
 
 : "${BOT_IMAGE_TAG:?set BOT_IMAGE_TAG to the bot image tag pushed to $PREFIX-bot}"

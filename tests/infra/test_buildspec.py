@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -330,6 +331,37 @@ def test_a_commit_pushed_by_hand_does_not_carry_the_inputs_of_the_request_it_lef
     subprocess.run([*git, "commit", "-q", "-m", "tune sshd"], cwd=bake.repo, check=True)
     bake.run()
     assert bake.var_file()["inputs"] == ""
+
+
+def test_an_images_path_is_where_the_bake_reads_its_request_and_templates(bake):
+    """images.<name>.path (IMAGE_PATH from image.yaml's ImagePath): the bot commits bake-request.json there."""
+    directory = bake.repo / "images" / "base"
+    directory.mkdir(parents=True)
+    for name in ("variables.pkr.hcl", "base.pkr.hcl"):
+        (bake.repo / name).rename(directory / name)
+    bake.request(variables={"instance_type": "t3.small"})
+    (bake.repo / REQUEST_FILE).rename(directory / REQUEST_FILE)
+    bake.request(request_id="b-stale01")  # at the root: not this image's
+    bake.env["IMAGE_PATH"] = "images/base"
+    build, post = bake.run()
+    assert build.returncode == 0 and post.returncode == 0, build.stderr + post.stderr
+    assert "build -color=false -var-file=bakery.pkrvars.json images/base" in bake.calls()
+    assert (bake.var_file()["request_id"], bake.var_file()["instance_type"]) == ("b-7f3k2q", "t3.small")
+    assert bake.result().request_id == "b-7f3k2q"
+    validate = bake.phase("build", bake.env, buildspec="buildspec-validate.yml")
+    assert validate.returncode == 0, validate.stderr
+    assert "validate -var-file=bakery.pkrvars.json images/base" in bake.calls()
+
+
+def test_the_pipeline_gives_validate_bake_and_test_the_images_path(templates):
+    rendered = render(templates, "image", ImagePath="packer/images/web")["Pipeline"]["Properties"]["Stages"]
+    for stage in ("Validate", "Bake", "Test"):
+        [action] = [s["Actions"][0] for s in rendered if s["Name"] == stage]
+        variables = json.loads(action["Configuration"]["EnvironmentVariables"])
+        assert {"name": "IMAGE_PATH", "value": "packer/images/web", "type": "PLAINTEXT"} in variables, stage
+    allowed = re.compile(templates["image"]["Parameters"]["ImagePath"]["AllowedPattern"])
+    assert all(allowed.fullmatch(p) for p in ("", "packer/images/web", "web", "a/b-c_d.e"))
+    assert not any(allowed.fullmatch(p) for p in ("/web", "web/", "a//b", "../web", "a/../b", "./web", "a b", "a;b"))
 
 
 TRAIN = "t-abc234"  # a release train (CONTRACT §12)
