@@ -78,7 +78,10 @@ def test_directories_side_by_side_or_another_branch_or_repository_are_no_overlap
     parse_config(config_text("path: packer/images/web", "path: packer/images/web-app"))
     parse_config(config_text("", "branch: release"))
     parse_config(config_text("", web_repository="codecommit://web"))
-    local = "slack: {channel: C0BAKERY}\nimages:\n  a: {repository: ./repo/, pipeline: a}\n  b: {repository: repo, pipeline: b}\n"
+    local = (
+        "slack: {channel: C0BAKERY}\n"
+        "images:\n  a: {repository: ./repo/, pipeline: a}\n  b: {repository: repo, pipeline: b}\n"
+    )
     assert problems(local) == [
         "images.b.path: repository root overlaps image 'a' (repository root) in the same repository and branch; "
         "images that share a repository need directories of their own"

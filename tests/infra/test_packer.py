@@ -262,7 +262,9 @@ def test_the_package_list_is_taken_last_and_downloaded_next_to_the_manifest(imag
 
 def test_the_shared_package_list_script_asks_rpm_for_name_epoch_version_release_arch_sorted(tmp_path):
     """Run with an `rpm` stand-in that records how it was asked (a copy writes into tmp_path, not /tmp)."""
-    (tmp_path / "rpm").write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$*" > "$RPM_ARGS"\nprintf "zlib 0:1\\nbash 0:5\\n"\n')
+    (tmp_path / "rpm").write_text(
+        '#!/usr/bin/env bash\nprintf "%s\\n" "$*" > "$RPM_ARGS"\nprintf "zlib 0:1\\nbash 0:5\\n"\n'
+    )
     (tmp_path / "rpm").chmod(0o755)
     listing = tmp_path / "bakery-packages.txt"
     script = tmp_path / "package_list.sh"
