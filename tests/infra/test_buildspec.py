@@ -353,6 +353,15 @@ def test_an_images_path_is_where_the_bake_reads_its_request_and_templates(bake):
     assert "validate -var-file=bakery.pkrvars.json images/base" in bake.calls()
 
 
+def test_validate_bake_and_test_find_the_images_templates_the_same_way():
+    def template_dir(name):
+        return [c for c in _commands(_buildspec(name), "build") if "TEMPLATE_DIR=" in c]
+
+    [found] = template_dir("buildspec.yml")
+    assert found.startswith('if [ -n "${IMAGE_PATH:-}" ]; then TEMPLATE_DIR="$IMAGE_PATH";'), found
+    assert template_dir("buildspec-validate.yml") == template_dir("buildspec-test.yml") == [found]
+
+
 def test_the_pipeline_gives_validate_bake_and_test_the_images_path(templates):
     rendered = render(templates, "image", ImagePath="packer/images/web")["Pipeline"]["Properties"]["Stages"]
     for stage in ("Validate", "Bake", "Test"):
