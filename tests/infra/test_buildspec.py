@@ -323,14 +323,17 @@ def test_inputs_that_are_no_fingerprint_are_left_out(bake, inputs):
     assert bake.var_file()["inputs"] == ""
 
 
-def test_a_commit_pushed_by_hand_does_not_carry_the_inputs_of_the_request_it_left_in_place(bake):
-    bake.request(inputs=INPUTS)
+@pytest.mark.parametrize(("field", "value"), [("inputs", INPUTS), ("train", "t-abc234")])
+def test_a_commit_pushed_by_hand_does_not_carry_the_inputs_or_train_of_the_request_it_left_in_place(
+    bake, field, value
+):
+    bake.request(**{field: value})
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=bake.repo, check=True)
     subprocess.run([*git, "add", "."], cwd=bake.repo, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "tune sshd"], cwd=bake.repo, check=True)
     bake.run()
-    assert bake.var_file()["inputs"] == ""
+    assert bake.var_file()[field] == ""
 
 
 def test_an_images_path_is_where_the_bake_reads_its_request_and_templates(bake):
@@ -385,16 +388,6 @@ def test_the_requests_train_reaches_packer_for_its_tag(bake):
 @pytest.mark.parametrize("train", ["t-ab", "T-ABC234", "b-abc234", 7, "$(touch canary)"])
 def test_a_train_that_is_no_train_id_is_left_out(bake, train):
     bake.request(train=train)
-    bake.run()
-    assert bake.var_file()["train"] == ""
-
-
-def test_a_commit_pushed_by_hand_does_not_carry_the_train_of_the_request_it_left_in_place(bake):
-    bake.request(train=TRAIN)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q"], cwd=bake.repo, check=True)
-    subprocess.run([*git, "add", "."], cwd=bake.repo, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "tune sshd"], cwd=bake.repo, check=True)
     bake.run()
     assert bake.var_file()["train"] == ""
 
