@@ -150,7 +150,7 @@ def inline_commands(text: str | None = None) -> list[list[str]]:
 
 
 def inline_paths(text: str | None = None) -> list[str]:
-    """The prose's inline `code` spans that are a path in this repository (`bot/wiring.py`, `infra/`)."""
+    """The prose's inline `code` spans that are a path in this repository (`bot/wiring/`, `infra/`)."""
     text = README.read_text() if text is None else text
     spans = re.findall(r"`([^`\n]+)`", re.sub(r"^[ \t]*```.*?^[ \t]*```", "", text, flags=re.DOTALL | re.MULTILINE))
     return [s for s in spans if re.fullmatch(r"\.?[A-Za-z0-9_<>.-]+(/[A-Za-z0-9_<>.*-]+)*/?", s) and "/" in s]

@@ -1,0 +1,235 @@
+"""build_bot: every service and adapter from the configuration and the environment, once, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypedDict
+
+import boto3
+from slack_sdk import WebClient
+
+from bot.access.service import Access
+from bot.adapters.aws.sns_http import SnsEndpoint
+from bot.adapters.aws.sns_verify import SnsVerifier, fetch_certificate
+from bot.adapters.aws.sqs import SqsConsumer
+from bot.adapters.slack_chat import SlackChat, make_web_client
+from bot.approvals.service import ApprovalService
+from bot.bakes.service import BakeService
+from bot.commands.dispatch import SlashCommands
+from bot.config import Config, Environment
+from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
+from bot.domain.links import CONSOLE, Links
+from bot.domain.models import ApprovalRequest, Notification
+from bot.domain.ports import StateStore
+from bot.intake.service import Intake
+from bot.rollouts.buttons import RolloutButtons
+from bot.rollouts.service import RolloutService
+from bot.runtime.answers import BUDGET_SECONDS, Answers
+from bot.runtime.foreground import Foreground
+from bot.runtime.housekeeping import Chore, Housekeeping
+from bot.runtime.leak_sweep import LeakSweep
+from bot.runtime.runner import Runtime
+from bot.runtime.workers import BakeWorkers
+from bot.services import Services
+from bot.slack.replies import reply_text
+from bot.state import open_store
+from bot.wiring.adapters import Adapters, Clients
+from bot.wiring.publishers import build_publishers
+from bot.wiring.trains import build_trains
+
+
+@dataclass
+class Options:
+    """Knobs the CLI and tests may turn; production uses the defaults."""
+
+    publish_interval: float = 1.0
+    sqs_wait_seconds: int = 20
+    sqs_idle_pause: float = 1.0  # between short polls (sqs_wait_seconds=0) of an empty queue
+    bake_workers: int = 4
+    cert_fetcher: Callable[[str], bytes] = fetch_certificate
+    subscribe_confirmer: Callable[[str], None] | None = None
+    rollout_poll_interval: float = 10.0  # describe_instance_refreshes at most this often per rollout
+    housekeeping_tick: float = 1.0  # how often housekeeping wakes to see which chores are due
+    approval_sweep_every: float = 30.0  # closing approvals whose deadline passed
+    message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
+    leak_sweep_every: float = 900.0  # removing what killed builds left (older than BAKERY_BUILD_TIMEOUT_MINUTES)
+    leak_sweep_delay: float = 120.0  # the first sweep: not while the bot starts (nothing it finds is urgent)
+    answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
+    links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
+
+
+class _Core(TypedDict):
+    config: Config
+    store: StateStore
+    access: Access
+    run_async: Callable[[Callable[[], None]], None]
+
+
+@dataclass(frozen=True)
+class Bot:
+    """Everything `bakery serve` and `bakery socket` run: the services, their loops, and the edges."""
+
+    env: Environment
+    web_client: WebClient
+    services: Services
+    runtime: Runtime
+    sns: SnsEndpoint
+    sqs: SqsConsumer | None
+
+    def start(self) -> None:
+        self.runtime.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.runtime.stop(timeout)
+
+    def health(self) -> dict[str, Any]:
+        return self.runtime.health()
+
+
+def build_bot(
+    config: Config,
+    env: Environment,
+    *,
+    options: Options | None = None,
+    session: boto3.Session | None = None,
+    web_client: WebClient | None = None,
+) -> Bot:
+    opts = options or Options()
+    # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
+    session = session or boto3.Session(region_name=env.aws_region or None)
+    aws = Adapters(Clients(session, env.aws_region or None), workdir=env.workdir, links=opts.links)
+    store = open_store(
+        backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
+    )
+    web_client = web_client or make_web_client(env.slack_bot_token, env.slack_api_url)
+    chat = SlackChat(web_client)
+    # Message links: the sandbox's page, else the workspace auth.test names (read once, on the first link).
+    links = opts.links if opts.links.local else replace(opts.links, workspace_url=chat.workspace_url)
+    access = Access(config.access, chat)
+    default_region = env.aws_region or session.region_name or ""
+    foreground = Foreground()
+    workers = BakeWorkers(workers=opts.bake_workers, foreground=foreground)
+    buttons = RolloutButtons(config=config, store=store)
+    shown = build_publishers(
+        config=config,
+        store=store,
+        chat=chat,
+        foreground=foreground,
+        buttons=buttons,
+        approvers=access.describe("approvers"),
+        default_region=default_region,
+        min_interval=opts.publish_interval,
+        links=opts.links,
+        train_links=links,
+    )
+    # What every service is built on: the configuration, the store, who may do what, and the bake workers.
+    core = _Core(config=config, store=store, access=access, run_async=workers.submit)
+    bakes = BakeService(
+        **core,
+        board=shown.bakes,
+        repo_for=aws.repo_for,
+        pipeline_for=aws.pipeline_for,
+        images_for=aws.images_for,
+        on_success=buttons.offer,
+        on_release=lambda bake: train.release_flow.released(bake),  # built below: it needs the rollouts
+        parameters_for=aws.parameters_for,  # a parentless image with upstream is pinned on its parameter's value
+    )
+    approvals = ApprovalService(**core, chat=chat, bakes=bakes, pipeline_for=aws.pipeline_for, reply_text=reply_text)
+    rollouts = RolloutService(
+        **core,
+        bakes=bakes,
+        buttons=buttons,
+        fleet_for=aws.fleet_for,
+        images_for=aws.images_for,
+        board=shown.rollouts,
+        default_region=default_region,
+        poll_interval=opts.rollout_poll_interval,
+    )
+    train = build_trains(
+        config=config,
+        store=store,
+        access=access,
+        bakes=bakes,
+        rollouts=lambda: rollouts,
+        trains=shown.train_book,
+        offers=shown.offers,
+        mark_bake_dirty=shown.bakes.mark_dirty,
+        parameters_for=aws.parameters_for,
+        images_for=aws.images_for,
+    )
+
+    def deliver(note: Notification) -> None:
+        """Each parsed notification to the one service it concerns."""
+        if isinstance(note, ApprovalRequest):
+            approvals.receive(note)
+        else:
+            bakes.apply(note)
+
+    intake = Intake(
+        store=store,
+        apply=deliver,
+        topic_arns=config.notifications.sns_topic_arns,
+        upstream_topic_arns=config.notifications.upstream_topic_arns,
+        on_upstream=train.upstream.check_all,
+    )
+    services = Services(
+        config=config,
+        store=store,
+        chat=chat,
+        access=access,
+        bakes=bakes,
+        approvals=approvals,
+        rollouts=rollouts,
+        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts, trains=shown.train_book.view, links=links),
+        intake=intake,
+        publisher=shown.bakes,
+        rollout_publisher=shown.rollouts,
+        workers=workers,
+        answers=Answers(budget=opts.answer_budget),
+        foreground=foreground,
+        train_publisher=shown.trains,
+        release_flow=train.release_flow,
+        rebakes=train.rebakes,
+    )
+    verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
+    sns = (
+        SnsEndpoint(verifier, intake.handle, confirm=opts.subscribe_confirmer)
+        if opts.subscribe_confirmer
+        else SnsEndpoint(verifier, intake.handle)
+    )
+    sqs = None
+    if config.notifications.queue_url:
+        url = config.notifications.queue_url
+        sqs = SqsConsumer(
+            aws.queue_client(url),
+            url,
+            intake.handle,
+            wait_seconds=opts.sqs_wait_seconds,
+            idle_pause=opts.sqs_idle_pause,
+        )
+    # Builds run in each image's region; what a killed one left there is swept after the longest build timeout.
+    leak_sweep = LeakSweep(
+        aws.leftovers_for,
+        {default_region, *(image.region or default_region for image in config.images.values())} - {""},
+        max_age=timedelta(seconds=env.build_timeout_seconds or int(DEFAULT_BUILD_TIMEOUT_MINUTES) * 60),
+    )
+    housekeeping = Housekeeping(
+        [
+            Chore("rollout-progress", opts.housekeeping_tick, rollouts.poll_once),
+            Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
+            Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
+            Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once, delay=opts.leak_sweep_delay),
+            *(
+                Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
+                for image in train.upstream.watched
+                if image.upstream
+            ),
+        ],
+        tick=opts.housekeeping_tick,
+    )
+    # A receive in progress returns within its long-poll wait: give it that long, and a little more, to end.
+    runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs, sqs_grace=opts.sqs_wait_seconds + 2.0)
+    return Bot(env=env, web_client=web_client, services=services, runtime=runtime, sns=sns, sqs=sqs)

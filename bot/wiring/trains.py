@@ -1,0 +1,69 @@
+"""The release train's wiring (CONTRACT §12): the door automatic bakes go through, what a release sets
+moving, the Rebake <child> clicks and the upstream watch, over the bake and rollout services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypedDict
+
+from bot.access.service import Access
+from bot.bakes.service import BakeService
+from bot.config import Config
+from bot.domain.ports import Images, Parameters, StateStore
+from bot.trains.auto import AutoBakes
+from bot.trains.book import TrainBook
+from bot.trains.flow import ReleaseFlow, RolloutOpener, TrainAutoBakes
+from bot.trains.rebake import RebakeOffers, Rebakes
+from bot.trains.upstream import UpstreamWatch
+
+
+class _TrainParts(TypedDict):
+    """What the release flow and the Rebake clicks share: one train book, one door, one set of offers."""
+
+    config: Config
+    store: StateStore
+    trains: TrainBook
+    auto: AutoBakes
+    offers: RebakeOffers
+    mark_bake_dirty: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TrainServices:
+    release_flow: ReleaseFlow
+    rebakes: Rebakes
+    upstream: UpstreamWatch
+
+
+def build_trains(
+    *,
+    config: Config,
+    store: StateStore,
+    access: Access,
+    bakes: BakeService,
+    rollouts: Callable[[], RolloutOpener],
+    trains: TrainBook,
+    offers: RebakeOffers,
+    mark_bake_dirty: Callable[[str], None],
+    parameters_for: Callable[[str | None], Parameters],
+    images_for: Callable[[str | None], Images],
+) -> TrainServices:
+    # The bake service opens automatic bakes; the train's door adds each as a hop of its train.
+    auto = TrainAutoBakes(config=config, store=store, inner=bakes, trains=trains)
+    shared = _TrainParts(
+        config=config, store=store, trains=trains, auto=auto, offers=offers, mark_bake_dirty=mark_bake_dirty
+    )
+    # The upstream watch: a topic message checks at once (the intake), the housekeeping every check_every.
+    upstream = UpstreamWatch(
+        config=config,
+        bakes=bakes,
+        auto=auto,  # through the train: an upstream move is the root of a train
+        parameters_for=parameters_for,
+        images_for=images_for,
+    )
+    return TrainServices(
+        release_flow=ReleaseFlow(**shared, rollouts=rollouts),
+        rebakes=Rebakes(**shared, access=access),
+        upstream=upstream,
+    )
