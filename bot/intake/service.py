@@ -61,6 +61,9 @@ class Intake:
                 upstream.message_id or message_id,
             )
             if upstream.triggers:
+                # Only schedules the check (it runs on a worker): the message is done with once the check is
+                # scheduled, so it is deleted then. That is safe because it is only a trigger: if the check
+                # fails or the bot stops before it runs, the `check_every` chore looks again anyway.
                 self._on_upstream(upstream.topic_arn)
             return 0
         parsed = parse_body(body)

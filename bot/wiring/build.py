@@ -28,6 +28,7 @@ from bot.intake.service import Intake
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.service import RolloutService
 from bot.runtime.answers import BUDGET_SECONDS, Answers
+from bot.runtime.coalesce import Coalesced
 from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Chore, Housekeeping
 from bot.runtime.leak_sweep import LeakSweep
@@ -168,12 +169,15 @@ def build_bot(
         else:
             bakes.apply(note)
 
+    # A topic message only schedules the upstream check, on a bake worker, coalesced (CONTRACT §12): a slow
+    # SSM read or the bake it opens never holds up the pipeline messages the SQS consumer reads after it.
+    upstream_now = Coalesced(train.upstream.check_all, run_async=workers.submit, name="upstream-check")
     intake = Intake(
         store=store,
         apply=deliver,
         topic_arns=config.notifications.sns_topic_arns,
         upstream_topic_arns=config.notifications.upstream_topic_arns,
-        on_upstream=train.upstream.check_all,
+        on_upstream=upstream_now.trigger,
     )
     services = Services(
         config=config,
