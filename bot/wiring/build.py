@@ -198,7 +198,9 @@ def build_bot(
         release_flow=train.release_flow,
         rebakes=train.rebakes,
     )
-    verifier = SnsVerifier(config.notifications.sns_topic_arns, fetch=opts.cert_fetcher)
+    # Over HTTPS as on SQS (§5, §8): an upstream topic's messages are verified like ours, then known by topic.
+    notifications = config.notifications
+    verifier = SnsVerifier((*notifications.sns_topic_arns, *notifications.upstream_topic_arns), fetch=opts.cert_fetcher)
     sns = (
         SnsEndpoint(verifier, intake.handle, confirm=opts.subscribe_confirmer)
         if opts.subscribe_confirmer

@@ -10,15 +10,15 @@ from bot.config.model import UpstreamConfig
 from bot.domain.causes import BAKERY_USER
 from bot.sandbox.aws.events import sns_envelope
 from bot.sandbox.aws.seed import register_ami
-from tests.fixtures.bakery import REGION, REQUESTER, git_log
+from tests.fixtures.bakery import REGION, REQUESTER, Bakery, git_log
 
 PARAMETER = "/stand-in/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"  # moto refuses /aws/ names
 AMAZON = "arn:aws:sns:us-east-1:123456789012:amazon-linux-2023-ami-updates"
 NOTICE = "A new Amazon Linux 2023 AMI is available (the bot reads none of this)"
 
-def following_upstream(config: Config) -> Config:
+def following_upstream(config: Config, topic: str = AMAZON) -> Config:
     base = replace(config.images["base"], upstream=UpstreamConfig(ssm_parameter=PARAMETER))
-    notifications = replace(config.notifications, upstream_topic_arns=(AMAZON,))
+    notifications = replace(config.notifications, upstream_topic_arns=(topic,))
     return replace(config, images={**config.images, "base": base}, notifications=notifications)
 
 
@@ -26,8 +26,9 @@ def automatic_bakes(bakery) -> list:
     return [b for b in bakery.services.bakes.status("base") if b.requested_by == BAKERY_USER]
 
 
-def test_an_upstream_notice_rebakes_base_once_on_the_parameters_new_ami(bakery_factory):
-    bakery = bakery_factory(edit=following_upstream)
+def released_then_moved(bakery_factory, topic: str = AMAZON) -> tuple[Bakery, str]:
+    """A bot whose base was released on the parameter's old AMI, the parameter moved since: (bot, new AMI)."""
+    bakery = bakery_factory(edit=lambda config: following_upstream(config, topic))
     ec2, ssm = bakery_factory.session.client("ec2"), bakery_factory.session.client("ssm")
     old, new = register_ami(ec2, "al2023-old", {}), register_ami(ec2, "al2023-new", {})
     ssm.put_parameter(Name=PARAMETER, Value=old, Type="String")
@@ -37,6 +38,11 @@ def test_an_upstream_notice_rebakes_base_once_on_the_parameters_new_ami(bakery_f
     bakery.wait(lambda: (b := bakery.services.bakes.get(rid)) and b.released, what="base's first bake released")
     bakery.wait_idle()
     ssm.put_parameter(Name=PARAMETER, Value=new, Type="String", Overwrite=True)
+    return bakery, new
+
+
+def test_an_upstream_notice_rebakes_base_once_on_the_parameters_new_ami(bakery_factory):
+    bakery, new = released_then_moved(bakery_factory)
 
     for _ in range(2):  # Amazon may say it twice; each is only a trigger
         bakery.sqs.send_message(

@@ -9,10 +9,9 @@ import logging
 import pytest
 
 from bot.sandbox.aws.events import sns_envelope
-from bot.sandbox.aws.seed import register_ami
-from tests.fixtures.bakery import REGION, REQUESTER, Bakery
+from tests.fixtures.bakery import REQUESTER, Bakery
 from tests.fixtures.slow_aws import SlowAwsProxy
-from tests.trains.test_upstream_e2e import AMAZON, NOTICE, PARAMETER, automatic_bakes, following_upstream
+from tests.trains.test_upstream_e2e import AMAZON, NOTICE, automatic_bakes, released_then_moved
 
 
 @pytest.fixture
@@ -25,17 +24,7 @@ def slow_ssm(moto: str, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def moved(slow_ssm: SlowAwsProxy, bakery_factory) -> tuple[Bakery, str]:
-    """A bot whose base was released on the parameter's old AMI, the parameter moved since: (bot, new AMI)."""
-    bakery = bakery_factory(edit=following_upstream)  # after slow_ssm: its SSM client goes through the proxy
-    ec2, ssm = bakery_factory.session.client("ec2"), bakery_factory.session.client("ssm")
-    old, new = register_ami(ec2, "al2023-old", {}), register_ami(ec2, "al2023-new", {})
-    ssm.put_parameter(Name=PARAMETER, Value=old, Type="String")
-    rid = bakery.command(REQUESTER, "base first")["text"].split("`")[1]
-    bakery.run_pipeline("base", bakery.commit_of(rid), request_id=rid, amis=[(REGION, "ami-0123456789abcdef0")])
-    bakery.wait(lambda: (b := bakery.services.bakes.get(rid)) and b.released, what="base's first bake released")
-    bakery.wait_idle()
-    ssm.put_parameter(Name=PARAMETER, Value=new, Type="String", Overwrite=True)
-    return bakery, new
+    return released_then_moved(bakery_factory)  # after slow_ssm: the bot's SSM client goes through the proxy
 
 
 def notice(bakery: Bakery) -> None:
