@@ -16,4 +16,5 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.slack",
     "tests.fixtures.bakery",
+    "tests.fixtures.socket_mode",
 ]

@@ -29,10 +29,9 @@ import pytest
 
 from bot.commands import parser as commands
 from tests.fixtures.bakery import slash_form
-from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
+from tests.fixtures.socket_mode import LinkedSlackApi, LocalSocketModeLink
 from tests.fixtures.waiting import wait_for
 from tests.infra.test_bot_dockerfile import bot_container, final_stage, made_directories, numeric_ids, volumes
-from tests.test_socket_mode import LinkedSlackApi, LocalSocketModeLink
 
 VENV_BIN = Path(sys.executable).parent
 CHECKOUT = Path(__file__).resolve().parents[2]  # the bot's code and .venv: in the image, /usr/local and /app
@@ -192,24 +191,10 @@ def state_table(moto_endpoint: str) -> None:
 
 
 @pytest.fixture
-def socket_link() -> Iterator[LocalSocketModeLink]:
-    served = LocalSocketModeLink()
-    try:
-        yield served
-    finally:
-        served.close()
-
-
-@pytest.fixture
-def slack(socket_link: LocalSocketModeLink) -> Iterator[LinkedSlackApi]:
-    stand_in = LinkedSlackApi(socket_link.url, channels=(CHANNEL,), usergroups={PLATFORM_GROUP: PLATFORM_MEMBERS})
-    with stand_in:
-        yield stand_in
-
-
-@pytest.fixture
-def running(tmp_path: Path, slack: LinkedSlackApi, socket_link: LocalSocketModeLink, state_table) -> Iterator[Task]:
-    task = Task(tmp_path, slack, declared=set(volumes()))
+def running(
+    tmp_path: Path, linked_slack: LinkedSlackApi, socket_link: LocalSocketModeLink, state_table
+) -> Iterator[Task]:
+    task = Task(tmp_path, linked_slack, declared=set(volumes()))
     proc = task.start()
     try:
         wait_for(lambda: socket_link.connected.is_set() or proc.poll() is not None, timeout=30,
@@ -241,9 +226,9 @@ def test_the_task_writes_its_config_into_its_volume_and_starts(running, socket_l
     assert "Permission denied" not in running.log.read_text()
 
 
-def test_without_the_images_volumes_the_task_cannot_write_its_config(tmp_path, slack, state_table):
+def test_without_the_images_volumes_the_task_cannot_write_its_config(tmp_path, linked_slack, state_table):
     # Finding 1 as it was: ECS's root-owned 0755 bind volumes, which uid 10001 cannot write.
-    task = Task(tmp_path, slack, declared=set())
+    task = Task(tmp_path, linked_slack, declared=set())
     proc = task.start()
     assert proc.wait(timeout=30) != 0
     assert "Permission denied" in task.log.read_text()
