@@ -12,12 +12,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain.errors import BadRequest, BakeryError, NotFound, StateConflict
+from bot.domain.errors import BakeryError, NotFound, StateConflict
 from bot.domain.models import NoticeKind
 from bot.domain.ports import StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, utc_now
-from bot.rollouts.errors import RolloutMovedOn
+from bot.rollouts.errors import RolloutMovedOn, TargetBusy
 from bot.rollouts.record import Rollout, RolloutStatus, TargetRuns, rollout_index
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,18 @@ def now_runs(store: StateStore, rollout: Rollout) -> TargetRuns | None:
 
 
 class RolloutBook:
-    def __init__(self, *, store: StateStore, board: Any, clock: Callable[[], datetime] = utc_now):
+    def __init__(
+        self,
+        *,
+        store: StateStore,
+        board: Any,
+        clock: Callable[[], datetime] = utc_now,
+        on_free: Callable[[str], None] = lambda target: None,
+    ):
         self._store = store
         self._board = board
         self._clock = clock
+        self._on_free = on_free  # called with the target once a rollout released it
 
     def now(self) -> str:
         return iso(self._clock())
@@ -130,9 +138,12 @@ class RolloutBook:
                 # Its rollout ended but the release was lost (a crash between the two writes): take it back.
                 self._store.delete(LOCK, target, expected_version=rec.version)
                 continue
-            raise BadRequest(
-                f"`{target}` is taken: <@{rec.doc['user']}> is rolling it onto `{rec.doc['ami_id']}` since "
-                f"{rec.doc['since']} (rollout `{rec.doc['rollout_id']}`). One rollout per target at a time."
+            raise TargetBusy(
+                target=target,
+                rollout_id=rec.doc["rollout_id"],
+                user=rec.doc["user"],
+                ami_id=rec.doc["ami_id"],
+                since=rec.doc["since"],
             )
         raise BakeryError(f"Could not take `{target}`; please try again.")
 
@@ -141,6 +152,10 @@ class RolloutBook:
         if rec and rec.doc.get("rollout_id") == rollout.rollout_id:
             self._store.delete(LOCK, rollout.target, expected_version=rec.version)
             log.info("rollout.released rollout_id=%s target=%s", rollout.rollout_id, rollout.target)
+            try:
+                self._on_free(rollout.target)  # a train's rollout waiting for this target may start now
+            except Exception:  # noqa: BLE001 - the rollout has ended either way; the waiting hop is retried later
+                log.exception("rollout.on_free_failed target=%s", rollout.target)
 
     # --- how a rollout ends, and why a button is too late ---------------------------------------
 

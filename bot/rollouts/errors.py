@@ -33,3 +33,15 @@ class AmiOfAnotherImage(BadRequest):
         super().__init__(
             f"AMI `{ami_id}` is {what}; `{target}` runs *{image}*, so it only takes AMIs tagged `{tag}={image}`."
         )
+
+
+class TargetBusy(BadRequest):
+    """Another rollout holds the target (one rollout per target at a time): a train's hop waits for it."""
+
+    def __init__(self, *, target: str, rollout_id: str, user: str, ami_id: str, since: str):
+        self.target = target
+        self.rollout_id = rollout_id  # the rollout holding the target
+        super().__init__(
+            f"`{target}` is taken: <@{user}> is rolling it onto `{ami_id}` since "
+            f"{since} (rollout `{rollout_id}`). One rollout per target at a time."
+        )

@@ -44,8 +44,9 @@ class RolloutService:
         clock: Callable[[], datetime] = utc_now,
         wall: Callable[[], float] = time.time,
         new_id: Callable[[], str] = new_rollout_id,
+        on_target_free: Callable[[str], None] = lambda target: None,  # a rollout ended: its target is free
     ):
-        self._book = RolloutBook(store=store, board=board, clock=clock)
+        self._book = RolloutBook(store=store, board=board, clock=clock, on_free=on_target_free)
         self._starting = RolloutStart(
             config=config,
             book=self._book,

@@ -8,7 +8,7 @@ from typing import Any
 from bot.bakes.record import Bake
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
 from bot.domain.links import CONSOLE, Links
-from bot.rollouts.record import Rollout
+from bot.rollouts.record import Rollout, RolloutStatus
 from bot.slack.bake_state import header_words
 from bot.slack.dates import duration
 from bot.slack.ids import BAKE_CHILDREN
@@ -52,9 +52,24 @@ def _bake_line(hop: Hop, bake: Bake | None, now: str, links: Links) -> str:
     return line + (f" · {link(url, 'message')}" if url else "")
 
 
-def _rollout_line(hop: Hop, rollout: Rollout | None, now: str, links: Links) -> str:
-    if rollout is None:
+def _waiting_line(hop: Hop, holder: Rollout | None) -> str:
+    """A rollout hop not started: superseded by a newer release, waiting for its target, or nothing opened."""
+    if hop.superseded_by:
+        return (
+            f":fast_forward: rollout of *{hop.subject}*: superseded by a newer release (`{hop.superseded_by}`), "
+            "which rolls instead"
+        )
+    if not hop.waiting:
         return f":heavy_minus_sign: rollout of *{hop.subject}*: not started"
+    state = "running"
+    if holder is not None and holder.status == RolloutStatus.AWAITING_APPROVAL:
+        state = "waiting for approval"
+    return f":hourglass_flowing_sand: waiting for *{hop.subject}*: rollout `{hop.waiting}` is {state}"
+
+
+def _rollout_line(hop: Hop, rollout: Rollout | None, now: str, links: Links, holder: Rollout | None = None) -> str:
+    if rollout is None:
+        return _waiting_line(hop, holder)
     icon, label = ROLLOUT_LABEL.get(rollout.status, (":grey_question:", rollout.status.value))
     took = duration(rollout.requested_at, rollout.finished_at or now)
     line = f"{icon} rollout *{rollout.target}* `{rollout.rollout_id}` onto `{rollout.ami_id}`: {label}"
@@ -78,7 +93,8 @@ def train_lines(view: TrainView, *, now: str, links: Links = CONSOLE) -> list[st
         if hop.kind == HopKind.BAKE:
             lines.append(_bake_line(hop, view.bakes.get(hop.ref), now, links))
         elif hop.kind == HopKind.ROLLOUT:
-            lines.append(_rollout_line(hop, view.rollouts.get(hop.ref), now, links))
+            holder = view.rollouts.get(hop.waiting) if hop.waiting else None
+            lines.append(_rollout_line(hop, view.rollouts.get(hop.ref), now, links, holder))
         else:
             lines.append(_ask_line(hop, view.bakes.get(hop.parent_ref), links))
     return lines

@@ -83,9 +83,25 @@ class TrainBook:
                 return replace(t.with_hop(stamped), finished_at="", settled=False)
             if known.ref or not hop.ref:
                 return None
-            return replace(t, hops=tuple(replace(h, ref=hop.ref) if h.key == hop.key else h for h in t.hops))
+            started = replace(known, ref=hop.ref, waiting="")
+            return replace(t, hops=tuple(started if h.key == hop.key else h for h in t.hops))
 
         return self.mutate(train_id, change)
+
+    def update_hop(self, train_id: str, key: str, change: Callable[[Hop], Hop]) -> Train | None:
+        """The train with its hop `key` changed, while that hop has no record yet (a started hop stays)."""
+
+        def fn(t: Train) -> Train | None:
+            known = t.hop(key)
+            if known is None or known.ref:
+                return None
+            after = change(known)
+            if after == known:
+                return None
+            hops = tuple(after if h.key == key else h for h in t.hops)
+            return replace(t, hops=hops, finished_at="", settled=False)
+
+        return self.mutate(train_id, fn)
 
     def mutate(self, train_id: str, change: Callable[[Train], Train | None]) -> Train | None:
         def fn(doc: dict[str, Any]) -> dict[str, Any] | None:
@@ -135,4 +151,7 @@ def load_view(store: StateStore, train: Train) -> TrainView:
                 followed.add(hop.ref)
         elif hop.kind == HopKind.ROLLOUT and (rec := store.get(ROLLOUT, hop.ref)):
             rollouts[hop.ref] = Rollout.from_doc(rec.doc)
+    for hop in train.hops:  # what a waiting hop waits for: the rollout holding its target
+        if hop.waiting and not hop.ref and (rec := store.get(ROLLOUT, hop.waiting)):
+            rollouts[hop.waiting] = Rollout.from_doc(rec.doc)
     return TrainView(train=train, bakes=bakes, rollouts=rollouts, followed=frozenset(followed))

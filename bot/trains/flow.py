@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from bot.bakes.record import BAKE, Bake, bake_index
 from bot.config import Config, ImageConfig
@@ -21,15 +21,10 @@ from bot.trains.auto import AutoBakes
 from bot.trains.book import TrainBook, bake_hop_key, train_id_for
 from bot.trains.rebake import RebakeOffers
 from bot.trains.record import ASK_REBAKE, ASK_ROLLOUT, Hop, HopKind
+from bot.trains.rolling import RolloutOpener, TrainRollouts
 from bot.trains.view import RELEASE
 
 log = logging.getLogger(__name__)
-
-
-class RolloutOpener(Protocol):
-    def open_for_train(self, *, target: str, bake: Bake, train_id: str) -> str | None:
-        """Open (once per train and target) a rollout of `target` onto `bake`'s AMI; its id, or None."""
-        ...
 
 
 def ami_in(bake: Bake, region: str | None) -> str | None:
@@ -108,6 +103,7 @@ class ReleaseFlow:
         self._offers = offers
         self._mark_bake_dirty = mark_bake_dirty
         self._revoked = revoked
+        self._rolling = TrainRollouts(config=config, store=store, trains=trains, rollouts=rollouts, revoked=revoked)
 
     def released(self, bake: Bake) -> None:
         """Set moving what `bake`'s release asks for; does nothing for a bake not released or already handled."""
@@ -129,7 +125,7 @@ class ReleaseFlow:
             except BakeryError:
                 log.exception("train.child_failed request_id=%s child=%s", bake.request_id, child.name)
         for target in auto_targets:
-            self._roll(bake, target, train_id)
+            self._rolling.roll(bake, target, train_id)
         if train_id:
             for target in asked_targets:  # the Roll out button stays on the bake; the train links to it
                 self._trains.add_hop(
@@ -205,22 +201,19 @@ class ReleaseFlow:
             )
         self._mark_bake_dirty(bake.request_id)
 
-    def _roll(self, bake: Bake, target: str, train_id: str) -> None:
-        key = f"rollout:{target}@{bake.request_id}"
-        self._trains.add_hop(train_id, Hop(key=key, kind=HopKind.ROLLOUT, subject=target, parent_ref=bake.request_id))
-        try:
-            rollout_id = self._rollouts().open_for_train(target=target, bake=bake, train_id=train_id)
-        except BakeryError:
-            log.exception("train.rollout_failed request_id=%s target=%s", bake.request_id, target)
-            return
-        if rollout_id:
-            self._trains.add_hop(
-                train_id, Hop(key=key, kind=HopKind.ROLLOUT, subject=target, ref=rollout_id, parent_ref=bake.request_id)
-            )
+    def target_free(self, target: str) -> None:
+        """A rollout of `target` ended: a train's rollout hop waiting for the target starts (or is superseded)."""
+        self._rolling.target_free(target)
+
+    def retry_waiting(self) -> None:
+        """Every rollout hop waiting for a target that is free now starts (the periodic safety net)."""
+        self._rolling.retry_waiting()
 
     def recover(self) -> None:
-        """After a restart: follow again the released bakes of unfinished trains (each step is idempotent)."""
+        """After a restart: follow again the released bakes of unfinished trains (each step is idempotent),
+        then start the rollout hops whose target was freed while the bot was down."""
         for train in self._trains.active():
             for hop in train.hops:
                 if hop.kind == HopKind.BAKE and hop.ref and (rec := self._store.get(BAKE, hop.ref)):
                     self.released(Bake.from_doc(rec.doc))
+        self._rolling.retry_waiting()

@@ -34,6 +34,8 @@ class Hop:
     `key` is the hop's idempotency key within the train, e.g. "bake:web@ami-…" or "rollout:web-prod@ami-…";
     `ref` is the record it points at (a bake's request id, a rollout's id; "" for ASK).
     `parent_ref` is the hop this one follows (the released bake's request id), "" for the root.
+    A ROLLOUT hop not started yet may be `waiting` (the rollout id holding its target: it starts once the
+    target is free) or `superseded_by` a newer released bake of its image (which rolls instead).
     """
 
     key: str
@@ -42,6 +44,8 @@ class Hop:
     ref: str = ""
     parent_ref: str = ""
     added_at: str = ""
+    waiting: str = ""
+    superseded_by: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", HopKind(self.kind))

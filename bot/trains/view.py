@@ -16,12 +16,14 @@ RELEASE = "release"  # as bot.trains.flow: a released bake whose consequences we
 class TrainView:
     train: Train
     bakes: dict[str, Bake] = field(default_factory=dict)
-    rollouts: dict[str, Rollout] = field(default_factory=dict)
+    rollouts: dict[str, Rollout] = field(default_factory=dict)  # the hops', and those their waiting hops wait for
     followed: frozenset[str] = frozenset()  # released bakes whose consequences were all set moving
 
     def hop_done(self, hop: Hop) -> bool:
-        if hop.kind == HopKind.ASK or not hop.ref:
-            return True  # a button waits for a person; a line with no record opened nothing
+        if hop.kind == HopKind.ASK:
+            return True  # a button waits for a person
+        if not hop.ref:
+            return not hop.waiting  # a line with no record opened nothing, unless it waits for its target
         if hop.kind == HopKind.ROLLOUT:
             rollout = self.rollouts.get(hop.ref)
             return rollout is None or rollout.terminal

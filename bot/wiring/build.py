@@ -58,6 +58,7 @@ class Options:
     message_id_sweep_every: float = 3600.0  # forgetting SNS message ids older than three days
     leak_sweep_every: float = 900.0  # removing what killed builds left (older than BAKERY_BUILD_TIMEOUT_MINUTES)
     leak_sweep_delay: float = 120.0  # the first sweep: not while the bot starts (nothing it finds is urgent)
+    train_wait_sweep_every: float = 60.0  # starting trains' rollouts whose target was freed without a signal
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
 
@@ -148,6 +149,8 @@ def build_bot(
         board=shown.rollouts,
         default_region=default_region,
         poll_interval=opts.rollout_poll_interval,
+        # A rollout ended: a train's rollout waiting for its target starts, on a worker (it calls AWS).
+        on_target_free=lambda target: workers.submit(partial(train.release_flow.target_free, target)),
     )
     train = build_trains(
         config=config,
@@ -228,6 +231,8 @@ def build_bot(
             Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
             Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
             Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once, delay=opts.leak_sweep_delay),
+            # The trains' rollouts waiting for a target start when it is freed; this catches a signal lost.
+            Chore("train-waits", opts.train_wait_sweep_every, train.release_flow.retry_waiting),
             *(
                 Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
                 for image in train.upstream.watched

@@ -13,8 +13,9 @@ from bot.config import Config
 from bot.domain.ports import Images, Parameters, StateStore
 from bot.trains.auto import AutoBakes
 from bot.trains.book import TrainBook
-from bot.trains.flow import ReleaseFlow, RolloutOpener, TrainAutoBakes
+from bot.trains.flow import ReleaseFlow, TrainAutoBakes
 from bot.trains.rebake import RebakeOffers, Rebakes
+from bot.trains.rolling import RolloutOpener
 from bot.trains.upstream import UpstreamWatch
 
 

@@ -11,10 +11,14 @@ import boto3
 import pytest
 
 from bot.access.service import Access
+from bot.bakes.images import record_latest
 from bot.bakes.record import BAKE, Bake, BakeStatus, StepState, bake_index
 from bot.config import AccessConfig, Config, ImageConfig, NotificationsConfig, StateConfig, TargetConfig
 from bot.domain.causes import BAKERY_USER, Cause
 from bot.domain.models import Ami
+from bot.rollouts.book import LOCK, ROLLOUT
+from bot.rollouts.errors import TargetBusy
+from bot.rollouts.record import Rollout
 from bot.state.base import StoreBase
 from bot.state.dynamodb import DynamoStore, ensure_table
 from bot.state.sqlite import SqliteStore
@@ -96,11 +100,21 @@ class FakeAutoBakes:
 
 
 class FakeRollouts:
-    def __init__(self) -> None:
+    """Opens a train's rollout once per (train, target, bake), as the real one claims it; refuses, as the
+    real one does, while the store's lock on the target is held by a rollout that has not ended."""
+
+    def __init__(self, store: StoreBase | None = None) -> None:
+        self.store = store
         self.opened: dict[tuple[str, str, str], str] = {}
+        self.refused: list[tuple[str, str, str]] = []
 
     def open_for_train(self, *, target: str, bake: Bake, train_id: str) -> str | None:
         key = (train_id, target, bake.request_id)
+        lock = self.store.get(LOCK, target) if self.store is not None else None
+        held = self.store.get(ROLLOUT, lock.doc["rollout_id"]) if self.store is not None and lock else None
+        if lock and held and not Rollout.from_doc(held.doc).terminal and key not in self.opened:
+            self.refused.append(key)
+            raise TargetBusy(target=target, rollout_id=held.key, user=REQUESTER, ami_id="ami-0old", since="earlier")
         return self.opened.setdefault(key, f"r-{len(self.opened) + 1:06d}")
 
 
@@ -160,6 +174,7 @@ class TrainBot:
             return done.to_doc()
 
         self.store.mutate(BAKE, request_id, change)
+        record_latest(self.store, self.bake(request_id))  # as the bake service does on success
         return self.bake(request_id)
 
 
@@ -204,4 +219,4 @@ def sqlite_store(tmp_path: Path) -> Any:
 
 
 def train_on(store: StoreBase, **config: str) -> TrainBot:
-    return TrainBot(store, make_config(**config), FakeAutoBakes(store), FakeRollouts())
+    return TrainBot(store, make_config(**config), FakeAutoBakes(store), FakeRollouts(store))
