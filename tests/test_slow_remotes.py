@@ -18,7 +18,7 @@ import pytest
 
 from bot.slack.text import STILL_CHECKING
 from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, SECOND_APPROVER, Bakery, slash_form
-from tests.fixtures.slow_aws import SlowAwsProxy
+from tests.fixtures.slow_aws import SlowAwsProxy, slow_endpoint
 from tests.test_rollouts import REGION, make_ami, make_fleet
 
 ACK_LIMIT = 2.0  # seconds: a third of Slack's 3 s; the slow calls take 5 s, so waiting on one fails at once
@@ -30,8 +30,7 @@ PIPELINE = "ami-bakery-base"
 @pytest.fixture
 def slow_ec2(moto: str, monkeypatch: pytest.MonkeyPatch):
     """The bot's (and this test's) EC2 endpoint, through a proxy that can hold DescribeImages back."""
-    with SlowAwsProxy(moto) as proxy:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", proxy.endpoint)
+    with slow_endpoint("EC2", moto, monkeypatch.setenv) as proxy:
         yield proxy
 
 

@@ -36,7 +36,7 @@ class Coalesced:
         self._lock = threading.Lock()
         self._state = _State.IDLE
         self._why = ""
-        self.runs = 0  # how many times the job ran (health, tests)
+        self.runs = 0  # how many times the job ran
 
     def trigger(self, why: str = "") -> None:
         with self._lock:

@@ -10,15 +10,14 @@ import pytest
 
 from bot.sandbox.aws.events import sns_envelope
 from tests.fixtures.bakery import REQUESTER, Bakery
-from tests.fixtures.slow_aws import SlowAwsProxy
+from tests.fixtures.slow_aws import SlowAwsProxy, slow_endpoint
 from tests.trains.test_upstream_e2e import AMAZON, NOTICE, automatic_bakes, released_then_moved
 
 
 @pytest.fixture
 def slow_ssm(moto: str, monkeypatch: pytest.MonkeyPatch):
     """The bot's (and this test's) SSM endpoint, through a proxy that can hold GetParameter back."""
-    with SlowAwsProxy(moto) as proxy:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", proxy.endpoint)
+    with slow_endpoint("SSM", moto, monkeypatch.setenv) as proxy:
         yield proxy
 
 
