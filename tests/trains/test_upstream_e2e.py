@@ -60,6 +60,7 @@ def test_an_upstream_notice_rebakes_base_once_on_the_parameters_new_ami(bakery_f
     assert f"Bakery-Cause: upstream:{PARAMETER}={new}" in commit["message"]
     # A hop of a train says which (its AMIs' bakery:train tag, §10); a person's bake outside one says nothing.
     assert bake.train_id.startswith("t-") and commit["request"]["train"] == bake.train_id
+    [rid] = [b.request_id for b in bakery.services.bakes.status("base") if b.requested_by == REQUESTER]
     [first] = [c for c in git_log(bakery.repos["base"]) if (c["request"] or {}).get("request_id") == rid]
     assert "train" not in first["request"]
     assert bakery.sqs.receive_message(QueueUrl=bakery.dlq_url).get("Messages") is None  # never malformed
