@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
 
 from bot.domain.errors import ConfigError
@@ -41,14 +40,12 @@ def run_sandbox(*, port: int, config: str | None) -> int:
     # The console shows the sandbox's and the bot's own lines; the AWS SDK's endpoint notes are noise here.
     for noisy in ("botocore", "boto3", "werkzeug"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
-    stop = threading.Event()
-    signals = {"count": 0}
+    signals = {"count": 0}  # a plain counter: an Event's lock, taken in a handler, can deadlock its own waiter
 
     def on_signal(*_: object) -> None:
         signals["count"] += 1
         if signals["count"] > 1:  # a second Ctrl-C while stopping: give up waiting
             os._exit(130)
-        stop.set()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
@@ -83,7 +80,11 @@ def run_sandbox(*, port: int, config: str | None) -> int:
             "  one line per bake, approval and rollout event follows (--log-level INFO shows everything)",
             flush=True,
         )
-        stop.wait()
+        # Polled, never an untimed wait: Python runs a signal handler only when the main thread next executes,
+        # and a main thread blocked in Event.wait() (whose lock the handler then needed, too) sometimes never
+        # did (2 Ctrl-Cs in ~60 during a train did not return). A sleep is interrupted and resumed each time.
+        while not signals["count"]:
+            time.sleep(0.2)
         print("ami-bakery sandbox: stopping…", file=sys.stderr, flush=True)
     finally:
         sandbox.stop()

@@ -236,6 +236,18 @@ def test_each_image_starts_released_and_an_upstream_release_reaches_the_bot(sand
     assert code == 400 and "has no upstream" in answer["error"]
 
 
+def test_ctrl_c_in_the_middle_of_a_train_stops_cleanly():
+    """The bot's last flush, after the page stopped, draws links to the page: no traceback, nothing left behind."""
+    box = SandboxProcess(stage_seconds=0.2)
+    assert box.request("POST", "/api/upstream", {"image": "base"})[0] == 200
+    box.wait(lambda: any("sandbox.execution_started" in line for line in box.stderr), what="the train's base bake")
+    started = time.monotonic()
+    assert box.stop() == 0, "".join(box.stderr[-30:])
+    assert time.monotonic() - started < 10
+    assert not box.group_alive(), "a process of the sandbox outlived Ctrl-C"
+    assert not any("Traceback" in line or "Error" in line for line in box.stderr), json.dumps(box.stderr[-20:])
+
+
 def test_ctrl_c_stops_everything_and_frees_the_port():
     box = SandboxProcess()
     port = int(box.url.rsplit(":", 1)[1])

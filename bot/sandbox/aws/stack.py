@@ -79,12 +79,16 @@ class Sandbox:
         self.config: Config | None = None
         self.endpoints: dict[str, str] = {}
         # The bot's execution, commit and approval links open the page's own views, not the AWS console.
+        self._url = ""
         self.links = Links(base_url=lambda: self.url)
 
     @property
     def url(self) -> str:
-        assert self.page is not None
-        return self.page.url
+        """The page's address. Kept once read: the bot's last flush, after the page stopped, still draws links."""
+        if not self._url:
+            assert self.page is not None
+            self._url = self.page.url
+        return self._url
 
     def start(self) -> Sandbox:
         try:
@@ -191,6 +195,7 @@ class Sandbox:
         )
         bot_url = self._start_bot(slack, written.path)
         self._started(page)
+        _ = self.url  # known from here on, whatever stops first
         page.requests = SlackRequests(
             bot_url=bot_url,
             signing_secret=self._environ["SLACK_SIGNING_SECRET"],
