@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from bot.adapters.aws.preflight import check_aws
 from bot.config import Environment, parse_config
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
+from tests.fixtures.aws import new_session
 
 CONFIG = """
 slack: {{channel: C0BAKERY}}
@@ -58,7 +58,7 @@ def test_each_missing_resource_is_named_by_its_key_path(aws_session, codepipelin
             "arn:aws:sns:eu-west-1:123456789012:missing-topic",
         ),
         Environment(aws_region="eu-west-1"),
-        session=boto3.Session(region_name="eu-west-1"),
+        session=new_session("eu-west-1"),
     )
     paths = sorted(p.split(":")[0] for p in problems)
     assert paths == [

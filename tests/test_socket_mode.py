@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from slack_bolt.request import BoltRequest
 
@@ -25,6 +24,7 @@ from bot.commands import parser as commands
 from bot.config import Environment, parse_config
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.wiring import Bot, build_bot
+from tests.fixtures.aws import new_session
 from tests.fixtures.bakery import REGION, SIGNING_SECRET, make_bare_repo, slash_form
 from tests.fixtures.socket_mode import LinkedSlackApi, LocalSocketModeLink
 
@@ -55,7 +55,7 @@ def services(slack_api: SlackApiStandIn, tmp_path: Path) -> Iterator[Bot]:
         workdir=str(tmp_path / "work"),
     )
     built = build_bot(
-        parse_config(write_config(tmp_path).read_text()), env, session=boto3.Session(region_name=REGION)
+        parse_config(write_config(tmp_path).read_text()), env, session=new_session(REGION)
     )
     try:
         yield built

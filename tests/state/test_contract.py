@@ -8,7 +8,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
 
 from bot.domain.errors import StateConflict
@@ -16,7 +15,7 @@ from bot.state import open_store
 from bot.state.base import DocumentTooLarge, StoreBase
 from bot.state.dynamodb import DynamoStore, ensure_table
 from bot.state.sqlite import SqliteStore
-from tests.fixtures.aws import REGION
+from tests.fixtures.aws import REGION, new_session
 
 TABLE = "ami-bakery-state-test"
 
@@ -28,7 +27,7 @@ def _no_aws():
 @pytest.fixture(scope="module")
 def dynamodb_client(moto_endpoint: str):
     """One client for the module: building one costs 0.1-0.3 s, and the `moto` fixture resets per test."""
-    return boto3.Session(region_name=REGION).client("dynamodb")
+    return new_session(REGION).client("dynamodb")
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

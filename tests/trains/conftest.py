@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from bot.access.service import Access
@@ -25,6 +24,7 @@ from bot.state.sqlite import SqliteStore
 from bot.trains.book import TrainBook
 from bot.trains.flow import ReleaseFlow, TrainAutoBakes
 from bot.trains.rebake import RebakeOffers, Rebakes
+from tests.fixtures.aws import new_session
 
 REGION = "eu-west-1"
 TABLE = "ami-bakery-trains-test"
@@ -195,7 +195,7 @@ def person_bake(store: StoreBase, request_id: str = "b-base01", image: str = "ba
 
 @pytest.fixture(scope="module")
 def dynamodb_client(moto_endpoint: str) -> Any:
-    return boto3.Session(region_name=REGION).client("dynamodb")
+    return new_session(REGION).client("dynamodb")
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

@@ -119,7 +119,9 @@ class Sandbox:
 
         codecommit = self._started(FakeCodeCommit(self.workdir / "repositories", region=region))
         codepipeline = self._started(FakeCodePipeline(region=region))
-        autoscaling = self._started(FakeAutoScaling(moto, region=region, duration=opts.refresh_seconds))
+        autoscaling = self._started(
+            FakeAutoScaling(moto, region=region, duration=opts.refresh_seconds, session=session)
+        )
         channels = {config.channel, *(i.channel for i in config.images.values())}
         slack = self._started(
             SlackApiStandIn(

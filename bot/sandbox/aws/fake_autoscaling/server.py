@@ -43,6 +43,7 @@ class FakeAutoScaling(LocalServer):
         region: str = "eu-west-1",
         duration: float = 30.0,
         clock: Callable[[], float] = time.time,
+        session: Any = None,  # the boto3 session its moto clients come from; a new one if None
     ):
         super().__init__()
         self.moto_endpoint = moto_endpoint.rstrip("/")
@@ -52,6 +53,7 @@ class FakeAutoScaling(LocalServer):
         self._refreshes: dict[tuple[str, str], list[Refresh]] = {}  # (region, group) -> oldest first
         self._fail_next: str | None = None
         self._moto_clients: dict[str, Any] = {}
+        self._session = session
 
     def _bind(self) -> ThreadingHTTPServer:
         return ThreadingHTTPServer((self.host, self._port), handler_for(self))
@@ -171,7 +173,7 @@ class FakeAutoScaling(LocalServer):
     def _moto(self, region: str) -> Any:
         """A client of moto itself (called under the lock), for the group's instances and its launch template."""
         if region not in self._moto_clients:
-            self._moto_clients[region] = boto3.Session().client(
+            self._moto_clients[region] = (self._session or boto3.Session()).client(
                 "autoscaling",
                 region_name=region,
                 endpoint_url=self.moto_endpoint,
