@@ -1,7 +1,8 @@
 """Slack hears back within a second even when the calls behind an answer are slow (issue 9, defect 2).
 
-The Slack stand-in holds users.info and usergroups.users.list back 5 s, and a proxy in front of moto holds
-EC2 DescribeImages back 5 s. Every acknowledgement (the HTTP answer to the signed Slack request) must still
+The Slack stand-in holds users.info and usergroups.users.list back, and a proxy in front of moto holds EC2
+DescribeImages back, each call well past the acknowledgement limit (and past Slack's 3 s trigger window where
+a modal must open). Every acknowledgement (the HTTP answer to the signed Slack request) must still
 come in under a second, the real answer must follow privately and be right, and an approval must still be
 decided exactly once.
 """
@@ -21,8 +22,12 @@ from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER, SECOND_APPROVER
 from tests.fixtures.slow_aws import SlowAwsProxy, slow_endpoint
 from tests.test_rollouts import REGION, make_ami, make_fleet
 
-ACK_LIMIT = 2.0  # seconds: a third of Slack's 3 s; the slow calls take 5 s, so waiting on one fails at once
-SLOW = 5.0  # seconds each slow call takes
+ACK_LIMIT = 2.0  # seconds: a third of Slack's 3 s; the slow calls take longer, so waiting on one fails at once
+# How long each slow call takes: half again the acknowledgement limit, so an acknowledgement that waited on one
+# misses the limit by a second. Each test waits out its chain of slow calls, so no longer than that.
+SLOW = 3.0
+# Where a modal must open within Slack's 3 s trigger window, the calls are slow a second past the window.
+SLOWER_THAN_TRIGGER = 4.0
 LATE = 30.0  # how long a late answer may take: the slow calls in a row, on a busy machine
 PIPELINE = "ami-bakery-base"
 
@@ -128,8 +133,8 @@ def test_two_approvers_clicking_while_slack_is_slow_are_acknowledged_at_once_and
 
 def test_reject_opens_its_modal_within_the_trigger_window_while_slack_is_slow_and_rejects_once(bakery, tmp_path):
     rid, message = hand_pushed_bake_waiting_for_approval(bakery, tmp_path)
-    bakery.slack.delay("usergroups.users.list", SLOW)
-    bakery.slack.delay("users.info", SLOW, times=2)
+    bakery.slack.delay("usergroups.users.list", SLOWER_THAN_TRIGGER)
+    bakery.slack.delay("users.info", SLOWER_THAN_TRIGGER, times=2)
     clicked = time.time()
 
     status, _, took = timed(lambda: bakery.click(APPROVER, message, "bake_reject"))
