@@ -143,6 +143,8 @@ class HttpServer:
         self._loop_timeout = loop_timeout
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._closing = threading.Lock()  # stop() wakes the loop only while its trigger is open
+        self._closed = False
 
     @property
     def port(self) -> int:
@@ -156,18 +158,20 @@ class HttpServer:
         """Run waitress's loop until stop(); shutting down happens here, on the loop's own thread.
 
         Closing waitress's sockets from another thread while its select() runs fails with EBADF, so
-        stop() only sets a flag and the loop, waking every loop_timeout, closes everything itself.
+        stop() only sets a flag and wakes the loop (waitress's trigger), which closes everything itself.
         """
         server = self._server
         try:
             while not self._stopping.is_set():
                 server.asyncore.loop(
-                    timeout=self._loop_timeout,  # how often the loop wakes bounds how long stop() takes
+                    timeout=self._loop_timeout,
                     map=server._map,
                     use_poll=server.adj.asyncore_use_poll,
                     count=1,
                 )
         finally:
+            with self._closing:
+                self._closed = True
             # Let running requests finish (and drop queued ones) before the sockets they write to close.
             server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
             server.close()
@@ -179,6 +183,10 @@ class HttpServer:
         self._thread.start()
 
     def stop(self) -> None:
-        self._stopping.set()
+        with self._closing:
+            self._stopping.set()
+            if not self._closed:
+                # Wakes the loop now, not at its next timeout (1 s by default): Ctrl-C and SIGTERM end at once.
+                self._server.pull_trigger()
         if self._thread is not None:
             self._thread.join(timeout=5)
