@@ -379,6 +379,16 @@ def test_the_emoji_font_draws_in_colour_when_installed(page):
     assert coloured  # a colour glyph, not a monochrome box
 
 
+def test_bake_typed_without_the_slash_is_shown_as_carols_message_and_answered_with_a_hint(page):
+    """The page's box sends text without a slash as a channel message, as Slack does: it shows who wrote it,
+    and the bot answers `bake base` with a private hint."""
+    act_as(page, "carol")
+    slash(page, "bake base")
+    wait_text(page.locator(".msg.ephemeral"), r"Did you mean /bake base\? Slash commands start with /")
+    typed = page.locator("#feed > .msg:not(.ephemeral)", has_text="bake base").last
+    assert typed.locator(".who").inner_text() == "carol"
+
+
 def test_one_click_on_upstream_release_runs_the_whole_train_in_one_message(page, sandbox):
     """Issue 11 item 8, §9: the page's button plays Amazon's release; base, web and web-prod follow, each hop
     waiting only for its approver, all of it in one train message and in `/bake status t-…`. Last here."""
