@@ -30,20 +30,36 @@ deploy() {  # deploy STACK TEMPLATE [Key=Value ...]
     --tags "project=$PREFIX"
 }
 
+# In a member account (CONTRACT section 13), with that account's credentials: its one stack, and nothing else.
+#   infra/deploy.sh member   (BAKERY_ACCOUNT_ID, BAKERY_BOT_ROLE_ARN, BAKERY_EXTERNAL_ID; README.md, Deploying on AWS)
+if [ "${1:-}" = member ]; then
+  deploy "$PREFIX-member" infra/cloudformation/member-account.yaml \
+    BakeryAccountId="${BAKERY_ACCOUNT_ID:?set BAKERY_ACCOUNT_ID to the bakery account}" \
+    BakeryBotRoleArn="${BAKERY_BOT_ROLE_ARN:?set BAKERY_BOT_ROLE_ARN to the bakery bot-role stack's TaskRoleArn}" \
+    ExternalId="${BAKERY_EXTERNAL_ID:?set BAKERY_EXTERNAL_ID to the bot's external id}"
+  exit 0
+fi
+
 deploy "$PREFIX-network" infra/cloudformation/network.yaml
 if [ "$WITH_ENDPOINTS" = 1 ]; then
   deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
 fi
 # UPSTREAM_TOPIC_ARN: an upstream AMI release topic to subscribe the queue to, if any (README.md, Deploying on AWS).
-deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml ${UPSTREAM_TOPIC_ARN:+UpstreamTopicArn="$UPSTREAM_TOPIC_ARN"}
+# MEMBER_ACCOUNTS: comma-separated member accounts whose pipeline events the bus accepts and that may use the AMI key.
+deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml ${UPSTREAM_TOPIC_ARN:+UpstreamTopicArn="$UPSTREAM_TOPIC_ARN"} \
+  ${MEMBER_ACCOUNTS:+MemberAccounts="$MEMBER_ACCOUNTS"}
 deploy "$PREFIX-state" infra/cloudformation/state.yaml
 deploy "$PREFIX-build-image-repository" infra/cloudformation/container-repository.yaml RepositoryRole=build-image
 deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml RepositoryRole=bot
 [ "$STOP_AFTER" = repositories ] && exit 0
 
 : "${BUILD_IMAGE_TAG:?set BUILD_IMAGE_TAG to the Packer build image tag pushed to $PREFIX-build-image}"
-# BUILD_KMS_KEY_ARN: the customer-managed key of the builds' volumes and AMIs, if any (README.md, Deploying on AWS).
-deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml ${BUILD_KMS_KEY_ARN:+BuildKmsKeyArn="$BUILD_KMS_KEY_ARN"}
+# The AMI key (customer-managed, never aws/ebs: its AMIs could not be shared). The Bake project encrypts with it
+# (PKR_VAR_kms_key_id, imported) and the bake role may use it (BuildKmsKeyArn): the same key, its stack's output.
+deploy "$PREFIX-ami-key" infra/cloudformation/ami-key.yaml ${MEMBER_ACCOUNTS:+MemberAccounts="$MEMBER_ACCOUNTS"}
+AMI_KEY_ARN="$(aws cloudformation describe-stacks --stack-name "$PREFIX-ami-key" \
+  --query "Stacks[0].Outputs[?OutputKey=='AmiKeyArn'].OutputValue" --output text)"
+deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml BuildKmsKeyArn="$AMI_KEY_ARN"
 deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
 
 # One stack per image: adding an image is adding its name here, as <name>:<parent> for a child image, which then

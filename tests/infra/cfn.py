@@ -1,6 +1,6 @@
 """CloudFormation templates rendered for one account, region and image: the intrinsic functions the templates use.
 
-Each template is resolved for one set of parameters (!Sub, !Ref, !GetAtt, Fn::ImportValue, Fn::If on the template's
+Each template is resolved for one set of parameters (!Sub, !Ref, !GetAtt, Fn::ImportValue, Fn::Join, Fn::Split, Fn::If on the template's
 Conditions); anything else fails instead of passing through unresolved.
 """
 
@@ -45,12 +45,16 @@ class Resolver:
     """One template's intrinsic functions, for one set of parameters."""
 
     def __init__(self, template: dict, parameters: dict[str, str]):
-        defaults = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        defaults: dict[str, Any] = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        for name, parameter in template.get("Parameters", {}).items():
+            if parameter["Type"] == "CommaDelimitedList":  # !Ref gives a list, [""] for an empty default
+                defaults[name] = defaults[name].split(",")
         # A resource's !Ref (a name or an id CloudFormation makes): a placeholder naming it, unless given.
         resources = {name: f"ref:{name}" for name in template.get("Resources", {})}
         self.refs = {
-            **defaults, **resources, "NamePrefix": PREFIX, "ImageName": IMAGE, **parameters,
+            **defaults, **resources, "NamePrefix": PREFIX, "ImageName": IMAGE,
             "AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+            **parameters,  # a member account's template is rendered with its own AWS::AccountId
         }
         self.conditions = {name: self.condition(body) for name, body in template.get("Conditions", {}).items()}
 
@@ -75,13 +79,18 @@ class Resolver:
                 return NO_VALUE if value == "AWS::NoValue" else self.refs.get(value, f"ref:{value}")
             if key == "Fn::Sub":
                 text, names = (value, {}) if isinstance(value, str) else (value[0], self(value[1]))
-                return re.sub(r"\$\{([\w:.]+)\}", lambda m: str({**self.refs, **names}[m[1]]), text)
+                text = re.sub(r"\$\{([\w:.]+)\}", lambda m: str({**self.refs, **names}[m[1]]), text)
+                return text.replace("${!", "${")  # ${!name}: a literal ${name}, e.g. an IAM policy variable
             if key == "Fn::GetAtt":
                 # An attribute no policy here names: a placeholder that matches no ARN pattern.
                 return GET_ATT.get(tuple(value), f"getatt:{'.'.join(value)}")
             if key == "Fn::ImportValue":
                 name = self(value)
                 return IMPORTS.get(name, f"arn:aws:import:{REGION}:{ACCOUNT}:{name}")
+            if key == "Fn::Join":
+                return value[0].join(self(value[1]))
+            if key == "Fn::Split":
+                return self(value[1]).split(value[0])
             if key == "Fn::If":
                 return self(value[1] if self.conditions[value[0]] else value[2])
         return {k: v for k, v in ((k, self(v)) for k, v in node.items()) if v is not NO_VALUE}
@@ -102,5 +111,8 @@ def role_statements(templates: dict, stem: str, role: str, **parameters: str) ->
 def render(templates: dict, stem: str, **parameters: str) -> dict[str, Any]:
     """The template's resources as CloudFormation would create them for these parameters."""
     template = templates[stem]
-    resolved: dict[str, Any] = Resolver(template, parameters)(template["Resources"])
+    resolve = Resolver(template, parameters)
+    # A resource under a Condition that is false is not created.
+    made = {k: v for k, v in template["Resources"].items() if resolve.conditions.get(v.get("Condition"), True)}
+    resolved: dict[str, Any] = resolve(made)
     return resolved

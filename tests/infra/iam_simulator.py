@@ -45,14 +45,18 @@ class IamSimulator:
         self._lock = threading.Lock()
 
     def decide(self, policies: list[dict], action: str, resource: str, *, principal: str,
-               context: dict[str, Any] | None = None, resource_policy: dict | None = None) -> str:
-        """'Allowed', 'ImplicitlyDenied' or 'ExplicitlyDenied'; a request AWS's reference rejects raises."""
+               context: dict[str, Any] | None = None, resource_policy: dict | None = None,
+               account: str = ACCOUNT) -> str:
+        """'Allowed', 'ImplicitlyDenied' or 'ExplicitlyDenied'; a request AWS's reference rejects raises.
+
+        account: the account that owns the resource (a member account's, or the bakery's by default).
+        """
         if action.lower().startswith("kms:") and resource_policy is None:
-            resource_policy = default_key_policy()  # KMS asks the key's policy first; IAM alone never suffices
+            resource_policy = default_key_policy(account)  # KMS asks the key's policy first; IAM alone never suffices
         policies, resource, resource_policy = _public_parameters(policies, resource, resource_policy)
         request = {
             "policies": policies, "principal": principal, "action": action, "resource": resource,
-            "account": ACCOUNT, "context": {k: _context_value(v) for k, v in (context or {}).items()},
+            "account": account, "context": {k: _context_value(v) for k, v in (context or {}).items()},
             "resourcePolicy": resource_policy,
         }
         with self._lock:
