@@ -205,6 +205,24 @@ def test_every_readme_docker_build_finds_its_dockerfile_and_what_it_copies(conte
         assert list((ROOT / context).glob(source)), f"{dockerfile} copies {source}, not in context {context}"
 
 
+def test_every_template_has_its_own_readme_deploy_command():
+    """One command per step: each template, the member account's included, is deployed by a README command."""
+    deployed = {
+        words[words.index("--template-file") + 1]
+        for words in map(split_words, readme_commands())
+        if words[:3] == ["aws", "cloudformation", "deploy"] and "--template-file" in words
+    }
+    templates = {str(p.relative_to(ROOT)) for p in (ROOT / "infra" / "cloudformation").glob("*.yaml")}
+    assert templates - deployed == set()
+
+
+def test_the_member_account_step_grants_auto_scaling_the_key():
+    grants = [split_words(c) for c in readme_commands() if split_words(c)[:3] == ["aws", "kms", "create-grant"]]
+    [grant] = grants
+    grantee = grant[grant.index("--grantee-principal") + 1]
+    assert grantee.endswith(":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+
+
 def test_the_checks_see_a_missing_path_and_a_build_without_a_dockerfile():
     """The checks themselves: the README's original build-image command, and a mistyped template."""
     broken = readme_commands(
