@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.infra.cfn import ACCOUNT, PREFIX, REGION, render, role_statements
+from tests.infra.conftest import ROOT
 from tests.infra.test_cloudformation import BOT_CALLS, CHECKED_BY_AUTO_SCALING, as_list
 from tests.infra.test_iam_calls import CALLS
 
@@ -211,3 +212,63 @@ def test_the_key_is_customer_managed_and_rotated(templates):
     key = templates["ami-key"]["Resources"]["AmiKey"]
     assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
     assert key["Properties"].get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"  # EBS takes no other
+
+
+# --- a member's approvals and bake results reach the topic -----------------------------------------------------------
+
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-events"
+
+
+def publish(templates, iam, role: str, listed: list[str]) -> tuple[str, str]:
+    """(sns:Publish on the topic, the topic key's GenerateDataKey through SNS) for a role of another account."""
+    made = render(templates, "notifications", MemberAccounts=listed, Topic=TOPIC)
+    topic_policy = made["TopicPolicy"]["Properties"]["PolicyDocument"]
+    key_policy = made["TopicKey"]["Properties"]["KeyPolicy"]
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b0b0b0b-12ab-34cd-56ef-1234567890ab"
+    identity = document({"Effect": "Allow", "Action": ["sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"],
+                         "Resource": [TOPIC, key]})
+    context = {**principal_context(role), "aws:SecureTransport": True}
+    sns = iam.decide([identity], "sns:Publish", TOPIC, principal=role, context=context,
+                     resource_policy=topic_policy, account=ACCOUNT)
+    kms = iam.decide([identity], "kms:GenerateDataKey", key, principal=role, resource_policy=key_policy,
+                     context={**context, "kms:ViaService": f"sns.{REGION}.amazonaws.com"}, account=ACCOUNT)
+    return sns, kms
+
+
+def test_a_listed_accounts_pipeline_role_publishes_to_the_topic(templates, iam):
+    role = f"arn:aws:iam::{MEMBER}:role/{PREFIX}-web-pipeline"
+    assert publish(templates, iam, role, [MEMBER]) == ("Allowed", "Allowed")
+
+
+@pytest.mark.parametrize(("role", "listed"), [
+    (f"arn:aws:iam::{UNLISTED}:role/{PREFIX}-web-pipeline", [MEMBER]),
+    (f"arn:aws:iam::{MEMBER}:role/payroll", [MEMBER]),
+    (f"arn:aws:iam::{MEMBER}:role/{PREFIX}-web-pipeline", [""]),
+])
+def test_an_unlisted_account_or_another_role_does_not(templates, iam, role, listed):
+    sns, kms = publish(templates, iam, role, listed)
+    assert sns != "Allowed"
+    if role.split(":")[4] != MEMBER or listed == [""]:
+        assert kms != "Allowed"
+
+
+# --- the bakery's AMIs are encrypted with that key -------------------------------------------------------------------
+
+
+def test_the_bake_project_gives_packer_the_ami_key_and_the_bake_role_the_same_one(templates):
+    bake = templates["build-projects"]["Resources"]["BakeProject"]["Properties"]["Environment"]
+    variables = {v["Name"]: v["Value"] for v in bake["EnvironmentVariables"]}
+    assert variables["PKR_VAR_kms_key_id"] == {"Fn::ImportValue": {"Fn::Sub": "${NamePrefix}:ami-key-arn"}}
+    assert templates["ami-key"]["Outputs"]["AmiKeyArn"]["Export"]["Name"] == {"Fn::Sub": "${NamePrefix}:ami-key-arn"}
+    deploy = (ROOT / "infra" / "deploy.sh").read_text()
+    assert "OutputKey=='AmiKeyArn'" in deploy and 'BuildKmsKeyArn="$AMI_KEY_ARN"' in deploy
+
+
+def test_a_member_uses_the_topic_key_only_through_sns(templates, iam):
+    key_policy = render(templates, "notifications", MemberAccounts=[MEMBER])["TopicKey"]["Properties"]["KeyPolicy"]
+    role = f"arn:aws:iam::{MEMBER}:role/{PREFIX}-web-pipeline"
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b0b0b0b-12ab-34cd-56ef-1234567890ab"
+    identity = document({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key})
+    direct = iam.decide([identity], "kms:Decrypt", key, principal=role, context=principal_context(role),
+                        resource_policy=key_policy, account=ACCOUNT)
+    assert direct == "ImplicitlyDenied"
