@@ -272,7 +272,7 @@ def test_pipeline_events_rule_sends_the_bakerys_pipelines_to_the_topic(templates
 
 def test_topic_key_lets_eventbridge_encrypt(templates):
     key = templates["notifications"]["Resources"]["TopicKey"]["Properties"]["KeyPolicy"]
-    [events] = [s for s in key["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    [events] = [s for s in key["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert "kms:GenerateDataKey*" in events["Action"]
 
 
