@@ -1,7 +1,8 @@
 """CloudFormation templates rendered for one account, region and image: the intrinsic functions the templates use.
 
-Each template is resolved for one set of parameters (!Sub, !Ref, !GetAtt, Fn::ImportValue, Fn::Join, Fn::Split, Fn::If on the template's
-Conditions); anything else fails instead of passing through unresolved.
+Each template is resolved for one set of parameters (!Sub, !Ref, !GetAtt, Fn::ImportValue, Fn::Join, Fn::Split,
+Fn::If on the template's Conditions, resources under a false Condition left out); anything else fails instead of
+passing through unresolved.
 """
 
 from __future__ import annotations

@@ -112,7 +112,8 @@ def test_an_untagged_target_and_another_prefixs_repository_are_denied(templates,
 
 
 def assume(templates, iam, principal: str, **context: str) -> str:
-    trust = render(templates, "member-account", **MEMBER_PARAMETERS)["BotRole"]["Properties"]["AssumeRolePolicyDocument"]
+    role = render(templates, "member-account", **MEMBER_PARAMETERS)["BotRole"]
+    trust = role["Properties"]["AssumeRolePolicyDocument"]
     may_assume = document({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": MEMBER_ROLE})
     return iam.decide([may_assume], "sts:AssumeRole", MEMBER_ROLE, principal=principal,
                       context={**principal_context(principal), **context}, resource_policy=trust, account=MEMBER)
