@@ -32,6 +32,9 @@ BAKERY_ONLY = {
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:DescribeTable",
     "ec2:DescribeInstances", "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
     "ec2:TerminateInstances", "ec2:DeleteKeyPair", "ec2:DeleteSecurityGroup",
+    # The assumed-role adapter's own call, once the bot makes it (BOT_CALLS then lists it): made as the bakery's
+    # task role, never as the member role.
+    "sts:AssumeRole",
 }  # fmt: skip
 
 
