@@ -20,6 +20,7 @@ from bot.approvals.submit import ApprovalSubmitter
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config
+from bot.config.model import Where
 from bot.domain.errors import BadRequest, ChatError, NotAllowed, NotFound
 from bot.domain.ids import derived_key
 from bot.domain.models import ApprovalRequest, Verdict
@@ -49,7 +50,7 @@ class ApprovalService:
         access: Access,
         chat: Chat,
         bakes: BakeService,
-        pipeline_for: Callable[[str | None], PipelineApi],
+        pipeline_for: Callable[[Where], PipelineApi],
         run_async: Callable[[Callable[[], None]], None],
         reply_text: Callable[[Reply], str],
         clock: Callable[[], datetime] = utc_now,
@@ -80,7 +81,7 @@ class ApprovalService:
         if self._store.get(APPROVAL, key):
             log.info("approval.duplicate key=%s", key)
             return
-        pipeline = self._pipeline_for(image.region)
+        pipeline = self._pipeline_for(image)
         execution_id = pipeline.approval_execution(
             pipeline=note.pipeline, stage=note.stage, action=note.action, token=note.token
         )

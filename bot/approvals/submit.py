@@ -15,6 +15,7 @@ from bot.bakes.progress import with_decision
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config
+from bot.config.model import Where
 from bot.domain.errors import ApprovalAlreadyDecided, ApprovalTokenInvalid, BakeryError, ChatError
 from bot.domain.models import Decision, Verdict
 from bot.domain.ports import Chat, PipelineApi
@@ -30,7 +31,7 @@ class ApprovalSubmitter:
         config: Config,
         chat: Chat,
         bakes: BakeService,
-        pipeline_for: Callable[[str | None], PipelineApi],
+        pipeline_for: Callable[[Where], PipelineApi],
         reply_text: Callable[[Reply], str],
     ):
         self._config = config
@@ -45,7 +46,7 @@ class ApprovalSubmitter:
         if bake is None or state is None or state.status != ApprovalStatus.DECIDING or state.claim != claim:
             return
         image = self._config.images.get(bake.image)
-        pipeline = self._pipeline_for(image.region if image else None)
+        pipeline = self._pipeline_for(image)
         approve = state.verdict == Verdict.APPROVE
         asked = state.request
         if (

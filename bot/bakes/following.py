@@ -16,6 +16,7 @@ from bot.bakes.images import note_recent, record_latest
 from bot.bakes.progress import advance, apply_result, close_approvals
 from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
+from bot.config.model import Where
 from bot.domain.errors import BakeryError, PipelineError, StateConflict
 from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent, PipelineState
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
@@ -40,8 +41,8 @@ class PipelineFollower:
         mutate: Callable[[str, Change], Bake | None],
         mark_dirty: Callable[[str], None],
         repo_for: Callable[[ImageConfig], SourceRepo],
-        pipeline_for: Callable[[str | None], PipelineApi],
-        images_for: Callable[[str | None], Images],
+        pipeline_for: Callable[[Where], PipelineApi],
+        images_for: Callable[[Where], Images],
         run_async: Callable[[Callable[[], None]], None],
         clock: Callable[[], datetime],
         on_success: Callable[[Bake], None],
@@ -124,7 +125,7 @@ class PipelineFollower:
 
     def _find_amis(self, request_id: str, image: ImageConfig) -> None:
         try:
-            amis = self._images_for(image.region).find_by_request(request_id)
+            amis = self._images_for(image).find_by_request(request_id)
         except BakeryError:
             log.exception("bake.ami_lookup_failed request_id=%s", request_id)
             return
@@ -167,7 +168,7 @@ class PipelineFollower:
         rec = self._store.get(EXECUTION, execution_id)
         if rec:
             return str(rec.doc["request_id"])
-        pipeline = self._pipeline_for(image.region)
+        pipeline = self._pipeline_for(image)
         revision = pipeline.execution_revision(pipeline=pipeline_name, execution_id=execution_id)
         if not revision:
             raise PipelineError(f"execution {execution_id} of {pipeline_name} has no source revision yet")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from bot.bakes.images import image_summary
 from bot.bakes.record import BAKE, Bake
 from bot.config import Config, ImageConfig
+from bot.config.model import Where
 from bot.domain.errors import BadRequest, BakeryError
 from bot.domain.fingerprint import fingerprint
 from bot.domain.ports import Parameters, SourceRepo, StateStore
@@ -34,7 +35,7 @@ class BakeInputs:
         config: Config,
         store: StateStore,
         repo_for: Callable[[ImageConfig], SourceRepo],
-        parameters_for: Callable[[str | None], Parameters] | None = None,
+        parameters_for: Callable[[Where], Parameters] | None = None,
     ):
         self._config = config
         self._store = store
@@ -71,7 +72,7 @@ class BakeInputs:
         parameter = image.upstream.ssm_parameter
         where = image.region or "the default region"
         try:
-            value = self._parameters_for(image.region).get(parameter)
+            value = self._parameters_for(image).get(parameter)
         except BakeryError as exc:
             raise BakeryError(f"Could not read `{parameter}` in {where} to pin the source AMI: {exc}") from exc
         if value is None or not AMI_ID_RE.fullmatch(value.strip()):

@@ -19,6 +19,7 @@ from bot.bakes.images import image_summary, note_recent
 from bot.bakes.inputs import BakeInputs, already_baked_text
 from bot.bakes.record import ACTIVE, BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
+from bot.config.model import Where
 from bot.domain import commands
 from bot.domain.causes import Cause
 from bot.domain.errors import BadRequest, BakeryError, NotFound
@@ -54,13 +55,13 @@ class BakeService:
         access: Access,
         board: Board,
         repo_for: Callable[[ImageConfig], SourceRepo],
-        pipeline_for: Callable[[str | None], PipelineApi],
-        images_for: Callable[[str | None], Images],
+        pipeline_for: Callable[[Where], PipelineApi],
+        images_for: Callable[[Where], Images],
         run_async: Callable[[Callable[[], None]], None],
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = new_request_id,
         on_success: Callable[[Bake], None] | None = None,
-        parameters_for: Callable[[str | None], Parameters] | None = None,
+        parameters_for: Callable[[Where], Parameters] | None = None,
         on_release: Callable[[Bake], None] | None = None,
     ):
         self._config = config

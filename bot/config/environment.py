@@ -28,6 +28,7 @@ class Environment:
     aws_region: str = ""
     workdir: str = DEFAULT_WORKDIR
     build_timeout_minutes: str = DEFAULT_BUILD_TIMEOUT_MINUTES  # BAKERY_BUILD_TIMEOUT_MINUTES, for the leak sweep
+    external_id: str = ""  # BAKERY_EXTERNAL_ID (§13): sent with every sts:AssumeRole; never logged nor shown
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -41,6 +42,7 @@ class Environment:
             # Absolute from here on: git runs some commands inside its clones, where a relative path breaks.
             workdir=os.path.abspath(os.path.expanduser(env.get("BAKERY_WORKDIR") or DEFAULT_WORKDIR)),
             build_timeout_minutes=env.get("BAKERY_BUILD_TIMEOUT_MINUTES") or DEFAULT_BUILD_TIMEOUT_MINUTES,
+            external_id=env.get("BAKERY_EXTERNAL_ID", ""),
         )
 
     @property
@@ -54,7 +56,8 @@ class Environment:
             f"Environment(slack_api_url={self.slack_api_url!r}, aws_region={self.aws_region!r}, "
             f"bot_token={'set' if self.slack_bot_token else 'unset'}, "
             f"signing_secret={'set' if self.slack_signing_secret else 'unset'}, "
-            f"app_token={'set' if self.slack_app_token else 'unset'})"
+            f"app_token={'set' if self.slack_app_token else 'unset'}, "
+            f"external_id={'set' if self.external_id else 'unset'})"
         )
 
     def problems_for(self, mode: str) -> list[str]:

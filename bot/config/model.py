@@ -29,6 +29,14 @@ class UpstreamConfig:
 
 
 @dataclass(frozen=True)
+class ShareWith:
+    """CONTRACT §4/§13: the accounts and regions an image's released AMIs must be usable in."""
+
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ImageConfig:
     name: str
     repository: str
@@ -41,6 +49,13 @@ class ImageConfig:
     upstream: UpstreamConfig | None = None  # §12; never together with parent
     on_parent_release: str = "ask"  # §12: ask | bake | never (only with a parent)
     path: str = ""  # §4, §7: the image's directory in its repository ("" is the root), normalised
+    account_role: str | None = None  # §13: the role ARN the bot assumes to reach this image's account
+    share_with: ShareWith | None = None  # §13
+
+
+# What an adapter factory (`pipeline_for`, `images_for`, `parameters_for`) is asked for: an image (its region,
+# and its account when it has `account_role`, §13), or a region of the bot's own account (None: the default).
+Where = ImageConfig | str | None
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config import paths, train_keys
+from bot.config import account_keys, paths, train_keys
 from bot.config.fields import FieldChecks, kind, nearest
 from bot.config.model import (
     IMAGE_NAME_RE,
@@ -124,7 +124,7 @@ class Validator(FieldChecks):
                 body,
                 path,
                 {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"}
-                | {"path", "upstream", "on_parent_release"},
+                | {"path", "upstream", "on_parent_release", "account_role", "share_with"},
                 {"repository", "pipeline"},
             )
             train_keys.lineage_problems(self, path, body=b)
@@ -168,6 +168,8 @@ class Validator(FieldChecks):
                 on_parent_release=train_keys.choice(
                     self, b.get("on_parent_release"), f"{path}.on_parent_release", train_keys.ON_PARENT_RELEASE
                 ),
+                account_role=account_keys.account_role(self, b.get("account_role"), f"{path}.account_role"),
+                share_with=account_keys.share_with(self, b.get("share_with"), f"{path}.share_with"),
             )
         for name, image in images.items():
             if image.parent and image.parent not in images:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from bot.bakes.record import Bake
 from bot.config import Config, ImageConfig
+from bot.config.model import Where
 from bot.domain.causes import Cause, CauseKind
 from bot.domain.errors import BakeryError
 from bot.domain.ports import Images, Parameters
@@ -77,8 +78,8 @@ class UpstreamWatch:
         config: Config,
         bakes: BakeBook,
         auto: AutoBakes,
-        parameters_for: Callable[[str | None], Parameters],
-        images_for: Callable[[str | None], Images],
+        parameters_for: Callable[[Where], Parameters],
+        images_for: Callable[[Where], Images],
     ):
         self._config = config
         self._bakes = bakes
@@ -114,7 +115,7 @@ class UpstreamWatch:
             return UpstreamCheck(name, Outcome.IN_FLIGHT)
         parameter = image.upstream.ssm_parameter
         try:
-            value = self._parameters_for(image.region).get(parameter)
+            value = self._parameters_for(image).get(parameter)
             if value is None:
                 return self._refuse(name, "", f"the parameter {parameter} does not exist in {_region(image)}")
             if not AMI_ID_RE.fullmatch(value):
@@ -122,7 +123,7 @@ class UpstreamWatch:
             if value == released.source_ami:
                 self._forget_refusal(name)
                 return UpstreamCheck(name, Outcome.UNCHANGED, value)
-            info = self._images_for(image.region).describe(value)
+            info = self._images_for(image).describe(value)
         except BakeryError as exc:
             log.error("upstream.check_failed image=%s parameter=%s error=%s", name, parameter, exc)
             return UpstreamCheck(name, Outcome.FAILED, reason=str(exc))

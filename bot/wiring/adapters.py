@@ -1,5 +1,6 @@
-"""The clients and adapters factory: one boto3 client per (service, region), and each adapter the services
-reach AWS and git through, made from those clients per region (or, for a repository, per image)."""
+"""The clients and adapters factory: one boto3 client per (service, region, account), and each adapter the
+services reach AWS and git through, made from those clients per region, or per image: an image with
+`account_role` (CONTRACT §13) is reached through its assumed-role session, in its own account."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from bot.adapters.aws.assumed import AssumedSessions
 from bot.adapters.aws.autoscaling import Fleet
 from bot.adapters.aws.build_leftovers import Ec2BuildLeftovers
 from bot.adapters.aws.codepipeline import CodePipelineApi
@@ -18,26 +20,41 @@ from bot.adapters.aws.sqs import region_of_queue
 from bot.adapters.aws.ssm_parameters import SsmParameters
 from bot.adapters.repos import open_repo
 from bot.config import ImageConfig
+from bot.config.model import Where
 from bot.domain.links import Links
 from bot.domain.models import BakeRequest, CommitInfo
 from bot.domain.ports import SourceRepo
 
 
 class Clients:
-    """One boto3 client per (service, region), made on first use and shared by every thread."""
+    """One boto3 client per (service, region, account), made on first use and shared by every thread."""
 
-    def __init__(self, session: boto3.Session, default_region: str | None):
+    def __init__(self, session: boto3.Session, default_region: str | None, *, external_id: str = ""):
         self._session = session
         self._default_region = default_region
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, str, str], Any] = {}
         self._lock = threading.Lock()
+        # The bot's own STS client assumes the images' roles; their sessions are shared like the clients.
+        self.assumed = AssumedSessions(partial(self, "sts"), external_id=external_id)
 
-    def __call__(self, service: str, region: str | None) -> Any:
+    def __call__(self, service: str, region: str | None, image: ImageConfig | None = None) -> Any:
+        region = region or self._default_region
+        role = image.account_role if image else None
+        key = (service, region, role or "", image.name if image and role else "")
         with self._lock:
-            key = (service, region)
-            if key not in self._clients:
-                self._clients[key] = self._session.client(service, region_name=region or self._default_region)
-            return self._clients[key]
+            if key in self._clients:
+                return self._clients[key]
+        # Made outside the lock: the assumed sessions take their own, and the STS client is this same call.
+        session = self.assumed.session(role, image.name, region) if image and role else self._session
+        client = session.client(service, region_name=region)
+        with self._lock:
+            return self._clients.setdefault(key, client)
+
+    def of(self, service: str, where: Where) -> Any:
+        """The client for an image (in its account and region) or for a region of the bot's own account."""
+        if isinstance(where, ImageConfig):
+            return self(service, where.region, where)
+        return self(service, where)
 
 
 class LinkedRepo:
@@ -77,20 +94,20 @@ class Adapters:
                     image.repository,
                     branch=image.branch,
                     cache_dir=self._cache_dir,
-                    session_factory=partial(self._client, "codecommit", image.region),
+                    session_factory=partial(self._client.of, "codecommit", image),
                 )
                 self._repos[image.name] = LinkedRepo(repo, image.name, self._links) if self._links.local else repo
             return self._repos[image.name]
 
-    def pipeline_for(self, region: str | None) -> CodePipelineApi:
-        return CodePipelineApi(self._client("codepipeline", region))
+    def pipeline_for(self, where: Where) -> CodePipelineApi:
+        return CodePipelineApi(self._client.of("codepipeline", where))
 
-    def images_for(self, region: str | None) -> Ec2Images:
-        return Ec2Images(self._client("ec2", region))
+    def images_for(self, where: Where) -> Ec2Images:
+        return Ec2Images(self._client.of("ec2", where))
 
-    def parameters_for(self, region: str | None) -> SsmParameters:
+    def parameters_for(self, where: Where) -> SsmParameters:
         # The upstream parameters (§12), read in each image's region: by the watch, and when a bake is pinned.
-        return SsmParameters(self._client("ssm", region))
+        return SsmParameters(self._client.of("ssm", where))
 
     def fleet_for(self, region: str | None) -> Fleet:
         return Fleet(self._client("ec2", region), self._client("autoscaling", region))

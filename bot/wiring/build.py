@@ -102,7 +102,8 @@ def build_bot(
     opts = options or Options()
     # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
     session = session or boto3.Session(region_name=env.aws_region or None)
-    aws = Adapters(Clients(session, env.aws_region or None), workdir=env.workdir, links=opts.links)
+    clients = Clients(session, env.aws_region or None, external_id=env.external_id)
+    aws = Adapters(clients, workdir=env.workdir, links=opts.links)
     store = open_store(
         backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
     )

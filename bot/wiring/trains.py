@@ -10,6 +10,7 @@ from typing import TypedDict
 from bot.access.service import Access
 from bot.bakes.service import BakeService
 from bot.config import Config
+from bot.config.model import Where
 from bot.domain.ports import Images, Parameters, StateStore
 from bot.trains.auto import AutoBakes
 from bot.trains.book import TrainBook
@@ -47,8 +48,8 @@ def build_trains(
     trains: TrainBook,
     offers: RebakeOffers,
     mark_bake_dirty: Callable[[str], None],
-    parameters_for: Callable[[str | None], Parameters],
-    images_for: Callable[[str | None], Images],
+    parameters_for: Callable[[Where], Parameters],
+    images_for: Callable[[Where], Images],
 ) -> TrainServices:
     # The bake service opens automatic bakes; the train's door adds each as a hop of its train.
     auto = TrainAutoBakes(config=config, store=store, inner=bakes, trains=trains)

@@ -20,7 +20,8 @@ from bot.bakes.following import EXECUTION
 from bot.bakes.images import IMAGE
 from bot.bakes.record import Bake, BakeStatus
 from bot.bakes.service import BakeService
-from bot.config import parse_config
+from bot.config import ImageConfig, parse_config
+from bot.config.model import Where
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
 from bot.domain.commands import Bake as BakeCommand
 from bot.domain.errors import BadRequest, BakeryError, NotAllowed
@@ -58,8 +59,8 @@ class FakeParameters:
         self.values: dict[str, str] = {PARAMETER: UPSTREAM_AMI}
         self.reads: list[tuple[str | None, str]] = []
 
-    def for_region(self, region: str | None) -> FakeParameters:
-        self._region = region
+    def for_region(self, where: Where) -> FakeParameters:
+        self._region = where.region if isinstance(where, ImageConfig) else where  # asked for an image
         return self
 
     def get(self, name: str) -> str | None:

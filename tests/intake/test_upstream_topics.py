@@ -21,6 +21,7 @@ from bot.sandbox.aws.events import pipeline_event, sns_envelope
 from bot.sandbox.aws.seed import register_ami
 from bot.state.sqlite import SqliteStore
 from bot.trains.upstream import Outcome, UpstreamWatch
+from bot.wiring.adapters import Clients
 from tests.trains.test_upstream_watch import BASE, FakeAuto, FakeBakes, bake, config
 
 OURS = "arn:aws:sns:eu-west-1:123456789012:ami-bakery-events"
@@ -117,12 +118,13 @@ def test_through_sns_and_sqs_an_upstream_release_opens_one_bake_and_leaves_the_q
     ssm.put_parameter(Name=base.upstream.ssm_parameter, Value=new, Type="String")
     bakes, auto = FakeBakes(), FakeAuto()
     bakes.add(bake("b-rel001", at="2026-11-01T09:00:00Z", source=old), latest=True)
+    clients = Clients(aws_session, None)  # asked for an image: its region (and account, §13)
     watch = UpstreamWatch(
         config=config(base),
         bakes=bakes,
         auto=auto,
-        parameters_for=lambda region: SsmParameters(aws_session.client("ssm", region_name=region)),
-        images_for=lambda region: Ec2Images(aws_session.client("ec2", region_name=region)),
+        parameters_for=lambda where: SsmParameters(clients.of("ssm", where)),
+        images_for=lambda where: Ec2Images(clients.of("ec2", where)),
     )
     checks: list = []
     store = SqliteStore(tmp_path / "state.db")

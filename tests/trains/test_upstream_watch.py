@@ -10,7 +10,7 @@ import pytest
 
 from bot.bakes.record import Bake, BakeStatus
 from bot.config import Config
-from bot.config.model import AccessConfig, ImageConfig, NotificationsConfig, StateConfig, UpstreamConfig
+from bot.config.model import AccessConfig, ImageConfig, NotificationsConfig, StateConfig, UpstreamConfig, Where
 from bot.domain.causes import Cause, CauseKind
 from bot.domain.errors import ParameterError
 from bot.domain.ports import ImageInfo
@@ -124,8 +124,8 @@ def world():
     params = FakeParameters({PARAMETER: NEW})
     images = FakeImages({NEW: "available", OLD: "available"})
 
-    def parameters_for(region: str | None) -> FakeParameters:
-        params.regions.append(region)
+    def parameters_for(where: Where) -> FakeParameters:
+        params.regions.append(where.region if isinstance(where, ImageConfig) else where)  # asked for an image
         return params
 
     watch = UpstreamWatch(
