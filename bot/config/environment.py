@@ -15,6 +15,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WORKDIR = ".bakery"
 # The longest build timeout (build-projects.yaml, Bake: 90 minutes): older build resources are leftovers.
 DEFAULT_BUILD_TIMEOUT_MINUTES = "90"
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)  # what sts:AssumeRole accepts as ExternalId
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class Environment:
             problems.append(
                 f"BAKERY_BUILD_TIMEOUT_MINUTES: {self.build_timeout_minutes!r} is not a whole number of minutes from 5"
                 " to 2160 (the longest CodeBuild timeout of the bakery's builds)"
+            )
+        if self.external_id and not EXTERNAL_ID_RE.fullmatch(self.external_id):
+            # Its value is a shared secret of sorts: the problem says what is wrong, never what it is.
+            problems.append(
+                "BAKERY_EXTERNAL_ID: must be 2 to 1224 characters of letters, digits and + = , . @ : / - (STS's rule)"
             )
         if not re.match(r"^https?://", self.slack_api_url):
             problems.append(f"SLACK_API_URL: {self.slack_api_url!r} is not an http(s) URL")

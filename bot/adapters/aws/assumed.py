@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.credentials import DeferredRefreshableCredentials, _local_now
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from bot.domain.errors import BakeryError
 
@@ -91,6 +91,11 @@ class AssumedSessions:
                 raise AssumeRoleRefused(
                     f"Could not assume role {role_arn} for image {image}: {error.get('Message') or code} ({code})"
                 ) from None  # the cause would carry the request; nothing about credentials is worth showing
+            except ParamValidationError:
+                raise AssumeRoleRefused(
+                    f"Could not assume role {role_arn} for image {image}: STS would refuse the request's parameters"
+                    " (is BAKERY_EXTERNAL_ID 2 to 1224 characters of letters, digits and + = , . @ : / - ?)"
+                ) from None
             except BotoCoreError as exc:
                 raise AssumeRoleRefused(
                     f"Could not assume role {role_arn} for image {image}: STS is unreachable ({exc})"

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.adapters.aws.assumed import AssumedSessions, AssumeRoleRefused
 from bot.adapters.aws.sqs import region_of_queue
 from bot.config import Config, Environment, TargetConfig
 
@@ -27,8 +28,20 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
         except BotoCoreError as exc:
             problems.append(f"{path}: {what}: {exc}")
 
+    own = session
+    assumed = AssumedSessions(lambda region: own.client("sts", region_name=region), external_id=env.external_id)
     for name, image in config.images.items():
         region = image.region or env.aws_region or None
+        if image.account_role:
+            # Everything else of this image is reached through its role (§13): a refusal is its one line.
+            try:
+                assumed.check(image.account_role, name, region)
+            except AssumeRoleRefused as exc:
+                problems.append(f"images.{name}.account_role: {exc}")
+                continue
+            session = assumed.session(image.account_role, name, region)
+        else:
+            session = own
         codepipeline = session.client("codepipeline", region_name=region)
         probe(
             f"images.{name}.pipeline",
@@ -52,6 +65,7 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
                 f"SSM parameter {parameter}",
                 partial(ssm.get_parameter, Name=parameter),
             )
+    session = own
     if config.notifications.queue_url:
         url = config.notifications.queue_url
         sqs = session.client("sqs", region_name=region_of_queue(url) or env.aws_region or None)
