@@ -43,8 +43,9 @@ def share_with(checks: FieldChecks, value: Any, path: str) -> ShareWith | None:
 
 def _account_problem(item: Any) -> str | None:
     if isinstance(item, int) and not isinstance(item, bool):
-        # YAML reads 012345678901 as a number and drops the leading zero: an account id must be quoted.
-        return f"{item} is a number; quote the account id (\"{item:012d}\"): YAML drops leading zeros"
+        # YAML reads unquoted digits as a number, and 012345670123 as an octal one: an account id must be quoted.
+        hint = f' ("{item}")' if len(str(item)) == 12 else ""
+        return f"{item} is a number; quote the account id{hint}: YAML reads unquoted digits as a number"
     if not isinstance(item, str) or not ACCOUNT_RE.fullmatch(item):
         shown = repr(item) if isinstance(item, str) else kind(item)
         return f"{shown} is not a 12-digit AWS account id (quoted)"
