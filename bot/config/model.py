@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # Names and variables are also what a `/bake` may type, so the command parser checks them with these.
 IMAGE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -105,6 +105,12 @@ class Config:
     images: dict[str, ImageConfig]
     targets: dict[str, TargetConfig]
     source: str = ""
+
+    def where(self, image: str, region: str | None) -> Where:
+        """What an adapter is asked for to reach `image`'s resources in `region` (a target's may differ from the
+        image's): the image there, so that its account_role applies (§13), or the region when it names none."""
+        found = self.images.get(image)
+        return replace(found, region=region) if found else region
 
     def image_for_pipeline(self, pipeline: str) -> ImageConfig | None:
         for image in self.images.values():

@@ -26,14 +26,14 @@ class RolloutFollow:
         *,
         book: RolloutBook,
         access: Access,
-        fleet_for: Callable[[str | None], Fleet],
+        fleet_of: Callable[[Rollout], Fleet],  # in the rollout's region and its image's account (§13)
         run_async: Callable[[Callable[[], None]], None],
         poll_interval: float = 10.0,
         wall: Callable[[], float] = time.time,
     ):
         self._book = book
         self._access = access
-        self._fleet_for = fleet_for
+        self._fleet_of = fleet_of
         self._run_async = run_async
         self._poll_interval = poll_interval
         self._wall = wall
@@ -102,7 +102,7 @@ class RolloutFollow:
         rollout = self._book.get(rollout_id)
         if rollout is None:
             return
-        fleet = self._fleet_for(rollout.region)
+        fleet = self._fleet_of(rollout)
         try:
             if rollback:
                 fleet.rollback_refresh(rollout.auto_scaling_group)
@@ -134,7 +134,7 @@ class RolloutFollow:
             if now - rollout.polled_at < self._poll_interval:
                 continue
             try:
-                refresh = self._fleet_for(rollout.region).describe_refresh(
+                refresh = self._fleet_of(rollout).describe_refresh(
                     group=rollout.auto_scaling_group, refresh_id=rollout.refresh_id
                 )
             except FleetError:
@@ -149,7 +149,7 @@ class RolloutFollow:
             rollout = self._book.get(rollout_id)
             if rollout and rollout.status != RolloutStatus.SUCCEEDED:
                 try:
-                    self._fleet_for(rollout.region).set_default_version(
+                    self._fleet_of(rollout).set_default_version(
                         template_id=rollout.template_id, version=rollout.version
                     )
                 except FleetError as exc:

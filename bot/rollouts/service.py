@@ -12,6 +12,7 @@ from bot.access.service import Access
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config, TargetConfig
+from bot.config.model import Where
 from bot.domain import commands
 from bot.domain.ports import Fleet, Images, StateStore
 from bot.domain.replies import RolloutApproved, RolloutCanceled, RolloutCanceling, RolloutOpened, RolloutRollingBack
@@ -35,8 +36,8 @@ class RolloutService:
         access: Access,
         bakes: BakeService,
         buttons: RolloutButtons,
-        fleet_for: Callable[[str | None], Fleet],
-        images_for: Callable[[str | None], Images],
+        fleet_for: Callable[[Where], Fleet],
+        images_for: Callable[[Where], Images],
         board: Any,
         run_async: Callable[[Callable[[], None]], None],
         default_region: str = "",
@@ -63,7 +64,7 @@ class RolloutService:
         self._following = RolloutFollow(
             book=self._book,
             access=access,
-            fleet_for=fleet_for,
+            fleet_of=lambda rollout: fleet_for(config.where(rollout.image, rollout.region)),
             run_async=run_async,
             poll_interval=poll_interval,
             wall=wall,

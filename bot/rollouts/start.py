@@ -12,6 +12,7 @@ from bot.access.service import Access
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config, TargetConfig
+from bot.config.model import Where
 from bot.domain import commands
 from bot.domain.causes import BAKERY_USER
 from bot.domain.errors import BadRequest, FleetError, NotAllowed, NotFound, RefreshInProgress
@@ -40,8 +41,8 @@ class RolloutStart:
         access: Access,
         bakes: BakeService,
         buttons: RolloutButtons,
-        fleet_for: Callable[[str | None], Fleet],
-        images_for: Callable[[str | None], Images],
+        fleet_for: Callable[[Where], Fleet],
+        images_for: Callable[[Where], Images],
         run_async: Callable[[Callable[[], None]], None],
         default_region: str = "",
         new_id: Callable[[], str] = new_rollout_id,
@@ -130,7 +131,7 @@ class RolloutStart:
 
     def _check_ami(self, target: TargetConfig, region: str, ami_id: str) -> Bake | None:
         """The AMI must exist, be available and be an image of the target's image; returns its bake if known."""
-        info = self._images_for(region).describe(ami_id)
+        info = self._images_for(self._config.where(target.image, region)).describe(ami_id)
         if info is None:
             raise BadRequest(f"There is no AMI `{ami_id}` in {region}.")
         if info.state != "available":
@@ -225,7 +226,7 @@ class RolloutStart:
         if rollout is None or rollout.status != RolloutStatus.STARTING:
             return
         target = self._config.targets[rollout.target]
-        fleet = self._fleet_for(rollout.region)
+        fleet = self._fleet_for(self._config.where(rollout.image, rollout.region))
         try:
             if not rollout.version:
                 ref = fleet.launch_template_of(rollout.auto_scaling_group)

@@ -109,8 +109,9 @@ class Adapters:
         # The upstream parameters (§12), read in each image's region: by the watch, and when a bake is pinned.
         return SsmParameters(self._client.of("ssm", where))
 
-    def fleet_for(self, region: str | None) -> Fleet:
-        return Fleet(self._client("ec2", region), self._client("autoscaling", region))
+    def fleet_for(self, where: Where) -> Fleet:
+        # A target's groups and launch templates are in its image's account (§13), in the target's region.
+        return Fleet(self._client.of("ec2", where), self._client.of("autoscaling", where))
 
     def leftovers_for(self, region: str | None) -> Ec2BuildLeftovers:
         return Ec2BuildLeftovers(self._client("ec2", region))

@@ -14,6 +14,7 @@ from bot.adapters.aws.assumed import AssumedSessions, AssumeRoleRefused, session
 from bot.adapters.aws.codecommit import CodeCommitRepo
 from bot.adapters.aws.preflight import check_aws
 from bot.config import Environment, parse_config
+from bot.domain.errors import FleetError
 from bot.domain.links import CONSOLE
 from bot.sandbox.aws.seed import register_ami
 from bot.wiring.adapters import Adapters, Clients
@@ -157,6 +158,8 @@ images:
     pipeline: ami-bakery-web
     region: eu-west-1
     account_role: arn:aws:iam::210987654321:role/ami-bakery-bot
+targets:
+  web-prod: {image: web, auto_scaling_group: web-prod, launch_template: web-prod}
 """
 
 
@@ -187,8 +190,48 @@ def test_bakery_check_aws_looks_for_the_image_s_resources_in_its_account(own, mo
         fake.add_pipeline("ami-bakery-web")
         own.client("codecommit").create_repository(repositoryName="ami-bakery-web")  # the wrong account's
         problems = check_aws(parse_config(CHECKED), Environment(aws_region="eu-west-1"), session=own)
-        assert [p.split(":")[0] for p in problems] == ["images.web.repository"]
-        Clients(own, "eu-west-1").of("codecommit", WEB).create_repository(repositoryName="ami-bakery-web")
+        assert [p.split(":")[0] for p in problems] == ["images.web.repository", "targets.web-prod.auto_scaling_group"]
+        member = Clients(own, "eu-west-1")
+        member.of("codecommit", WEB).create_repository(repositoryName="ami-bakery-web")
+        member.of("ec2", WEB).create_launch_template(
+            LaunchTemplateName="web-prod", LaunchTemplateData={"ImageId": "ami-12345678"}
+        )
+        member.of("autoscaling", WEB).create_auto_scaling_group(
+            AutoScalingGroupName="web-prod", LaunchTemplate={"LaunchTemplateName": "web-prod"},
+            MinSize=0, MaxSize=1, AvailabilityZones=["eu-west-1a"],
+        )
         assert check_aws(parse_config(CHECKED), Environment(aws_region="eu-west-1"), session=own) == []
     finally:
         fake.stop()
+
+
+TARGETED = """
+slack: {channel: C0BAKERY}
+images:
+  web:
+    repository: codecommit://ami-bakery-web
+    pipeline: ami-bakery-web
+    region: eu-west-1
+    account_role: arn:aws:iam::210987654321:role/ami-bakery-bot
+targets:
+  web-prod: {image: web, auto_scaling_group: web-prod, launch_template: web-prod, region: us-east-1}
+"""
+
+
+def test_a_target_s_group_and_template_are_reached_in_its_image_s_account_and_its_own_region(own, tmp_path):
+    config = parse_config(TARGETED)
+    where = config.where("web", "us-east-1")
+    member = Clients(own, "eu-west-1")
+    template = member.of("ec2", where).create_launch_template(
+        LaunchTemplateName="web-prod", LaunchTemplateData={"ImageId": "ami-12345678"}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    member.of("autoscaling", where).create_auto_scaling_group(
+        AutoScalingGroupName="web-prod", LaunchTemplate={"LaunchTemplateName": "web-prod"},
+        MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"],
+    )
+    aws = adapters(own, tmp_path)
+    assert aws.fleet_for(where).launch_template_of("web-prod").id == template
+    with pytest.raises(FleetError, match="Could not find Auto Scaling group web-prod in us-east-1"):
+        aws.fleet_for("us-east-1").launch_template_of("web-prod")  # the bot's own account has none
+    with pytest.raises(FleetError, match="in eu-west-1"):
+        aws.fleet_for(config.where("web", "eu-west-1")).launch_template_of("web-prod")  # nor the image's region

@@ -25,11 +25,12 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
         except ClientError as exc:
             err = exc.response.get("Error", {})
             problems.append(f"{path}: {what}: {err.get('Code', 'error')} ({err.get('Message', '')})")
-        except BotoCoreError as exc:
+        except (BotoCoreError, AssumeRoleRefused) as exc:
             problems.append(f"{path}: {what}: {exc}")
 
     own = session
     assumed = AssumedSessions(lambda region: own.client("sts", region_name=region), external_id=env.external_id)
+    refused: set[str] = set()  # images whose role STS refused: their resources cannot be looked for
     for name, image in config.images.items():
         region = image.region or env.aws_region or None
         if image.account_role:
@@ -38,6 +39,7 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
                 assumed.check(image.account_role, name, region)
             except AssumeRoleRefused as exc:
                 problems.append(f"images.{name}.account_role: {exc}")
+                refused.add(name)
                 continue
             session = assumed.session(image.account_role, name, region)
         else:
@@ -85,8 +87,13 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
             lambda: ddb.describe_table(TableName=config.state.table),
         )
     for name, target in config.targets.items():
-        region = target.region or config.images[target.image].region or env.aws_region or None
-        asg = session.client("autoscaling", region_name=region)
+        image = config.images[target.image]
+        if image.name in refused:
+            continue
+        region = target.region or image.region or env.aws_region or None
+        # A target is in its image's account (§13); a refused role was reported once, on the image.
+        reach = assumed.session(image.account_role, image.name, region) if image.account_role else own
+        asg = reach.client("autoscaling", region_name=region)
 
         def group(t: TargetConfig = target, c: Any = asg) -> None:
             found = c.describe_auto_scaling_groups(AutoScalingGroupNames=[t.auto_scaling_group])["AutoScalingGroups"]
