@@ -197,8 +197,11 @@ def test_bakery_check_aws_looks_for_the_image_s_resources_in_its_account(own, mo
             LaunchTemplateName="web-prod", LaunchTemplateData={"ImageId": "ami-12345678"}
         )
         member.of("autoscaling", WEB).create_auto_scaling_group(
-            AutoScalingGroupName="web-prod", LaunchTemplate={"LaunchTemplateName": "web-prod"},
-            MinSize=0, MaxSize=1, AvailabilityZones=["eu-west-1a"],
+            AutoScalingGroupName="web-prod",
+            LaunchTemplate={"LaunchTemplateName": "web-prod"},
+            MinSize=0,
+            MaxSize=1,
+            AvailabilityZones=["eu-west-1a"],
         )
         assert check_aws(parse_config(CHECKED), Environment(aws_region="eu-west-1"), session=own) == []
     finally:
@@ -226,8 +229,11 @@ def test_a_target_s_group_and_template_are_reached_in_its_image_s_account_and_it
         LaunchTemplateName="web-prod", LaunchTemplateData={"ImageId": "ami-12345678"}
     )["LaunchTemplate"]["LaunchTemplateId"]
     member.of("autoscaling", where).create_auto_scaling_group(
-        AutoScalingGroupName="web-prod", LaunchTemplate={"LaunchTemplateName": "web-prod"},
-        MinSize=0, MaxSize=1, AvailabilityZones=["us-east-1a"],
+        AutoScalingGroupName="web-prod",
+        LaunchTemplate={"LaunchTemplateName": "web-prod"},
+        MinSize=0,
+        MaxSize=1,
+        AvailabilityZones=["us-east-1a"],
     )
     aws = adapters(own, tmp_path)
     assert aws.fleet_for(where).launch_template_of("web-prod").id == template
