@@ -40,6 +40,8 @@ BOT_CALLS = {
     "sqs:ReceiveMessage", "sqs:DeleteMessage",
     # bot/state/dynamodb.py
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
+    # bot/adapters/aws/assumed.py: the member accounts' roles (§13)
+    "sts:AssumeRole",
     # bot/adapters/aws/preflight.py (`bakery check --aws`)
     "codepipeline:GetPipeline", "codecommit:GetRepository", "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes", "dynamodb:DescribeTable",
@@ -56,9 +58,10 @@ CALL_SITES = {
     "bot/adapters/aws/build_leftovers.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
     "bot/adapters/aws/sqs.py": r"self\._client",
+    "bot/adapters/aws/assumed.py": r"self\._sts_for\(\w+\)",
     "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns|\bssm",
 }
-SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm")
+SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm", "sts")
 # IAM authorises some batch operations under the single operation's action.
 IAM_ACTION_OF = {"sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
 
