@@ -72,9 +72,10 @@ class PipelineFollower:
             self._apply_result(note)
 
     def _apply_event(self, ev: PipelineEvent) -> None:
-        image = self._config.image_for_pipeline(ev.pipeline)
+        image = self._config.image_for_pipeline(ev.pipeline, ev.account)
         if image is None:
-            log.info("event.ignored reason=unknown-pipeline pipeline=%s", ev.pipeline)
+            # No image of ours runs this pipeline in that account (§13: a member account never advances another's).
+            log.info("event.ignored reason=unknown-pipeline pipeline=%s account=%s", ev.pipeline, ev.account)
             return
         request_id = self.request_for_execution(image, ev.pipeline, ev.execution_id, ev.time)
         before = self._get(request_id)

@@ -52,6 +52,11 @@ class ImageConfig:
     account_role: str | None = None  # §13: the role ARN the bot assumes to reach this image's account
     share_with: ShareWith | None = None  # §13
 
+    @property
+    def account(self) -> str:
+        """The member account the image lives in (its account_role's, §13); "" for the bakery's own account."""
+        return self.account_role.split(":")[4] if self.account_role else ""
+
 
 # What an adapter factory (`pipeline_for`, `images_for`, `parameters_for`) is asked for: an image (its region,
 # and its account when it has `account_role`, §13), or a region of the bot's own account (None: the default).
@@ -112,8 +117,26 @@ class Config:
         found = self.images.get(image)
         return replace(found, region=region) if found else region
 
-    def image_for_pipeline(self, pipeline: str) -> ImageConfig | None:
+    @property
+    def bakery_account(self) -> str:
+        """The bakery's own account, as its queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>) or its
+        first topic ARN names it; "" when the configuration names neither."""
+        url = (self.notifications.queue_url or "").split("/")
+        if len(url) > 3 and url[3].isdigit():
+            return url[3]
+        arns = [a.split(":") for a in self.notifications.sns_topic_arns]
+        return arns[0][4] if arns and len(arns[0]) > 4 else ""
+
+    def image_for_pipeline(self, pipeline: str, account: str = "") -> ImageConfig | None:
+        """The image whose pipeline this is, believed only from its own account (§13): a member image's events come
+        from its account, the bakery's own images' from the bakery's (or, when that is unknown, from no member
+        account). `account` "" (a message that names none, checked in that account otherwise): by name alone."""
+        members = {i.account for i in self.images.values() if i.account}
         for image in self.images.values():
-            if image.pipeline == pipeline:
+            if image.pipeline != pipeline:
+                continue
+            if not account or account == image.account:
+                return image
+            if not image.account and account == (self.bakery_account or account) and account not in members:
                 return image
         return None
