@@ -161,3 +161,16 @@ def sns_envelope(message: dict[str, Any] | str, *, topic_arn: str, subject: str 
     if subject is not None:
         envelope["Subject"] = subject
     return envelope
+
+
+class TopicPublisher:
+    """Publishes messages to the bakery's SNS topic, where EventBridge and the build would."""
+
+    def __init__(self, session: Any, topic_arn: str):
+        self.topic_arn = topic_arn
+        self.account = topic_arn.split(":")[4]
+        self._sns = session.client("sns", region_name=topic_arn.split(":")[3])
+
+    def publish(self, message: dict[str, Any], subject: str | None = None) -> None:
+        extra = {"Subject": subject[:100]} if subject else {}
+        self._sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message), **extra)

@@ -27,11 +27,12 @@ from bot.config import Config, Environment, load_config
 from bot.domain.links import Links
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws import seed, upstream
+from bot.sandbox.aws.events import TopicPublisher
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
 from bot.sandbox.pipeline.journal import Journal
-from bot.sandbox.pipeline.runner import LocalPipeline, PipelineSpec, TopicPublisher
+from bot.sandbox.pipeline.runner import LocalPipeline, PipelineSpec
 from bot.sandbox.pipeline.stages import Stages
 from bot.sandbox.pipeline.views import LocalViews
 from bot.sandbox.slack.api import SlackApiStandIn

@@ -10,7 +10,6 @@ EventBridge would send it, so it reaches the bot through the SQS queue subscribe
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.models import STAGES
-from bot.sandbox.aws.events import approval_notification, pipeline_event
+from bot.sandbox.aws.events import TopicPublisher, approval_notification, pipeline_event
 from bot.sandbox.aws.fake_codepipeline import APPROVAL_LIFETIME, FakeCodePipeline
 from bot.sandbox.pipeline.journal import Journal
 from bot.sandbox.pipeline.stages import Run, StageFailed, Stages, git
@@ -51,19 +50,6 @@ class PipelineSpec:
     region: str
     parent: str | None = None
     path: str = ""  # the image's directory in the repository (§4): where its bake-request.json is
-
-
-class TopicPublisher:
-    """Publishes messages to the bakery's SNS topic, where EventBridge and the build would."""
-
-    def __init__(self, session: Any, topic_arn: str):
-        self.topic_arn = topic_arn
-        self.account = topic_arn.split(":")[4]
-        self._sns = session.client("sns", region_name=topic_arn.split(":")[3])
-
-    def publish(self, message: dict[str, Any], subject: str | None = None) -> None:
-        extra = {"Subject": subject[:100]} if subject else {}
-        self._sns.publish(TopicArn=self.topic_arn, Message=json.dumps(message), **extra)
 
 
 class _Stopped(Exception):
