@@ -196,7 +196,7 @@ def with_decision(bake: Bake, decision: Decision) -> Bake:
 def apply_result(bake: Bake, result: BakeResult) -> Bake | None:
     """Record the build's bake result: the AMIs and the log link. Repeats change nothing."""
     changes: dict[str, Any] = {}
-    if result.amis and tuple(result.amis) != bake.amis:
+    if result.amis and not set(result.amis) <= set(bake.amis):  # a repeat keeps the copies a distribution added
         changes["amis"] = tuple(result.amis)
     if result.log_url and result.log_url != bake.log_url:
         changes["log_url"] = result.log_url

@@ -15,6 +15,10 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WORKDIR = ".bakery"
 # The longest build timeout (build-projects.yaml, Bake: 90 minutes): older build resources are leftovers.
 DEFAULT_BUILD_TIMEOUT_MINUTES = "90"
+# The bakery's AMI key in each region, by its alias (ami-key.yaml: alias/${NamePrefix}-ami): a copy of a released
+# AMI into another region is encrypted with that region's key (§13). An alias, since a key's ARN names one region.
+DEFAULT_AMI_KEY_ALIAS = "alias/ami-bakery-ami"
+AMI_KEY_ALIAS_RE = re.compile(r"^alias/[A-Za-z0-9/_-]{1,250}$", re.ASCII)
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)  # what sts:AssumeRole accepts as ExternalId
 
 
@@ -30,6 +34,7 @@ class Environment:
     workdir: str = DEFAULT_WORKDIR
     build_timeout_minutes: str = DEFAULT_BUILD_TIMEOUT_MINUTES  # BAKERY_BUILD_TIMEOUT_MINUTES, for the leak sweep
     external_id: str = ""  # BAKERY_EXTERNAL_ID (§13): sent with every sts:AssumeRole; never logged nor shown
+    ami_key_alias: str = DEFAULT_AMI_KEY_ALIAS  # BAKERY_AMI_KEY_ALIAS (§13): the key a copied AMI is encrypted with
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -44,6 +49,7 @@ class Environment:
             workdir=os.path.abspath(os.path.expanduser(env.get("BAKERY_WORKDIR") or DEFAULT_WORKDIR)),
             build_timeout_minutes=env.get("BAKERY_BUILD_TIMEOUT_MINUTES") or DEFAULT_BUILD_TIMEOUT_MINUTES,
             external_id=env.get("BAKERY_EXTERNAL_ID", ""),
+            ami_key_alias=env.get("BAKERY_AMI_KEY_ALIAS") or DEFAULT_AMI_KEY_ALIAS,
         )
 
     @property
@@ -83,6 +89,11 @@ class Environment:
             # Its value is a shared secret of sorts: the problem says what is wrong, never what it is.
             problems.append(
                 "BAKERY_EXTERNAL_ID: must be 2 to 1224 characters of letters, digits and + = , . @ : / - (STS's rule)"
+            )
+        if not AMI_KEY_ALIAS_RE.fullmatch(self.ami_key_alias):
+            problems.append(
+                f"BAKERY_AMI_KEY_ALIAS: {self.ami_key_alias[:80]!r} is not a KMS alias like alias/ami-bakery-ami (an "
+                "alias, not a key id or ARN: copies are encrypted with the key of that alias in each region)"
             )
         if not re.match(r"^https?://", self.slack_api_url):
             problems.append(f"SLACK_API_URL: {self.slack_api_url!r} is not an http(s) URL")

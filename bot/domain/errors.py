@@ -105,3 +105,7 @@ class ImageError(BakeryError):
 
 class ParameterError(BakeryError):
     """An SSM parameter could not be read."""
+
+
+class ImageGone(ImageError):
+    """The AMI does not exist (EC2's InvalidAMIID.*): asking again cannot help."""

@@ -257,6 +257,7 @@ class NoticeKind(StrEnum):
     ROLLOUT_ENDED = "rollout_ended"  # rollout_id, target, ami_id, status, version, detail
     STOP_FAILED = "stop_failed"  # rollout_id, rollback, error
     DEFAULT_VERSION_FAILED = "default_version_failed"  # version, error
+    DISTRIBUTION_FAILED = "distribution_failed"  # error, final, retry_seconds, regions, accounts (§13)
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,26 @@ def _default_version_failed(f: Fields) -> str:
     )
 
 
+def _distribution_failed(f: Fields) -> str:
+    where = " and ".join(
+        x
+        for x in (
+            f"copy to {f['regions']}" if f.get("regions") else "",
+            f"share with {f['accounts']}" if f.get("accounts") else "",
+        )
+        if x
+    )
+    if f.get("final"):
+        return (
+            f":x: Could not {where or 'distribute this release'}: {escape(f['error'])}\n"
+            "Nothing that follows this release (children, rollouts) starts."
+        )
+    minutes = max(1, round(int(f.get("retry_seconds") or 0) / 60))
+    return f":warning: Could not {where or 'distribute this release'} yet, trying again in {minutes} min: " + escape(
+        f["error"]
+    )
+
+
 _TEXT: dict[NoticeKind, Callable[[Fields], str]] = {
     NoticeKind.TEXT: _as_stored,
     NoticeKind.ACTION_FAILED: _action_failed,
@@ -113,4 +133,5 @@ _TEXT: dict[NoticeKind, Callable[[Fields], str]] = {
     NoticeKind.ROLLOUT_ENDED: _rollout_ended,
     NoticeKind.STOP_FAILED: _stop_failed,
     NoticeKind.DEFAULT_VERSION_FAILED: _default_version_failed,
+    NoticeKind.DISTRIBUTION_FAILED: _distribution_failed,
 }

@@ -13,7 +13,8 @@ from bot.slack.bake_state import header_words
 from bot.slack.dates import duration
 from bot.slack.ids import BAKE_CHILDREN
 from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
-from bot.slack.text import link
+from bot.slack.text import escape, link
+from bot.trains.distribution_record import Distribution, DistributionState
 from bot.trains.offers import RebakeOffer
 from bot.trains.record import ASK_ROLLOUT, Hop, HopKind
 from bot.trains.view import TrainView
@@ -79,6 +80,42 @@ def _rollout_line(hop: Hop, rollout: Rollout | None, now: str, links: Links, hol
     return line + (f" · {link(url, 'message')}" if url else "")
 
 
+_DISTRIBUTION_ICON = {
+    DistributionState.COPYING: ":hourglass_flowing_sand:",
+    DistributionState.SHARING: ":hourglass_flowing_sand:",
+    DistributionState.DONE: ":white_check_mark:",
+    DistributionState.FAILED: ":x:",
+}
+
+
+def _distribution_line(hop: Hop, dist: Distribution | None, now: str) -> str:
+    """The release's copies and shares (§13) as they stand: "copied to us-east-1, shared with 210987654321"."""
+    if dist is None:
+        return f":heavy_minus_sign: distribution of *{hop.subject}*: not started"
+    regions = ", ".join(c.region for c in dist.copies)
+    accounts = ", ".join(dist.accounts)
+    words = []
+    if regions:
+        copied = all(c.state == "available" for c in dist.copies)
+        words.append(f"copied to {regions}" if copied else f"copying to {regions}")
+    if accounts:
+        sharing = {
+            DistributionState.COPYING: "then sharing with",
+            DistributionState.SHARING: "sharing with",
+            DistributionState.DONE: "shared with",
+            DistributionState.FAILED: "not shared with",
+        }[dist.state]
+        words.append(f"{sharing} {accounts}")
+    what = ", ".join(words) or "nothing to copy or share"
+    if dist.state == DistributionState.FAILED:
+        what = f"failed ({what}): {escape(dist.error)}"
+    elif dist.error:
+        what += f"; trying again after: {escape(dist.error)}"
+    took = duration(dist.started_at, dist.finished_at or now)
+    line = f"{_DISTRIBUTION_ICON[dist.state]} distribution of *{dist.image}* `{dist.request_id}`: {what}"
+    return line + (f" ({took})" if took else "")
+
+
 def _ask_line(hop: Hop, parent: Bake | None, links: Links) -> str:
     what = "Roll out" if hop.key.startswith(ASK_ROLLOUT) else f"Rebake {hop.subject}"
     where = message_link(parent.channel, parent.message_ts, links) if parent else ""
@@ -92,6 +129,8 @@ def train_lines(view: TrainView, *, now: str, links: Links = CONSOLE) -> list[st
     for hop in train.hops:
         if hop.kind == HopKind.BAKE:
             lines.append(_bake_line(hop, view.bakes.get(hop.ref), now, links))
+        elif hop.kind == HopKind.DISTRIBUTION:
+            lines.append(_distribution_line(hop, view.distributions.get(hop.ref), now))
         elif hop.kind == HopKind.ROLLOUT:
             holder = view.rollouts.get(hop.waiting) if hop.waiting else None
             lines.append(_rollout_line(hop, view.rollouts.get(hop.ref), now, links, holder))

@@ -15,6 +15,7 @@ from bot.domain.ports import StateStore
 from bot.domain.times import iso, utc_now
 from bot.rollouts.book import ROLLOUT
 from bot.rollouts.record import Rollout
+from bot.trains.distribution_record import DISTRIBUTION, Distribution
 from bot.trains.record import TRAIN, Hop, HopKind, Train, train_index
 from bot.trains.view import RELEASE, TrainView
 
@@ -132,6 +133,10 @@ class TrainBook:
             return ""
         return train.started_by
 
+    def touch(self, train_id: str) -> None:
+        """A hop's own record changed (a distribution): the train's message is drawn again."""
+        self._mark_dirty(train_id)
+
     def _mark_dirty(self, train_id: str) -> None:
         if self._board is not None:
             self._board.mark_dirty(train_id)
@@ -141,6 +146,7 @@ def load_view(store: StateStore, train: Train) -> TrainView:
     """The train and its hops' records, read once."""
     bakes: dict[str, Bake] = {}
     rollouts: dict[str, Rollout] = {}
+    distributions: dict[str, Distribution] = {}
     followed: set[str] = set()
     for hop in train.hops:
         if not hop.ref:
@@ -151,7 +157,11 @@ def load_view(store: StateStore, train: Train) -> TrainView:
                 followed.add(hop.ref)
         elif hop.kind == HopKind.ROLLOUT and (rec := store.get(ROLLOUT, hop.ref)):
             rollouts[hop.ref] = Rollout.from_doc(rec.doc)
+        elif hop.kind == HopKind.DISTRIBUTION and (rec := store.get(DISTRIBUTION, hop.ref)):
+            distributions[hop.ref] = Distribution.from_doc(rec.doc)
     for hop in train.hops:  # what a waiting hop waits for: the rollout holding its target
         if hop.waiting and not hop.ref and (rec := store.get(ROLLOUT, hop.waiting)):
             rollouts[hop.waiting] = Rollout.from_doc(rec.doc)
-    return TrainView(train=train, bakes=bakes, rollouts=rollouts, followed=frozenset(followed))
+    return TrainView(
+        train=train, bakes=bakes, rollouts=rollouts, followed=frozenset(followed), distributions=distributions
+    )

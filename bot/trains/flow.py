@@ -19,6 +19,8 @@ from bot.domain.errors import BakeryError
 from bot.domain.ports import StateStore
 from bot.trains.auto import AutoBakes
 from bot.trains.book import TrainBook, bake_hop_key, train_id_for
+from bot.trains.distribution import Distributions
+from bot.trains.distribution_record import DistributionState
 from bot.trains.rebake import RebakeOffers
 from bot.trains.record import ASK_REBAKE, ASK_ROLLOUT, Hop, HopKind
 from bot.trains.rolling import RolloutOpener, TrainRollouts
@@ -94,6 +96,7 @@ class ReleaseFlow:
         offers: RebakeOffers,
         mark_bake_dirty: Callable[[str], None],
         revoked: Callable[[str], bool] = lambda ami_id: False,  # §14 revocation plugs in here
+        distributions: Distributions | None = None,  # §13 share_with: copies and shares before anything follows
     ):
         self._config = config
         self._store = store
@@ -103,6 +106,7 @@ class ReleaseFlow:
         self._offers = offers
         self._mark_bake_dirty = mark_bake_dirty
         self._revoked = revoked
+        self._distributions = distributions
         self._rolling = TrainRollouts(config=config, store=store, trains=trains, rollouts=rollouts, revoked=revoked)
 
     def released(self, bake: Bake) -> None:
@@ -117,8 +121,14 @@ class ReleaseFlow:
         asked_targets = sorted(
             n for n, t in self._config.targets.items() if t.image == bake.image and t.on_release != "auto"
         )
-        moves = any(c.on_parent_release == "bake" for c in children) or bool(auto_targets)
+        distributing = self._distributions is not None and self._distributions.needed(bake, image)
+        moves = any(c.on_parent_release == "bake" for c in children) or bool(auto_targets) or distributing
         train_id = self._train_of(bake, image, moves)
+        if distributing:
+            held = self._distribution(bake, image, train_id)
+            if held is None:
+                return
+            bake = held
         for child in children:
             try:
                 self._follow(bake, image, child, train_id)
@@ -139,6 +149,22 @@ class ReleaseFlow:
                 )
         self._store.create(RELEASE, bake.request_id, {"request_id": bake.request_id, "train_id": train_id})
         log.info("train.release_followed request_id=%s train_id=%s", bake.request_id, train_id or "-")
+
+    def _distribution(self, bake: Bake, image: ImageConfig, train_id: str) -> Bake | None:
+        """The bake with its copies once its distribution is done; None while it runs (its chore calls `released`
+        again when it ends), or when it failed: then nothing follows, and the release is marked followed."""
+        assert self._distributions is not None
+        state = self._distributions.gate(bake, image, train_id)
+        if state == DistributionState.FAILED:
+            doc = {"request_id": bake.request_id, "train_id": train_id, "distribution": state.value}
+            if self._store.create(RELEASE, bake.request_id, doc) and train_id:
+                self._trains.touch(train_id)  # nothing more follows: the train can end
+            log.info("train.release_not_followed request_id=%s reason=distribution-failed", bake.request_id)
+            return None
+        if state is not None and state != DistributionState.DONE:
+            return None
+        rec = self._store.get(BAKE, bake.request_id)  # the copies are on the stored bake now
+        return Bake.from_doc(rec.doc) if rec else bake
 
     def _train_of(self, bake: Bake, image: ImageConfig, moves: bool) -> str:
         if bake.train_id:

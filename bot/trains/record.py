@@ -24,6 +24,7 @@ ASK_ROLLOUT = "ask-rollout:"  # key prefix of an ASK hop for a target: the bake'
 class HopKind(StrEnum):
     BAKE = "bake"
     ROLLOUT = "rollout"
+    DISTRIBUTION = "distribution"  # a release's copies and shares (§13), `ref` its request id; children follow it
     ASK = "ask"  # a child waiting for a person to press Rebake (on_parent_release: ask) or Roll out (on_release: ask)
 
 

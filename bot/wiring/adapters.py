@@ -16,6 +16,7 @@ from bot.adapters.aws.autoscaling import Fleet
 from bot.adapters.aws.build_leftovers import Ec2BuildLeftovers
 from bot.adapters.aws.codepipeline import CodePipelineApi
 from bot.adapters.aws.ec2_images import Ec2Images
+from bot.adapters.aws.ec2_sharing import Ec2Sharing
 from bot.adapters.aws.sqs import region_of_queue
 from bot.adapters.aws.ssm_parameters import SsmParameters
 from bot.adapters.repos import open_repo
@@ -104,6 +105,10 @@ class Adapters:
 
     def images_for(self, where: Where) -> Ec2Images:
         return Ec2Images(self._client.of("ec2", where))
+
+    def sharing_for(self, where: Where) -> Ec2Sharing:
+        # A release's copies and shares (§13): in the image's account, in each region of its share_with.
+        return Ec2Sharing(self._client.of("ec2", where))
 
     def parameters_for(self, where: Where) -> SsmParameters:
         # The upstream parameters (§12), read in each image's region: by the watch, and when a bake is pinned.

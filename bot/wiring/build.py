@@ -59,6 +59,7 @@ class Options:
     leak_sweep_every: float = 900.0  # removing what killed builds left (older than BAKERY_BUILD_TIMEOUT_MINUTES)
     leak_sweep_delay: float = 120.0  # the first sweep: not while the bot starts (nothing it finds is urgent)
     train_wait_sweep_every: float = 60.0  # starting trains' rollouts whose target was freed without a signal
+    distribution_poll_every: float = 30.0  # how often a release's copies are looked at until they are available
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
 
@@ -164,6 +165,9 @@ def build_bot(
         mark_bake_dirty=shown.bakes.mark_dirty,
         parameters_for=aws.parameters_for,
         images_for=aws.images_for,
+        copier_for=aws.sharing_for,
+        ami_key_alias=env.ami_key_alias,
+        run_async=workers.submit,
     )
 
     def deliver(note: Notification) -> None:
@@ -234,6 +238,8 @@ def build_bot(
             Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once, delay=opts.leak_sweep_delay),
             # The trains' rollouts waiting for a target start when it is freed; this catches a signal lost.
             Chore("train-waits", opts.train_wait_sweep_every, train.release_flow.retry_waiting),
+            # A release's copies (§13) take minutes to hours: looked at on a schedule, never waited for.
+            Chore("distributions", opts.distribution_poll_every, train.distributions.poll_once),
             *(
                 Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
                 for image in train.upstream.watched

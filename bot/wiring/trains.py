@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 from bot.access.service import Access
+from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config
 from bot.config.model import Where
 from bot.domain.ports import Images, Parameters, StateStore
 from bot.trains.auto import AutoBakes
 from bot.trains.book import TrainBook
+from bot.trains.distribution import AmiCopier, Distributions
 from bot.trains.flow import ReleaseFlow, TrainAutoBakes
 from bot.trains.rebake import RebakeOffers, Rebakes
 from bot.trains.rolling import RolloutOpener
@@ -36,6 +38,7 @@ class TrainServices:
     release_flow: ReleaseFlow
     rebakes: Rebakes
     upstream: UpstreamWatch
+    distributions: Distributions
 
 
 def build_trains(
@@ -50,6 +53,9 @@ def build_trains(
     mark_bake_dirty: Callable[[str], None],
     parameters_for: Callable[[Where], Parameters],
     images_for: Callable[[Where], Images],
+    copier_for: Callable[[Where], AmiCopier],
+    ami_key_alias: str,
+    run_async: Callable[[Callable[[], None]], None],
 ) -> TrainServices:
     # The bake service opens automatic bakes; the train's door adds each as a hop of its train.
     auto = TrainAutoBakes(config=config, store=store, inner=bakes, trains=trains)
@@ -64,8 +70,21 @@ def build_trains(
         parameters_for=parameters_for,
         images_for=images_for,
     )
+    # §13 share_with: a release's copies and shares, advanced by a chore; once done, the release follows on a
+    # worker (children commit to git, targets roll), never on the chore's thread.
+    distributions = Distributions(
+        config=config, store=store, trains=trains, copier_for=copier_for, mutate_bake=bakes.mutate,
+        key_alias=ami_key_alias,
+    )  # fmt: skip
+    release_flow = ReleaseFlow(**shared, rollouts=rollouts, distributions=distributions)
+
+    def follow(bake: Bake) -> None:
+        run_async(lambda: release_flow.released(bake))
+
+    distributions.on_done = follow
     return TrainServices(
-        release_flow=ReleaseFlow(**shared, rollouts=rollouts),
+        release_flow=release_flow,
         rebakes=Rebakes(**shared, access=access),
         upstream=upstream,
+        distributions=distributions,
     )
