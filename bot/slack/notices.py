@@ -102,23 +102,18 @@ def _default_version_failed(f: Fields) -> str:
 
 
 def _distribution_failed(f: Fields) -> str:
-    where = " and ".join(
-        x
-        for x in (
-            f"copy to {f['regions']}" if f.get("regions") else "",
-            f"share with {f['accounts']}" if f.get("accounts") else "",
-        )
-        if x
-    )
+    what = [
+        f"copy to {f['regions']}" if f.get("regions") else "",
+        f"share with {f['accounts']}" if f.get("accounts") else "",
+    ]
+    doing = " and ".join(w for w in what if w) or "distribute this release"
     if f.get("final"):
         return (
-            f":x: Could not {where or 'distribute this release'}: {escape(f['error'])}\n"
+            f":x: Could not {doing}: {escape(f['error'])}\n"
             "Nothing that follows this release (children, rollouts) starts."
         )
     minutes = max(1, round(int(f.get("retry_seconds") or 0) / 60))
-    return f":warning: Could not {where or 'distribute this release'} yet, trying again in {minutes} min: " + escape(
-        f["error"]
-    )
+    return f":warning: Could not {doing} yet; trying again in {minutes} min: {escape(f['error'])}"
 
 
 _TEXT: dict[NoticeKind, Callable[[Fields], str]] = {

@@ -61,7 +61,7 @@ class AmiCopier(Protocol):
 
     def tags(self, ami_id: str) -> dict[str, str]: ...
 
-    def tag(self, ami_id: str, tags: dict[str, str]) -> None: ...
+    def tag(self, ami_id: str, tags: dict[str, str], *, snapshots: bool = False) -> None: ...
 
     def share(self, ami_id: str, accounts: tuple[str, ...]) -> tuple[str, ...]: ...
 
@@ -180,6 +180,15 @@ class Distributions:
         if follow and dist.terminal and (rec := self._store.get(BAKE, request_id)):
             self.on_done(Bake.from_doc(rec.doc))
 
+    def _key_of(self, image: ImageConfig, region: str) -> str:
+        """The bakery key a copy in `region` is encrypted with: its alias for the bakery's own images; for a member
+        account's, the alias's ARN in the bakery account (an alias alone names a key of the caller's account)."""
+        bakery = self._config.bakery_account
+        if not image.account_role or not bakery:
+            return self._key_alias
+        partition = image.account_role.split(":")[1]
+        return f"arn:{partition}:kms:{region}:{bakery}:{self._key_alias}"
+
     def _due(self, dist: Distribution) -> bool:
         try:
             return not dist.next_try or parse_time(dist.next_try) <= self._clock()
@@ -199,7 +208,7 @@ class Distributions:
                     source_ami=dist.source.ami_id,
                     source_region=dist.source.region,
                     name=str(source.get("Name") or f"{image.name}-{dist.request_id}"),
-                    kms_key_id=self._key_alias,
+                    kms_key_id=self._key_of(image, copy.region),
                     client_token=client_token(dist.request_id, copy.region),
                 )
                 copier.tag(ami_id, {t["Key"]: t.get("Value", "") for t in source.get("Tags") or []})
@@ -216,6 +225,10 @@ class Distributions:
         return dist
 
     def _share(self, dist: Distribution, image: ImageConfig) -> Distribution:
+        if dist.copies:  # the copies' snapshots exist now: they carry the source's tags too
+            tags = self._copier_for(self._config.where(image.name, dist.source.region)).tags(dist.source.ami_id)
+            for copy in dist.copied:
+                self._copier_for(self._config.where(image.name, copy.region)).tag(copy.ami_id, tags, snapshots=True)
         for ami in (*dist.amis, *dist.copied):
             self._copier_for(self._config.where(image.name, ami.region)).share(ami.ami_id, dist.accounts)
         copies = dist.copied

@@ -128,6 +128,9 @@ def test_a_released_base_is_copied_encrypted_with_its_tags_and_shared_before_web
     for region, ami_id in (("eu-west-1", ami), ("us-east-1", copy["ImageId"])):
         assert launch_permissions(region, ami_id) == [{"UserId": MEMBER}]
         assert volume_permissions(region, ami_id) == [[{"UserId": MEMBER}]]
+    [snapshot] = [m["Ebs"]["SnapshotId"] for m in copy["BlockDeviceMappings"]]
+    [described] = ec2("us-east-1").describe_snapshots(SnapshotIds=[snapshot])["Snapshots"]
+    assert {t["Key"]: t["Value"] for t in described["Tags"]}["bakery:image"] == "base"  # what the roles share
     # The copy is one of the bake's AMIs: the message names it, and the image's latest AMIs (the parent pin).
     bake = bakery.services.bakes.get(rid)
     assert [(a.region, a.ami_id) for a in bake.amis] == [("eu-west-1", ami), ("us-east-1", copy["ImageId"])]

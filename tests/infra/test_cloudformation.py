@@ -27,6 +27,8 @@ BOT_CALLS = {
     "codepipeline:PutApprovalResult", "codepipeline:StopPipelineExecution",
     # bot/adapters/aws/ec2_images.py
     "ec2:DescribeImages",
+    # bot/adapters/aws/ec2_sharing.py: a release's distribution (§13): copies, their tags, the accounts' permissions
+    "ec2:CopyImage", "ec2:CreateTags", "ec2:ModifyImageAttribute", "ec2:ModifySnapshotAttribute",
     # bot/adapters/aws/ssm_parameters.py (the upstream watch); preflight.py too
     "ssm:GetParameter",
     # bot/adapters/aws/build_leftovers.py (the leak sweep)
@@ -48,12 +50,18 @@ BOT_CALLS = {
 }  # fmt: skip
 # Not called by the bot: Auto Scaling checks them on whoever starts or rolls back an instance refresh.
 CHECKED_BY_AUTO_SCALING = {"ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"}
+# Not called by the bot: EC2 checks them on whoever makes an encrypted CopyImage (the source's and the copy's key).
+CHECKED_BY_EBS = {
+    "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+    "kms:CreateGrant",
+}  # fmt: skip
 
 # Where the bot calls AWS, and the names its clients go by there.
 CALL_SITES = {
     "bot/adapters/aws/codecommit.py": r"self\._client",
     "bot/adapters/aws/codepipeline.py": r"self\._client",
     "bot/adapters/aws/ec2_images.py": r"self\._client",
+    "bot/adapters/aws/ec2_sharing.py": r"self\._client",
     "bot/adapters/aws/ssm_parameters.py": r"self\._client",
     "bot/adapters/aws/build_leftovers.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
@@ -216,7 +224,7 @@ def test_resource_star_comes_only_with_named_actions(templates):
 def test_bot_task_role_allows_exactly_the_calls_the_bot_makes(templates):
     role = templates["bot-role"]["Resources"]["TaskRole"]["Properties"]
     allowed = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in as_list(s["Action"])}
-    assert allowed == BOT_CALLS | CHECKED_BY_AUTO_SCALING
+    assert allowed == BOT_CALLS | CHECKED_BY_AUTO_SCALING | CHECKED_BY_EBS
 
 
 def test_the_bots_code_calls_exactly_the_listed_aws_operations():

@@ -13,7 +13,7 @@ import pytest
 
 from tests.infra.cfn import ACCOUNT, PREFIX, REGION, render, role_statements
 from tests.infra.conftest import ROOT
-from tests.infra.test_cloudformation import BOT_CALLS, CHECKED_BY_AUTO_SCALING, as_list
+from tests.infra.test_cloudformation import BOT_CALLS, CHECKED_BY_AUTO_SCALING, CHECKED_BY_EBS, as_list
 from tests.infra.test_iam_calls import CALLS
 
 MEMBER = "210987654321"
@@ -48,7 +48,7 @@ def document(*statements: dict) -> dict:
 
 
 def member_requests() -> list[dict]:
-    values = {"region": REGION, "member": MEMBER, "prefix": PREFIX}
+    values = {"region": REGION, "member": MEMBER, "prefix": PREFIX, "bakery": ACCOUNT}
 
     def fill(node):
         if isinstance(node, str):
@@ -74,7 +74,7 @@ def decide_as_member_role(iam, statements: list[dict], request: dict) -> str:
 
 def test_the_member_role_allows_exactly_the_bots_per_image_calls(templates):
     actions = {a for s in member_role(templates) for a in as_list(s["Action"])}
-    assert actions == (BOT_CALLS - BAKERY_ONLY) | CHECKED_BY_AUTO_SCALING
+    assert actions == (BOT_CALLS - BAKERY_ONLY) | CHECKED_BY_AUTO_SCALING | CHECKED_BY_EBS
 
 
 def test_the_member_calls_file_asks_for_every_action_of_the_role(templates):

@@ -37,6 +37,16 @@ GOLDEN = [
      ":warning: Could not roll back rollout `r-abcdef`: no refresh &lt;to&gt; roll back"),
     (NoticeKind.DEFAULT_VERSION_FAILED, dict(version=7, error="AccessDenied"),
      ":warning: The refresh succeeded but version 7 could not be made the launch template's default: AccessDenied"),
+    (NoticeKind.DISTRIBUTION_FAILED,
+     dict(error="The copy ami-0c0ffee in us-east-1 is failed: <KMS key disabled>", final=True, retry_seconds=0,
+          regions="us-east-1", accounts="210987654321"),
+     ":x: Could not copy to us-east-1 and share with 210987654321: The copy ami-0c0ffee in us-east-1 is failed: "
+     "&lt;KMS key disabled&gt;\nNothing that follows this release (children, rollouts) starts."),
+    (NoticeKind.DISTRIBUTION_FAILED,
+     dict(error="Could not copy AMI ami-1 from eu-west-1 to us-east-1: Rate exceeded (RequestLimitExceeded)",
+          final=False, retry_seconds=120, regions="", accounts="210987654321"),
+     ":warning: Could not share with 210987654321 yet; trying again in 2 min: Could not copy AMI ami-1 from "
+     "eu-west-1 to us-east-1: Rate exceeded (RequestLimitExceeded)"),
     (NoticeKind.TEXT, dict(text=":x: Stage *Bake* failed in action *Packer*."),
      ":x: Stage *Bake* failed in action *Packer*."),
 ]  # fmt: skip

@@ -68,18 +68,27 @@ class Ec2Sharing:
     def tags(self, ami_id: str) -> dict[str, str]:
         return {t["Key"]: t.get("Value", "") for t in self.image(ami_id).get("Tags") or []}
 
-    def tag(self, ami_id: str, tags: dict[str, str]) -> None:
-        """Put `tags` on the AMI (CopyImageTags may already have: writing them again changes nothing)."""
+    def tag(self, ami_id: str, tags: dict[str, str], *, snapshots: bool = False) -> None:
+        """Put `tags` on the AMI, and on its EBS snapshots once it has them (CopyImage's CopyImageTags reaches the
+        AMI alone): the bakery's roles share only what carries `bakery:image`. Writing them again changes nothing."""
         if not tags:
             return
+        resources = [ami_id, *(self._snapshots(ami_id) if snapshots else ())]
         aws_call(
             f"tag AMI {ami_id} in {self.region}",
             self._client.create_tags,
             errors=_GONE,
             default=ImageError,
             service="EC2",
-            Resources=[ami_id],
+            Resources=resources,
             Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+        )
+
+    def _snapshots(self, ami_id: str) -> tuple[str, ...]:
+        return tuple(
+            str(m["Ebs"]["SnapshotId"])
+            for m in self.image(ami_id).get("BlockDeviceMappings") or []
+            if (m.get("Ebs") or {}).get("SnapshotId")
         )
 
     def share(self, ami_id: str, accounts: tuple[str, ...]) -> tuple[str, ...]:
@@ -98,11 +107,7 @@ class Ec2Sharing:
             ImageId=ami_id,
             LaunchPermission={"Add": users},
         )
-        snapshots = tuple(
-            str(m["Ebs"]["SnapshotId"])
-            for m in self.image(ami_id).get("BlockDeviceMappings") or []
-            if (m.get("Ebs") or {}).get("SnapshotId")
-        )
+        snapshots = self._snapshots(ami_id)
         for snapshot in snapshots:
             aws_call(
                 f"share snapshot {snapshot} of AMI {ami_id} in {self.region} with {', '.join(accounts)}",
