@@ -129,11 +129,15 @@ class Distributions:
 
     def _accounts(self, bake: Bake, image: ImageConfig) -> tuple[str, ...]:
         assert image.share_with is not None
-        owners = {a.account_id for a in bake.amis} | {image.account or self._config.bakery_account}
-        return tuple(a for a in image.share_with.accounts if a not in owners)  # an owner needs no permission
+        owner = self._owner(image)  # the image's account owns its AMIs (§13), whatever a bake result says
+        return tuple(a for a in image.share_with.accounts if a != owner)  # an owner needs no permission
+
+    def _owner(self, image: ImageConfig) -> str:
+        return image.account or self._config.bakery_account
 
     def _start(self, bake: Bake, image: ImageConfig, train_id: str) -> None:
         source = next((a for a in bake.amis if a.region == image.region), bake.amis[0])
+        source = replace(source, account_id=self._owner(image) or source.account_id)  # the copies' account too
         dist = Distribution(
             request_id=bake.request_id,
             image=bake.image,

@@ -60,6 +60,7 @@ class Options:
     leak_sweep_delay: float = 120.0  # the first sweep: not while the bot starts (nothing it finds is urgent)
     train_wait_sweep_every: float = 60.0  # starting trains' rollouts whose target was freed without a signal
     distribution_poll_every: float = 30.0  # how often a release's copies are looked at until they are available
+    distribution_retry_first: float = 60.0  # after an AWS error, the first wait before trying again (it doubles)
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
 
@@ -168,6 +169,7 @@ def build_bot(
         copier_for=aws.sharing_for,
         ami_key_alias=env.ami_key_alias,
         run_async=workers.submit,
+        retry_first=opts.distribution_retry_first,
     )
 
     def deliver(note: Notification) -> None:

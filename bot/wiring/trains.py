@@ -56,6 +56,7 @@ def build_trains(
     copier_for: Callable[[Where], AmiCopier],
     ami_key_alias: str,
     run_async: Callable[[Callable[[], None]], None],
+    retry_first: float = 60.0,
 ) -> TrainServices:
     # The bake service opens automatic bakes; the train's door adds each as a hop of its train.
     auto = TrainAutoBakes(config=config, store=store, inner=bakes, trains=trains)
@@ -74,7 +75,7 @@ def build_trains(
     # worker (children commit to git, targets roll), never on the chore's thread.
     distributions = Distributions(
         config=config, store=store, trains=trains, copier_for=copier_for, mutate_bake=bakes.mutate,
-        key_alias=ami_key_alias,
+        key_alias=ami_key_alias, retry_first=retry_first,
     )  # fmt: skip
     release_flow = ReleaseFlow(**shared, rollouts=rollouts, distributions=distributions)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from bot.sandbox.aws.seed import register_ami
 from bot.trains.book import train_id_for
@@ -41,13 +42,26 @@ class Ec2Side:
         self.copy_state = ""  # "" : as moto says; else the state every copy is described in
         self.reason = ""
         self.described: list[str] = []
+        self.refusals = 0  # CopyImage answers this many times with `refusal` before it copies
+        self.refusal = ("ResourceLimitExceeded", "You have reached the limit of concurrent AMI copies")
         self.lock = threading.Lock()
         session.events.register("provide-client-params.ec2.CopyImage", self._copy)
+        session.events.register("before-call.ec2.CopyImage", self._refuse)
         session.events.register("after-call.ec2.DescribeImages", self._described)
 
     def _copy(self, params: dict[str, Any], **_: Any) -> None:
         with self.lock:
             self.copies.append(dict(params))
+
+    def _refuse(self, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+        """EC2's error answer, as botocore would have parsed it (a stand-in: moto has no copy quota)."""
+        with self.lock:
+            if self.refusals <= 0:
+                return None
+            self.refusals -= 1
+        code, message = self.refusal
+        answer = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return AWSResponse("https://ec2.us-east-1.amazonaws.com/", 400, {}, None), answer
 
     def _described(self, parsed: dict[str, Any], **_: Any) -> None:
         for image in parsed.get("Images") or []:
@@ -220,3 +234,21 @@ def test_a_source_ami_ec2_does_not_know_fails_the_hop_with_ec2s_words(bakery_fac
     assert "Nothing that follows this release" in said  # no retry can help: the hop fails at once
     bakery.wait_idle()
     assert web_bake(bakery, rid) is None and copies_in("us-east-1", rid) == []
+
+
+def test_an_aws_error_is_told_once_and_tried_again_with_the_same_client_token(bakery_factory, side):
+    side.refusals = 2
+    bakery = bakery_factory(text=distributing)
+    rid, ami = released_base(bakery)
+
+    web = bakery.wait(lambda: web_bake(bakery, rid), what="web's automatic bake after two refusals", timeout=30)
+    [copy] = copies_in("us-east-1", rid)
+    assert web.source_ami == copy["ImageId"]
+    assert len(side.copies) == 3 and len({c["ClientToken"] for c in side.copies}) == 1  # one copy, asked 3 times
+    bakery.wait_idle()
+    said = [m["text"] for m in bakery.thread(rid) if "trying again" in m["text"]]
+    assert said == [  # the same error twice is told once
+        f":warning: Could not copy to us-east-1 and share with {MEMBER} yet; trying again in 1 min: Could not copy "
+        f"AMI {ami} from eu-west-1 to us-east-1: You have reached the limit of concurrent AMI copies "
+        "(ResourceLimitExceeded)"
+    ]
