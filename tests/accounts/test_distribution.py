@@ -124,10 +124,11 @@ def side(bakery_factory) -> Ec2Side:
     return Ec2Side(bakery_factory.session)
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "dynamodb"])
 def test_a_released_base_is_copied_encrypted_with_its_tags_and_shared_before_web_bakes_on_the_copy(
-    bakery_factory, side
+    bakery_factory, side, backend
 ):
-    bakery = bakery_factory(text=distributing)
+    bakery = bakery_factory(text=distributing, backend=backend)
     rid, ami = released_base(bakery)
 
     web = bakery.wait(lambda: web_bake(bakery, rid), what="web's automatic bake", timeout=30)
