@@ -17,4 +17,6 @@ pytest_plugins = [
     "tests.fixtures.slack",
     "tests.fixtures.bakery",
     "tests.fixtures.socket_mode",
+    # Installs LocalStack in the background once tests/infra/test_localstack.py is collected, and runs it last.
+    "tests.infra.localstack",
 ]

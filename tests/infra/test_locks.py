@@ -63,13 +63,13 @@ def requirement_pins(path: Path) -> dict[str, tuple[str, list[str]]]:
 
 
 def input_pins(path: Path) -> dict[str, str]:
-    """name -> version of a locks/*.in file: every line an exact pin."""
+    """name -> version of a locks/*.in file: every line an exact pin (extras, `name[extra]`, left out of the name)."""
     pins = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             name, sep, version = line.partition("==")
             assert sep, f"{path.name}: {line} is not an exact pin"
-            pins[name.strip().lower()] = version.strip()
+            pins[name.partition("[")[0].strip().lower()] = version.strip()
     return pins
 
 

@@ -146,10 +146,24 @@ def test_the_external_id_is_never_echoed(templates):
 def test_the_member_rule_forwards_the_bakerys_pattern_to_the_bakery_bus(templates):
     member = render(templates, "member-account", **MEMBER_PARAMETERS)["PipelineEventsRule"]["Properties"]
     bakery = render(templates, "notifications")["PipelineEventsRule"]["Properties"]
-    assert member["EventPattern"] == bakery["EventPattern"]
+    # The bakery's rule also names the accounts it takes events from (the next test); the member's own bus
+    # carries only the member's events.
+    assert member["EventPattern"] == {k: v for k, v in bakery["EventPattern"].items() if k != "account"}
     [target] = member["Targets"]
     assert target["Arn"] == BUS
     assert target["RoleArn"] == "getatt:ForwardEventsRole.Arn"
+
+
+@pytest.mark.parametrize(("listed", "accounts"), [
+    ([""], [ACCOUNT]),
+    ([MEMBER], [ACCOUNT, MEMBER]),
+    ([MEMBER, "444444444444"], [ACCOUNT, MEMBER, "444444444444"]),
+])
+def test_the_bakery_rule_takes_events_of_its_own_and_the_listed_accounts_only(templates, listed, accounts):
+    """A second guard behind the bus policy: it holds where a policy is not enforced (LocalStack,
+    tests/infra/test_localstack.py) or was widened by hand."""
+    rule = render(templates, "notifications", MemberAccounts=listed)["PipelineEventsRule"]["Properties"]
+    assert rule["EventPattern"]["account"] == accounts
 
 
 def put_events(templates, iam, sender: str, listed: list[str]) -> str:
