@@ -153,7 +153,12 @@ def inline_paths(text: str | None = None) -> list[str]:
     """The prose's inline `code` spans that are a path in this repository (`bot/wiring/`, `infra/`)."""
     text = README.read_text() if text is None else text
     spans = re.findall(r"`([^`\n]+)`", re.sub(r"^[ \t]*```.*?^[ \t]*```", "", text, flags=re.DOTALL | re.MULTILINE))
-    return [s for s in spans if re.fullmatch(r"\.?[A-Za-z0-9_<>.-]+(/[A-Za-z0-9_<>.*-]+)*/?", s) and "/" in s]
+    # A KMS alias (`alias/ami-bakery-ami`) looks like a path but names a key in AWS.
+    return [
+        s
+        for s in spans
+        if re.fullmatch(r"\.?[A-Za-z0-9_<>.-]+(/[A-Za-z0-9_<>.*-]+)*/?", s) and "/" in s and not s.startswith("alias/")
+    ]
 
 
 def made_by_the_readme() -> set[str]:
