@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.infra.conftest import ROOT
+from tests.infra.localstack import VENV as LOCALSTACK_VENV
 
 README = ROOT / "README.md"
 PATH_SUFFIXES = (".yaml", ".yml", ".py", ".hcl", ".sh", "Dockerfile")
@@ -168,6 +169,8 @@ def made_by_the_readme() -> set[str]:
         words = split_words(command)
         if words[:1] in (["cp"], ["mv"]):
             made.add([w for w in words[1:] if not w.startswith("-")][-1])
+    # `make test` makes LocalStack's venv (tests/infra/localstack.py), which the README says where to find.
+    made.add(str(LOCALSTACK_VENV.relative_to(ROOT)))
     return made | {f"./{m}" for m in made}
 
 
