@@ -19,9 +19,9 @@ from bot.approvals.record import ApprovalState, ApprovalStatus
 from bot.approvals.submit import ApprovalSubmitter
 from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
-from bot.config import Config
+from bot.config import Config, ImageConfig
 from bot.config.model import Where
-from bot.domain.errors import BadRequest, ChatError, NotAllowed, NotFound
+from bot.domain.errors import BadRequest, BakeryError, ChatError, NotAllowed, NotFound
 from bot.domain.ids import derived_key
 from bot.domain.models import ApprovalRequest, Verdict
 from bot.domain.ports import Chat, PipelineApi, StateStore
@@ -71,29 +71,51 @@ class ApprovalService:
     # --- a notification arrives --------------------------------------------------------------
 
     def receive(self, note: ApprovalRequest) -> None:
-        """Attach an approval notification to its bake (idempotent: repeats change nothing)."""
+        """Attach an approval notification to its bake (idempotent: repeats change nothing).
+
+        A notification names no account, and two accounts may both have this pipeline name (§13): it belongs to
+        the image whose pipeline, asked in its own account, waits on its token; to none when none does.
+        """
         log.info("approval.received pipeline=%s stage=%s action=%s", note.pipeline, note.stage, note.action)
-        image = self._config.image_for_pipeline(note.pipeline)
-        if image is None:
+        candidates = self._config.images_with_pipeline(note.pipeline)
+        if not candidates:
             log.info("approval.ignored reason=unknown-pipeline pipeline=%s", note.pipeline)
             return
         key = approval_key(note.token)
         if self._store.get(APPROVAL, key):
             log.info("approval.duplicate key=%s", key)
             return
-        pipeline = self._pipeline_for(image)
-        execution_id = pipeline.approval_execution(
-            pipeline=note.pipeline, stage=note.stage, action=note.action, token=note.token
-        )
-        if execution_id is None:
-            # Decided, expired or replaced before we saw it: there is nothing left to ask anyone.
+        found = self._waiting_on(note, candidates)
+        if found is None:
+            # Decided, expired or replaced before we saw it, or no account of ours shows this token.
             log.info("approval.ignored reason=not-waiting pipeline=%s stage=%s", note.pipeline, note.stage)
             return
+        image, execution_id = found
         request_id = self._bakes.request_for_execution(image, note.pipeline, execution_id, iso(self._clock()))
         self._store.create(APPROVAL, key, {"request_id": request_id})
         state = ApprovalState(key=key, request=note, execution_id=execution_id, received_at=iso(self._clock()))
         self._bakes.mutate(request_id, lambda b: None if b.approval(key) else b.with_approval(state))
         log.info("approval.opened request_id=%s key=%s execution_id=%s", request_id, key, execution_id)
+
+    def _waiting_on(self, note: ApprovalRequest, candidates: list[ImageConfig]) -> tuple[ImageConfig, str] | None:
+        """The image (and execution) whose pipeline, in its own account, waits on the note's token. An account
+        that cannot be asked (a refused role, CodePipeline down) is retried with the message unless another
+        account's pipeline shows the token: a token is one approval's, in one account."""
+        failed: BakeryError | None = None
+        for image in candidates:
+            try:
+                execution_id = self._pipeline_for(image).approval_execution(
+                    pipeline=note.pipeline, stage=note.stage, action=note.action, token=note.token
+                )
+            except BakeryError as exc:
+                log.warning("approval.check_failed image=%s pipeline=%s error=%s", image.name, note.pipeline, exc)
+                failed = failed or exc
+                continue
+            if execution_id is not None:
+                return image, execution_id
+        if failed is not None:
+            raise failed
+        return None
 
     # --- someone clicks ----------------------------------------------------------------------
 

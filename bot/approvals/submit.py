@@ -16,8 +16,8 @@ from bot.bakes.record import Bake
 from bot.bakes.service import BakeService
 from bot.config import Config
 from bot.config.model import Where
-from bot.domain.errors import ApprovalAlreadyDecided, ApprovalTokenInvalid, BakeryError, ChatError
-from bot.domain.models import Decision, Verdict
+from bot.domain.errors import ApprovalAlreadyDecided, ApprovalTokenInvalid, BakeryError, ChatError, RoleRefused
+from bot.domain.models import Decision, NoticeKind, Verdict
 from bot.domain.ports import Chat, PipelineApi
 from bot.domain.replies import Decided, DecisionLost, DecisionRefused, Reply
 
@@ -75,6 +75,10 @@ class ApprovalSubmitter:
         except BakeryError as exc:
             log.exception("approval.submit_failed request_id=%s key=%s", request_id, key)
             failure = str(exc)
+            if isinstance(exc, RoleRefused):  # the thread says why, for everyone, not only the one who clicked
+                self._bakes.mutate(
+                    request_id, lambda b: b.with_notice("role-refused", NoticeKind.ROLE_REFUSED, reason=failure)
+                )
             # Nothing was decided: open the approval again so someone can retry.
             self._bakes.mutate(
                 request_id,

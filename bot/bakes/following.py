@@ -14,10 +14,11 @@ from datetime import datetime
 
 from bot.bakes.images import note_recent, record_latest
 from bot.bakes.progress import advance, apply_result, close_approvals
-from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
+from bot.bakes.record import ACTIVE, BAKE, Bake, BakeStatus, bake_index
+from bot.bakes.result_check import believed_amis
 from bot.config import Config, ImageConfig
 from bot.config.model import Where
-from bot.domain.errors import BakeryError, PipelineError, StateConflict
+from bot.domain.errors import BakeryError, PipelineError, RoleRefused, StateConflict
 from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent, PipelineState
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.times import iso
@@ -77,7 +78,13 @@ class PipelineFollower:
             # No image of ours runs this pipeline in that account (§13: a member account never advances another's).
             log.info("event.ignored reason=unknown-pipeline pipeline=%s account=%s", ev.pipeline, ev.account)
             return
-        request_id = self.request_for_execution(image, ev.pipeline, ev.execution_id, ev.time)
+        try:
+            request_id = self.request_for_execution(image, ev.pipeline, ev.execution_id, ev.time)
+        except RoleRefused as exc:
+            # Which bake this is cannot be known without its account: the message stays for a retry (the
+            # assumed sessions back off meanwhile), and the image's bakes in flight say why they stand still.
+            self._tell_refused(exc, [b.request_id for b in self._in_flight(image.name)])
+            raise
         before = self._get(request_id)
 
         def change(b: Bake) -> Bake | None:
@@ -110,6 +117,17 @@ class PipelineFollower:
             self._on_success(after, image)
         self._released(after or before)
 
+    def _in_flight(self, image: str) -> list[Bake]:
+        bakes = (Bake.from_doc(r.doc) for r in self._store.find(BAKE, ACTIVE))
+        return [b for b in bakes if b.image == image and not b.terminal]
+
+    def _tell_refused(self, exc: RoleRefused, request_ids: list[str]) -> None:
+        """Each bake's thread says, once, that the bakery cannot reach its image's account, and why."""
+        reason = str(exc)
+        for request_id in request_ids:
+            log.warning("bake.role_refused request_id=%s account=%s image=%s", request_id, exc.account, exc.image)
+            self._mutate(request_id, lambda b: b.with_notice("role-refused", NoticeKind.ROLE_REFUSED, reason=reason))
+
     def _released(self, bake: Bake | None) -> None:
         """A released bake (Publish succeeded, AMIs known) sets the train moving: on every message about it,
         not only the first, so a redelivery after a crash resumes; what follows it is idempotent."""
@@ -127,6 +145,9 @@ class PipelineFollower:
     def _find_amis(self, request_id: str, image: ImageConfig) -> None:
         try:
             amis = self._images_for(image).find_by_request(request_id)
+        except RoleRefused as exc:
+            self._tell_refused(exc, [request_id])
+            return
         except BakeryError:
             log.exception("bake.ami_lookup_failed request_id=%s", request_id)
             return
@@ -142,6 +163,9 @@ class PipelineFollower:
             self._released(after)
 
     def _apply_result(self, result: BakeResult) -> None:
+        """A bake result, believed for the bake it names only as far as its image's account shows it (§13,
+        result_check). Runs where notifications are handled (the SQS consumer, the /sns route), never on a
+        Slack listener: the check calls EC2 in that account."""
         image = self._config.images.get(result.image)
         if image is None or image.pipeline != result.pipeline:
             log.warning("result.ignored reason=unknown-image image=%s pipeline=%s", result.image, result.pipeline)
@@ -158,6 +182,19 @@ class PipelineFollower:
         if rec.doc.get("image") != result.image:
             log.warning("result.ignored reason=image-mismatch request_id=%s", request_id)
             return
+        try:
+            believed = believed_amis(self._config, self._images_for, image, request_id, result)
+        except RoleRefused as exc:
+            self._tell_refused(exc, [request_id])
+            raise  # the result is kept for a retry: it may be the genuine one
+        if result.amis and not believed:
+            log.warning("result.ignored reason=no-ami-believed request_id=%s image=%s", request_id, result.image)
+            return
+        if not result.amis and self._config.has_member_accounts:
+            # Nothing to check it by in the image's account: any member account could have sent it (§13).
+            log.warning("result.ignored reason=nothing-to-check request_id=%s image=%s", request_id, result.image)
+            return
+        result = replace(result, amis=believed)
         after = self._mutate(request_id, lambda b: apply_result(b, result))
         bake = after or Bake.from_doc(rec.doc)  # a repeat changes nothing, but may find the AMIs unrecorded
         if bake.status == BakeStatus.SUCCEEDED and bake.amis:

@@ -63,6 +63,7 @@ class BakeService:
         on_success: Callable[[Bake], None] | None = None,
         parameters_for: Callable[[Where], Parameters] | None = None,
         on_release: Callable[[Bake], None] | None = None,
+        reach: Callable[[ImageConfig], None] = lambda image: None,
     ):
         self._config = config
         self._store = store
@@ -72,6 +73,7 @@ class BakeService:
         self._run_async = run_async
         self._clock = clock
         self._new_id = new_id
+        self._reach = reach  # raises RoleRefused when the image's account cannot be reached (§13)
         self._inputs = BakeInputs(config=config, store=store, repo_for=repo_for, parameters_for=parameters_for)
         self._automatic = AutomaticBakes(
             config=config, store=store, inputs=self._inputs, in_flight=self.in_flight, record=self._record, clock=clock
@@ -149,6 +151,8 @@ class BakeService:
                 f"Image `{image.name}` does not declare {', '.join(f'`{k}`' for k in unknown)}; "
                 f"variables you may set: {allowed}."
             )
+        # A refused role is told now, as the answer to /bake, rather than in the thread after the answer.
+        self._reach(image)
         source_ami = self._inputs.source_ami(image, request.source_ami)
         inputs = self._inputs.fingerprint(image, request.variables, source_ami)
         baked = self._inputs.already_baked(image.name, inputs)

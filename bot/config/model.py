@@ -127,6 +127,20 @@ class Config:
         arns = [a.split(":") for a in self.notifications.sns_topic_arns]
         return arns[0][4] if arns and len(arns[0]) > 4 else ""
 
+    @property
+    def has_member_accounts(self) -> bool:
+        """Whether any image lives in another account (§13): then a member account can publish to the bakery's
+        topic, and a message that names no account is believed only once checked in its image's account."""
+        return any(i.account_role for i in self.images.values())
+
+    def account_of(self, image: ImageConfig) -> str:
+        """The account an image lives in: its role's, else the bakery's own ("" when that is unknown)."""
+        return image.account or self.bakery_account
+
+    def images_with_pipeline(self, pipeline: str) -> list[ImageConfig]:
+        """Every image whose pipeline has this name: one per account (the validator refuses two in one)."""
+        return [i for i in self.images.values() if i.pipeline == pipeline]
+
     def image_for_pipeline(self, pipeline: str, account: str = "") -> ImageConfig | None:
         """The image whose pipeline this is, believed only from its own account (§13): a member image's events come
         from its account, the bakery's own images' from the bakery's (or, when that is unknown, from no member

@@ -112,7 +112,7 @@ class Validator(FieldChecks):
             return {}
         images_raw = self.mapping(raw, "images", set(raw) if isinstance(raw, dict) else set())
         images: dict[str, ImageConfig] = {}
-        pipelines: dict[str, str] = {}
+        pipelines: dict[tuple[str, str], str] = {}  # (pipeline, account) -> image
         for name, body in images_raw.items():
             path = f"images.{name}"
             if not isinstance(name, str) or not IMAGE_NAME_RE.fullmatch(name):
@@ -132,10 +132,15 @@ class Validator(FieldChecks):
             repository = self.checked(b.get("repository"), f"{path}.repository", repository_problem)
             branch = self.checked(b.get("branch"), f"{path}.branch", branch_problem)
             pipeline = self.string(b.get("pipeline"), f"{path}.pipeline", PIPELINE_RE, "a CodePipeline name")
-            if pipeline and pipeline in pipelines:
-                self.err(f"{path}.pipeline", f"pipeline {pipeline!r} is already used by image {pipelines[pipeline]!r}")
+            role = account_keys.account_role(self, b.get("account_role"), f"{path}.account_role")
+            # A pipeline name is unique within an account; two accounts may both have `ami-bakery-web` (§13).
+            key = (pipeline or "", role.split(":")[4] if role else "")
+            if pipeline and key in pipelines:
+                where = f" in account {key[1]}" if key[1] else " in the bakery's account"
+                used = f"pipeline {pipeline!r} is already used by image {pipelines[key]!r}{where}"
+                self.err(f"{path}.pipeline", used)
             elif pipeline:
-                pipelines[pipeline] = name
+                pipelines[key] = name
             variables: dict[str, str] = {}
             vars_raw = b.get("variables")
             if vars_raw is not None and not isinstance(vars_raw, dict):
@@ -168,7 +173,7 @@ class Validator(FieldChecks):
                 on_parent_release=train_keys.choice(
                     self, b.get("on_parent_release"), f"{path}.on_parent_release", train_keys.ON_PARENT_RELEASE
                 ),
-                account_role=account_keys.account_role(self, b.get("account_role"), f"{path}.account_role"),
+                account_role=role,
                 share_with=account_keys.share_with(self, b.get("share_with"), f"{path}.share_with"),
             )
         for name, image in images.items():

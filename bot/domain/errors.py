@@ -7,6 +7,18 @@ class BakeryError(Exception):
     """Base of every error the bakery raises on purpose; its message is fit to show a user."""
 
 
+class RoleRefused(BakeryError):
+    """The bakery could not act in an image's account: STS refused (or could not be asked for) its role (§13).
+
+    `account` and `image` say where; the message is the sentence the bake's thread and `/bake` show.
+    """
+
+    def __init__(self, message: str, *, account: str = "", image: str = ""):
+        super().__init__(message)
+        self.account = account
+        self.image = image
+
+
 class ConfigError(BakeryError):
     """The configuration file or environment is invalid; `problems` lists each with its key path."""
 

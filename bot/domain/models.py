@@ -252,6 +252,7 @@ class NoticeKind(StrEnum):
     EXECUTION_ENDED = "execution_ended"  # execution_id, state: superseded, canceled or stopped
     RESULT_FAILED = "result_failed"  # status, log_url: the build's own report
     COMMIT_FAILED = "commit_failed"  # reason
+    ROLE_REFUSED = "role_refused"  # reason: the bakery cannot reach the image's account (§13), in one sentence
     INTERRUPTED = "interrupted"  # the bot restarted before the bake's commit was confirmed
     NO_AMIS = "no_amis"  # the pipeline succeeded but no AMI was found
     ROLLOUT_ENDED = "rollout_ended"  # rollout_id, target, ami_id, status, version, detail

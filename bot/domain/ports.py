@@ -76,6 +76,10 @@ class Images(Protocol):
         """What EC2 knows of one AMI (state, tags), or None when there is no such AMI."""
         ...
 
+    def describe_own(self, ami_id: str) -> ImageInfo | None:
+        """The AMI if the account this client acts in owns it, else None (whoever else shares it)."""
+        ...
+
 
 class Parameters(Protocol):
     """SSM parameters (one region), the public upstream ones (`/aws/service/…`) and `/bakery/images/…`."""

@@ -64,6 +64,10 @@ def _commit_failed(f: Fields) -> str:
     return f":x: Could not commit the bake request: {escape(f['reason'])}"
 
 
+def _role_refused(f: Fields) -> str:
+    return f":no_entry: {escape(f['reason'])}"
+
+
 def _interrupted(f: Fields) -> str:
     return (
         ":warning: The bot restarted before this bake's commit was confirmed. If a pipeline "
@@ -123,6 +127,7 @@ _TEXT: dict[NoticeKind, Callable[[Fields], str]] = {
     NoticeKind.EXECUTION_ENDED: _execution_ended,
     NoticeKind.RESULT_FAILED: _result_failed,
     NoticeKind.COMMIT_FAILED: _commit_failed,
+    NoticeKind.ROLE_REFUSED: _role_refused,
     NoticeKind.INTERRUPTED: _interrupted,
     NoticeKind.NO_AMIS: _no_amis,
     NoticeKind.ROLLOUT_ENDED: _rollout_ended,

@@ -5,11 +5,14 @@ services reach AWS and git through, made from those clients per region, or per i
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.credentials import _local_now  # botocore's own clock for credentials, unless a test moves it
 
 from bot.adapters.aws.assumed import AssumedSessions
 from bot.adapters.aws.autoscaling import Fleet
@@ -30,13 +33,22 @@ from bot.domain.ports import SourceRepo
 class Clients:
     """One boto3 client per (service, region, account), made on first use and shared by every thread."""
 
-    def __init__(self, session: boto3.Session, default_region: str | None, *, external_id: str = ""):
+    def __init__(
+        self,
+        session: boto3.Session,
+        default_region: str | None,
+        *,
+        external_id: str = "",
+        time_fetcher: Callable[[], datetime] | None = None,
+    ):
         self._session = session
         self._default_region = default_region
         self._clients: dict[tuple[str, str | None, str, str], Any] = {}
         self._lock = threading.Lock()
         # The bot's own STS client assumes the images' roles; their sessions are shared like the clients.
-        self.assumed = AssumedSessions(partial(self, "sts"), external_id=external_id)
+        self.assumed = AssumedSessions(
+            partial(self, "sts"), external_id=external_id, time_fetcher=time_fetcher or _local_now
+        )
 
     def __call__(self, service: str, region: str | None, image: ImageConfig | None = None) -> Any:
         region = region or self._default_region
@@ -50,6 +62,12 @@ class Clients:
         client = session.client(service, region_name=region)
         with self._lock:
             return self._clients.setdefault(key, client)
+
+    def reach(self, image: ImageConfig) -> None:
+        """Fetch (or find cached) the credentials of an image's role now; AssumeRoleRefused when STS refuses."""
+        if image.account_role:
+            region = image.region or self._default_region
+            self.assumed.session(image.account_role, image.name, region).get_credentials().get_frozen_credentials()
 
     def of(self, service: str, where: Where) -> Any:
         """The client for an image (in its account and region) or for a region of the bot's own account."""
@@ -99,6 +117,10 @@ class Adapters:
                 )
                 self._repos[image.name] = LinkedRepo(repo, image.name, self._links) if self._links.local else repo
             return self._repos[image.name]
+
+    def reach(self, image: ImageConfig) -> None:
+        """Whether the bot can act in the image's account now (§13): raises AssumeRoleRefused when not."""
+        self._client.reach(image)
 
     def pipeline_for(self, where: Where) -> CodePipelineApi:
         return CodePipelineApi(self._client.of("codepipeline", where))

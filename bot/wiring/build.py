@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypedDict
 
@@ -63,6 +63,7 @@ class Options:
     distribution_retry_first: float = 60.0  # after an AWS error, the first wait before trying again (it doubles)
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
+    assume_role_clock: Callable[[], datetime] | None = None  # the assumed roles' clock (expiry, back-off); tests'
 
 
 class _Core(TypedDict):
@@ -104,7 +105,7 @@ def build_bot(
     opts = options or Options()
     # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
     session = session or boto3.Session(region_name=env.aws_region or None)
-    clients = Clients(session, env.aws_region or None, external_id=env.external_id)
+    clients = Clients(session, env.aws_region or None, external_id=env.external_id, time_fetcher=opts.assume_role_clock)
     aws = Adapters(clients, workdir=env.workdir, links=opts.links)
     store = open_store(
         backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
@@ -139,6 +140,7 @@ def build_bot(
         pipeline_for=aws.pipeline_for,
         images_for=aws.images_for,
         on_success=buttons.offer,
+        reach=aws.reach,
         on_release=lambda bake: train.release_flow.released(bake),  # built below: it needs the rollouts
         parameters_for=aws.parameters_for,  # a parentless image with upstream is pinned on its parameter's value
     )

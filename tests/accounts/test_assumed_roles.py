@@ -137,8 +137,9 @@ def test_a_refused_assume_role_is_one_line_naming_the_role_and_the_image(own, tm
     with pytest.raises(AssumeRoleRefused) as refused:
         aws.images_for(WEB).find_by_request("b-web001")
     message = str(refused.value)
-    assert message.startswith(f"Could not assume role {ROLE} for image web: User: ")
-    assert message.endswith("(AccessDenied)") and "\n" not in message
+    assert message.startswith(f"The bakery cannot reach account {MEMBER} for image web: User: ")
+    assert message.endswith("(AccessDenied). Check the role's trust policy and BAKERY_EXTERNAL_ID.")
+    assert "\n" not in message
     assert "testing" not in message  # the bot's own credentials (the suite's) never show
     assert aws.images_for(BASE).find_by_request("b-web001") == []  # the bot's own account is unaffected
 
@@ -174,9 +175,9 @@ def test_bakery_check_aws_names_the_refused_role_by_its_key_path(own, refusing_s
     finally:
         fake.stop()
     assert problems == [
-        f"images.web.account_role: Could not assume role {ROLE} for image web: User: arn:aws:sts::{ACCOUNT}:"
-        f"assumed-role/ami-bakery/bot is not authorized to perform: sts:AssumeRole on resource: {ROLE}"
-        " (AccessDenied)"
+        f"images.web.account_role: The bakery cannot reach account {MEMBER} for image web: User: arn:aws:sts::"
+        f"{ACCOUNT}:assumed-role/ami-bakery/bot is not authorized to perform: sts:AssumeRole on resource: {ROLE}"
+        " (AccessDenied). Check the role's trust policy and BAKERY_EXTERNAL_ID."
     ]
 
 

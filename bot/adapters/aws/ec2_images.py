@@ -42,8 +42,16 @@ class Ec2Images:
 
     def describe(self, ami_id: str) -> ImageInfo | None:
         """What EC2 knows of one AMI, or None when there is no such AMI."""
+        return self._describe(ami_id, {})
+
+    def describe_own(self, ami_id: str) -> ImageInfo | None:
+        """The AMI if this account owns it (DescribeImages, Owners=['self']), else None: an AMI another account
+        shares or made public is not this account's, whatever its tags say (§13)."""
+        return self._describe(ami_id, {"Owners": ["self"]})
+
+    def _describe(self, ami_id: str, owners: dict[str, list[str]]) -> ImageInfo | None:
         try:
-            answer = self._client.describe_images(ImageIds=[ami_id])
+            answer = self._client.describe_images(ImageIds=[ami_id], **owners)
         except (ClientError, BotoCoreError) as exc:
             if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _NO_SUCH_IMAGE:
                 return None
