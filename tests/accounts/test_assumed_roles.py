@@ -1,6 +1,6 @@
 """An image with `account_role` (CONTRACT §13) is reached through sts:AssumeRole, in its own account: the
 credentials are shared, refreshed before they expire, asked for once however many bakes start together, and a
-refusal is one clear line naming the role and the image."""
+refusal is one clear line naming the account and the image, and is backed off."""
 
 from __future__ import annotations
 

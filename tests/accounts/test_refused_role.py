@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.sandbox.aws.events import approval_notification
 from bot.sandbox.aws.seed import register_ami
 from tests.accounts.conftest import MEMBER
 from tests.accounts.test_member_bake import in_member_account, member_ec2
 from tests.accounts.two_accounts import SwitchableSts
-from tests.fixtures.bakery import REQUESTER, Bakery
+from tests.fixtures.bakery import APPROVER, REQUESTER, Bakery
 
 REFUSED = f"The bakery cannot reach account {MEMBER} for image base: "
 ADVICE = "Check the role's trust policy and BAKERY_EXTERNAL_ID."
@@ -114,3 +115,27 @@ def test_an_expired_credential_is_refreshed_mid_bake_with_one_assume_role(bakery
     bakery.wait(lambda: [a.ami_id for a in bakery.services.bakes.get(rid).amis] == [ami], what="the AMI believed")
     bakery.wait_idle()
     assert sts.calls == 2  # one new AssumeRole, shared by every call after the expiry
+
+
+def test_an_approval_whose_role_is_refused_is_told_in_the_thread_and_stays_open(bakery_factory, sts, clock):
+    bakery = bakery_factory(text=in_member_account, assume_role_clock=clock)
+    rid, commit = opened(bakery)
+    ex = bakery.start_execution("base", commit)
+    bakery.deliver(bakery.event(ex, "STARTED", account=MEMBER))
+    bakery.codepipeline.set_stage_state("ami-bakery-base", "Approve", "InProgress", execution_id=ex)
+    token = bakery.codepipeline.open_approval("ami-bakery-base", "Approve", "Approve", execution_id=ex)
+    bakery.deliver(
+        approval_notification(
+            pipeline="ami-bakery-base", stage="Approve", action="Approve", token=token, expires="2099-01-01T00:00Z"
+        )
+    )
+    card = bakery.wait(lambda: bakery.approval_card(rid), what="the approval buttons")
+    sts.refuse = True
+    clock.advance(hours=2)
+
+    status, _ = bakery.click(APPROVER, card, "bake_approve")
+    assert status == 200
+    bakery.wait(lambda: REFUSED in thread_text(bakery, rid), what="the refusal in the bake's thread")
+    bakery.wait_ephemeral(APPROVER, REFUSED)
+    assert bakery.codepipeline.decisions() == []  # nothing was decided: the approval is open for a retry
+    assert bakery.services.bakes.get(rid).approvals[0].status == "pending"
