@@ -22,6 +22,11 @@ GOLDEN = [
      f":x: The build reported the bake *failed*.\n<{LOG}|Build log>"),
     (NoticeKind.COMMIT_FAILED, dict(reason="git push failed: <rejected>"),
      ":x: Could not commit the bake request: git push failed: &lt;rejected&gt;"),
+    (NoticeKind.ROLE_REFUSED,
+     dict(reason="The bakery cannot reach account 210987654321 for image web: not authorized <on> the role "
+          "(AccessDenied). Check the role's trust policy and BAKERY_EXTERNAL_ID."),
+     ":no_entry: The bakery cannot reach account 210987654321 for image web: not authorized &lt;on&gt; the role "
+     "(AccessDenied). Check the role's trust policy and BAKERY_EXTERNAL_ID."),
     (NoticeKind.INTERRUPTED, {},
      ":warning: The bot restarted before this bake's commit was confirmed. If a pipeline run appears it will "
      "still be followed here; otherwise run `/bake` again."),
