@@ -47,6 +47,8 @@ BOT_CALLS = {
     # bot/adapters/aws/preflight.py (`bakery check --aws`)
     "codepipeline:GetPipeline", "codecommit:GetRepository", "sqs:GetQueueAttributes",
     "sns:GetTopicAttributes", "dynamodb:DescribeTable",
+    # bot/adapters/aws/key_check.py (`bakery check --aws`): the AMI key by its alias, and its policy (§13)
+    "kms:DescribeKey", "kms:GetKeyPolicy",
 }  # fmt: skip
 # Not called by the bot: Auto Scaling checks them on whoever starts or rolls back an instance refresh.
 CHECKED_BY_AUTO_SCALING = {"ec2:RunInstances", "ec2:CreateTags", "iam:PassRole"}
@@ -68,8 +70,9 @@ CALL_SITES = {
     "bot/adapters/aws/sqs.py": r"self\._client",
     "bot/adapters/aws/assumed.py": r"self\._sts_for\(\w+\)",
     "bot/adapters/aws/preflight.py": r"\bc|\bsqs|\bddb|\bcodepipeline|\bcodecommit|\bsns|\bssm",
+    "bot/adapters/aws/key_check.py": r"\bkms",
 }
-SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm", "sts")
+SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm", "sts", "kms")
 # IAM authorises some batch operations under the single operation's action.
 IAM_ACTION_OF = {"sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
 

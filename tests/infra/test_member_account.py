@@ -89,7 +89,9 @@ def test_every_call_the_bot_makes_for_a_member_image_is_allowed(templates, iam):
     assert denied == []
 
 
-@pytest.mark.parametrize("sid", ["CommitBakeRequests", "FollowAndAnswerPipelines", "InstanceRefreshes"])
+@pytest.mark.parametrize(
+    "sid", ["CommitBakeRequests", "FollowAndAnswerPipelines", "InstanceRefreshes", "CheckTheAmiKey"]
+)
 def test_a_call_missing_from_the_policy_is_denied(templates, iam, sid):
     statements = [s for s in member_role(templates) if s.get("Sid") != sid]
     denied = {r["action"] for r in member_requests() if decide_as_member_role(iam, statements, r) != "Allowed"}
@@ -107,6 +109,8 @@ def test_an_untagged_target_and_another_prefixs_repository_are_denied(templates,
         {**by_action["codecommit:CreateCommit"], "resource": f"arn:aws:codecommit:{REGION}:{MEMBER}:payroll"},
         {**by_action["codepipeline:PutApprovalResult"],
          "resource": f"arn:aws:codepipeline:{REGION}:{MEMBER}:payroll/Approve/Approve"},
+        # `bakery check --aws` reads the bakery's AMI key, not another key of the account.
+        {**by_action["kms:GetKeyPolicy"], "context": {"kms:ResourceAliases": "alias/payroll"}},
     ]
     assert [decide_as_member_role(iam, statements, r) for r in untagged] == ["ImplicitlyDenied"] * len(untagged)
 

@@ -10,6 +10,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.aws.assumed import AssumedSessions, AssumeRoleRefused
+from bot.adapters.aws.key_check import check_keys
 from bot.adapters.aws.sqs import region_of_queue
 from bot.config import Config, Environment, TargetConfig
 
@@ -67,6 +68,14 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
                 f"SSM parameter {parameter}",
                 partial(ssm.get_parameter, Name=parameter),
             )
+        if image.share_with:
+            # The bakery key in each region the AMIs must be usable in, and what its policy grants (§13).
+            role = image.account_role
+
+            def kms_in(r: str, role: str | None = role, n: str = name) -> Any:
+                return (assumed.session(role, n, r) if role else own).client("kms", region_name=r)
+
+            problems += check_keys(image, env.ami_key_alias, kms_in, env.aws_region or None)
     session = own
     if config.notifications.queue_url:
         url = config.notifications.queue_url
