@@ -278,9 +278,11 @@ def test_an_unlisted_account_or_another_role_does_not(templates, iam, role, list
 
 
 def test_the_bake_project_gives_packer_the_ami_key_and_the_bake_role_the_same_one(templates):
-    bake = templates["build-projects"]["Resources"]["BakeProject"]["Properties"]["Environment"]
-    variables = {v["Name"]: v["Value"] for v in bake["EnvironmentVariables"]}
-    assert variables["PKR_VAR_kms_key_id"] == {"Fn::ImportValue": {"Fn::Sub": "${NamePrefix}:ami-key-arn"}}
+    projects = templates["build-projects"]["Resources"]
+    for project in ("ValidateProject", "BakeProject"):  # the templates require it: validate checks it too
+        environment = projects[project]["Properties"]["Environment"]
+        variables = {v["Name"]: v["Value"] for v in environment["EnvironmentVariables"]}
+        assert variables["PKR_VAR_kms_key_id"] == {"Fn::ImportValue": {"Fn::Sub": "${NamePrefix}:ami-key-arn"}}
     assert templates["ami-key"]["Outputs"]["AmiKeyArn"]["Export"]["Name"] == {"Fn::Sub": "${NamePrefix}:ami-key-arn"}
     deploy = (ROOT / "infra" / "deploy.sh").read_text()
     assert "OutputKey=='AmiKeyArn'" in deploy and 'BuildKmsKeyArn="$AMI_KEY_ARN"' in deploy

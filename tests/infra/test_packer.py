@@ -42,6 +42,7 @@ PLATFORM_VALUES = {
     "subnet_id": "subnet-0123456789abcdef0",
     "security_group_id": "sg-0123456789abcdef0",
     "iam_instance_profile": "ami-bakery-build",
+    "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "bakery_tools": str(ROOT / "packer" / "scripts"),  # the build image's /opt/bakery, here
 }
 
@@ -151,6 +152,28 @@ def test_packer_refuses_an_app_version_that_is_not_a_version(tmp_path):
     result = _run(packer, "validate", f"-var-file={var_file}", work)
     assert result.returncode != 0
     assert "app_version must be" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("image", IMAGES)
+@pytest.mark.parametrize(
+    "key", [None, "", "alias/ami-bakery-ami", "arn:aws:kms:eu-west-1:123456789012:alias/aws/ebs", "1234abcd-12ab"]
+)
+def test_packer_refuses_to_build_without_the_ami_key_s_arn(image, key, tmp_path):
+    # An empty kms_key_id would encrypt with aws/ebs, whose AMIs cannot be shared with another account (§13).
+    packer = _packer()
+    work = _copy_without_plugins(image, tmp_path)
+    template = work / f"{image}.pkr.hcl"
+    for pattern in NEWER_THAN_1_6:
+        template.write_text(pattern.sub("", template.read_text()))
+    values = {k: v for k, v in PLATFORM_VALUES.items() if k != "kms_key_id"}
+    if key is not None:
+        values["kms_key_id"] = key
+    var_file = tmp_path / "values.pkrvars.json"
+    var_file.write_text(json.dumps(values))
+    result = _run(packer, "validate", f"-var-file={var_file}", work)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "kms_key_id" in output and ("must be the ARN" in output or key is None), output
 
 
 # --- structure Packer 1.6.6 cannot judge ------------------------------------------------------------------

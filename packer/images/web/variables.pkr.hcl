@@ -116,8 +116,11 @@ variable "iam_instance_profile" {
 
 variable "kms_key_id" {
   type        = string
-  default     = ""
-  description = "KMS key for the AMI's snapshots; empty means the account's default EBS key."
+  description = "ARN of the bakery's AMI key (ami-key.yaml) for the build volume and the AMI's snapshots; never aws/ebs, whose AMIs cannot be shared."
+  validation {
+    condition     = length(var.kms_key_id) > 0 && regex_replace(var.kms_key_id, "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[0-9a-f-]+|alias/[A-Za-z0-9/_-]+)$", "") == "" && regex_replace(var.kms_key_id, ":alias/aws/", "") == var.kms_key_id
+    error_message = "The kms_key_id must be the ARN of a customer-managed KMS key (ami-key.yaml's AmiKeyArn), not aws/ebs."
+  }
 }
 
 variable "bakery_tools" {
