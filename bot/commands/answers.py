@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.bakes.record import Bake
 from bot.domain.causes import Cause
 from bot.domain.links import CONSOLE, Links
+from bot.domain.models import Ami
 from bot.domain.replies import Reply
 from bot.rollouts.record import Rollout
 from bot.trains.view import TrainView
@@ -18,7 +19,7 @@ class ImageLine:
 
     name: str
     parent: str | None
-    amis: tuple[tuple[str, str], ...]  # (AMI id, region) of its latest bake
+    amis: tuple[Ami, ...]  # its latest bake's AMIs: one per region and account
     variables: tuple[tuple[str, str], ...] = ()  # (name, default): what `/bake <image> key=value` may set
     targets: tuple[str, ...] = ()  # the rollout targets that run this image
 
@@ -32,6 +33,7 @@ class Usage:
 @dataclass(frozen=True)
 class ImageList:
     images: tuple[ImageLine, ...]
+    own_account: str = ""  # the bakery's account: its AMIs are shown by region alone (§13)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class StatusList:
     rollouts: tuple[Rollout, ...] = ()
     last: tuple[Bake, ...] = ()  # with nothing in flight: the most recent bakes, newest first
     images: tuple[str, ...] = ()  # with nothing in flight: the images one may start a bake of
+    own_account: str = ""  # the bakery's account: its AMIs are shown by region alone (§13)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class BakeReport:
 
     bake: Bake
     causes: tuple[Cause, ...] = ()  # an automatic bake's cause, its parent's cause, … back to the root
+    own_account: str = ""  # the bakery's account: its AMIs are shown by region alone (§13)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class TrainReport:
     view: TrainView
     now: str
     links: Links = CONSOLE  # where its hops' message links lead
+    own_account: str = ""  # the bakery's account: its AMIs are shown by region alone (§13)
 
 
 Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | Reply

@@ -23,6 +23,7 @@ from bot.domain import commands
 from bot.domain.causes import Cause
 from bot.domain.errors import BadRequest, NotFound
 from bot.domain.links import CONSOLE, Links
+from bot.domain.models import Ami
 from bot.domain.times import iso, parse_time, utc_now
 from bot.rollouts.service import RolloutService
 from bot.trains.view import TrainView
@@ -67,7 +68,7 @@ class SlashCommands:
         raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
 
     def _list(self) -> ImageList:
-        return ImageList(self._images(with_amis=True))
+        return ImageList(self._images(with_amis=True), own_account=self._config.bakery_account)
 
     def _images(self, *, with_amis: bool) -> tuple[ImageLine, ...]:
         lines = []
@@ -77,7 +78,10 @@ class SlashCommands:
                 ImageLine(
                     name=name,
                     parent=image.parent,
-                    amis=tuple((a["ami_id"], a["region"]) for a in summary.get("amis", [])),
+                    amis=tuple(
+                        Ami(region=a["region"], ami_id=a["ami_id"], account_id=a.get("account_id", ""))
+                        for a in summary.get("amis", [])
+                    ),
                     variables=tuple(sorted(image.variables.items())),
                     targets=tuple(sorted(t.name for t in self._config.targets.values() if t.image == name)),
                 )
@@ -117,11 +121,12 @@ class SlashCommands:
         return tuple(chain)
 
     def _status(self, subject: str | None) -> Answer:
+        own = self._config.bakery_account
         if subject is not None and subject.startswith("t-") and self._trains is not None:
             view = self._trains(subject)
             if view is None:
                 raise NotFound(f"There is no release train `{subject}`.")
-            return TrainReport(view, now=iso(utc_now()), links=self._links)
+            return TrainReport(view, now=iso(utc_now()), links=self._links, own_account=own)
         if subject is not None and subject.startswith("r-") and self._rollouts is not None:
             rollout = self._rollouts.get(subject)
             if rollout is None:
@@ -130,7 +135,8 @@ class SlashCommands:
         bakes = self._bakes.status(subject)
         rollouts = [r for r in self._rollouts.active() if not r.terminal] if self._rollouts and subject is None else []
         if len(bakes) == 1 and subject is not None and subject.startswith(("b-", "h-")):
-            return BakeReport(bakes[0], causes=self._causes(bakes[0]))
+            return BakeReport(bakes[0], causes=self._causes(bakes[0]), own_account=own)
         if subject is None and not bakes and not rollouts:
-            return StatusList(None, (), last=self._last_bakes(), images=tuple(sorted(self._config.images)))
-        return StatusList(subject=subject, bakes=tuple(bakes), rollouts=tuple(rollouts))
+            images = tuple(sorted(self._config.images))
+            return StatusList(None, (), last=self._last_bakes(), images=images, own_account=own)
+        return StatusList(subject=subject, bakes=tuple(bakes), rollouts=tuple(rollouts), own_account=own)

@@ -24,6 +24,7 @@ from bot.rollouts.book import RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.errors import AmiOfAnotherImage
 from bot.rollouts.record import Rollout, RolloutStatus
+from bot.rollouts.which_ami import bake_ami, latest_ami
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,7 @@ class RolloutStart:
             raise NotFound("That bake or target no longer exists in the configuration.")
         self._access.require(user, "deployers")
         region = self.region_of(target)
-        ami = next((a for a in bake.amis if a.region == region), None)
-        if ami is None:
-            raise BadRequest(f"Bake `{bake.request_id}` made no AMI in {region}, where `{target.name}` runs.")
+        ami = bake_ami(bake, self._config, target, region)
         self._check_ami(target, region, ami.ami_id)
         return self._open(user=user, channel=channel, target=target, region=region, ami_id=ami.ami_id, bake=bake)
 
@@ -99,9 +98,7 @@ class RolloutStart:
         bakery; the target's approval still waits for an approver. Runs on the intake, never a listener."""
         config = self._config.targets[target]
         region = self.region_of(config)
-        ami = next((a for a in bake.amis if a.region == region), None)
-        if ami is None:
-            raise BadRequest(f"Bake `{bake.request_id}` made no AMI in {region}, where `{target}` runs.")
+        ami = bake_ami(bake, self._config, config, region)
         claim_key = f"{train_id}|{target}|{bake.request_id}"
         self._book.claim_for_train(claim_key, self._new_id())
         rollout_id = self._book.claimed_for_train(claim_key)
@@ -121,13 +118,7 @@ class RolloutStart:
         return rollout_id
 
     def _latest_ami(self, target: TargetConfig, region: str) -> str:
-        for ami in self._bakes.image_summary(target.image).get("amis") or []:
-            if ami.get("region") == region:
-                return str(ami["ami_id"])
-        raise BadRequest(
-            f"No AMI of *{target.image}* in {region} is known yet: bake one with `/bake {target.image}`, "
-            f"or name the AMI: `/bake rollout {target.name} ami-…`."
-        )
+        return latest_ami(self._bakes.image_summary(target.image), self._config, target, region)
 
     def _check_ami(self, target: TargetConfig, region: str, ami_id: str) -> Bake | None:
         """The AMI must exist, be available and be an image of the target's image; returns its bake if known."""

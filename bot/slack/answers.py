@@ -56,7 +56,8 @@ def _status_list(a: StatusList) -> str:
     if not a.bakes and not a.rollouts:
         return _nothing_in_flight(a) if a.subject is None else f"No bakes of *{a.subject}* yet."
     header = "*In flight*" if a.subject is None else f"*Recent bakes of {a.subject}*"
-    lines = [header, *(bake_summary_line(b) for b in a.bakes[:10]), *(rollout_summary_line(r) for r in a.rollouts)]
+    bakes = [bake_summary_line(b, a.own_account) for b in a.bakes[:10]]
+    lines = [header, *bakes, *(rollout_summary_line(r) for r in a.rollouts)]
     return "\n".join(lines)
 
 
@@ -64,7 +65,7 @@ def _nothing_in_flight(a: StatusList) -> str:
     """What was baked last, and how to start a bake of what there is."""
     lines = ["Nothing is baking right now."]
     if a.last:
-        lines += ["*Last bakes*", *(bake_summary_line(b) for b in a.last)]
+        lines += ["*Last bakes*", *(bake_summary_line(b, a.own_account) for b in a.last)]
     else:
         lines.append("Nothing has been baked yet.")
     names = [f"*{name}*" for name in a.images[:SHOWN_IMAGES]]
@@ -78,7 +79,7 @@ def _nothing_in_flight(a: StatusList) -> str:
 
 def _bake_report(a: BakeReport) -> str:
     bake = a.bake
-    lines = [bake_summary_line(bake)]
+    lines = [bake_summary_line(bake, a.own_account)]
     if a.causes:
         lines.append(f"    • caused by: {cause_chain(a.causes)}")
     if bake.train_id:
@@ -123,7 +124,7 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     StatusList: _status_list,
     BakeReport: _bake_report,
     RolloutReport: _rollout_report,
-    TrainReport: lambda a: train_report(a.view, now=a.now, links=a.links),
+    TrainReport: lambda a: train_report(a.view, now=a.now, links=a.links, own_account=a.own_account),
 }
 
 

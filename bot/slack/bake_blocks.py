@@ -10,6 +10,7 @@ from bot.bakes.record import Bake, StepState
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import STAGES, PipelineState
 from bot.rollouts.record import Rollout, TargetRuns
+from bot.slack.amis import ami_place, amis_words
 from bot.slack.approval_blocks import approval_card
 from bot.slack.bake_rollouts import rollout_blocks
 from bot.slack.bake_state import approval_step_words, current_approvals, header_words, released
@@ -68,6 +69,7 @@ def bake_message(
     targets: tuple[tuple[str, str], ...] = (),
     rollouts: tuple[Rollout, ...] = (),
     runs: Mapping[str, TargetRuns] | None = None,
+    own_account: str = "",
     links: Links = CONSOLE,
 ) -> tuple[str, Blocks]:
     """The one top-level message of a bake, as it stands now.
@@ -116,9 +118,7 @@ def bake_message(
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}})
     is_released = released(bake)
     if bake.amis:
-        amis = "\n".join(
-            f"`{a.ami_id}` in {a.region}" + (f" ({a.account_id})" if a.account_id else "") for a in bake.amis
-        )
+        amis = "\n".join(ami_place(a, own_account) for a in bake.amis)
         said = "released" if is_released else ("not released yet" if not bake.terminal else "not released")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*AMIs* {said}\n{amis}"[:3000]}})
     if is_released and bake.amis and targets:
@@ -129,7 +129,7 @@ def bake_message(
         )
     text = f"Bake {bake.request_id} of {bake.image}: {label}"
     if bake.amis:
-        text += " — " + ", ".join(a.ami_id for a in bake.amis) + ("" if is_released else " (not released)")
+        text += " — " + amis_words(bake.amis, own_account, code=False) + ("" if is_released else " (not released)")
     return text, blocks
 
 
@@ -143,12 +143,12 @@ def bake_replies(bake: Bake, *, approvers: str = "") -> list[tuple[str, str, Blo
     return out
 
 
-def bake_summary_line(bake: Bake) -> str:
-    """One line per bake, for `/bake status` lists."""
+def bake_summary_line(bake: Bake, own_account: str = "") -> str:
+    """One line per bake, for `/bake status` lists; own_account: the bakery's, whose AMIs need no account."""
     icon, label = header_words(bake)
     current = next((n for n in reversed(STAGES) if n in bake.stages), "")
     where = f" at *{current}*" if current and not bake.terminal else ""
-    amis = (" — " + ", ".join(f"`{a.ami_id}`" for a in bake.amis)) if bake.amis else ""
+    amis = (" — " + amis_words(bake.amis, own_account)) if bake.amis else ""
     return f"{icon} `{bake.request_id}` *{bake.image}* {label}{where}{amis} ({slack_date(bake.requested_at)})"
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from bot.commands.answers import ImageLine, ImageList, Usage
 from bot.domain.counts import count
+from bot.slack.amis import ami_place
 from bot.slack.bake_blocks import Blocks
 
 SECTION_TEXT = 3000
@@ -29,12 +30,13 @@ def usage_message(answer: Usage) -> tuple[str, Blocks]:
 
 
 def list_message(answer: ImageList) -> tuple[str, Blocks]:
-    entries = [image_entry(image, amis=True) for image in answer.images]
+    entries = [image_entry(image, amis=True, own_account=answer.own_account) for image in answer.images]
     return _message("", "*Images*", entries or ["No image is configured."])
 
 
-def image_entry(image: ImageLine, *, amis: bool) -> str:
-    """An image's lines: name, parent and targets; the variables with their defaults; its latest AMIs."""
+def image_entry(image: ImageLine, *, amis: bool, own_account: str = "") -> str:
+    """An image's lines: name, parent and targets; the variables with their defaults; its latest AMIs, each with
+    its region (and its account when not the bakery's own)."""
     head = f"• *{image.name}*"
     if image.parent:
         head += f" on top of *{image.parent}*"
@@ -47,7 +49,7 @@ def image_entry(image: ImageLine, *, amis: bool) -> str:
     else:
         lines.append("    no variables to set")
     if amis:
-        latest = [f"`{ami_id}` ({region})" for ami_id, region in image.amis]
+        latest = [ami_place(ami, own_account) for ami in image.amis]
         lines.append("    latest AMI: " + (_some(latest, SHOWN_AMIS, "AMI") if latest else "none baked yet"))
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from bot.bakes.record import Bake
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
 from bot.domain.links import CONSOLE, Links
 from bot.rollouts.record import Rollout, RolloutStatus
+from bot.slack.amis import amis_words
 from bot.slack.bake_state import header_words
 from bot.slack.dates import duration
 from bot.slack.ids import BAKE_CHILDREN
@@ -39,7 +40,7 @@ def _approvers(users: list[str]) -> str:
     return (", approved by " + ", ".join(f"<@{u}>" for u in users)) if users else ""
 
 
-def _bake_line(hop: Hop, bake: Bake | None, now: str, links: Links) -> str:
+def _bake_line(hop: Hop, bake: Bake | None, now: str, links: Links, own_account: str = "") -> str:
     if bake is None:
         return f":heavy_minus_sign: bake of *{hop.subject}*: nothing opened (same inputs already baked, or in flight)"
     icon, words = header_words(bake)
@@ -49,6 +50,7 @@ def _bake_line(hop: Hop, bake: Bake | None, now: str, links: Links) -> str:
     line = f"{icon} bake *{bake.image}* `{bake.request_id}`: {words}"
     line += f" ({took})" if took else ""
     line += _approvers(approved)
+    line += f" — {amis_words(bake.amis, own_account, shown=3)}" if bake.amis else ""
     url = message_link(bake.channel, bake.message_ts, links)
     return line + (f" · {link(url, 'message')}" if url else "")
 
@@ -123,12 +125,12 @@ def _ask_line(hop: Hop, parent: Bake | None, links: Links) -> str:
     return f":raised_hand: *{hop.subject}* waits for a person: the *{what}* button on {on}"
 
 
-def train_lines(view: TrainView, *, now: str, links: Links = CONSOLE) -> list[str]:
+def train_lines(view: TrainView, *, now: str, links: Links = CONSOLE, own_account: str = "") -> list[str]:
     train = view.train
     lines = [f":zap: cause: {cause_words(train.cause)}"]
     for hop in train.hops:
         if hop.kind == HopKind.BAKE:
-            lines.append(_bake_line(hop, view.bakes.get(hop.ref), now, links))
+            lines.append(_bake_line(hop, view.bakes.get(hop.ref), now, links, own_account))
         elif hop.kind == HopKind.DISTRIBUTION:
             lines.append(_distribution_line(hop, view.distributions.get(hop.ref), now))
         elif hop.kind == HopKind.ROLLOUT:
@@ -139,12 +141,14 @@ def train_lines(view: TrainView, *, now: str, links: Links = CONSOLE) -> list[st
     return lines
 
 
-def train_message(view: TrainView, *, now: str, links: Links = CONSOLE) -> tuple[str, Blocks]:
+def train_message(
+    view: TrainView, *, now: str, links: Links = CONSOLE, own_account: str = ""
+) -> tuple[str, Blocks]:
     train = view.train
     state = "finished" if train.finished_at else "moving"
     who = "" if train.started_by in ("", BAKERY_USER) else f", started by <@{train.started_by}>"
     title = f":steam_locomotive: Release train `{train.train_id}` ({state}{who})"
-    body = "\n".join(train_lines(view, now=now, links=links))
+    body = "\n".join(train_lines(view, now=now, links=links, own_account=own_account))
     text = f"Release train {train.train_id}: {cause_words(train.cause)}"
     return text, [
         {"type": "section", "text": {"type": "mrkdwn", "text": title}},
@@ -177,10 +181,11 @@ def rebake_replies(parent_request_id: str, offers: list[RebakeOffer]) -> list[tu
     return out
 
 
-def train_report(view: TrainView, *, now: str, links: Links = CONSOLE) -> str:
+def train_report(view: TrainView, *, now: str, links: Links = CONSOLE, own_account: str = "") -> str:
     """`/bake status t-…`: the train's message, as text."""
     title = train_message(view, now=now, links=links)[1][0]["text"]["text"]
-    return "\n".join([title, *(f"    {line}" for line in train_lines(view, now=now, links=links))])
+    lines = train_lines(view, now=now, links=links, own_account=own_account)
+    return "\n".join([title, *(f"    {line}" for line in lines)])
 
 
 def cause_chain(causes: tuple[Cause, ...]) -> str:

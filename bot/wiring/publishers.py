@@ -74,12 +74,17 @@ def build_publishers(
         rollouts = tuple(rollouts_of_bake(store, bake.request_id))
         runs = {t: r for t in {r.target for r in rollouts} if (r := target_runs(store, t)) is not None}
         targets = buttons.targets_of(bake)
-        return bake_message(bake, region=region, targets=targets, rollouts=rollouts, runs=runs, links=links)
+        own = config.bakery_account
+        return bake_message(
+            bake, region=region, targets=targets, rollouts=rollouts, runs=runs, own_account=own, links=links
+        )
 
     # The release train (CONTRACT §12): its own messages, and the Rebake <child> buttons in a bake's thread.
     train_publisher = publisher_of(
         Surface(kind=TRAIN, load=Train.from_doc, index_fn=train_index),
-        lambda t: train_message(load_view(store, t), now=iso(utc_now()), links=train_links),
+        lambda t: train_message(
+            load_view(store, t), now=iso(utc_now()), links=train_links, own_account=config.bakery_account
+        ),
         lambda t: trains.finish_if_done(t),
     )
     trains = TrainBook(store=store, board=train_publisher)

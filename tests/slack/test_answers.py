@@ -11,7 +11,7 @@ from bot.approvals.record import ApprovalState
 from bot.bakes.record import Bake, StepState
 from bot.commands import answers
 from bot.domain.causes import Cause, CauseKind
-from bot.domain.models import ApprovalRequest, Decision
+from bot.domain.models import Ami, ApprovalRequest, Decision
 from bot.domain.replies import Reply
 from bot.rollouts.record import Rollout
 from bot.sandbox.slack.limits import block_problems
@@ -58,7 +58,7 @@ def test_the_image_list_shows_each_images_parent_targets_variables_and_latest_am
     listed = answers.ImageList(
         (
             answers.ImageLine(
-                name="base", parent=None, amis=(("ami-0123456789abcdef0", "eu-west-1"),),
+                name="base", parent=None, amis=(Ami("eu-west-1", "ami-0123456789abcdef0"),),
                 variables=(("instance_type", "t3.micro"),),
             ),
             answers.ImageLine(
@@ -84,7 +84,8 @@ def test_the_image_list_shows_each_images_parent_targets_variables_and_latest_am
 
 def test_help_is_the_usage_then_each_image_without_its_amis():
     usage = answers.Usage(
-        "*Usage*", (answers.ImageLine("web", "base", (("ami-0123456789abcdef0", "eu-west-1"),), (("a", "1"),), ("p",)),)
+        "*Usage*",
+        (answers.ImageLine("web", "base", (Ami("eu-west-1", "ami-0123456789abcdef0"),), (("a", "1"),), ("p",)),),
     )
     text, blocks = answer_message(usage)
     assert [b["text"]["text"] for b in blocks] == [
@@ -98,7 +99,9 @@ def _many_images(n: int) -> tuple[answers.ImageLine, ...]:
     return tuple(
         answers.ImageLine(
             name=f"image-{i:03d}-" + "x" * 50, parent="base-" + "y" * 58,
-            amis=tuple((f"ami-{i:017x}", r) for r in ("eu-west-1", "us-east-1", "ap-south-1", "eu-north-1")),
+            amis=tuple(
+                Ami(r, f"ami-{i:017x}", "210987654321") for r in ("eu-west-1", "us-east-1", "ap-south-1", "eu-north-1")
+            ),
             variables=tuple((f"variable_{j}_" + "k" * 50, "v" * 256) for j in range(12)),
             targets=tuple(f"target-{j}-" + "t" * 55 for j in range(9)),
         )

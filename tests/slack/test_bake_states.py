@@ -25,7 +25,10 @@ def rendered(name: str) -> tuple[str, list, str]:
     """(fallback text, blocks, the message and its live thread replies as text) of one example state."""
     bake, rollouts = EXAMPLES[name]
     runs = RUNS.get(name, {})
-    text, blocks = bake_message(bake, region="eu-west-1", targets=TARGETS, rollouts=rollouts, runs=runs)
+    # As the bakery in account 123456789012 shows it: its own AMIs by region alone (§13).
+    text, blocks = bake_message(
+        bake, region="eu-west-1", targets=TARGETS, rollouts=rollouts, runs=runs, own_account="123456789012"
+    )
     thread = "".join(f"--- thread: {key}\n{flat(b)}" for key, _, b in bake_replies(bake, approvers="@platform"))
     return text, blocks, f"{text}\n--- message\n{flat(blocks)}{thread}"
 

@@ -36,7 +36,7 @@ SUCCEEDED = Bake(
 
 
 def test_a_succeeded_bake_matches_its_golden_message():
-    text, blocks = bake_message(SUCCEEDED, region="eu-west-1")
+    text, blocks = bake_message(SUCCEEDED, region="eu-west-1", own_account="123456789012")
     golden = json.loads((GOLDEN / "bake_succeeded.json").read_text())
     assert {"text": text, "blocks": blocks} == golden
 

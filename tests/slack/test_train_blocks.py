@@ -84,7 +84,8 @@ def test_the_train_message_has_a_line_per_hop_with_state_duration_approver_and_l
     assert body[0] == ":zap: cause: upstream al2023-ami-kernel-default-x86_64 moved to `ami-0feed000000000001`"
     link = message_link("C0BAKERY", "1764583200.000100")
     assert body[1] == (
-        f":white_check_mark: bake *base* `b-base01`: released (15m 30s), approved by <@U0ALICE> · <{link}|message>"
+        ":white_check_mark: bake *base* `b-base01`: released (15m 30s), approved by <@U0ALICE>"
+        f" — `ami-0base000000000001` (eu-west-1) · <{link}|message>"
     )
     assert body[2].startswith(":raised_hand: *app* waits for a person: the *Rebake app* button on <")
     assert body[3].startswith(":raised_hand: rollout *web-prod* `r-roll01` onto `ami-0web0000000000001`: waiting")
