@@ -54,6 +54,8 @@ def released_in_two_regions(bakery: Any) -> tuple[str, str, str]:
     us = register_ami(boto3.client("ec2", region_name="us-east-1"), f"base-{rid}", tags)
     bakery.run_pipeline("base", bakery.commit_of(rid), request_id=rid, amis=[("eu-west-1", eu), ("us-east-1", us)])
     bakery.wait(lambda: (b := bakery.services.bakes.get(rid)) and b.released and len(b.amis) == 2, what="released")
+    # ... and recorded as the image's latest (when the execution's own success is handled, after Publish's).
+    bakery.wait(lambda: bakery.services.bakes.image_summary("base").get("latest_request") == rid, what="latest")
     return rid, eu, us
 
 
@@ -82,6 +84,7 @@ def test_a_member_account_s_ami_is_shown_with_its_account(bakery_factory):
     bakery.run_pipeline("base", bakery.commit_of(rid), account=MEMBER)  # the AMI is found by its tags there
     shown = f"`{theirs}` (eu-west-1, {MEMBER})"
     bakery.wait(lambda: shown in blocks_of(bakery.bake_message(rid)), what="the AMI with its account")
+    bakery.wait(lambda: bakery.services.bakes.image_summary("base").get("latest_request") == rid, what="latest")
     assert shown in bakery.command(REQUESTER, "list")["text"]
     assert shown in bakery.command(REQUESTER, f"status {rid}")["text"]
 
