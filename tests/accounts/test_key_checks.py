@@ -162,6 +162,29 @@ def test_a_member_image_s_key_is_looked_for_in_its_own_account_through_its_role(
     )
 
 
+def test_a_member_image_copies_with_the_bakery_s_key_which_must_grant_its_account_too(own):
+    """With the bakery's account known (its queue), a release's copies of a member image are encrypted with the
+    bakery account's key (bot/trains/distribution.py): that key is the one checked, for the member too."""
+    queue = own.client("sqs").create_queue(QueueName="ami-bakery-events")["QueueUrl"]  # names the bakery's account
+    known = MEMBER_IMAGE.replace(
+        "images:", f"notifications: {{queue_url: '{queue}'}}\nimages:", 1
+    ).replace(f'accounts: ["{ACCOUNT}"]', f'accounts: ["{OTHER}"]')
+    web = parse_config(known).images["web"]
+    make_key(Clients(own, "eu-west-1").of("kms", web), key_policy([OTHER], owner=MEMBER))  # the member's: not it
+    assert check(known, own) == [
+        f"images.web.region: no bakery key {ALIAS} in eu-west-1 (the bakery's account)",
+        f"images.web.share_with.regions[0]: no bakery key {ALIAS} in us-east-1 (the bakery's account)",
+    ]
+    for region in ("eu-west-1", "us-east-1"):
+        make_key(own.client("kms", region_name=region), key_policy([OTHER]))
+    assert [p.split(":")[0] for p in check(known, own)] == ["images.web.account_role"] * 2
+    for region in ("eu-west-1", "us-east-1"):
+        kms = own.client("kms", region_name=region)
+        key = kms.describe_key(KeyId=ALIAS)["KeyMetadata"]["KeyId"]
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(key_policy([MEMBER, OTHER])))
+    assert check(known, own) == []
+
+
 # --- the policy as AWS reads it ---------------------------------------------------------------------------------
 
 KEY = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

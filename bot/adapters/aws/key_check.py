@@ -14,10 +14,14 @@ from bot.adapters.aws.key_policy import shortfalls
 from bot.config import ImageConfig
 
 
-def check_keys(image: ImageConfig, alias: str, kms_in: Callable[[str], Any], default_region: str | None) -> list[str]:
+def check_keys(
+    image: ImageConfig, alias: str, kms_in: Callable[[str], Any], default_region: str | None, *, in_bakery: bool
+) -> list[str]:
     """One line per region without the key and per listed account its policy does not grant, with key paths.
 
-    kms_in(region): a KMS client of the image's account (through its role, §13) in that region.
+    kms_in(region): a KMS client, in that region, of the account whose key the image's copies are encrypted with:
+    the bakery's (in_bakery), else the image's (through its role, §13). A member image's own account copies with
+    the bakery's key, so its policy must grant that account too (named on `images.<name>.account_role`).
     """
     share = image.share_with
     if share is None:
@@ -40,7 +44,7 @@ def check_keys(image: ImageConfig, alias: str, kms_in: Callable[[str], Any], def
         except ClientError as exc:
             err = exc.response.get("Error", {})
             if err.get("Code") == "NotFoundException":
-                where = f"account {image.account}" if image.account else "the bakery's account"
+                where = f"account {image.account}" if image.account and not in_bakery else "the bakery's account"
                 problems.append(f"{path}: no bakery key {alias} in {region} ({where})")
             else:
                 problems.append(f"{path}: bakery key {alias} in {region}: {err.get('Code')} ({err.get('Message', '')})")
@@ -49,13 +53,15 @@ def check_keys(image: ImageConfig, alias: str, kms_in: Callable[[str], Any], def
             problems.append(f"{path}: bakery key {alias} in {region}: {exc}")
             continue
         owner = str(meta.get("AWSAccountId", ""))
-        for i, account in enumerate(share.accounts):
+        listed = [(f"images.{name}.share_with.accounts[{i}]", a) for i, a in enumerate(share.accounts)]
+        if image.account and in_bakery:
+            listed.insert(0, (f"images.{name}.account_role", image.account))
+        for key_path, account in listed:
             if account == owner:
                 continue  # the key's own account: its IAM policies decide (ami-key.yaml's first statement)
             missing = shortfalls(policy, account, str(meta["Arn"]))
             if missing:
                 problems.append(
-                    f"images.{name}.share_with.accounts[{i}]: the bakery key {alias} in {region} does not grant"
-                    f" {account}: {'; '.join(missing)}"
+                    f"{key_path}: the bakery key {alias} in {region} does not grant {account}: {'; '.join(missing)}"
                 )
     return problems

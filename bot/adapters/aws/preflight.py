@@ -69,13 +69,15 @@ def check_aws(config: Config, env: Environment, *, session: boto3.Session | None
                 partial(ssm.get_parameter, Name=parameter),
             )
         if image.share_with:
-            # The bakery key in each region the AMIs must be usable in, and what its policy grants (§13).
-            role = image.account_role
+            # The bakery key in each region the AMIs must be usable in, and what its policy grants (§13): the key
+            # the release's copies are encrypted with (bot/trains/distribution.py): the bakery account's when it
+            # is known, for a member image too; else the one of that alias in the image's own account.
+            role = None if config.bakery_account else image.account_role
 
             def kms_in(r: str, role: str | None = role, n: str = name) -> Any:
                 return (assumed.session(role, n, r) if role else own).client("kms", region_name=r)
 
-            problems += check_keys(image, env.ami_key_alias, kms_in, env.aws_region or None)
+            problems += check_keys(image, env.ami_key_alias, kms_in, env.aws_region or None, in_bakery=not role)
     session = own
     if config.notifications.queue_url:
         url = config.notifications.queue_url
