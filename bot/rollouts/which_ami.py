@@ -2,8 +2,11 @@
 
 A bake may hold AMIs in several regions and, once distributed, copies; a target runs in its region (its own
 `region`, else its image's) and in its image's account (the image's `account_role`'s, else the bakery's). An
-AMI that names no account is the image's own (bake results before accounts). No AMI there is a refusal that
-says where the bake does have AMIs, never a launch template pointed at an AMI it cannot launch.
+AMI that names no account is the image's own (bake results before accounts). An AMI of the region that names
+another account is taken only when none names the target's: the account in a bake result is the build's word, and
+the rollout looks the AMI up in the target's account before anything rolls (RolloutStart._check_ami). No AMI in the
+region is a refusal that says where the bake does have AMIs, never a launch template pointed at an AMI it cannot
+launch.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ def _in_account(ami: Ami, config: Config, target: TargetConfig) -> bool:
 
 
 def ami_for(amis: Iterable[Ami], config: Config, target: TargetConfig, region: str) -> Ami | None:
-    return next((a for a in amis if a.region == region and _in_account(a, config, target)), None)
+    here = [a for a in amis if a.region == region]
+    return next((a for a in here if _in_account(a, config, target)), here[0] if here else None)
 
 
 def places(amis: Iterable[Ami], account: str = "") -> str:

@@ -155,14 +155,16 @@ def test_a_bake_s_ami_is_the_one_in_the_target_s_account_as_well_as_its_region()
         image="web",
         amis=(Ami("eu-west-1", "ami-0000000000000000a", ACCOUNT), Ami("eu-west-1", "ami-0000000000000000b", MEMBER)),
     )
-    # web-prod runs in web's account, the member's: not the bakery's AMI of the same region.
+    # web-prod runs in web's account, the member's: not the bakery's AMI of the same region, whichever comes first.
     assert bake_ami(bake, config, config.targets["web-prod"], "eu-west-1").ami_id == "ami-0000000000000000b"
-    only_ours = replace(bake, amis=bake.amis[:1])
+    reversed_order = replace(bake, amis=bake.amis[::-1])
+    assert bake_ami(reversed_order, config, config.targets["web-prod"], "eu-west-1").ami_id == "ami-0000000000000000b"
     with pytest.raises(BadRequest) as refused:
-        bake_ami(only_ours, config, config.targets["web-prod"], "eu-west-1")
+        bake_ami(replace(bake, amis=(Ami("us-east-1", "ami-0000000000000000f", MEMBER),)), config,
+                 config.targets["web-prod"], "eu-west-1")
     assert str(refused.value) == (
         f"Bake `b-web0001` made no AMI in eu-west-1 (account {MEMBER}), where `web-prod` runs; its AMIs are in"
-        f" eu-west-1 ({ACCOUNT})."
+        " us-east-1."
     )
     base = replace(bake, image="base", amis=(Ami("eu-west-1", "ami-0000000000000000c", ACCOUNT),))
     with pytest.raises(BadRequest, match=r"no AMI in us-east-1, where `base-us` runs; its AMIs are in eu-west-1\."):
