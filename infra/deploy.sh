@@ -9,6 +9,7 @@
 # Region and credentials come from the usual AWS environment (AWS_REGION, AWS_PROFILE, ...).
 # The two images must already be in their ECR repositories (README.md, Deploying on AWS says how): the first run
 # can stop after the repositories with STOP_AFTER=repositories, push, and run again.
+# A member account's stacks: `infra/deploy.sh member`, with that account's credentials (deploy_member below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,64 +31,101 @@ deploy() {  # deploy STACK TEMPLATE [Key=Value ...]
     --tags "project=$PREFIX"
 }
 
-# In a member account (CONTRACT section 13), with that account's credentials: its one stack, and nothing else.
-#   infra/deploy.sh member   (BAKERY_ACCOUNT_ID, BAKERY_BOT_ROLE_ARN, BAKERY_EXTERNAL_ID; README.md, Deploying on AWS)
-if [ "${1:-}" = member ]; then
-  deploy "$PREFIX-member" infra/cloudformation/member-account.yaml \
-    BakeryAccountId="${BAKERY_ACCOUNT_ID:?set BAKERY_ACCOUNT_ID to the bakery account}" \
-    BakeryBotRoleArn="${BAKERY_BOT_ROLE_ARN:?set BAKERY_BOT_ROLE_ARN to the bakery bot-role stack's TaskRoleArn}" \
-    ExternalId="${BAKERY_EXTERNAL_ID:?set BAKERY_EXTERNAL_ID to the bot's external id}"
-  exit 0
-fi
-
-deploy "$PREFIX-network" infra/cloudformation/network.yaml
-if [ "$WITH_ENDPOINTS" = 1 ]; then
-  deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
-fi
-# UPSTREAM_TOPIC_ARN: an upstream AMI release topic to subscribe the queue to, if any (README.md, Deploying on AWS).
-# MEMBER_ACCOUNTS: comma-separated member accounts whose pipeline events the bus accepts and that may use the AMI key.
-deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml ${UPSTREAM_TOPIC_ARN:+UpstreamTopicArn="$UPSTREAM_TOPIC_ARN"} \
-  ${MEMBER_ACCOUNTS:+MemberAccounts="$MEMBER_ACCOUNTS"}
-deploy "$PREFIX-state" infra/cloudformation/state.yaml
-deploy "$PREFIX-build-image-repository" infra/cloudformation/container-repository.yaml RepositoryRole=build-image
-deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml RepositoryRole=bot
-[ "$STOP_AFTER" = repositories ] && exit 0
-
-: "${BUILD_IMAGE_TAG:?set BUILD_IMAGE_TAG to the Packer build image tag pushed to $PREFIX-build-image}"
-# The AMI key (customer-managed, never aws/ebs: its AMIs could not be shared). The Bake project encrypts with it
-# (PKR_VAR_kms_key_id, imported) and the bake role may use it (BuildKmsKeyArn): the same key, its stack's output.
-deploy "$PREFIX-ami-key" infra/cloudformation/ami-key.yaml ${MEMBER_ACCOUNTS:+MemberAccounts="$MEMBER_ACCOUNTS"}
-AMI_KEY_ARN="$(aws cloudformation describe-stacks --stack-name "$PREFIX-ami-key" \
-  --query "Stacks[0].Outputs[?OutputKey=='AmiKeyArn'].OutputValue" --output text)"
-deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml BuildKmsKeyArn="$AMI_KEY_ARN"
-deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
-
 # One stack per image: adding an image is adding its name here, as <name>:<parent> for a child image, which then
 # bakes on its parent's released AMI (/bakery/images/<parent>/latest) and never on stock Amazon Linux; and as
 # <name>:<parent>:<path> (a root image: <name>::<path>) when its directory is not the repository root (its `path`).
-for entry in ${IMAGES:?set IMAGES to the image names, a child as name:parent, e.g. IMAGES=\"base web:base\"}; do
-  image="${entry%%:*}"
-  rest=""
-  [ "$entry" = "$image" ] || rest="${entry#*:}"
-  parent="${rest%%:*}"
-  path=""
-  [ "$rest" = "$parent" ] || path="${rest#*:}"
-  deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent" ImagePath="$path"
-done
+deploy_images() {  # deploy_images [Key=Value ...]: one image.yaml stack per IMAGES entry, with these parameters too
+  local entry image rest parent path
+  for entry in ${IMAGES:?set IMAGES to the image names, a child as name:parent, e.g. IMAGES=\"base web:base\"}; do
+    image="${entry%%:*}"
+    rest=""
+    [ "$entry" = "$image" ] || rest="${entry#*:}"
+    parent="${rest%%:*}"
+    path=""
+    [ "$rest" = "$parent" ] || path="${rest#*:}"
+    deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent" ImagePath="$path" "$@"
+  done
+}
 
-: "${BOT_IMAGE_TAG:?set BOT_IMAGE_TAG to the bot image tag pushed to $PREFIX-bot}"
-: "${SLACK_BOT_TOKEN_SECRET_ARN:?create the secret first (README.md, Deploying on AWS)}"
-: "${SLACK_APP_TOKEN_SECRET_ARN:?create the secret first (README.md, Deploying on AWS)}"
-: "${BAKERY_YAML:?set BAKERY_YAML to the bot configuration file}"
-# bakery.yaml holds no secrets (CONTRACT section 3), so a String parameter; Advanced tier past 4 KB.
-aws ssm put-parameter --name "$CONFIG_PARAMETER" --type String --overwrite \
-  --tier Intelligent-Tiering --value "file://$BAKERY_YAML" >/dev/null
-deploy "$PREFIX-bot-role" infra/cloudformation/bot-role.yaml
-deploy "$PREFIX-bot" infra/cloudformation/bot.yaml \
-  BotImageTag="$BOT_IMAGE_TAG" \
-  SlackBotTokenSecretArn="$SLACK_BOT_TOKEN_SECRET_ARN" \
-  SlackAppTokenSecretArn="$SLACK_APP_TOKEN_SECRET_ARN" \
-  ConfigParameterName="$CONFIG_PARAMETER"
-# ECS reads the configuration parameter and the secrets when a task starts: restart the bot so a
-# changed bakery.yaml or token takes effect (events wait in the queue meanwhile).
-aws ecs update-service --cluster "$PREFIX" --service "$PREFIX-bot" --force-new-deployment >/dev/null
+deploy_bakery() {  # the bakery account, in its order
+  deploy "$PREFIX-network" infra/cloudformation/network.yaml
+  if [ "$WITH_ENDPOINTS" = 1 ]; then
+    deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
+  fi
+  # UPSTREAM_TOPIC_ARN: an upstream AMI release topic to subscribe the queue to, if any (README.md, Deploying on AWS).
+  # MEMBER_ACCOUNTS: comma-separated member accounts whose pipeline events the bus accepts and that may use the AMI key.
+  deploy "$PREFIX-notifications" infra/cloudformation/notifications.yaml ${UPSTREAM_TOPIC_ARN:+UpstreamTopicArn="$UPSTREAM_TOPIC_ARN"} \
+    ${MEMBER_ACCOUNTS:+MemberAccounts="$MEMBER_ACCOUNTS"}
+  deploy "$PREFIX-state" infra/cloudformation/state.yaml
+  deploy "$PREFIX-build-image-repository" infra/cloudformation/container-repository.yaml RepositoryRole=build-image
+  deploy "$PREFIX-bot-repository" infra/cloudformation/container-repository.yaml RepositoryRole=bot
+  [ "$STOP_AFTER" = repositories ] && return 0
+
+  : "${BUILD_IMAGE_TAG:?set BUILD_IMAGE_TAG to the Packer build image tag pushed to $PREFIX-build-image}"
+  # The AMI key (customer-managed, never aws/ebs: its AMIs could not be shared). The Bake project encrypts with it
+  # (PKR_VAR_kms_key_id, imported) and the bake role may use it (BuildKmsKeyArn): the same key, its stack's output.
+  deploy "$PREFIX-ami-key" infra/cloudformation/ami-key.yaml ${MEMBER_ACCOUNTS:+MemberAccounts="$MEMBER_ACCOUNTS"}
+  AMI_KEY_ARN="$(aws cloudformation describe-stacks --stack-name "$PREFIX-ami-key" \
+    --query "Stacks[0].Outputs[?OutputKey=='AmiKeyArn'].OutputValue" --output text)"
+  deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml BuildKmsKeyArn="$AMI_KEY_ARN"
+  deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
+
+  deploy_images
+
+  : "${BOT_IMAGE_TAG:?set BOT_IMAGE_TAG to the bot image tag pushed to $PREFIX-bot}"
+  : "${SLACK_BOT_TOKEN_SECRET_ARN:?create the secret first (README.md, Deploying on AWS)}"
+  : "${SLACK_APP_TOKEN_SECRET_ARN:?create the secret first (README.md, Deploying on AWS)}"
+  : "${BAKERY_YAML:?set BAKERY_YAML to the bot configuration file}"
+  # bakery.yaml holds no secrets (CONTRACT section 3), so a String parameter; Advanced tier past 4 KB.
+  aws ssm put-parameter --name "$CONFIG_PARAMETER" --type String --overwrite \
+    --tier Intelligent-Tiering --value "file://$BAKERY_YAML" >/dev/null
+  deploy "$PREFIX-bot-role" infra/cloudformation/bot-role.yaml
+  deploy "$PREFIX-bot" infra/cloudformation/bot.yaml \
+    BotImageTag="$BOT_IMAGE_TAG" \
+    SlackBotTokenSecretArn="$SLACK_BOT_TOKEN_SECRET_ARN" \
+    SlackAppTokenSecretArn="$SLACK_APP_TOKEN_SECRET_ARN" \
+    ConfigParameterName="$CONFIG_PARAMETER"
+  # ECS reads the configuration parameter and the secrets when a task starts: restart the bot so a
+  # changed bakery.yaml or token takes effect (events wait in the queue meanwhile).
+  aws ecs update-service --cluster "$PREFIX" --service "$PREFIX-bot" --force-new-deployment >/dev/null
+}
+
+# A member account (CONTRACT section 13), with that account's credentials: everything its own images' pipelines need,
+# in its order (README.md, Deploying on AWS, A member account). Its pipelines notify the BAKERY's topic, named by
+# ARN with its key (nothing of the bakery's is imported here), and Packer encrypts with the bakery's AMI key.
+#   BAKERY_ACCOUNT_ID=... BAKERY_BOT_ROLE_ARN=... BAKERY_EXTERNAL_ID=... \
+#   BAKERY_TOPIC_ARN=... BAKERY_TOPIC_KEY_ARN=... BAKERY_AMI_KEY_ARN=... \
+#   IMAGES="web:base" BUILD_IMAGE_TAG=2026-11-26.1 infra/deploy.sh member
+# STOP_AFTER=member deploys the role and the event forwarding only; STOP_AFTER=repositories stops before the builds,
+# as for the bakery, so the build image can be pushed to this account's repository first.
+deploy_member() {
+  deploy "$PREFIX-member" infra/cloudformation/member-account.yaml \
+    BakeryAccountId="${BAKERY_ACCOUNT_ID:?set BAKERY_ACCOUNT_ID to the bakery account}" \
+    BakeryBotRoleArn="${BAKERY_BOT_ROLE_ARN:?set BAKERY_BOT_ROLE_ARN to the bakery bot-role stack output TaskRoleArn}" \
+    ExternalId="${BAKERY_EXTERNAL_ID:?set BAKERY_EXTERNAL_ID to the external id the bot sends}"
+  [ "$STOP_AFTER" = member ] && return 0
+  deploy "$PREFIX-network" infra/cloudformation/network.yaml
+  if [ "$WITH_ENDPOINTS" = 1 ]; then
+    deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
+  fi
+  # This account's own copy of the Packer build image (README.md says why not the bakery's by URI).
+  deploy "$PREFIX-build-image-repository" infra/cloudformation/container-repository.yaml RepositoryRole=build-image
+  [ "$STOP_AFTER" = repositories ] && return 0
+  : "${BUILD_IMAGE_TAG:?set BUILD_IMAGE_TAG to the Packer build image tag pushed to $PREFIX-build-image in this account}"
+  local topic="${BAKERY_TOPIC_ARN:?set BAKERY_TOPIC_ARN to the bakery notifications stack output TopicArn}"
+  local topic_key="${BAKERY_TOPIC_KEY_ARN:?set BAKERY_TOPIC_KEY_ARN to the bakery notifications stack output TopicKeyArn}"
+  local ami_key="${BAKERY_AMI_KEY_ARN:?set BAKERY_AMI_KEY_ARN to the bakery ami-key stack output AmiKeyArn (this region)}"
+  deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml BuildKmsKeyArn="$ami_key" \
+    BakeryTopicArn="$topic" BakeryTopicKeyArn="$topic_key"
+  deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG" \
+    BakeryTopicArn="$topic" AmiKeyArn="$ami_key"
+  # A child here (web:base) bakes on the AMI the bot pins in bake-request.json: the parent's release shared with
+  # this account and region. /bakery/images/<parent>/latest lives in the parent's account, not here.
+  deploy_images BakeryTopicArn="$topic" BakeryTopicKeyArn="$topic_key"
+}
+
+if [ "${1:-}" = member ]; then
+  deploy_member
+else
+  deploy_bakery
+fi

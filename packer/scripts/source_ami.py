@@ -6,6 +6,11 @@ Validate and Bake run it the same way (buildspec-validate.yml, buildspec.yml) an
     source_ami.py --request bake-request.json --parameter NAME --parameter-ami VALUE \
         --commit-message .bakery-commit-message --changed-files .bakery-changed-files
 
+They first ask `source_ami.py --pinned ...` (the same arguments but --parameter-ami): it prints the AMI the bot
+pinned for this commit, or an empty line, and only then, when there is none, do they read the parameter. A child
+in a member account bakes on the AMI the bot pinned (the parent's release shared with it); the parameter lives in
+the parent's account and is never read there for a /bake commit.
+
 NAME is the pipeline's SOURCE_AMI_PARAMETER: `/bakery/images/<parent>/latest` for a child image (image.yaml's
 ParentImage), the upstream OS parameter for a root image. VALUE is what SSM answered for it, empty when the
 parameter does not exist. The AMI goes to stdout; a refusal to stderr, with exit status 2.
@@ -54,6 +59,14 @@ def made_for_this_commit(
     return changed_files is not None and request_path in changed_files
 
 
+def pinned_for_this_commit(request: Mapping[str, Any], *, trusted: bool) -> str:
+    """The AMI the bot pinned for this commit, else "" (the parameter decides); Refused for a malformed one."""
+    pinned = request.get("source_ami")
+    if pinned is not None and not (isinstance(pinned, str) and AMI_RE.fullmatch(pinned)):
+        raise Refused(f"bake-request.json: source_ami {json.dumps(pinned)[:80]} is not an AMI id (ami-...)")
+    return pinned if pinned and trusted else ""
+
+
 def choose(
     request: Mapping[str, Any],
     *,
@@ -62,11 +75,9 @@ def choose(
     trusted: bool,
 ) -> tuple[str, str]:
     """(AMI, why) for this bake, or Refused with what to do."""
+    if pinned_for_this_commit(request, trusted=trusted):
+        return request["source_ami"], f"the bot's request {request['request_id']} for this commit pins it"
     pinned = request.get("source_ami")
-    if pinned is not None and not (isinstance(pinned, str) and AMI_RE.fullmatch(pinned)):
-        raise Refused(f"bake-request.json: source_ami {json.dumps(pinned)[:80]} is not an AMI id (ami-...)")
-    if pinned and trusted:
-        return pinned, f"the bot's request {request['request_id']} for this commit pins it"
     ignored = f" (bake-request.json's source_ami {pinned} is not this commit's request: ignored)" if pinned else ""
     if not parameter_ami:
         parent = parent_of(parameter)
@@ -105,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parameter-ami", default="", help="its value; empty when it does not exist")
     parser.add_argument("--commit-message", help="file holding this commit's message (optional)")
     parser.add_argument("--changed-files", help="file listing the paths this commit changed (optional)")
+    parser.add_argument("--pinned", action="store_true",
+                        help="print only the AMI the bot pinned for this commit, or an empty line: read no parameter")
     args = parser.parse_args(argv)
     try:
         request = _read_request(args.request)
@@ -115,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             _optional_text(args.commit_message),
             None if changed is None else changed.splitlines(),
         )
+        if args.pinned:
+            print(pinned_for_this_commit(request, trusted=trusted))
+            return 0
         ami, why = choose(request, parameter=args.parameter, parameter_ami=args.parameter_ami, trusted=trusted)
     except Refused as exc:
         print(f"bakery: refused: {exc}", file=sys.stderr)

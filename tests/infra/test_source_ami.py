@@ -129,6 +129,24 @@ def test_the_bots_request_for_this_commit_bakes_on_the_ami_it_pinned(child):
     assert "the bot's request b-7f3k2q for this commit pins it" in build.stderr
 
 
+@pytest.mark.parametrize("buildspec", ["buildspec-validate.yml", "buildspec.yml"])
+def test_a_pinned_request_reads_no_parameter_as_in_a_member_account_where_the_parent_has_none(child, buildspec):
+    # A child in a member account: /bakery/images/<parent>/latest is in the parent's account, so any read here fails.
+    _history_with_a_bot_request(child)
+    child.env["FAKE_SSM_ERROR"] = "AccessDeniedException"
+    result = child.phase("build", child.env, buildspec=buildspec)
+    assert result.returncode == 0, result.stderr
+    assert child.var_file()["source_ami"] == PINNED
+    assert not any("ssm get-parameter" in c for c in child.calls())
+
+
+def test_a_malformed_pin_fails_before_any_parameter_is_read(child):
+    child.request(image="web", source_ami="ami-$(id)")
+    result = child.phase("build", child.env, buildspec="buildspec-validate.yml")
+    assert result.returncode != 0 and "is not an AMI id" in result.stderr
+    assert not any("ssm get-parameter" in c for c in child.calls())
+
+
 def test_a_commit_pushed_by_hand_after_it_bakes_on_the_parents_released_ami(child):
     _history_with_a_bot_request(child)
     (child.repo / "README").write_text("web, tuned by hand\n")
