@@ -31,22 +31,6 @@ deploy() {  # deploy STACK TEMPLATE [Key=Value ...]
     --tags "project=$PREFIX"
 }
 
-# One stack per image: adding an image is adding its name here, as <name>:<parent> for a child image, which then
-# bakes on its parent's released AMI (/bakery/images/<parent>/latest) and never on stock Amazon Linux; and as
-# <name>:<parent>:<path> (a root image: <name>::<path>) when its directory is not the repository root (its `path`).
-deploy_images() {  # deploy_images [Key=Value ...]: one image.yaml stack per IMAGES entry, with these parameters too
-  local entry image rest parent path
-  for entry in ${IMAGES:?set IMAGES to the image names, a child as name:parent, e.g. IMAGES=\"base web:base\"}; do
-    image="${entry%%:*}"
-    rest=""
-    [ "$entry" = "$image" ] || rest="${entry#*:}"
-    parent="${rest%%:*}"
-    path=""
-    [ "$rest" = "$parent" ] || path="${rest#*:}"
-    deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent" ImagePath="$path" "$@"
-  done
-}
-
 deploy_bakery() {  # the bakery account, in its order
   deploy "$PREFIX-network" infra/cloudformation/network.yaml
   if [ "$WITH_ENDPOINTS" = 1 ]; then
@@ -88,6 +72,22 @@ deploy_bakery() {  # the bakery account, in its order
   # ECS reads the configuration parameter and the secrets when a task starts: restart the bot so a
   # changed bakery.yaml or token takes effect (events wait in the queue meanwhile).
   aws ecs update-service --cluster "$PREFIX" --service "$PREFIX-bot" --force-new-deployment >/dev/null
+}
+
+# One stack per image: adding an image is adding its name here, as <name>:<parent> for a child image, which then
+# bakes on its parent's released AMI (/bakery/images/<parent>/latest) and never on stock Amazon Linux; and as
+# <name>:<parent>:<path> (a root image: <name>::<path>) when its directory is not the repository root (its `path`).
+deploy_images() {  # deploy_images [Key=Value ...]: one image.yaml stack per IMAGES entry, with these parameters too
+  local entry image rest parent path
+  for entry in ${IMAGES:?set IMAGES to the image names, a child as name:parent, e.g. IMAGES=\"base web:base\"}; do
+    image="${entry%%:*}"
+    rest=""
+    [ "$entry" = "$image" ] || rest="${entry#*:}"
+    parent="${rest%%:*}"
+    path=""
+    [ "$rest" = "$parent" ] || path="${rest#*:}"
+    deploy "$PREFIX-image-$image" infra/cloudformation/image.yaml ImageName="$image" ParentImage="$parent" ImagePath="$path" "$@"
+  done
 }
 
 # A member account (CONTRACT section 13), with that account's credentials: everything its own images' pipelines need,
