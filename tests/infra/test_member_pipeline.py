@@ -101,9 +101,12 @@ def test_the_member_pipeline_notifies_the_bakerys_topic_and_the_bake_reports_the
     assert approve["Configuration"]["NotificationArn"] == TOPIC
     resolve = Resolver(templates["build-projects"], {"AWS::AccountId": MEMBER, "BuildImageTag": "t",
                                                      "BakeryTopicArn": TOPIC, "AmiKeyArn": AMI_KEY})
-    bake = resolve(templates["build-projects"]["Resources"]["BakeProject"]["Properties"]["Environment"])
+    resources = templates["build-projects"]["Resources"]
+    bake, validate = (resolve(resources[name]["Properties"]["Environment"])
+                      for name in ("BakeProject", "ValidateProject"))
     variables = {v["Name"]: v["Value"] for v in bake["EnvironmentVariables"]}
     assert (variables["BAKERY_TOPIC_ARN"], variables["PKR_VAR_kms_key_id"]) == (TOPIC, AMI_KEY)
+    assert {v["Name"]: v["Value"] for v in validate["EnvironmentVariables"]}["PKR_VAR_kms_key_id"] == AMI_KEY
 
 
 # --- who may publish: the member's bakery roles, as IAM decides it across the two accounts --------------------------
