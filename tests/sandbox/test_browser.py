@@ -15,7 +15,9 @@ from bot.sandbox.pipeline.runner import ACTIONS
 from tests.fixtures.waiting import wait_for
 from tests.sandbox.sandbox_process import SandboxProcess
 
-pytestmark = pytest.mark.slow
+# One sandbox for the module (its fixture starts `bakery sandbox`, ~8 s): under `make test`'s workers the whole
+# module runs on one of them (--dist loadgroup), so it starts once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox-browser")]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -13,7 +13,9 @@ import pytest
 from bot.sandbox.config import FAIL_EXAMPLE
 from tests.sandbox.sandbox_process import APPROVER, OUTSIDER, REQUESTER, SandboxProcess, request_id_of
 
-pytestmark = pytest.mark.slow
+# One sandbox for the module (its fixture starts `bakery sandbox`, ~8 s): under `make test`'s workers the whole
+# module runs on one of them (--dist loadgroup), so it starts once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox-first-screen")]
 
 ROOT = Path(__file__).resolve().parents[2]
 LINK = re.compile(r"<(https?://[^|>]+)\|")

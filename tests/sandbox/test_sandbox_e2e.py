@@ -21,7 +21,9 @@ from tests.sandbox.sandbox_process import (
     request_id_of,
 )
 
-pytestmark = pytest.mark.slow
+# One sandbox for the module (its fixture starts `bakery sandbox`, ~8 s): under `make test`'s workers the whole
+# module runs on one of them (--dist loadgroup), so it starts once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox-e2e")]
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,7 @@ def decide(sandbox: SandboxProcess, pipeline: str, status: str, summary: str) ->
     )
 
 
+@pytest.mark.alone  # a wall-clock bound: other tests' CPU beside it would eat into the ten seconds
 def test_the_sandbox_prints_its_address_within_ten_seconds_and_serves_the_page(sandbox):
     assert sandbox.ready_after < 10, sandbox.ready_after
     page = sandbox.get("/")
