@@ -29,7 +29,7 @@ CHECKOV_STAMP   := $(CHECKOV_VENV)/.installed
 # subprocesses, servers, polling), which workers overlap even on 2 cores; README, "Tests", has the figures.
 # --dist loadgroup keeps each xdist_group (a module sharing one sandbox) on one worker. Tests marked `alone`
 # assert a wall-clock bound that other tests' CPU would eat into: they run afterwards, by themselves.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 PYTEST       := CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -q
 IAM_DIR   := tests/infra/iam
 IAM_STAMP := $(IAM_DIR)/node_modules/.installed
