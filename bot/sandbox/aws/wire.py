@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 JSON_1_0 = "application/x-amz-json-1.0"
 JSON_1_1 = "application/x-amz-json-1.1"
 _REGION_IN_AUTH = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/")
+_ACCESS_KEY_IN_AUTH = re.compile(r"Credential=([^/,\s]+)/")
+# moto's own way to name the account of one request (its multi-account docs); the stand-ins honour it too.
+ACCOUNT_HEADER = "x-moto-account-id"
 
 
 class AwsFault(Exception):
@@ -145,6 +148,44 @@ def region_of(authorization: str, default: str) -> str:
     """The region a SigV4-signed request was signed for (its credential scope), else `default`."""
     match = _REGION_IN_AUTH.search(authorization)
     return match.group(1) if match else default
+
+
+def account_of(headers: Any) -> str | None:
+    """The account a request acts in, as moto decides it: its `x-moto-account-id` header, else the account moto
+    gave its access key (an assumed role's keys act in the role's account); None for a request moto knows
+    nothing about (unsigned, or moto not in this process), which the stand-in serves in its own account."""
+    explicit = headers.get(ACCOUNT_HEADER)
+    if explicit:
+        return str(explicit)
+    match = _ACCESS_KEY_IN_AUTH.search(headers.get("Authorization", "") or "")
+    if not match:
+        return None
+    try:
+        from moto.iam.models import get_account_id_from  # in this process: the sandbox's and the tests' moto
+    except ImportError:  # pragma: no cover - the sandbox extra brings moto
+        return None
+    return get_account_id_from(match.group(1))
+
+
+def in_account(client: Any, account: str) -> Any:
+    """`client` (boto3) with every request acting in `account` in moto (its account header); returns it."""
+
+    def name_account(request: Any, **_: Any) -> None:
+        request.headers[ACCOUNT_HEADER] = account
+
+    client.meta.events.register("before-sign", name_account)
+    return client
+
+
+class AccountSession:
+    """The clients of a boto3 session, each request acting in `account` in moto: the sandbox's stand-ins of what
+    runs in that account (its pipeline's stages, the seed). The bot itself gets there only by AssumeRole."""
+
+    def __init__(self, session: Any, account: str):
+        self._session, self.account = session, account
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        return in_account(self._session.client(service, **kwargs), self.account)
 
 
 def to_xml(value: Any) -> str:

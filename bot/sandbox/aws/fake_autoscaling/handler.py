@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.sandbox.aws.wire import AwsFault, error_xml, query_params, region_of, result_xml
+from bot.sandbox.aws.wire import AwsFault, account_of, error_xml, query_params, region_of, result_xml
 
 if TYPE_CHECKING:
     from bot.sandbox.aws.fake_autoscaling.server import FakeAutoScaling
@@ -40,7 +40,7 @@ def handler_for(fake: FakeAutoScaling) -> type[BaseHTTPRequestHandler]:
             region = region_of(self.headers.get("Authorization", ""), fake.region)
             request_id = str(uuid.uuid4())
             try:
-                result = fake.call(action, query_params(form), region)
+                result = fake.call(action, query_params(form), region, account_of(self.headers))
             except AwsFault as fault:
                 self._send(fault.status, error_xml(fault, xmlns=XMLNS, request_id=request_id))
                 return

@@ -27,6 +27,7 @@ class Refresh:
     desired: dict[str, Any]
     preferences: dict[str, Any]
     fail_reason: str | None = None
+    account: str = ""  # the account the group is in (its caller's, §13)
     status: str = "Pending"
     phase_started: float = 0.0
     percentage: int = 0

@@ -11,12 +11,17 @@ from typing import Any
 
 from bot.sandbox.aws.fake_codepipeline.api import CodePipelineApi
 from bot.sandbox.aws.fake_codepipeline.model import utc_now
-from bot.sandbox.aws.wire import JsonTargetHandler
+from bot.sandbox.aws.wire import JsonTargetHandler, account_of
 from bot.sandbox.local_server import LocalServer
 
 
 class FakeCodePipeline(CodePipelineApi, LocalServer):
-    """Pipelines, executions and approvals in memory (see PipelineModel), served on 127.0.0.1 once started."""
+    """Pipelines, executions and approvals in memory (see PipelineModel), served on 127.0.0.1 once started.
+
+    It is the pipelines of its own `account`; `in_account(other)` gives another account's, and a call acting in
+    that account (by its access key, as moto tells, §13) sees only those. A caller from an account never asked
+    for is served from the fake's own account's pipelines, as one account's tests expect.
+    """
 
     _thread_name = "fake-codepipeline"
     _not_running = "FakeCodePipeline is not started"
@@ -33,6 +38,21 @@ class FakeCodePipeline(CodePipelineApi, LocalServer):
         LocalServer.__init__(self)
         CodePipelineApi.__init__(self, region=region, account=account, clock=clock)
         self._address = (host, port)
+        self._accounts: dict[str, CodePipelineApi] = {}
+
+    def in_account(self, account: str) -> CodePipelineApi:
+        """The pipelines of `account` (this fake itself for its own), made on first ask."""
+        if account == self.account:
+            return self
+        with self._lock:
+            if account not in self._accounts:
+                self._accounts[account] = CodePipelineApi(region=self.region, account=account, clock=self._clock)
+            return self._accounts[account]
+
+    def serving(self, account: str | None) -> CodePipelineApi:
+        """Whose pipelines a call acting in `account` sees (see the class)."""
+        with self._lock:
+            return self._accounts.get(account or self.account, self)
 
     def _bind(self) -> _Server:
         server = _Server(self._address, _Handler)
@@ -86,4 +106,4 @@ class _Handler(JsonTargetHandler):
     server: _Server
 
     def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        return self.server.fake.handle(operation, params)
+        return self.server.fake.serving(account_of(self.headers)).handle(operation, params)
