@@ -4,6 +4,12 @@ Images, targets, channels and access stay as the example has them, so the sandbo
 installation would; only the queue, the topic, the state file and non-CodeCommit repositories change, and
 every image declares `sandbox_fail` (default `none`) so `/bake base sandbox_fail=test` makes the Test stage fail
 (any stage's name works, in any case).
+
+The sandbox has a second account (§9, §13): every image with a parent (the example's `web`, an application
+team's image) lives in `MEMBER_ACCOUNT`, reached through `MEMBER_ROLE`, and so do its targets; every image
+without one (`base`, the platform team's) stays in the bakery's own account and shares its released AMIs with
+the member account. `share_with` names that account only, no extra region: a copy to another region would make
+every train of the sandbox wait for it.
 """
 
 from __future__ import annotations
@@ -25,6 +31,11 @@ NO_FAILURE = "none"
 FAIL_EXAMPLE = f"{FAIL_VARIABLE}=test"
 DEFAULT_REGION = "eu-west-1"
 CODECOMMIT = "codecommit://"
+MEMBER_ACCOUNT = "210987654321"  # the sandbox's second account (§9)
+MEMBER_ROLE_NAME = "ami-bakery-bot"  # the role the bot assumes there, as member-account.yaml names it
+MEMBER_ROLE = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/{MEMBER_ROLE_NAME}"
+# The external id the member role's trust policy asks for, and the bot's BAKERY_EXTERNAL_ID in the sandbox.
+EXTERNAL_ID = "ami-bakery-sandbox"
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ def derive(
 
     With an upstream stand-in, the release train runs by itself (§9): each image without a parent follows the
     stand-in parameter, each child bakes when its parent is released, each target rolls when its image is
-    released. The example keeps `ask` everywhere; only the sandbox turns the train on.
+    released. The example keeps `ask` everywhere; only the sandbox turns the train on. Accounts: see the module.
     """
     out = copy.deepcopy(doc)
     out["state"] = {"backend": "sqlite", "path": str(state_path)}
@@ -88,6 +99,7 @@ def derive(
         variables = dict(body.get("variables") or {})
         variables[FAIL_VARIABLE] = NO_FAILURE
         body["variables"] = variables
+        _place(name, body, out["images"])
         if upstream_parameter and not body.get("parent"):
             body["upstream"] = {**(body.get("upstream") or {}), "ssm_parameter": upstream_parameter}
         elif upstream_parameter:
@@ -96,6 +108,17 @@ def derive(
         for target in (out.get("targets") or {}).values():
             target["on_release"] = "auto"
     return out
+
+
+def _place(name: str, body: dict[str, Any], images: dict[str, Any]) -> None:
+    """An image with a parent into the member account; one without stays, sharing with it if a child needs it."""
+    body.pop("share_with", None)
+    if body.get("parent"):
+        body["account_role"] = MEMBER_ROLE
+        return
+    body.pop("account_role", None)
+    if any(isinstance(other, dict) and other.get("parent") == name for other in images.values()):
+        body["share_with"] = {"accounts": [MEMBER_ACCOUNT]}
 
 
 def write(doc: dict[str, Any], path: Path) -> SandboxConfig:

@@ -19,6 +19,26 @@ def _names(users: Sequence[Mapping[str, Any]]) -> str:
     return " or ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + f" or {names[-1]}"
 
 
+def _accounts(config: Config) -> list[str]:
+    """Where each image lives, when some live in another account (§13): the AMI lines say the account too."""
+    members = [i for i in config.images.values() if i.account]
+    if not members:
+        return []
+    lines = ["*Two AWS accounts* (both local):"]
+    for account in sorted({i.account for i in members}):
+        here = [i.name for i in members if i.account == account]
+        targets = [t.name for t in config.targets.values() if t.image in here]
+        things = " and ".join(f"*{n}*" for n in here + targets)
+        lines.append(f"• {things} live in account `{account}`, which the bot reaches through an assumed role")
+    own = [f"*{i.name}*" for i in config.images.values() if not i.account]
+    shared = [f"*{i.name}*" for i in config.images.values() if i.share_with and i.share_with.accounts]
+    if own:
+        line = f"• {' and '.join(own)} in the bakery's own account `{config.bakery_account or 'default'}`"
+        line += f"; {' and '.join(shared)} shares its released AMIs with the other" if shared else ""
+        lines.append(line)
+    return lines
+
+
 def welcome(users: Sequence[Mapping[str, Any]], *, config: Config) -> tuple[str, Blocks]:
     """(fallback text, blocks) from the page's users ({name, title, roles}) and the sandbox's configuration: the
     steps say what this configuration does (a child that bakes by itself, a target that rolls by itself)."""
@@ -66,6 +86,7 @@ def welcome(users: Sequence[Mapping[str, Any]], *, config: Config) -> tuple[str,
         " sandbox's, not the bot's.",
         "*Who is who* (pick who you are in the sidebar):",
         *who,
+        *_accounts(config),
         "*Try first:*",
         *steps,
         f"`/bake {first} {FAIL_EXAMPLE}` makes the Test stage fail; `/bake help` lists the rest.",

@@ -138,19 +138,22 @@ class SandboxProcess:
             predicate, timeout, what, interval=0.1, explain=lambda: "stderr tail:\n" + "".join(self.stderr[-15:])
         )
 
-    def aws(self, service: str) -> Any:
-        """A boto3 client of the sandbox's local AWS (moto, or the stand-in that serves `service`)."""
+    def aws(self, service: str, *, role: str = "") -> Any:
+        """A boto3 client of the sandbox's local AWS (moto, or the stand-in that serves `service`), in the bakery's
+        account; with `role`, in that role's account, with the credentials moto's STS gives for it."""
         import boto3
 
         endpoints = self.get("/api/info")["endpoints"]
         endpoint = endpoints.get(service, endpoints["moto"])
-        return boto3.Session().client(
-            service,
-            region_name="eu-west-1",
-            endpoint_url=endpoint,
-            aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",
-        )
+        keys = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}
+        if role:
+            found = self.aws("sts").assume_role(RoleArn=role, RoleSessionName="sandbox-test")["Credentials"]
+            keys = {
+                "aws_access_key_id": found["AccessKeyId"],
+                "aws_secret_access_key": found["SecretAccessKey"],
+                "aws_session_token": found["SessionToken"],
+            }
+        return boto3.Session().client(service, region_name="eu-west-1", endpoint_url=endpoint, **keys)
 
     # --- stopping ------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.sandbox.aws.upstream import UPSTREAM_PARAMETER
+from bot.sandbox.config import MEMBER_ROLE
 from bot.sandbox.pipeline.runner import ACTIONS
 from tests.sandbox.sandbox_process import (
     APPROVER,
@@ -221,8 +222,13 @@ def test_each_image_starts_released_and_an_upstream_release_reaches_the_bot(sand
     Last in this module: the train it sets moving must not run into the tests above.
     """
     seeded = sandbox.aws("ssm").get_parameter(Name=UPSTREAM_PARAMETER)["Parameter"]["Value"]
+    # web lives in the member account (§13): it starts released on an AMI of its own there, baked on base's.
+    [web] = sandbox.aws("ec2", role=MEMBER_ROLE).describe_images(
+        Filters=[{"Name": "name", "Values": ["web-sandbox-seed"]}]
+    )["Images"]
+    assert {"Key": "bakery:parent-ami", "Value": seeded} in web["Tags"]
     status = sandbox.command(REQUESTER, "status web")["text"]
-    assert f"*web* succeeded — `{seeded}`" in status, status  # released on the upstream value at start
+    assert f"*web* succeeded — `{web['ImageId']}`" in status, status
     code, answer = sandbox.request("POST", "/api/upstream", {"image": "base"})
     assert code == 200 and answer["ami_id"] != seeded, answer
     assert sandbox.aws("ssm").get_parameter(Name=UPSTREAM_PARAMETER)["Parameter"]["Value"] == answer["ami_id"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.sandbox.aws.seed import register_ami
 from bot.sandbox.pipeline.journal import Journal
 from bot.sandbox.pipeline.stages import Run, Stages
 
@@ -61,7 +62,8 @@ def test_the_bake_stage_tags_the_ami_with_its_train_only_when_it_has_one(aws_ses
     """As the Bake buildspec does (CONTRACT §10): `bakery:train` from bake-request.json, where it applies."""
     published: list[dict] = []
     stages = Stages(aws_session, publish=published.append, logs=Journal(), log_url=lambda e, s: "", packer=None)
-    request = {"request_id": "b-webpath1", "image": "web", "source_ami": "ami-0123456789abcdef0"}
+    source = register_ami(aws_session.client("ec2"), "upstream", {})  # Packer looks the source AMI up first
+    request = {"request_id": "b-webpath1", "image": "web", "source_ami": source}
     run = run_of(tmp_path, "c" * 40, "images/web")
     run.request = {**request, **({"train": train} if train else {})}
     stages.bake(run)

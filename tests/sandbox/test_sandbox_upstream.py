@@ -9,9 +9,13 @@ import pytest
 
 from bot.bakes.images import image_summary
 from bot.bakes.record import BAKE, Bake
+from bot.config import parse_config
+from bot.config.model import ShareWith
 from bot.domain.causes import BAKERY_USER
 from bot.sandbox import config as sandbox_config
 from bot.sandbox.aws import seed, upstream
+from bot.sandbox.aws.wire import AccountSession
+from bot.sandbox.config import MEMBER_ACCOUNT
 from bot.state.sqlite import SqliteStore
 from bot.trains.upstream import newest_released
 from tests.fixtures.aws import ACCOUNT, REGION
@@ -48,16 +52,28 @@ def test_the_example_itself_asks_everywhere_and_follows_no_upstream(tmp_path):
     assert config.notifications.upstream_topic_arns == ()
 
 
+def test_the_sandboxs_configuration_puts_web_in_the_member_account_and_base_shares_with_it(tmp_path):
+    config = sandbox_configuration(tmp_path).config
+    example = parse_config((ROOT / "bakery.example.yaml").read_text(encoding="utf-8"))
+
+    assert config.images["web"].account_role == f"arn:aws:iam::{MEMBER_ACCOUNT}:role/ami-bakery-bot"
+    assert config.images["web"].account == MEMBER_ACCOUNT and config.images["base"].account == ""
+    assert config.images["base"].share_with == ShareWith(accounts=(MEMBER_ACCOUNT,), regions=())  # no copy to wait for
+    assert config.images["web"].share_with is None
+    # What a user copies stays in one account, sharing with nobody.
+    assert all(i.account_role is None and i.share_with is None for i in example.images.values())
+
+
 @pytest.fixture
 def seeded(aws_session, tmp_path):
     """The sandbox's AWS as it starts: events, the stand-in upstream topic, its first AMI, the train's seeds."""
     events = seed.seed_events(aws_session, REGION)
     topic = upstream.seed_upstream_topic(aws_session, REGION, events.queue_url)
     config = sandbox_configuration(tmp_path, upstream_topic_arn=topic, upstream_parameter=upstream.UPSTREAM_PARAMETER)
-    amis = {REGION: seed.register_ami(aws_session.client("ec2"), seed.UPSTREAM_AMI_NAME, {})}  # as seed_fleet does
+    fleet = seed.seed_fleet(aws_session, config.config, REGION, bakery_account=ACCOUNT)
     commits = {"base": "a" * 40, "web": "b" * 40}
-    upstream.seed_train(aws_session, config.config, tmp_path / "state.db", amis, commits, REGION)
-    return config.config, events, topic, amis[REGION], tmp_path / "state.db"
+    upstream.seed_train(aws_session, config.config, tmp_path / "state.db", fleet, commits, REGION)
+    return config.config, events, topic, fleet, tmp_path / "state.db"
 
 
 def queued(aws_session, queue_url: str) -> list[dict]:
@@ -66,23 +82,52 @@ def queued(aws_session, queue_url: str) -> list[dict]:
 
 
 def test_each_image_starts_with_one_released_bake_on_the_parameters_value(aws_session, seeded):
-    config, _, _, ami, state = seeded
+    config, _, _, fleet, state = seeded
     value = aws_session.client("ssm").get_parameter(Name=upstream.UPSTREAM_PARAMETER)["Parameter"]["Value"]
     store = SqliteStore(state)
     try:
-        for name in config.images:
-            bake = newest_released(_Book(store), name)
+        bakes = {name: newest_released(_Book(store), name) for name in config.images}
+        for name, bake in bakes.items():
             assert bake is not None, name
             assert bake.released and bake.requested_by == BAKERY_USER and bake.inputs == ""
-            assert bake.source_ami == value == ami and [(a.ami_id, a.account_id) for a in bake.amis] == [(ami, ACCOUNT)]
             assert bake.settled and not bake.message_ts  # no message is posted for it
-            assert image_summary(store, name)["amis"][0]["ami_id"] == ami  # a child's parent pin
+            assert image_summary(store, name)["amis"][0]["ami_id"] == bake.amis[0].ami_id  # a child's parent pin
+        base, web = bakes["base"], bakes["web"]
+        assert base.source_ami == value == fleet.upstream[REGION]
+        assert [(a.ami_id, a.account_id) for a in base.amis] == [(value, ACCOUNT)]
+        # web lives in the member account (§9): its released AMI is there, baked on base's.
+        assert web.source_ami == value and [a.account_id for a in web.amis] == [MEMBER_ACCOUNT]
     finally:
         store.close()
 
 
+def test_the_member_image_s_seeded_ami_parameter_and_target_are_in_its_account(aws_session, seeded):
+    _, _, _, fleet, _ = seeded
+    web, base = fleet.images["web"], fleet.images["base"]
+    member = AccountSession(aws_session, MEMBER_ACCOUNT)
+
+    def owned(ec2) -> list[tuple[str, str]]:
+        return [(i["ImageId"], i["OwnerId"]) for i in ec2.describe_images(Owners=["self"])["Images"]]
+
+    assert owned(member.client("ec2")) == [(web.ami_id, MEMBER_ACCOUNT)]
+    assert owned(aws_session.client("ec2")) == [(base.ami_id, ACCOUNT)]  # the bakery's account: base's only
+    latest = member.client("ssm").get_parameter(Name="/bakery/images/web/latest")["Parameter"]["Value"]
+    template = member.client("ec2").describe_launch_template_versions(LaunchTemplateName="web-prod")
+    assert latest == web.ami_id == template["LaunchTemplateVersions"][0]["LaunchTemplateData"]["ImageId"]
+    assert member.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["web-prod"])[
+        "AutoScalingGroups"
+    ]
+    assert not aws_session.client("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=["web-prod"])[
+        "AutoScalingGroups"
+    ]
+    # base's AMI is launchable there, as a released base's distribution would have left it.
+    granted = aws_session.client("ec2").describe_image_attribute(ImageId=base.ami_id, Attribute="launchPermission")
+    assert granted["LaunchPermissions"] == [{"UserId": MEMBER_ACCOUNT}]
+
+
 def test_an_upstream_release_is_a_new_ami_the_parameter_moved_and_a_notice_on_the_topic(aws_session, seeded):
-    config, events, topic, old, _ = seeded
+    config, events, topic, fleet, _ = seeded
+    old = fleet.upstream[REGION]
     releases = upstream.UpstreamReleases(aws_session, config, topic, REGION)
 
     status, answer = releases.api({"image": "base"})
@@ -104,7 +149,8 @@ def test_two_releases_are_two_new_amis(aws_session, seeded):
 
 
 def test_a_release_for_an_image_without_upstream_is_refused_and_changes_nothing(aws_session, seeded):
-    config, events, topic, old, _ = seeded
+    config, events, topic, fleet, _ = seeded
+    old = fleet.upstream[REGION]
     releases = upstream.UpstreamReleases(aws_session, config, topic, REGION)
 
     for body, said in [

@@ -57,3 +57,13 @@ def test_with_the_examples_ask_everywhere_the_steps_name_the_buttons_a_person_pr
     assert "*Roll out to web-prod* as *alice* and approve the rollout as *bob*" in text
     assert "by itself" not in text and "Upstream release" not in text
     assert f"`/bake base {FAIL_EXAMPLE}` makes the Test stage fail" in text
+
+
+def test_the_welcome_says_which_account_each_image_and_target_lives_in(tmp_path):
+    text = welcome(USERS, config=configuration(tmp_path))[1][0]["text"]["text"]
+
+    accounts = text.split("*Two AWS accounts* (both local):")[1].split("*Try first:*")[0]
+    assert "*web* and *web-prod* live in account `210987654321`, which the bot reaches through an assumed role" in (
+        accounts
+    )
+    assert "*base* in the bakery's own account `123456789012`; *base* shares its released AMIs" in accounts

@@ -1,7 +1,8 @@
 """Seeds the sandbox's local AWS and image repositories from the configuration, as `infra/` would on AWS.
 
-AWS (moto): the events topic with the queue subscribed to it, an upstream AMI that every image's
-`/bakery/images/<image>/latest` parameter starts at, and a launch template and Auto Scaling group per target.
+AWS (moto): the events topic with the queue subscribed to it, an upstream AMI that the bakery's own images'
+`/bakery/images/<image>/latest` parameters start at (an image in the member account starts on an AMI of its own
+there), and a launch template and Auto Scaling group per target, in its image's account.
 Repositories (FakeCodeCommit): one per image, whose first commit holds the project's Packer files for that
 image and its buildspecs, whatever layout `packer/` has when the sandbox starts (`packer/<image>/` or
 `packer/images/<image>/`, plus shared files).
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from bot.config import Config
-from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
+from bot.config import Config, ImageConfig
+from bot.domain.models import TAG_IMAGE, TAG_PARENT_AMI, TAG_RELEASED, Ami
+from bot.sandbox.aws.accounts import session_in, share_launch
+from bot.sandbox.aws.fake_codecommit.repositories import CodeCommitRepositories
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +68,30 @@ def register_ami(ec2: Any, name: str, tags: dict[str, str]) -> str:
     return cast("str", ami_id)  # boto3 answers are untyped
 
 
-def seed_fleet(session: Any, config: Config, default_region: str) -> dict[str, str]:
-    """The upstream AMI per region, the SSM parameters, and each target's launch template and group.
+@dataclass(frozen=True)
+class Seeded:
+    """What the fleet was seeded with: the upstream AMI per region (the bakery's account), and per image the AMI
+    its released bake made, in the image's account and region."""
 
-    Returns {region: upstream AMI id}.
-    """
+    upstream: dict[str, str]
+    images: dict[str, Ami]
+
+
+def _by_depth(config: Config) -> list[ImageConfig]:
+    """Parents before their children."""
+
+    def depth(image: ImageConfig) -> int:
+        parent = config.images.get(image.parent or "")
+        return 1 + depth(parent) if parent else 0
+
+    return sorted(config.images.values(), key=depth)
+
+
+def seed_fleet(session: Any, config: Config, default_region: str, *, bakery_account: str) -> Seeded:
+    """The upstream AMI per region, each image's released AMI and SSM parameter, each target's launch template and
+    group, each in its image's account (§13)."""
     upstream: dict[str, str] = {}
+    seeded: dict[tuple[str, str], Ami] = {}
 
     def ami_in(region: str) -> str:
         if region not in upstream:
@@ -80,24 +101,49 @@ def seed_fleet(session: Any, config: Config, default_region: str) -> dict[str, s
             )
         return upstream[region]
 
-    # Every image starts out "released" as the upstream AMI, as if installed from it: the fleet runs it, and
-    # an image with a parent can be baked before its parent was (its build reads the parent's parameter).
-    for image in config.images.values():
+    def image_ami(image: ImageConfig, region: str) -> Ami:
+        """An image of the bakery's own account starts out "released" as the upstream AMI, as if installed from
+        it, so the fleet runs it and a child can be baked before its parent was. One in another account starts
+        on an AMI of its own there, baked on its parent's, which its parent's account shared with it."""
+        if (image.name, region) in seeded:
+            return seeded[(image.name, region)]
+        account = image.account or bakery_account
+        if not image.account:
+            ami = Ami(region=region, ami_id=ami_in(region), account_id=account)
+        else:
+            parent = config.images.get(image.parent or "")
+            source = image_ami(parent, region) if parent else Ami(region, ami_in(region), bakery_account)
+            if source.account_id != account:  # as the parent's distribution would have on its release
+                share_launch(
+                    session_in(session, source.account_id, bakery_account).client("ec2", region_name=region),
+                    source.ami_id,
+                    account,
+                )
+            name = f"{image.name}-sandbox-seed"
+            tags = {"Name": name, TAG_IMAGE: image.name, TAG_RELEASED: "true", TAG_PARENT_AMI: source.ami_id}
+            ec2 = session_in(session, account, bakery_account).client("ec2", region_name=region)
+            ami = Ami(region=region, ami_id=register_ami(ec2, name, tags), account_id=account)
+        seeded[(image.name, region)] = ami
+        return ami
+
+    for image in _by_depth(config):
         region = image.region or default_region
-        ssm = session.client("ssm", region_name=region)
-        ssm.put_parameter(
-            Name=LATEST_PARAMETER.format(image=image.name), Value=ami_in(region), Type="String", Overwrite=True
+        ami = image_ami(image, region)
+        session_in(session, ami.account_id, bakery_account).client("ssm", region_name=region).put_parameter(
+            Name=LATEST_PARAMETER.format(image=image.name), Value=ami.ami_id, Type="String", Overwrite=True
         )
     for target in config.targets.values():
         image = config.images[target.image]
         region = target.region or image.region or default_region
-        ec2 = session.client("ec2", region_name=region)
+        ami = image_ami(image, region)
+        account = session_in(session, ami.account_id, bakery_account)
+        ec2 = account.client("ec2", region_name=region)
         template = ec2.create_launch_template(
             LaunchTemplateName=target.launch_template,
-            LaunchTemplateData={"ImageId": ami_in(region), "InstanceType": "t3.micro"},
+            LaunchTemplateData={"ImageId": ami.ami_id, "InstanceType": "t3.micro"},
         )["LaunchTemplate"]
         zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
-        session.client("autoscaling", region_name=region).create_auto_scaling_group(
+        account.client("autoscaling", region_name=region).create_auto_scaling_group(
             AutoScalingGroupName=target.auto_scaling_group,
             LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "1"},
             MinSize=INSTANCES_PER_GROUP,
@@ -105,7 +151,8 @@ def seed_fleet(session: Any, config: Config, default_region: str) -> dict[str, s
             DesiredCapacity=INSTANCES_PER_GROUP,
             AvailabilityZones=[zone],
         )
-    return upstream
+    homes = {i.name: seeded[(i.name, i.region or default_region)] for i in config.images.values()}
+    return Seeded(upstream=upstream, images=homes)
 
 
 def image_files(project_root: Path, image: str, all_images: set[str]) -> dict[str, bytes]:
@@ -140,7 +187,9 @@ def image_files(project_root: Path, image: str, all_images: set[str]) -> dict[st
     return files
 
 
-def seed_repository(codecommit: FakeCodeCommit, name: str, branch: str, files: dict[str, bytes], *, image: str) -> str:
+def seed_repository(
+    codecommit: CodeCommitRepositories, name: str, branch: str, files: dict[str, bytes], *, image: str
+) -> str:
     """Create the repository and its first commit on `branch`; returns the commit id."""
     codecommit.create_repository({"repositoryName": name, "repositoryDescription": f"The {image} image"})
     answer = codecommit.create_commit(

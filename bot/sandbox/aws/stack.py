@@ -31,8 +31,9 @@ from bot.sandbox.aws.events import TopicPublisher
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
+from bot.sandbox.aws.seeding import seed_sandbox
 from bot.sandbox.pipeline.journal import Journal
-from bot.sandbox.pipeline.runner import LocalPipeline, PipelineSpec
+from bot.sandbox.pipeline.runner import LocalPipeline
 from bot.sandbox.pipeline.stages import Stages
 from bot.sandbox.pipeline.views import LocalViews
 from bot.sandbox.slack.api import SlackApiStandIn
@@ -108,6 +109,7 @@ class Sandbox:
 
         session = boto3.Session(region_name=region)
         events = seed.seed_events(session, region)
+        bakery_account = events.topic_arn.split(":")[4]  # moto's default account: the bakery's own
         upstream_topic = upstream.seed_upstream_topic(session, region, events.queue_url)
         written = sandbox_config.write(
             sandbox_config.derive(
@@ -118,10 +120,11 @@ class Sandbox:
         )
         config = self.config = written.config
 
-        codecommit = self._started(FakeCodeCommit(self.workdir / "repositories", region=region))
-        codepipeline = self._started(FakeCodePipeline(region=region))
+        repositories = self.workdir / "repositories"
+        codecommit = self._started(FakeCodeCommit(repositories, region=region, account_id=bakery_account))
+        codepipeline = self._started(FakeCodePipeline(region=region, account=bakery_account))
         autoscaling = self._started(
-            FakeAutoScaling(moto, region=region, duration=opts.refresh_seconds, session=session)
+            FakeAutoScaling(moto, region=region, duration=opts.refresh_seconds, session=session, account=bakery_account)
         )
         channels = {config.channel, *(i.channel for i in config.images.values())}
         slack = self._started(
@@ -144,24 +147,10 @@ class Sandbox:
             AWS_ENDPOINT_URL_CODEPIPELINE=codepipeline.endpoint,
             AWS_ENDPOINT_URL_AUTO_SCALING=autoscaling.endpoint,
         )
-        amis, commits = seed.seed_fleet(session, config, region), {}
-        specs = []
-        for image in config.images.values():
-            name = sandbox_config.repository_name(image.name, image.repository)
-            files = seed.image_files(opts.project_root, image.name, set(config.images))
-            commits[image.name] = seed.seed_repository(codecommit, name, image.branch, files, image=image.name)
-            specs.append(
-                PipelineSpec(
-                    image.name,
-                    image.pipeline,
-                    codecommit.bare_path(name),
-                    image.branch,
-                    image.region or region,
-                    image.parent,
-                    image.path,
-                )
-            )
-        upstream.seed_train(session, config, self.workdir / "state.db", amis, commits, region)
+        specs = seed_sandbox(
+            session, config, codecommit=codecommit, project_root=opts.project_root, region=region,
+            state_path=self.workdir / "state.db", bakery_account=bakery_account, external_id=sandbox_config.EXTERNAL_ID,
+        )
         logs = Journal()
         usergroups = {PLATFORM_GROUP: PLATFORM_MEMBERS}
         page = SandboxPage(
@@ -244,6 +233,8 @@ class Sandbox:
             SLACK_API_URL=slack.base_url,
             BAKERY_CONFIG=str(config_path),
             BAKERY_WORKDIR=str(self.workdir / "bot"),
+            # What the member role's trust policy asks for (seeding.py): the bot assumes it with this.
+            BAKERY_EXTERNAL_ID=sandbox_config.EXTERNAL_ID,
         )
         env = Environment.from_environ(self._environ)
         bot = build_bot(
@@ -280,7 +271,8 @@ class Sandbox:
             "channel": config.channel,
             "images": [
                 {"name": i.name, "parent": i.parent, "pipeline": i.pipeline, "variables": sorted(i.variables),
-                 "upstream": i.upstream.ssm_parameter if i.upstream else None}
+                 "upstream": i.upstream.ssm_parameter if i.upstream else None,
+                 "account": i.account or config.bakery_account}
                 for i in config.images.values()
             ],
             "targets": [{"name": t.name, "image": t.image, "approval": t.approval} for t in config.targets.values()],

@@ -22,8 +22,7 @@ from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config
 from bot.domain.causes import BAKERY_USER
 from bot.domain.ids import random_id
-from bot.domain.models import Ami
-from bot.sandbox.aws.seed import UPSTREAM_AMI_NAME, register_ami
+from bot.sandbox.aws.seed import UPSTREAM_AMI_NAME, Seeded, register_ami
 from bot.state.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -44,15 +43,11 @@ def seed_upstream_topic(session: Any, region: str, queue_url: str) -> str:
 
 
 def seed_train(
-    session: Any, config: Config, state_path: Path, upstream: dict[str, str], commits: dict[str, str], region: str
+    session: Any, config: Config, state_path: Path, seeded: Seeded, commits: dict[str, str], region: str
 ) -> None:
     """The upstream parameters at the seeded AMIs, and each image's released bake made from them."""
-    seed_upstream_parameters(session, config, upstream, region)
-    owners = {
-        r: str(session.client("ec2", region_name=r).describe_images(ImageIds=[ami])["Images"][0]["OwnerId"])
-        for r, ami in upstream.items()
-    }
-    seed_released_bakes(state_path, config, upstream, commits, region, owners=owners)
+    seed_upstream_parameters(session, config, seeded.upstream, region)
+    seed_released_bakes(state_path, config, seeded, commits, region)
 
 
 def seed_upstream_parameters(session: Any, config: Config, upstream: dict[str, str], default_region: str) -> None:
@@ -66,26 +61,21 @@ def seed_upstream_parameters(session: Any, config: Config, upstream: dict[str, s
 
 
 def seed_released_bakes(
-    state_path: Path,
-    config: Config,
-    upstream: dict[str, str],
-    commits: dict[str, str],
-    default_region: str,
-    *,
-    owners: dict[str, str] | None = None,
+    state_path: Path, config: Config, seeded: Seeded, commits: dict[str, str], default_region: str
 ) -> dict[str, Bake]:
-    """One released bake per image, before the bot starts: its seeded AMI, made on the upstream value at start.
+    """One released bake per image, before the bot starts: its seeded AMI (in its account, §13), made on its
+    parent's seeded AMI or, for an image without a parent, on the upstream value at start.
 
     Its message is never posted (it is settled); `/bake status <image>` shows it. It carries no inputs
     fingerprint, so the first bake a person asks for is not refused as already baked.
     """
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     store = SqliteStore(state_path)
-    seeded: dict[str, Bake] = {}
+    bakes: dict[str, Bake] = {}
     try:
         for image in config.images.values():
             region = image.region or default_region
-            ami = upstream[region]
+            parent = seeded.images.get(image.parent or "")
             bake = Bake(
                 request_id=random_id("b"),
                 image=image.name,
@@ -94,11 +84,10 @@ def seed_released_bakes(
                 reason=SEEDED_REASON,
                 channel=image.channel,
                 pipeline=image.pipeline,
-                # Its parent's seeded AMI, or the upstream value: the same AMI, as every image starts on it.
-                source_ami=ami,
+                source_ami=parent.ami_id if parent else seeded.upstream[region],
                 status=BakeStatus.SUCCEEDED,
                 commit_id=commits.get(image.name, ""),
-                amis=(Ami(region=region, ami_id=ami, account_id=(owners or {}).get(region, "")),),
+                amis=(seeded.images[image.name],),
                 updated_at=now,
                 finished_at=now,
                 settled=True,
@@ -107,10 +96,10 @@ def seed_released_bakes(
             store.create(BAKE, bake.request_id, doc, index=bake_index(doc))
             note_recent(store, image.name, bake.request_id)
             record_latest(store, bake)
-            seeded[image.name] = bake
+            bakes[image.name] = bake
     finally:
         store.close()
-    return seeded
+    return bakes
 
 
 class UpstreamReleases:

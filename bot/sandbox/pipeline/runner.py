@@ -4,7 +4,8 @@ Like a V2 pipeline in QUEUED mode triggered by CodeCommit, every commit gets its
 per pipeline, in commit order. State goes into FakeCodePipeline (so the bot's GetPipelineExecution and
 PutApprovalResult calls work), and every state change is published to the bakery's SNS topic exactly as
 EventBridge would send it, so it reaches the bot through the SQS queue subscribed to the topic.
-`sandbox_fail=<stage>` in a bake request makes that stage fail.
+`sandbox_fail=<stage>` in a bake request makes that stage fail. An image in another account (§13) has its
+pipeline in that account's FakeCodePipeline, its stages act in that account, and its events say so.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from bot.domain.models import STAGES
 from bot.sandbox.aws.events import TopicPublisher, approval_notification, pipeline_event
 from bot.sandbox.aws.fake_codepipeline import APPROVAL_LIFETIME, FakeCodePipeline
+from bot.sandbox.aws.fake_codepipeline.api import CodePipelineApi
 from bot.sandbox.pipeline.journal import Journal
 from bot.sandbox.pipeline.stages import Run, StageFailed, Stages, git
 
@@ -50,6 +52,7 @@ class PipelineSpec:
     region: str
     parent: str | None = None
     path: str = ""  # the image's directory in the repository (§4): where its bake-request.json is
+    account: str = ""  # the account the image lives in (§13); "" for the bakery's own
 
 
 class _Stopped(Exception):
@@ -72,17 +75,24 @@ class LocalPipeline:
         stage_seconds: float = 2.0,
         poll_seconds: float = 0.2,
     ):
-        self._specs, self._codepipeline, self._topic = specs, codepipeline, topic
+        self._specs, self._topic = specs, topic
         self._stages, self._logs, self._log_url, self._console_url = stages, logs, log_url, console_url
         self._stage_seconds, self._poll = stage_seconds, poll_seconds
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._account = topic.account
+        # Each image's pipeline, in its own account's CodePipeline.
+        self._pipelines: dict[str, CodePipelineApi] = {
+            spec.image: codepipeline.in_account(spec.account or self._account) for spec in specs
+        }
+
+    def _cp(self, run: Run) -> CodePipelineApi:
+        return self._pipelines[run.image]
 
     def start(self) -> LocalPipeline:
         for spec in self._specs:
             seen = self._tip(spec)
-            self._codepipeline.add_pipeline(
+            self._pipelines[spec.image].add_pipeline(
                 spec.pipeline,
                 [(stage, [ACTIONS[stage]]) for stage in STAGES],
                 head=functools.partial(self._head, spec),
@@ -136,8 +146,9 @@ class LocalPipeline:
     # --- one execution ---------------------------------------------------------------------------
 
     def _execute(self, spec: PipelineSpec, commit: str) -> None:
-        repo_arn = f"arn:aws:codecommit:{spec.region}:{self._account}:{spec.repository.name.removesuffix('.git')}"
-        execution_id = self._codepipeline.start_execution(
+        account = spec.account or self._account
+        repo_arn = f"arn:aws:codecommit:{spec.region}:{account}:{spec.repository.name.removesuffix('.git')}"
+        execution_id = self._pipelines[spec.image].start_execution(
             spec.pipeline, commit, trigger="CloudWatchEvent", trigger_detail=repo_arn
         )
         run = Run(
@@ -150,6 +161,7 @@ class LocalPipeline:
             commit=commit,
             request={},
             path=spec.path,
+            account=account,
         )
         self._logs.started(pipeline=spec.pipeline, image=spec.image, execution_id=execution_id, commit=commit)
         log.info("sandbox.execution_started pipeline=%s execution_id=%s commit=%s", spec.pipeline, execution_id, commit)
@@ -166,13 +178,13 @@ class LocalPipeline:
         self._finish(run, "Succeeded", "SUCCEEDED")
 
     def _finish(self, run: Run, status: str, state: str) -> None:
-        self._codepipeline.set_execution_status(run.pipeline, run.execution_id, status)
+        self._cp(run).set_execution_status(run.pipeline, run.execution_id, status)
         self._logs.finished(run.pipeline, run.execution_id, status)
         self._event(run, state)
         log.info("sandbox.execution_ended execution_id=%s state=%s", run.execution_id, state)
 
     def _stage(self, run: Run, stage: str) -> bool:
-        cp, ex, action = self._codepipeline, run.execution_id, ACTIONS[stage]
+        cp, ex, action = self._cp(run), run.execution_id, ACTIONS[stage]
         url = self._log_url(ex, stage) if stage in BUILD_STAGES else ""
         cp.set_stage_state(run.pipeline, stage, "InProgress", execution_id=ex)
         self._logs.stage(run.pipeline, ex, stage, "InProgress")
@@ -233,7 +245,7 @@ class LocalPipeline:
             self._stop.wait(min(left, WAIT_STEP * 2))
 
     def _check_stopped(self, run: Run) -> None:
-        if self._stop.is_set() or self._codepipeline.execution_status(run.pipeline, run.execution_id) in (
+        if self._stop.is_set() or self._cp(run).execution_status(run.pipeline, run.execution_id) in (
             "Stopping",
             "Stopped",
         ):
@@ -242,7 +254,7 @@ class LocalPipeline:
     # --- the manual approval ---------------------------------------------------------------------
 
     def _approve(self, run: Run) -> str:
-        cp, action = self._codepipeline, ACTIONS["Approve"]
+        cp, action = self._cp(run), ACTIONS["Approve"]
         token = cp.open_approval(run.pipeline, "Approve", action, execution_id=run.execution_id)
         expires = datetime.now(UTC) + APPROVAL_LIFETIME
         self._topic.publish(
@@ -281,7 +293,7 @@ class LocalPipeline:
                 stage=stage,
                 action=action,
                 region=run.region,
-                account=self._account,
+                account=run.account or self._account,  # EventBridge's: the pipeline's own account
                 **kw,
             )
         )

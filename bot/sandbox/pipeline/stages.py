@@ -2,7 +2,8 @@
 
 Validate runs the real `packer validate -syntax-only` when packer is installed; Bake registers the AMI in
 moto with the tags of CONTRACT §10 and publishes the bake result; Test boots an instance of it; Publish
-marks it released. The manual approval lives in `pipeline.py`, which owns waiting.
+marks it released. The manual approval lives in `pipeline.py`, which owns waiting. Every stage acts in the
+image's own account (§13).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from bot.domain.models import (
     TAG_TRAIN,
 )
 from bot.domain.repositories import request_file_at
+from bot.sandbox.aws.accounts import session_in
 from bot.sandbox.aws.events import bake_result
 from bot.sandbox.aws.seed import DEFAULT_SOURCE_AMI_PARAMETER, LATEST_PARAMETER, register_ami
 from bot.sandbox.pipeline.journal import Journal
@@ -64,6 +66,7 @@ class Run:
     commit: str
     request: dict[str, Any]  # the commit's bake-request.json, {} for a commit pushed by hand
     path: str = ""  # the image's directory in its repository (§4), where its bake-request.json is
+    account: str = ""  # the account the pipeline runs in (§13); "" for the bakery's own
     author: str = ""
     ami_id: str = ""
     source_ami: str = ""
@@ -106,6 +109,10 @@ class Stages:
     ):
         self._session, self._publish, self._logs, self._log_url = session, publish, logs, log_url
         self._packer, self._account = packer, account
+
+    def _in(self, run: Run) -> Any:
+        """Clients acting in the run's account: its pipeline's own role's, as CodeBuild's would be."""
+        return session_in(self._session, run.account or self._account, self._account)
 
     def _log(self, run: Run, stage: str, line: str) -> None:
         self._logs.write(run, stage, f"[{datetime.now(UTC):%H:%M:%S}] {line}")
@@ -176,7 +183,7 @@ class Stages:
         if run.request.get("source_ami"):
             return str(run.request["source_ami"])
         # As buildspec.yml resolves it: the parent's released AMI, else the upstream default.
-        ssm = self._session.client("ssm", region_name=run.region)
+        ssm = self._in(run).client("ssm", region_name=run.region)
         name = LATEST_PARAMETER.format(image=run.parent) if run.parent else DEFAULT_SOURCE_AMI_PARAMETER
         try:
             return cast("str", ssm.get_parameter(Name=name)["Parameter"]["Value"])  # boto3 answers are untyped
@@ -208,7 +215,7 @@ class Stages:
             tags[TAG_INPUTS] = str(run.request["inputs"])
         if run.request.get("train"):  # and the train it is a hop of, only where there is one (§10)
             tags[TAG_TRAIN] = str(run.request["train"])
-        ec2 = self._session.client("ec2", region_name=run.region)
+        ec2 = self._in(run).client("ec2", region_name=run.region)
         run.ami_id = register_ami(ec2, f"{run.image}-{stamp}-{run.request_id}", tags)
         self._log(run, "Bake", f"amazon-ebs: tagged {', '.join(f'{k}={v}' for k, v in tags.items() if k != 'Name')}")
         self._log(run, "Bake", f"amazon-ebs: AMI {run.ami_id} created from {run.source_ami} (simulated build)")
@@ -225,13 +232,13 @@ class Stages:
                 execution_id=run.execution_id,
                 amis=[(run.region, run.ami_id)] if run.ami_id else [],
                 status=status,
-                account=self._account,
+                account=run.account or self._account,
                 log_url=self._log_url(run.execution_id, "Bake"),
             )
         )
 
     def test(self, run: Run) -> str:
-        ec2 = self._session.client("ec2", region_name=run.region)
+        ec2 = self._in(run).client("ec2", region_name=run.region)
         instance_type = str((run.request.get("variables") or {}).get("instance_type") or "t3.micro")
         instance = ec2.run_instances(ImageId=run.ami_id, MinCount=1, MaxCount=1, InstanceType=instance_type)
         instance_id = instance["Instances"][0]["InstanceId"]
@@ -242,10 +249,10 @@ class Stages:
         return f"Booted {instance_id} from {run.ami_id}; checks passed"
 
     def publish(self, run: Run) -> str:
-        ec2 = self._session.client("ec2", region_name=run.region)
+        ec2 = self._in(run).client("ec2", region_name=run.region)
         ec2.create_tags(Resources=[run.ami_id], Tags=[{"Key": TAG_RELEASED, "Value": "true"}])
         name = LATEST_PARAMETER.format(image=run.image)
-        self._session.client("ssm", region_name=run.region).put_parameter(
+        self._in(run).client("ssm", region_name=run.region).put_parameter(
             Name=name, Value=run.ami_id, Type="String", Overwrite=True
         )
         self._log(run, "Publish", f"{run.ami_id} tagged {TAG_RELEASED}=true; {name} = {run.ami_id}")
