@@ -96,3 +96,27 @@ def test_web_bakes_in_the_member_account_and_web_prod_rolls_there(sandbox):
     [statement] = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{BAKERY_ACCOUNT}:root"}
     assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": EXTERNAL_ID}}
+
+
+def test_a_source_ami_the_member_account_may_not_launch_fails_the_bake_as_on_aws(sandbox):
+    ec2 = sandbox.aws("ec2")  # an AMI of the bakery's account, shared with nobody
+    ami = ec2.register_image(Name="not-shared", RootDeviceName="/dev/xvda", VirtualizationType="hvm")["ImageId"]
+
+    rid = request_id_of(sandbox.command(REQUESTER, f"web --force source_ami={ami} on an AMI not shared"))
+    failed = sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "failed" in m["text"] and m, what="the bake to fail"
+    )
+    assert "*Bake* failed" in blocks_text(failed)
+    sandbox.wait(
+        lambda: any(
+            f"The image id '[{ami}]' does not exist" in m["text"] + blocks_text(m) for m in sandbox.thread(failed["ts"])
+        ),
+        what="AWS's answer in the bake's thread",
+    )
+
+    # Once base's account grants the member account its launch permission, the same bake gets past Bake.
+    ec2.modify_image_attribute(ImageId=ami, LaunchPermission={"Add": [{"UserId": MEMBER_ACCOUNT}]})
+    rid = request_id_of(sandbox.command(REQUESTER, f"web --force source_ami={ami} now shared"))
+    sandbox.wait(
+        lambda: (m := sandbox.bake_message(rid)) and "*Bake* succeeded" in blocks_text(m), what="Bake to succeed"
+    )

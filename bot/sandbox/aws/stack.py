@@ -172,6 +172,7 @@ class Sandbox:
             log_url=self._log_url,
             packer=shutil.which("packer"),
             account=topic.account,
+            members=tuple(sorted({i.account for i in config.images.values() if i.account})),
         )
         self._started(
             LocalPipeline(

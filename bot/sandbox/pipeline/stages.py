@@ -3,7 +3,7 @@
 Validate runs the real `packer validate -syntax-only` when packer is installed; Bake registers the AMI in
 moto with the tags of CONTRACT §10 and publishes the bake result; Test boots an instance of it; Publish
 marks it released. The manual approval lives in `pipeline.py`, which owns waiting. Every stage acts in the
-image's own account (§13).
+image's own account (§13); Bake fails, as Packer would, on a source AMI that account may not launch.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from bot.domain.models import (
     TAG_TRAIN,
 )
 from bot.domain.repositories import request_file_at
-from bot.sandbox.aws.accounts import session_in
+from bot.sandbox.aws.accounts import launch_refusal, session_in
 from bot.sandbox.aws.events import bake_result
 from bot.sandbox.aws.seed import DEFAULT_SOURCE_AMI_PARAMETER, LATEST_PARAMETER, register_ami
 from bot.sandbox.pipeline.journal import Journal
@@ -106,9 +106,10 @@ class Stages:
         log_url: Callable[[str, str], str],
         packer: str | None = None,
         account: str = "123456789012",
+        members: tuple[str, ...] = (),  # the other accounts the sandbox has (§13)
     ):
         self._session, self._publish, self._logs, self._log_url = session, publish, logs, log_url
-        self._packer, self._account = packer, account
+        self._packer, self._account, self._accounts = packer, account, (account, *members)
 
     def _in(self, run: Run) -> Any:
         """Clients acting in the run's account: its pipeline's own role's, as CodeBuild's would be."""
@@ -201,6 +202,19 @@ class Stages:
             self._log(run, "Bake", f"  var {key} = {value}")
         run.source_ami = self._source_ami(run)
         self._log(run, "Bake", f"amazon-ebs: source AMI {run.source_ami} (parent {run.parent or 'none'})")
+        refusal = launch_refusal(
+            run.source_ami,
+            run.region,
+            run.account or self._account,
+            owners=self._accounts,
+            clients=lambda account: session_in(self._session, account, self._account).client(
+                "ec2", region_name=run.region
+            ),
+        )
+        if refusal:  # Packer's amazon-ebs asks DescribeImages first: an AMI not shared is one it cannot see
+            self._log(run, "Bake", f"==> amazon-ebs: Error querying AMI: {refusal}")
+            self._publish_result(run, "failed")
+            raise StageFailed(f"Error querying AMI: {refusal}")
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         tags = {
             "Name": f"{run.image}-{stamp}",
