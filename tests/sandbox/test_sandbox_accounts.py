@@ -55,6 +55,13 @@ def click_when_shown(sandbox: SandboxProcess, user: str, action_id: str, where: 
     assert status == 200
 
 
+def test_the_page_says_where_each_image_lives(sandbox):
+    accounts = {i["name"]: i["account"] for i in sandbox.get("/api/info")["images"]}  # the sidebar shows them
+    assert accounts == {"base": BAKERY_ACCOUNT, "web": MEMBER_ACCOUNT}
+    welcome = blocks_text(sandbox.messages()[0])
+    assert f"*web* and *web-prod* live in account `{MEMBER_ACCOUNT}`" in welcome
+
+
 def test_web_bakes_in_the_member_account_and_web_prod_rolls_there(sandbox):
     rid = request_id_of(sandbox.command(REQUESTER, "web in the member account"))
     click_when_shown(sandbox, APPROVER, "bake_approve", "web's approval card")
