@@ -64,6 +64,11 @@ def test_once_shared_the_member_account_bakes_on_it_and_the_ami_is_its_own(aws_s
     [image] = member.client("ec2").describe_images(Owners=["self"])["Images"]
     assert image["ImageId"] == run.ami_id and image["OwnerId"] == MEMBER
     assert [i["ImageId"] for i in ec2.describe_images(Owners=["self"])["Images"]] == [base]
+
+    def booted(ec2) -> list[str]:
+        return [i["ImageId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+
+    assert booted(member.client("ec2")) == [run.ami_id] and booted(ec2) == []  # Test booted it there
     latest = member.client("ssm").get_parameter(Name="/bakery/images/web/latest")["Parameter"]["Value"]
     assert latest == run.ami_id
     [result] = published
