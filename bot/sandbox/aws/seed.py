@@ -92,10 +92,19 @@ def seed_fleet(session: Any, config: Config, default_region: str, *, bakery_acco
     group, each in its image's account (§13)."""
     upstream: dict[str, str] = {}
     seeded: dict[tuple[str, str], Ami] = {}
+    clients: dict[tuple[str, str, str], Any] = {}
+
+    def client(service: str, account: str, region: str) -> Any:
+        """One client per service, account and region (each takes some 50 ms to make; start time counts)."""
+        if (service, account, region) not in clients:
+            clients[(service, account, region)] = session_in(session, account, bakery_account).client(
+                service, region_name=region
+            )
+        return clients[(service, account, region)]
 
     def ami_in(region: str) -> str:
         if region not in upstream:
-            ec2 = session.client("ec2", region_name=region)
+            ec2 = client("ec2", bakery_account, region)
             upstream[region] = register_ami(
                 ec2, UPSTREAM_AMI_NAME, {"Name": UPSTREAM_AMI_NAME, "bakery:upstream": "true"}
             )
@@ -114,36 +123,31 @@ def seed_fleet(session: Any, config: Config, default_region: str, *, bakery_acco
             parent = config.images.get(image.parent or "")
             source = image_ami(parent, region) if parent else Ami(region, ami_in(region), bakery_account)
             if source.account_id != account:  # as the parent's distribution would have on its release
-                share_launch(
-                    session_in(session, source.account_id, bakery_account).client("ec2", region_name=region),
-                    source.ami_id,
-                    account,
-                )
+                share_launch(client("ec2", source.account_id, region), source.ami_id, account)
             name = f"{image.name}-sandbox-seed"
             tags = {"Name": name, TAG_IMAGE: image.name, TAG_RELEASED: "true", TAG_PARENT_AMI: source.ami_id}
-            ec2 = session_in(session, account, bakery_account).client("ec2", region_name=region)
-            ami = Ami(region=region, ami_id=register_ami(ec2, name, tags), account_id=account)
+            made = register_ami(client("ec2", account, region), name, tags)
+            ami = Ami(region=region, ami_id=made, account_id=account)
         seeded[(image.name, region)] = ami
         return ami
 
     for image in _by_depth(config):
         region = image.region or default_region
         ami = image_ami(image, region)
-        session_in(session, ami.account_id, bakery_account).client("ssm", region_name=region).put_parameter(
+        client("ssm", ami.account_id, region).put_parameter(
             Name=LATEST_PARAMETER.format(image=image.name), Value=ami.ami_id, Type="String", Overwrite=True
         )
     for target in config.targets.values():
         image = config.images[target.image]
         region = target.region or image.region or default_region
         ami = image_ami(image, region)
-        account = session_in(session, ami.account_id, bakery_account)
-        ec2 = account.client("ec2", region_name=region)
+        ec2 = client("ec2", ami.account_id, region)
         template = ec2.create_launch_template(
             LaunchTemplateName=target.launch_template,
             LaunchTemplateData={"ImageId": ami.ami_id, "InstanceType": "t3.micro"},
         )["LaunchTemplate"]
         zone = ec2.describe_availability_zones()["AvailabilityZones"][0]["ZoneName"]
-        account.client("autoscaling", region_name=region).create_auto_scaling_group(
+        client("autoscaling", ami.account_id, region).create_auto_scaling_group(
             AutoScalingGroupName=target.auto_scaling_group,
             LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "1"},
             MinSize=INSTANCES_PER_GROUP,
