@@ -31,11 +31,12 @@ def _accounts(config: Config) -> list[str]:
         things = " and ".join(f"*{n}*" for n in here + targets)
         lines.append(f"• {things} live in account `{account}`, which the bot reaches through an assumed role")
     own = [f"*{i.name}*" for i in config.images.values() if not i.account]
-    shared = [f"*{i.name}*" for i in config.images.values() if i.share_with and i.share_with.accounts]
     if own:
-        line = f"• {' and '.join(own)} in the bakery's own account `{config.bakery_account or 'default'}`"
-        line += f"; {' and '.join(shared)} shares its released AMIs with the other" if shared else ""
-        lines.append(line)
+        lines.append(f"• {' and '.join(own)} in the bakery's own account `{config.bakery_account or 'default'}`")
+    for image in config.images.values():
+        if image.share_with and image.share_with.accounts:
+            to = ", ".join(f"`{a}`" for a in image.share_with.accounts)
+            lines.append(f"• *{image.name}*'s released AMIs are shared with {to}, as its children there need")
     return lines
 
 

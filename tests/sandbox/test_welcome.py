@@ -66,4 +66,5 @@ def test_the_welcome_says_which_account_each_image_and_target_lives_in(tmp_path)
     assert "*web* and *web-prod* live in account `210987654321`, which the bot reaches through an assumed role" in (
         accounts
     )
-    assert "*base* in the bakery's own account `123456789012`; *base* shares its released AMIs" in accounts
+    assert "*base* in the bakery's own account `123456789012`" in accounts
+    assert "*base*'s released AMIs are shared with `210987654321`, as its children there need" in accounts
