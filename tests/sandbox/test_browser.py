@@ -219,7 +219,7 @@ def test_a_bake_typed_in_the_page_shows_its_progress_and_ami(page, sandbox):
     assert re.search(r"of base:? waiting for approval", text) and "running" not in text, text
     assert "not released yet" in text and message.locator("button").count() == 0, text
     assert re.search(r"Validate\s*succeeded", text) and re.search(r"Bake\s*succeeded", text), text
-    assert re.search(r"ami-[0-9a-f]{8,17} in eu-west-1", text), text
+    assert re.search(r"ami-[0-9a-f]{8,17} \(eu-west-1\)", text), text
     assert "@carol" in text  # <@U0CAROL> rendered as a mention, not as markup
     act_as(page, "alice")  # carol's private answer is not alice's to see
     page.wait_for_function("() => !document.querySelector('.msg.ephemeral')")

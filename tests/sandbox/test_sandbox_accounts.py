@@ -72,7 +72,7 @@ def test_web_bakes_in_the_member_account_and_web_prod_rolls_there(sandbox):
         what="web-prod to run the new web AMI",
     )
     # The page says which account the AMI is in.
-    [(ami, account)] = re.findall(r"`(ami-[0-9a-f]+)` in eu-west-1 \((\d{12})\)", blocks_text(done))
+    [(ami, account)] = re.findall(r"`(ami-[0-9a-f]+)` \(eu-west-1, (\d{12})\)", blocks_text(done))
     assert account == MEMBER_ACCOUNT
 
     member = sandbox.aws("ec2", role=MEMBER_ROLE)
