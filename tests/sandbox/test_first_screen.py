@@ -107,6 +107,10 @@ def test_the_bake_message_does_not_list_sandbox_fail_unless_it_was_set(sandbox):
     assert FAIL_EXAMPLE in json.dumps(sandbox.bake_message(failing)["blocks"])
     approval = waiting_approval(sandbox, plain)  # one execution at a time: the failing one waits for it
     sandbox.click(APPROVER, approval["ts"], "bake_approve")
+    # The approval is decided before the failing bake runs: the last test counts this decision.
+    sandbox.wait(
+        lambda: re.search(r"Publish\*? succeeded", json.dumps(sandbox.bake_message(plain))), what="plain's release"
+    )
     sandbox.wait(lambda: "failed" in sandbox.bake_message(failing)["text"], what="the Test stage to fail")
 
 
