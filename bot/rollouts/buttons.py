@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot.bakes.record import Bake
 from bot.config import Config
 from bot.domain.ids import derived_key
@@ -23,14 +25,23 @@ class RolloutButtons:
         self._config = config
         self._store = store
 
-    def targets_of(self, bake: Bake) -> tuple[tuple[str, str], ...]:
-        """(target, button key) pairs a successful bake's message offers."""
+    def targets_of(self, bake: Bake, rolled: Collection[str] = ()) -> tuple[tuple[str, str], ...]:
+        """(target, button key) pairs a successful bake's message offers. A target with `on_release: auto` is
+        rolled by the release train once the bake is released (§12): from then on it has no button of its own
+        until a rollout of it by this bake exists (`rolled`: its targets), whose end may bring the button back."""
+        return tuple(
+            (n, key)
+            for n, key in self._all(bake)
+            if not (self._config.targets[n].on_release == "auto" and bake.released and n not in rolled)
+        )
+
+    def _all(self, bake: Bake) -> tuple[tuple[str, str], ...]:
         names = sorted(n for n, t in self._config.targets.items() if t.image == bake.image)
         return tuple((n, rollout_start_key(bake.request_id, n)) for n in names)
 
     def offer(self, bake: Bake) -> None:
         """A bake succeeded: remember what its buttons mean (idempotent: create-if-absent)."""
-        for name, key in self.targets_of(bake):
+        for name, key in self._all(bake):
             self._store.create(BUTTON, key, {"action": ACTION, "request_id": bake.request_id, "target": name})
 
     def lookup(self, key: str) -> tuple[str, str] | None:

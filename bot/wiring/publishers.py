@@ -73,7 +73,7 @@ def build_publishers(
         region = (image.region if image else None) or default_region
         rollouts = tuple(rollouts_of_bake(store, bake.request_id))
         runs = {t: r for t in {r.target for r in rollouts} if (r := target_runs(store, t)) is not None}
-        targets = buttons.targets_of(bake)
+        targets = buttons.targets_of(bake, rolled={r.target for r in rollouts})
         own = config.bakery_account
         return bake_message(
             bake, region=region, targets=targets, rollouts=rollouts, runs=runs, own_account=own, links=links
