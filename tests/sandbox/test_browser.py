@@ -433,6 +433,8 @@ def test_one_click_on_upstream_release_runs_the_whole_train_in_one_message(page,
     wait_text(bake_message(page, base), r"Publish\s*succeeded")
     released = re.search(r"AMIs released\s*(ami-[0-9a-f]{8,17})", bake_message(page, base).first.inner_text()).group(1)
     wait_text(train, rf"bake base {base}: released \(\d+s\), approved by @alice")
+    # §13: base's release is shared with web's account before web bakes there.
+    wait_text(train, rf"distribution of base {base}: shared with 210987654321")
 
     # web, baked by itself on exactly base's released AMI; any approver may approve it: bob here.
     web_message = top_message(page, rf"Bake b-[a-z0-9]+ of web.*base released {released}")
@@ -442,6 +444,7 @@ def test_one_click_on_upstream_release_runs_the_whole_train_in_one_message(page,
     act_as(page, "bob")
     approval_card(page, web).locator("button[data-action-id=bake_approve]").first.click(timeout=WAIT_MS)
     wait_text(bake_message(page, web), r"Publish\s*succeeded")
+    wait_text(bake_message(page, web), r"ami-[0-9a-f]+ \(eu-west-1, 210987654321\)")  # baked in web's own account
     wait_text(train, rf"bake web {web}: released \(\d+s\), approved by @bob")
 
     # web-prod rolls by itself (on_release: auto); its approval still waits for an approver: alice.

@@ -115,8 +115,12 @@ def test_the_bake_message_does_not_list_sandbox_fail_unless_it_was_set(sandbox):
 
 
 def test_the_terminal_shows_the_address_then_one_line_per_event(sandbox):
-    """Run last in this module: by now three bakes ran, one failed, two were approved."""
-    sandbox.wait(lambda: sum("approval.decided" in line for line in sandbox.stderr) >= 2, what="two decisions")
+    """The terminal keeps to the address, the hint, and one line per event. This test makes its own events (a
+    bake approved and released), so it holds whatever ran before it on this sandbox, or nothing did."""
+    rid = request_id_of(sandbox.command(REQUESTER, "base --force for the terminal"))
+    sandbox.click(APPROVER, waiting_approval(sandbox, rid)["ts"], "bake_approve")
+    sandbox.wait(lambda: re.search(r"Publish\*? succeeded", json.dumps(sandbox.bake_message(rid))), what="its release")
+    sandbox.wait(lambda: any(f"approval.decided request_id={rid} " in line for line in sandbox.stderr), what="its line")
     out = "".join(sandbox.stdout)
     assert out.startswith("ami-bakery sandbox ready in ") and f"/bake base {FAIL_EXAMPLE}" in out
     assert len(sandbox.stdout) == 3, sandbox.stdout
@@ -126,7 +130,7 @@ def test_the_terminal_shows_the_address_then_one_line_per_event(sandbox):
     # Per bake: opened, execution started and ended, and its approval opened and decided (or a stage failed).
     # The sandbox's train bakes web after each released base, so count the bakes that were opened.
     bakes = sum(" bake.opened " in line for line in lines)
-    assert 3 <= bakes <= 6 and len(lines) <= bakes * 5, "".join(lines)
+    assert bakes >= 1 and len(lines) <= bakes * 5, "".join(lines)
 
 
 def test_a_log_level_given_shows_the_full_log():
