@@ -7,6 +7,7 @@ thread can say what AWS said: a key the account may not use, a CopyImage quota, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.adapters.aws.aws_call import aws_call
@@ -24,16 +25,19 @@ class Ec2Sharing:
         self._client = client
         self.region: str = client.meta.region_name
 
+    def _ec2(
+        self, doing: str, operation: Callable[..., dict[str, Any]], *, gone: bool = True, **params: Any
+    ) -> dict[str, Any]:
+        """One EC2 call here, its errors in the adapter's words (`gone`: ImageGone for an AMI EC2 does not know)."""
+        return aws_call(doing, operation, errors=_GONE if gone else {}, default=ImageError, service="EC2", **params)
+
     def copy(self, *, source_ami: str, source_region: str, name: str, kms_key_id: str, client_token: str) -> str:
         """Start copying `source_ami` of `source_region` here, encrypted with `kms_key_id`; the copy's AMI id.
 
         The same `client_token` asked again answers the copy made the first time (EC2's idempotency)."""
-        answer = aws_call(
+        answer = self._ec2(
             f"copy AMI {source_ami} from {source_region} to {self.region}",
             self._client.copy_image,
-            errors=_GONE,
-            default=ImageError,
-            service="EC2",
             SourceImageId=source_ami,
             SourceRegion=source_region,
             Name=name[:128],
@@ -47,12 +51,9 @@ class Ec2Sharing:
 
     def image(self, ami_id: str) -> dict[str, Any]:
         """EC2's description of one AMI here (ImageGone when there is none)."""
-        answer = aws_call(
+        answer = self._ec2(
             f"describe AMI {ami_id} in {self.region}",
             self._client.describe_images,
-            errors=_GONE,
-            default=ImageError,
-            service="EC2",
             ImageIds=[ami_id],
         )
         images = answer.get("Images") or []
@@ -74,12 +75,9 @@ class Ec2Sharing:
         if not tags:
             return
         resources = [ami_id, *(self._snapshots(ami_id) if snapshots else ())]
-        aws_call(
+        self._ec2(
             f"tag AMI {ami_id} in {self.region}",
             self._client.create_tags,
-            errors=_GONE,
-            default=ImageError,
-            service="EC2",
             Resources=resources,
             Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
         )
@@ -98,23 +96,18 @@ class Ec2Sharing:
         if not accounts:
             return ()
         users = [{"UserId": account} for account in accounts]
-        aws_call(
+        self._ec2(
             f"share AMI {ami_id} in {self.region} with {', '.join(accounts)}",
             self._client.modify_image_attribute,
-            errors=_GONE,
-            default=ImageError,
-            service="EC2",
             ImageId=ami_id,
             LaunchPermission={"Add": users},
         )
         snapshots = self._snapshots(ami_id)
         for snapshot in snapshots:
-            aws_call(
+            self._ec2(
                 f"share snapshot {snapshot} of AMI {ami_id} in {self.region} with {', '.join(accounts)}",
                 self._client.modify_snapshot_attribute,
-                errors={},
-                default=ImageError,
-                service="EC2",
+                gone=False,
                 SnapshotId=snapshot,
                 Attribute="createVolumePermission",
                 OperationType="add",
