@@ -52,9 +52,26 @@ def test_rollout_form():
     assert commands.parse_command("rollout web-prod") == commands.Rollout("web-prod", None)
 
 
+def test_fleet_revoke_and_gc_forms():
+    assert commands.parse_command("fleet") == commands.FleetCommand(None)
+    assert commands.parse_command("fleet web-prod") == commands.FleetCommand("web-prod")
+    assert commands.parse_command("revoke ami-0123456789abcdef0 CVE-2026-1234 in openssl") == commands.Revoke(
+        "ami-0123456789abcdef0", "CVE-2026-1234 in openssl"
+    )
+    assert commands.parse_command("gc") == commands.Gc()
+
+
 @pytest.mark.parametrize(
     "text, fragment",
     [
+        ("fleet web base", "Usage: `/bake fleet"),
+        ("fleet ../web", "neither an image nor a target"),
+        ("revoke", "Usage: `/bake revoke <ami-id> <reason>`"),
+        ("revoke ami-0123456789abcdef0", "Say why `ami-0123456789abcdef0` is revoked"),
+        ("revoke ami-0123456789abcdef0 \u200b", "Say why"),
+        ("revoke web bad", "is not an AMI id"),
+        ("revoke ami-0123456789abcdef0 " + "x" * 400, "the most is 300"),
+        ("gc now", "`/bake gc` takes nothing after it"),
         ("web x=$(reboot)", "may only use letters"),
         ("web x=a;b", "may only use letters"),
         ("web x=`id`", "may only use letters"),

@@ -42,7 +42,7 @@ def test_a_minimal_configuration_gets_safe_defaults():
 
 def test_an_unknown_key_is_reported_with_its_path():
     assert problems(MINIMAL + "  \n" + "colour: blue\n") == [
-        "colour: unknown key (expected one of: access, images, notifications, slack, state, targets)"
+        "colour: unknown key (expected one of: access, fleet, images, lifecycle, notifications, slack, state, targets)"
     ]
     assert any(
         p.startswith("images.base.colour: unknown key")

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Collection
 
 from bot.config import IMAGE_NAME_RE, VARIABLE_KEY_RE, VARIABLE_VALUE_RE
-from bot.domain.commands import Bake, Command, Help, ListImages, Rollout, Status
+from bot.domain.commands import Bake, Command, FleetCommand, Gc, Help, ListImages, Revoke, Rollout, Status
 from bot.domain.errors import BadRequest
 
 MAX_TEXT = 4000
@@ -31,7 +31,10 @@ USAGE = (
     "    e.g. `/bake web instance_type=t3.small CVE-2026-1234`\n"
     "• `/bake <image> --force [key=value ...] [reason]` — bake even what was already baked with the same inputs\n"
     "• `/bake status [<request-id> | <rollout-id> | <train-id> | <image>]` — where a bake, rollout or train stands\n"
-    "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)"
+    "• `/bake rollout <target> [<ami-id>]` — roll a target onto an AMI (default: the image's latest)\n"
+    "• `/bake fleet [<image> | <target>]` — what every target runs and how far behind it is\n"
+    "• `/bake revoke <ami-id> <reason>` — withdraw a released AMI (approvers)\n"
+    "• `/bake gc` — what the AMI lifecycle sweep would remove now, with a button to run it (approvers)"
 )
 
 
@@ -61,6 +64,25 @@ def parse_command(text: str) -> Command:
         if len(rest) == 2 and not AMI_RE.match(rest[1]):
             raise BadRequest(f"`{quote(rest[1])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
         return Rollout(rest[0], rest[1] if len(rest) == 2 else None)
+    if head == "fleet":
+        if len(rest) > 1:
+            raise BadRequest("Usage: `/bake fleet [<image> | <target>]`.")
+        if rest and not IMAGE_NAME_RE.match(rest[0]):
+            raise BadRequest(f"`{quote(rest[0])}` is neither an image nor a target name. Try `/bake list`.")
+        return FleetCommand(rest[0] if rest else None)
+    if head == "revoke":
+        if not rest:
+            raise BadRequest("Usage: `/bake revoke <ami-id> <reason>`: the AMI to withdraw, and why.")
+        if not AMI_RE.match(rest[0]):
+            raise BadRequest(f"`{quote(rest[0])}` is not an AMI id (ami- followed by 8 to 17 hex digits).")
+        reason = clean_reason(" ".join(rest[1:]))
+        if not reason:
+            raise BadRequest(f"Say why `{rest[0]}` is revoked: `/bake revoke {rest[0]} <reason>`.")
+        return Revoke(rest[0], reason)
+    if head == "gc":
+        if rest:
+            raise BadRequest("`/bake gc` takes nothing after it.")
+        return Gc()
     return _parse_bake(_words(text))
 
 

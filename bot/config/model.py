@@ -37,6 +37,23 @@ class ShareWith:
 
 
 @dataclass(frozen=True)
+class LifecycleConfig:
+    """CONTRACT §4/§14: which of an image's AMIs the lifecycle sweep keeps, deprecates and deregisters."""
+
+    keep_released: int = 5  # the newest released AMIs kept per image and region
+    keep_unreleased_days: int = 7  # unreleased (failed, rejected, superseded) AMIs kept this long
+    deprecate_after_days: int = 90  # released AMIs superseded this long get a deprecation time
+    sweep: str = "daily"  # daily | off
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    """CONTRACT §4/§14: when a target behind its image's newest release is named in the stale digest."""
+
+    stale_after: float = 7 * 86400.0  # seconds; `7d` in the file
+
+
+@dataclass(frozen=True)
 class ImageConfig:
     name: str
     repository: str
@@ -51,6 +68,7 @@ class ImageConfig:
     path: str = ""  # §4, §7: the image's directory in its repository ("" is the root), normalised
     account_role: str | None = None  # §13: the role ARN the bot assumes to reach this image's account
     share_with: ShareWith | None = None  # §13
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)  # §14: the top level's, with this image's keys
 
     @property
     def account(self) -> str:
@@ -110,6 +128,8 @@ class Config:
     images: dict[str, ImageConfig]
     targets: dict[str, TargetConfig]
     source: str = ""
+    fleet: FleetConfig = field(default_factory=FleetConfig)  # §14
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)  # §14: the defaults of every image
 
     def where(self, image: str, region: str | None) -> Where:
         """What an adapter is asked for to reach `image`'s resources in `region` (a target's may differ from the

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.config import account_keys, paths, train_keys
+from bot.config import account_keys, lifecycle_keys, paths, train_keys
 from bot.config.fields import FieldChecks, kind, nearest
 from bot.config.model import (
     IMAGE_NAME_RE,
@@ -18,6 +18,7 @@ from bot.config.model import (
     AccessConfig,
     Config,
     ImageConfig,
+    LifecycleConfig,
     NotificationsConfig,
     StateConfig,
     TargetConfig,
@@ -44,7 +45,10 @@ class Validator(FieldChecks):
             self.err(source, "the file is empty")
             return None
         top = self.mapping(
-            raw, "", {"slack", "access", "state", "notifications", "images", "targets"}, {"slack", "images"}
+            raw,
+            "",
+            {"slack", "access", "state", "notifications", "images", "targets", "fleet", "lifecycle"},
+            {"slack", "images"},
         )
         if not isinstance(raw, dict):
             return None
@@ -92,7 +96,9 @@ class Validator(FieldChecks):
             ),
         )
 
-        images = self.images(top.get("images"), channel or "")
+        fleet = lifecycle_keys.fleet(self, top.get("fleet"))
+        lifecycle = lifecycle_keys.lifecycle(self, top.get("lifecycle"), "lifecycle", LifecycleConfig())
+        images = self.images(top.get("images"), channel or "", lifecycle)
         targets = self.targets(top.get("targets"), images)
         if self.problems or channel is None:
             return None
@@ -104,9 +110,11 @@ class Validator(FieldChecks):
             images=images,
             targets=targets,
             source=source,
+            fleet=fleet,
+            lifecycle=lifecycle,
         )
 
-    def images(self, raw: Any, default_channel: str) -> dict[str, ImageConfig]:
+    def images(self, raw: Any, default_channel: str, lifecycle: LifecycleConfig) -> dict[str, ImageConfig]:
         if raw is None or raw == {}:
             self.err("images", "at least one image is required")
             return {}
@@ -124,7 +132,7 @@ class Validator(FieldChecks):
                 body,
                 path,
                 {"repository", "branch", "pipeline", "region", "channel", "parent", "variables"}
-                | {"path", "upstream", "on_parent_release", "account_role", "share_with"},
+                | {"path", "upstream", "on_parent_release", "account_role", "share_with", "lifecycle"},
                 {"repository", "pipeline"},
             )
             train_keys.lineage_problems(self, path, body=b)
@@ -175,6 +183,7 @@ class Validator(FieldChecks):
                 ),
                 account_role=role,
                 share_with=account_keys.share_with(self, b.get("share_with"), f"{path}.share_with"),
+                lifecycle=lifecycle_keys.lifecycle(self, b.get("lifecycle"), f"{path}.lifecycle", lifecycle),
             )
         for name, image in images.items():
             if image.parent and image.parent not in images:

@@ -35,4 +35,24 @@ class Rollout:
     ami_id: str | None = None
 
 
-Command = Help | ListImages | Status | Bake | Rollout
+@dataclass(frozen=True)
+class FleetCommand:
+    """`/bake fleet [<image> | <target>]` (§14): what the targets run; None for every target."""
+
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """`/bake revoke <ami-id> <reason>` (§14): withdraw a released AMI; the reason is required."""
+
+    ami_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Gc:
+    """`/bake gc` (§14): what the lifecycle sweep would remove now, with a button to run it."""
+
+
+Command = Help | ListImages | Status | Bake | Rollout | FleetCommand | Revoke | Gc

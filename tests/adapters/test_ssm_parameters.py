@@ -58,3 +58,21 @@ def test_access_denied_is_a_parameter_error_naming_the_parameter_and_region():
     assert "ssm:GetParameter" in str(err.value)
     assert NAME in str(err.value) and REGION in str(err.value)
     assert "(AccessDeniedException)" in str(err.value)
+
+
+def test_put_overwrites_a_parameter(ssm):
+    ssm.put_parameter(Name="/bakery/images/web/latest", Value="ami-0bbbbbbbbbbbbbbbb", Type="String")
+
+    SsmParameters(ssm).put("/bakery/images/web/latest", "ami-0aaaaaaaaaaaaaaaa")
+
+    assert SsmParameters(ssm).get("/bakery/images/web/latest") == "ami-0aaaaaaaaaaaaaaaa"
+
+
+def test_under_reads_every_parameter_below_a_path_across_pages(ssm):
+    for n in range(12):  # GetParametersByPath answers 10 at most per page
+        ssm.put_parameter(Name=f"/bakery/images/i{n}/latest", Value=f"ami-0{n:016x}", Type="String")
+    ssm.put_parameter(Name="/elsewhere/latest", Value="ami-0ffffffffffffffff", Type="String")
+
+    found = SsmParameters(ssm).under("/bakery/images")
+
+    assert found == {f"/bakery/images/i{n}/latest": f"ami-0{n:016x}" for n in range(12)}

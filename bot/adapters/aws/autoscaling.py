@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from bot.adapters.aws.aws_call import aws_call
+from bot.adapters.aws.fleet_runs import runs_of
 from bot.domain.errors import FleetError, IrreversibleRefresh, NoActiveRefresh, RefreshInProgress
+from bot.domain.fleet_types import GroupRuns
 from bot.domain.ports import LaunchTemplateRef, RefreshStatus
 
 # Auto Scaling error codes with a domain meaning of their own; every other ClientError is a plain FleetError.
@@ -160,6 +162,10 @@ class Fleet:
             AutoScalingGroupName=group,
         )
         return str(answer["InstanceRefreshId"])
+
+    def runs_of(self, groups: Sequence[str]) -> dict[str, GroupRuns]:
+        """What each group runs (§14): see bot.adapters.aws.fleet_runs."""
+        return runs_of(self._ec2, self._autoscaling, groups)
 
 
 def _launch_template_spec(group: dict[str, Any]) -> dict[str, Any] | None:

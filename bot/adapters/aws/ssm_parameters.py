@@ -33,3 +33,32 @@ class SsmParameters:
         except NoSuchParameter:
             return None
         return str(answer["Parameter"]["Value"])
+
+    def put(self, name: str, value: str) -> None:
+        """Overwrite the String parameter `name` with `value` (a revocation moving `latest` back, §14)."""
+        aws_call(
+            f"write the SSM parameter {name} in {self.region}",
+            self._client.put_parameter,
+            errors={},
+            default=ParameterError,
+            service="SSM",
+            Name=name,
+            Value=value,
+            Type="String",
+            Overwrite=True,
+        )
+
+    def under(self, path: str) -> dict[str, str]:
+        """Every parameter below `path`, recursively: name -> value (GetParametersByPath, every page)."""
+
+        def read() -> dict[str, Any]:
+            pages = self._client.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=True)
+            return {p["Name"]: p["Value"] for page in pages for p in page.get("Parameters", [])}
+
+        return aws_call(
+            f"read the SSM parameters under {path} in {self.region}",
+            read,
+            errors={},
+            default=ParameterError,
+            service="SSM",
+        )
