@@ -10,11 +10,25 @@
 # The two images must already be in their ECR repositories (README.md, Deploying on AWS says how): the first run
 # can stop after the repositories with STOP_AFTER=repositories, push, and run again.
 # A member account's stacks: `infra/deploy.sh member`, with that account's credentials (deploy_member below).
+# NETWORK_MODE=public: the low-cost network (README.md, What it costs): public subnets and no NAT gateway, the build
+# and test instances and the bot with a public address and no inbound rule, no interface endpoints. The default,
+# private, is the NAT gateway and private subnets. A deployed bakery keeps the mode it was first deployed with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PREFIX="${NAME_PREFIX:-ami-bakery}"
-WITH_ENDPOINTS="${WITH_ENDPOINTS:-1}"    # 0: no interface endpoints, AWS calls go through the NAT gateway
+NETWORK_MODE="${NETWORK_MODE:-private}"
+case "$NETWORK_MODE" in
+  private) WITH_ENDPOINTS="${WITH_ENDPOINTS:-1}" ;;  # 0: no interface endpoints, AWS calls go through the NAT gateway
+  public)
+    # The interface endpoints live in the private subnets, which the public mode does not have.
+    WITH_ENDPOINTS="${WITH_ENDPOINTS:-0}"
+    if [ "$WITH_ENDPOINTS" != 0 ]; then
+      echo "NETWORK_MODE=public has no private subnets for interface endpoints: leave WITH_ENDPOINTS unset or 0" >&2
+      exit 2
+    fi ;;
+  *) echo "NETWORK_MODE must be private or public, not '$NETWORK_MODE'" >&2; exit 2 ;;
+esac
 CONFIG_PARAMETER="${CONFIG_PARAMETER:-/bakery/config}"
 STOP_AFTER="${STOP_AFTER:-}"
 
@@ -31,8 +45,25 @@ deploy() {  # deploy STACK TEMPLATE [Key=Value ...]
     --tags "project=$PREFIX"
 }
 
+# The subnets differ between the modes and the build projects and the bot import them, so CloudFormation would
+# refuse a switch half-way (an export in use cannot change); refuse it here first, before anything is deployed.
+check_network_mode() {
+  local deployed
+  # No network stack yet (the call fails): nothing to keep.
+  deployed="$(aws cloudformation describe-stacks --stack-name "$PREFIX-network" \
+    --query "Stacks[0].Parameters[?ParameterKey=='NetworkMode'].ParameterValue" --output text 2>/dev/null)" || return 0
+  # A stack deployed before the parameter existed names none: it is private.
+  case "$deployed" in "" | None) deployed=private ;; esac
+  if [ "$deployed" != "$NETWORK_MODE" ]; then
+    echo "$PREFIX-network is deployed with NetworkMode=$deployed; NETWORK_MODE=$NETWORK_MODE would switch it." >&2
+    echo "A bakery keeps its network mode: deploy another one with NAME_PREFIX (README.md, What it costs)." >&2
+    exit 2
+  fi
+}
+
 deploy_bakery() {  # the bakery account, in its order
-  deploy "$PREFIX-network" infra/cloudformation/network.yaml
+  check_network_mode
+  deploy "$PREFIX-network" infra/cloudformation/network.yaml NetworkMode="$NETWORK_MODE"
   if [ "$WITH_ENDPOINTS" = 1 ]; then
     deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
   fi
@@ -52,7 +83,8 @@ deploy_bakery() {  # the bakery account, in its order
   AMI_KEY_ARN="$(aws cloudformation describe-stacks --stack-name "$PREFIX-ami-key" \
     --query "Stacks[0].Outputs[?OutputKey=='AmiKeyArn'].OutputValue" --output text)"
   deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml BuildKmsKeyArn="$AMI_KEY_ARN"
-  deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG"
+  deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG" \
+    NetworkMode="$NETWORK_MODE"
 
   deploy_images
 
@@ -68,7 +100,8 @@ deploy_bakery() {  # the bakery account, in its order
     BotImageTag="$BOT_IMAGE_TAG" \
     SlackBotTokenSecretArn="$SLACK_BOT_TOKEN_SECRET_ARN" \
     SlackAppTokenSecretArn="$SLACK_APP_TOKEN_SECRET_ARN" \
-    ConfigParameterName="$CONFIG_PARAMETER"
+    ConfigParameterName="$CONFIG_PARAMETER" \
+    NetworkMode="$NETWORK_MODE"
   # ECS reads the configuration parameter and the secrets when a task starts: restart the bot so a
   # changed bakery.yaml or token takes effect (events wait in the queue meanwhile).
   aws ecs update-service --cluster "$PREFIX" --service "$PREFIX-bot" --force-new-deployment >/dev/null
@@ -104,7 +137,8 @@ deploy_member() {
     BakeryBotRoleArn="${BAKERY_BOT_ROLE_ARN:?set BAKERY_BOT_ROLE_ARN to the bakery bot-role stack output TaskRoleArn}" \
     ExternalId="${BAKERY_EXTERNAL_ID:?set BAKERY_EXTERNAL_ID to the external id the bot sends}"
   [ "$STOP_AFTER" = member ] && return 0
-  deploy "$PREFIX-network" infra/cloudformation/network.yaml
+  check_network_mode
+  deploy "$PREFIX-network" infra/cloudformation/network.yaml NetworkMode="$NETWORK_MODE"
   if [ "$WITH_ENDPOINTS" = 1 ]; then
     deploy "$PREFIX-endpoints" infra/cloudformation/endpoints.yaml
   fi
@@ -118,7 +152,7 @@ deploy_member() {
   deploy "$PREFIX-build-roles" infra/cloudformation/build-roles.yaml BuildKmsKeyArn="$ami_key" \
     BakeryTopicArn="$topic" BakeryTopicKeyArn="$topic_key"
   deploy "$PREFIX-build-projects" infra/cloudformation/build-projects.yaml BuildImageTag="$BUILD_IMAGE_TAG" \
-    BakeryTopicArn="$topic" AmiKeyArn="$ami_key"
+    BakeryTopicArn="$topic" AmiKeyArn="$ami_key" NetworkMode="$NETWORK_MODE"
   # A child here (web:base) bakes on the AMI the bot pins in bake-request.json: the parent's release shared with
   # this account and region. /bakery/images/<parent>/latest lives in the parent's account, not here.
   deploy_images BakeryTopicArn="$topic" BakeryTopicKeyArn="$topic_key"

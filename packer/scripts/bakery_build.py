@@ -43,6 +43,7 @@ PLATFORM_VARIABLES = (
     "ami_regions",
     "vpc_id",
     "subnet_id",
+    "associate_public_ip_address",
     "security_group_id",
     "iam_instance_profile",
     "kms_key_id",

@@ -14,11 +14,17 @@ build="${PIPELINE_EXECUTION_ID:-${CODEBUILD_BUILD_ID:-local}}"
 [[ "$build" =~ ^[A-Za-z0-9._:-]{1,128}$ ]] || { echo "smoke test: '$build' is not a build id" >&2; exit 2; }
 tags="{Key=bakery:test-of,Value=$ami},{Key=bakery:build,Value=$build}"
 
-# The same private subnet, security group and instance profile as the build: no public IP, access through SSM.
+# The same subnet, security group and instance profile as the build, access through SSM: no public IP, except in
+# the bakery's NetworkMode public (no NAT gateway), whose projects set PKR_VAR_associate_public_ip_address=true.
+case "${PKR_VAR_associate_public_ip_address:-false}" in
+  false) public_ip=--no-associate-public-ip-address ;;
+  true) public_ip=--associate-public-ip-address ;;
+  *) echo "smoke test: PKR_VAR_associate_public_ip_address must be true or false" >&2; exit 2 ;;
+esac
 # No --metadata-options: IMDSv2 must be the AMI's own default (imds_support), which the checks then prove.
 instance="$(aws ec2 run-instances --image-id "$ami" --instance-type "${TEST_INSTANCE_TYPE:-t3.micro}" \
   --subnet-id "$PKR_VAR_subnet_id" --security-group-ids "$PKR_VAR_security_group_id" \
-  --iam-instance-profile "Name=$PKR_VAR_iam_instance_profile" --no-associate-public-ip-address \
+  --iam-instance-profile "Name=$PKR_VAR_iam_instance_profile" "$public_ip" \
   --tag-specifications "ResourceType=instance,Tags=[{Key=Name,Value=bakery-test},$tags]" "ResourceType=volume,Tags=[$tags]" \
   --query 'Instances[0].InstanceId' --output text)"
 trap 'aws ec2 terminate-instances --instance-ids "$instance" > /dev/null' EXIT

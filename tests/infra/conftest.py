@@ -32,9 +32,8 @@ def templates() -> dict[str, dict[str, Any]]:
     return parsed
 
 
-@pytest.fixture(scope="session")
-def checkov_report() -> dict[str, Any]:
-    """checkov's JSON report over infra/, run once per session (it takes several seconds)."""
+def run_checkov(directory: Path) -> dict[str, Any]:
+    """checkov's JSON report (its CloudFormation part) over one directory; skips when checkov is not installed."""
     # Under `make test` CHECKOV names the binary make just installed, so a missing one is a failure;
     # a plain `pytest` run without it skips, saying how to get it.
     named = os.environ.get("CHECKOV")
@@ -45,7 +44,7 @@ def checkov_report() -> dict[str, Any]:
         pytest.skip(f"checkov is not installed at {DEFAULT_CHECKOV}; `make test` installs it")
     result = subprocess.run(
         # --skip-download: no network; the built-in policies are all we check against.
-        [str(binary), "--directory", str(ROOT / "infra"), "--skip-download", "--output", "json"],
+        [str(binary), "--directory", str(directory), "--skip-download", "--output", "json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -57,6 +56,12 @@ def checkov_report() -> dict[str, Any]:
     reports = report if isinstance(report, list) else [report]
     [cloudformation] = [r for r in reports if r.get("check_type") == "cloudformation"]
     return cloudformation
+
+
+@pytest.fixture(scope="session")
+def checkov_report() -> dict[str, Any]:
+    """checkov's JSON report over infra/, run once per session (it takes several seconds)."""
+    return run_checkov(ROOT / "infra")
 
 
 @pytest.fixture(scope="session")

@@ -261,8 +261,9 @@ def test_bot_runs_as_one_replica_that_never_overlaps_its_successor(templates):
 
 
 def test_bot_accepts_no_inbound_connection(templates):
-    group = templates["bot"]["Resources"]["BotSecurityGroup"]["Properties"]
-    network = templates["bot"]["Resources"]["Service"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    made = render(templates, "bot")  # NetworkMode private, the default; public: tests/infra/test_network_modes.py
+    group = made["BotSecurityGroup"]["Properties"]
+    network = made["Service"]["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert "SecurityGroupIngress" not in group
     assert network["AssignPublicIp"] == "DISABLED"
 

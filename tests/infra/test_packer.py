@@ -202,7 +202,10 @@ def test_the_build_instance_is_reached_through_session_manager_only(image):
     source = _source(image)
     assert _unquote(source["ssh_interface"]) == "session_manager"
     assert _unquote(source["iam_instance_profile"]) == "var.iam_instance_profile"
-    assert source["associate_public_ip_address"] is False
+    # No public address unless the platform gives one (build-projects.yaml: NetworkMode public, no NAT gateway).
+    assert _unquote(source["associate_public_ip_address"]) == "var.associate_public_ip_address"
+    public_ip = _variables(image)["associate_public_ip_address"]
+    assert (_unquote(public_ip["type"]), public_ip["default"]) == ("bool", False)
 
 
 @pytest.mark.parametrize("image", IMAGES)

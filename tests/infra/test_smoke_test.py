@@ -68,3 +68,22 @@ def test_a_build_id_that_could_break_the_tag_shorthand_is_refused_before_launchi
     assert result.returncode == 2
     assert "is not a build id" in result.stderr
     assert calls == []
+
+
+@pytest.mark.parametrize(("given", "flag"), [
+    ({}, "--no-associate-public-ip-address"),
+    ({"PKR_VAR_associate_public_ip_address": "false"}, "--no-associate-public-ip-address"),
+    # NetworkMode public (build-projects.yaml): no NAT gateway, so the instance reaches SSM by its public address.
+    ({"PKR_VAR_associate_public_ip_address": "true"}, "--associate-public-ip-address"),
+])
+def test_the_test_instance_has_a_public_address_only_when_the_build_projects_say_so(tmp_path, given, flag):
+    result, calls = _run(tmp_path, PIPELINE_EXECUTION_ID=EXECUTION_ID, **given)
+    assert result.returncode == 0, result.stderr
+    [launch] = [c for c in calls if c[:2] == ["ec2", "run-instances"]]
+    assert [a for a in launch if a.endswith("associate-public-ip-address")] == [flag]
+
+
+def test_a_public_address_setting_other_than_true_or_false_is_refused_before_launching(tmp_path):
+    result, calls = _run(tmp_path, PIPELINE_EXECUTION_ID=EXECUTION_ID, PKR_VAR_associate_public_ip_address="yes")
+    assert result.returncode == 2 and "must be true or false" in result.stderr
+    assert calls == []

@@ -35,13 +35,14 @@ source "amazon-ebs" "base" {
   ami_name        = local.ami_name
   ami_description = "ami-bakery ${var.image_name} (request ${var.request_id}) on ${local.parent_ami}"
 
-  # No inbound path at all: Packer reaches the instance through an SSM tunnel, so the build subnet is private
-  # and the security group needs no ingress rule.
+  # No inbound path at all: Packer reaches the instance through an SSM tunnel, so the security group needs no
+  # ingress rule. The build subnet is private, except in the bakery's low-cost network (NetworkMode public),
+  # whose projects set associate_public_ip_address: there a public address is the only way out (no NAT).
   communicator                = "ssh"
   ssh_username                = "ec2-user"
   ssh_interface               = "session_manager"
   iam_instance_profile        = var.iam_instance_profile
-  associate_public_ip_address = false
+  associate_public_ip_address = var.associate_public_ip_address
   vpc_id                      = var.vpc_id
   subnet_id                   = var.subnet_id
   security_group_id           = var.security_group_id

@@ -88,7 +88,13 @@ variable "vpc_id" {
 
 variable "subnet_id" {
   type        = string
-  description = "Private subnet for the build instance: reaches SSM (endpoints or NAT), no public IP."
+  description = "Subnet for the build instance: private, reaching SSM through endpoints or NAT; public in NetworkMode public."
+}
+
+variable "associate_public_ip_address" {
+  type        = bool
+  default     = false
+  description = "A public IPv4 address for the build instance: true only in the bakery's NetworkMode public (no NAT gateway)."
 }
 
 variable "security_group_id" {
