@@ -22,6 +22,7 @@ import pytest
 
 from tests.infra.cfn import NO_VALUE, Resolver, render
 from tests.infra.conftest import ROOT, run_checkov
+from tests.infra.test_buildspec import bakery_build
 
 MODES = ("private", "public")
 # The templates that take NetworkMode, all from deploy.sh's one NETWORK_MODE.
@@ -136,6 +137,14 @@ def test_builds_run_in_the_vpc_only_in_the_private_mode_and_instances_get_an_add
             assert variables["PKR_VAR_associate_public_ip_address"] == public_ip, name
             # The first of the two subnets the mode runs the bakery in (network.yaml's SubnetIds).
             assert variables["PKR_VAR_subnet_id"] == {"Fn::Select": [0, [SUBNET_IDS]]}
+
+
+def test_a_bake_request_cannot_choose_the_build_instances_public_address():
+    # The platform's (the project's PKR_VAR_ for its mode): a request's var file would override the environment.
+    declared = bakery_build.declared_variables(ROOT / "packer" / "images" / "base")
+    assert "associate_public_ip_address" in declared
+    with pytest.raises(bakery_build.Refused, match="does not accept: associate_public_ip_address "):
+        bakery_build.request_variables({"variables": {"associate_public_ip_address": "true"}}, declared)
 
 
 def public_mode_copy(directory: Path) -> Path:
