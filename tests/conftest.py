@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.aws",
     "tests.fixtures.slack",
     "tests.fixtures.bakery",
+    "tests.fixtures.ec2",
     "tests.fixtures.socket_mode",
     # Installs LocalStack in the background once tests/infra/test_localstack.py is collected, and runs it last.
     "tests.infra.localstack",
