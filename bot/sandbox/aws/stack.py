@@ -31,6 +31,7 @@ from bot.sandbox.aws.events import TopicPublisher
 from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
+from bot.sandbox.aws.fake_ec2 import FakeEc2
 from bot.sandbox.aws.seeding import seed_sandbox
 from bot.sandbox.pipeline.journal import Journal
 from bot.sandbox.pipeline.runner import LocalPipeline
@@ -126,6 +127,7 @@ class Sandbox:
         autoscaling = self._started(
             FakeAutoScaling(moto, region=region, duration=opts.refresh_seconds, session=session, account=bakery_account)
         )
+        ec2 = self._started(FakeEc2(moto, region=region, session=session, account=bakery_account))
         channels = {config.channel, *(i.channel for i in config.images.values())}
         slack = self._started(
             SlackApiStandIn(
@@ -140,12 +142,14 @@ class Sandbox:
             "codecommit": codecommit.endpoint,
             "codepipeline": codepipeline.endpoint,
             "autoscaling": autoscaling.endpoint,
+            "ec2": ec2.endpoint,
             "slack_api": slack.base_url,
         }
         self._environ.update(
             AWS_ENDPOINT_URL_CODECOMMIT=codecommit.endpoint,
             AWS_ENDPOINT_URL_CODEPIPELINE=codepipeline.endpoint,
             AWS_ENDPOINT_URL_AUTO_SCALING=autoscaling.endpoint,
+            AWS_ENDPOINT_URL_EC2=ec2.endpoint,
         )
         specs = seed_sandbox(
             session, config, codecommit=codecommit, project_root=opts.project_root, region=region,
