@@ -269,3 +269,18 @@ def test_ctrl_c_stops_everything_and_frees_the_port():
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # connections may linger in TIME_WAIT
         s.bind(("127.0.0.1", port))  # nothing listens there any more
     assert not any("Traceback" in line for line in box.stderr), json.dumps(box.stderr[-20:])
+
+
+def test_the_sandbox_s_ec2_answers_what_moto_lacks_in_the_caller_s_account(sandbox):
+    """EC2 goes through the local EC2 (fake_ec2): DescribeImageReferences works, in the assumed role's account."""
+    member = sandbox.aws("ec2", role=MEMBER_ROLE)
+    [version] = member.describe_launch_template_versions(LaunchTemplateName="web-prod", Versions=["$Default"])[
+        "LaunchTemplateVersions"
+    ]
+    image_id = version["LaunchTemplateData"]["ImageId"]
+    found = member.describe_image_references(
+        ImageIds=[image_id], ResourceTypes=[{"ResourceType": "ec2:LaunchTemplate"}]
+    )["ImageReferences"]
+    assert [r["Arn"].split(":")[4:] for r in found] == [
+        [MEMBER_ROLE.split(":")[4], f"launch-template/{version['LaunchTemplateId']}"]
+    ]
