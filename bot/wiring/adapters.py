@@ -19,6 +19,7 @@ from bot.adapters.aws.autoscaling import Fleet
 from bot.adapters.aws.build_leftovers import Ec2BuildLeftovers
 from bot.adapters.aws.codepipeline import CodePipelineApi
 from bot.adapters.aws.ec2_images import Ec2Images
+from bot.adapters.aws.ec2_lifecycle import Ec2Lifecycle
 from bot.adapters.aws.ec2_sharing import Ec2Sharing
 from bot.adapters.aws.sqs import region_of_queue
 from bot.adapters.aws.ssm_parameters import SsmParameters
@@ -127,6 +128,10 @@ class Adapters:
 
     def images_for(self, where: Where) -> Ec2Images:
         return Ec2Images(self._client.of("ec2", where))
+
+    def lifecycle_for(self, where: Where) -> Ec2Lifecycle:
+        # The fleet view, revocation and the sweep (§14): an image's AMIs in its own account (§13), per region.
+        return Ec2Lifecycle(self._client.of("ec2", where))
 
     def sharing_for(self, where: Where) -> Ec2Sharing:
         # A release's copies and shares (§13): in the image's account, in each region of its share_with.
