@@ -168,8 +168,11 @@ def test_references_ask_ten_amis_a_call_and_read_every_version_of_the_targets_te
     # The template's versions in two pages: version 3 names AMI 3 (DescribeImageReferences saw the template), and
     # version 1, older than any depth, names AMI 11.
     page = {"LaunchTemplateId": TEMPLATE, "MaxResults": 200}
-    stub.add_response("describe_launch_template_versions",
-                      {"LaunchTemplateVersions": versions((4, ids[9]), (3, ids[3]), default=4), "NextToken": "v"}, page)
+    stub.add_response(
+        "describe_launch_template_versions",
+        {"LaunchTemplateVersions": versions((4, ids[9]), (3, ids[3]), default=4), "NextToken": "v"},
+        page,
+    )
     stub.add_response("describe_launch_template_versions",
                       {"LaunchTemplateVersions": versions((2, "ami-0ffffffffffffffff"), (1, ids[11]))},
                       {**page, "NextToken": "v"})  # fmt: skip
@@ -188,8 +191,12 @@ def test_references_ask_ten_amis_a_call_and_read_every_version_of_the_targets_te
 
 
 def instances_filter(ids: list[str]) -> dict:
-    return {"Filters": [{"Name": "image-id", "Values": ids},
-                        {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]}
+    return {
+        "Filters": [
+            {"Name": "image-id", "Values": ids},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    }
 
 
 def test_where_the_region_has_no_describe_image_references_instances_and_versions_are_read_and_remembered(ec2, stub):
@@ -253,7 +260,7 @@ def test_a_target_template_that_no_longer_exists_uses_nothing(ec2, stub):
         (NOW, datetime(2026, 12, 1, 20, 0, tzinfo=UTC), datetime(2026, 12, 1, 21, 1, tzinfo=UTC)),  # past: the same
         # 3 s before a whole minute, that minute could be past when EC2 reads it: the one after
         (NOW.replace(second=57), NOW.replace(second=57), datetime(2026, 12, 1, 21, 2, tzinfo=UTC)),
-        (NOW, datetime(2027, 3, 1, 9, 30, 20, tzinfo=UTC), datetime(2027, 3, 1, 9, 31, tzinfo=UTC)),  # later: its minute
+        (NOW, datetime(2027, 3, 1, 9, 30, 20, tzinfo=UTC), datetime(2027, 3, 1, 9, 31, tzinfo=UTC)),  # later: up
         (NOW, datetime(2027, 3, 1, 9, 30), datetime(2027, 3, 1, 9, 30, tzinfo=UTC)),  # naive is UTC
     ],
 )

@@ -29,8 +29,12 @@ BOT_CALLS = {
     "ec2:DescribeImages",
     # bot/adapters/aws/ec2_sharing.py: a release's distribution (§13): copies, their tags, the accounts' permissions
     "ec2:CopyImage", "ec2:CreateTags", "ec2:ModifyImageAttribute", "ec2:ModifySnapshotAttribute",
-    # bot/adapters/aws/ssm_parameters.py (the upstream watch); preflight.py too
-    "ssm:GetParameter",
+    # bot/adapters/aws/ssm_parameters.py (the upstream watch; preflight.py too), and /bakery/images/<image>/latest
+    # moved back by a revocation and read at once by the sweep (§14)
+    "ssm:GetParameter", "ssm:PutParameter", "ssm:GetParametersByPath",
+    # bot/adapters/aws/fleet_runs.py (Fleet.runs_of), ec2_lifecycle.py and ec2_references.py (AmiLifecycle, §14)
+    "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeImageReferences", "ec2:DescribeSnapshots",
+    "ec2:EnableImageDeprecation", "ec2:DeregisterImage", "ec2:DeleteSnapshot",
     # bot/adapters/aws/build_leftovers.py (the leak sweep)
     "ec2:DescribeInstances", "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
     "ec2:TerminateInstances", "ec2:DeleteKeyPair", "ec2:DeleteSecurityGroup",
@@ -57,6 +61,8 @@ CHECKED_BY_EBS = {
     "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
     "kms:CreateGrant",
 }  # fmt: skip
+# Not called by the bot: DescribeImageReferences reads them as the caller, through EC2's image service (aws:CalledVia).
+CHECKED_BY_EC2_IMAGES = {"ssm:DescribeParameters", "ssm:GetParameters"}
 
 # Where the bot calls AWS, and the names its clients go by there.
 CALL_SITES = {
@@ -64,6 +70,9 @@ CALL_SITES = {
     "bot/adapters/aws/codepipeline.py": r"self\._client",
     "bot/adapters/aws/ec2_images.py": r"self\._client",
     "bot/adapters/aws/ec2_sharing.py": r"self\._client",
+    "bot/adapters/aws/ec2_lifecycle.py": r"self\._client",
+    "bot/adapters/aws/ec2_references.py": r"\bec2",
+    "bot/adapters/aws/fleet_runs.py": r"\bec2|\bautoscaling",
     "bot/adapters/aws/ssm_parameters.py": r"self\._client",
     "bot/adapters/aws/build_leftovers.py": r"self\._client",
     "bot/adapters/aws/autoscaling.py": r"self\._ec2|self\._autoscaling",
@@ -180,8 +189,11 @@ def test_approval_notifies_the_bakery_topic(templates):
 def test_publish_may_write_the_contract_ssm_parameter(templates):
     output = templates["image"]["Outputs"]["LatestAmiParameter"]["Value"]
     assert output == {"Fn::Sub": "/bakery/images/${ImageName}/latest"}
-    [put] = [s for t, _, s in policy_statements(templates) if "ssm:PutParameter" in as_list(s["Action"])]
-    assert put["Resource"]["Fn::Sub"].endswith(":parameter/bakery/images/*")
+    # Publish's role writes it; the bot's roles move it back on a revocation (§14). No policy writes anything else.
+    puts = [(t, s) for t, _, s in policy_statements(templates) if "ssm:PutParameter" in as_list(s["Action"])]
+    assert sorted(t for t, _ in puts) == ["bot-role", "build-roles", "member-account"]
+    for _, put in puts:
+        assert put["Resource"]["Fn::Sub"].endswith(":parameter/bakery/images/*")
 
 
 def test_each_stage_runs_its_buildspec_with_the_variables_the_pipeline_contract_names(templates):
@@ -230,7 +242,7 @@ def test_resource_star_comes_only_with_named_actions(templates):
 def test_bot_task_role_allows_exactly_the_calls_the_bot_makes(templates):
     role = templates["bot-role"]["Resources"]["TaskRole"]["Properties"]
     allowed = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in as_list(s["Action"])}
-    assert allowed == BOT_CALLS | CHECKED_BY_AUTO_SCALING | CHECKED_BY_EBS
+    assert allowed == BOT_CALLS | CHECKED_BY_AUTO_SCALING | CHECKED_BY_EBS | CHECKED_BY_EC2_IMAGES
 
 
 def test_the_bots_code_calls_exactly_the_listed_aws_operations():

@@ -13,7 +13,13 @@ import pytest
 
 from tests.infra.cfn import ACCOUNT, PREFIX, REGION, render, role_statements
 from tests.infra.conftest import ROOT
-from tests.infra.test_cloudformation import BOT_CALLS, CHECKED_BY_AUTO_SCALING, CHECKED_BY_EBS, as_list
+from tests.infra.test_cloudformation import (
+    BOT_CALLS,
+    CHECKED_BY_AUTO_SCALING,
+    CHECKED_BY_EBS,
+    CHECKED_BY_EC2_IMAGES,
+    as_list,
+)
 from tests.infra.test_iam_calls import CALLS
 
 MEMBER = "210987654321"
@@ -30,7 +36,8 @@ MEMBER_PARAMETERS = {
 BAKERY_ONLY = {
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sns:GetTopicAttributes",
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:DescribeTable",
-    "ec2:DescribeInstances", "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
+    # The leak sweep (DescribeInstances is per image too: what runs an image's AMIs, §14).
+    "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
     "ec2:TerminateInstances", "ec2:DeleteKeyPair", "ec2:DeleteSecurityGroup",
     # The assumed-role adapter's own call, once the bot makes it (BOT_CALLS then lists it): made as the bakery's
     # task role, never as the member role.
@@ -74,7 +81,7 @@ def decide_as_member_role(iam, statements: list[dict], request: dict) -> str:
 
 def test_the_member_role_allows_exactly_the_bots_per_image_calls(templates):
     actions = {a for s in member_role(templates) for a in as_list(s["Action"])}
-    assert actions == (BOT_CALLS - BAKERY_ONLY) | CHECKED_BY_AUTO_SCALING | CHECKED_BY_EBS
+    assert actions == (BOT_CALLS - BAKERY_ONLY) | CHECKED_BY_AUTO_SCALING | CHECKED_BY_EBS | CHECKED_BY_EC2_IMAGES
 
 
 def test_the_member_calls_file_asks_for_every_action_of_the_role(templates):
