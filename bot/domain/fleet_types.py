@@ -30,7 +30,9 @@ class OwnedAmi:
     account_id: str
     tags: dict[str, str] = field(default_factory=dict)
     snapshot_ids: tuple[str, ...] = ()
-    snapshot_gb: int = 0  # the EBS volume sizes its snapshots were taken of, in GiB
+    # An upper bound of its snapshots' billed storage, in whole GiB rounded up: their full sizes where AWS reports
+    # them (FullSnapshotSizeInBytes: the blocks written), else the sizes of the volumes they were taken of.
+    snapshot_gb: int = 0
     deprecation_time: str | None = None  # ISO 8601 when a deprecation time is set
 
 
