@@ -90,7 +90,8 @@ class Parameters(Protocol):
         ...
 
     def put(self, name: str, value: str) -> None:
-        """Overwrite a String parameter (`/bakery/images/<image>/latest` moved back by a revocation, §14)."""
+        """Overwrite an AMI parameter (data type aws:ec2:image): `/bakery/images/<image>/latest` moved back by a
+        revocation (§14)."""
         ...
 
     def under(self, path: str) -> dict[str, str]:

@@ -35,7 +35,7 @@ class SsmParameters:
         return str(answer["Parameter"]["Value"])
 
     def put(self, name: str, value: str) -> None:
-        """Overwrite the String parameter `name` with `value` (a revocation moving `latest` back, §14)."""
+        """Overwrite the AMI parameter `name` with the AMI id `value` (a revocation moving `latest` back, §14)."""
         aws_call(
             f"write the SSM parameter {name} in {self.region}",
             self._client.put_parameter,
@@ -45,6 +45,9 @@ class SsmParameters:
             Name=name,
             Value=value,
             Type="String",
+            # As Publish writes it (buildspec-publish.yml): AWS checks the value names an AMI, and
+            # DescribeImageReferences counts only parameters of this data type as using one.
+            DataType="aws:ec2:image",
             Overwrite=True,
         )
 

@@ -135,7 +135,11 @@ def seed_fleet(session: Any, config: Config, default_region: str, *, bakery_acco
         region = image.region or default_region
         ami = image_ami(image, region)
         client("ssm", ami.account_id, region).put_parameter(
-            Name=LATEST_PARAMETER.format(image=image.name), Value=ami.ami_id, Type="String", Overwrite=True
+            Name=LATEST_PARAMETER.format(image=image.name),
+            Value=ami.ami_id,
+            Type="String",
+            DataType="aws:ec2:image",  # as Publish writes it (buildspec-publish.yml)
+            Overwrite=True,
         )
     for target in config.targets.values():
         image = config.images[target.image]

@@ -267,7 +267,7 @@ class Stages:
         ec2.create_tags(Resources=[run.ami_id], Tags=[{"Key": TAG_RELEASED, "Value": "true"}])
         name = LATEST_PARAMETER.format(image=run.image)
         self._in(run).client("ssm", region_name=run.region).put_parameter(
-            Name=name, Value=run.ami_id, Type="String", Overwrite=True
+            Name=name, Value=run.ami_id, Type="String", DataType="aws:ec2:image", Overwrite=True
         )
         self._log(run, "Publish", f"{run.ami_id} tagged {TAG_RELEASED}=true; {name} = {run.ami_id}")
         return f"{run.ami_id} released: {name}"
