@@ -9,6 +9,7 @@ from bot.domain.causes import Cause
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import Ami
 from bot.domain.replies import Reply
+from bot.fleet.facts import FleetReport
 from bot.rollouts.record import Rollout
 from bot.trains.view import TrainView
 
@@ -81,4 +82,5 @@ class TrainReport:
     own_account: str = ""  # the bakery's account: its AMIs are shown by region alone (§13)
 
 
-Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | Reply
+# `/bake fleet`'s FleetReport is bot/fleet/facts.py's: the fleet room's own fact.
+Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | FleetReport | Reply

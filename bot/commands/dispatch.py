@@ -25,6 +25,7 @@ from bot.domain.errors import BadRequest, NotFound
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import Ami
 from bot.domain.times import iso, parse_time, utc_now
+from bot.fleet.view import FleetView
 from bot.rollouts.service import RolloutService
 from bot.trains.view import TrainView
 
@@ -40,12 +41,14 @@ class SlashCommands:
         rollouts: RolloutService | None = None,
         trains: Callable[[str], TrainView | None] | None = None,
         links: Links = CONSOLE,
+        fleet: FleetView | None = None,
     ):
         self._config = config
         self._bakes = bakes
         self._rollouts = rollouts
         self._trains = trains
         self._links = links
+        self._fleet = fleet
 
     def run(self, *, user: str, channel: str, text: str) -> Answer:
         """The answer to `/bake <text>`; refusals and failures are raised (handlers/errors.py answers them)."""
@@ -65,6 +68,10 @@ class SlashCommands:
             if self._rollouts is None:
                 raise BadRequest("Rollouts are not enabled on this bot.")
             return self._rollouts.request(user=user, channel=channel, command=command)
+        if isinstance(command, commands.FleetCommand):
+            if self._fleet is None:
+                raise BadRequest("The fleet view is not enabled on this bot.")
+            return self._fleet.report(command.subject)
         raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
 
     def _list(self) -> ImageList:

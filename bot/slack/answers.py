@@ -17,7 +17,9 @@ from bot.commands.answers import (
     Usage,
 )
 from bot.commands.parser import quote
+from bot.fleet.facts import FleetReport
 from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
+from bot.slack.fleet_blocks import fleet_message
 from bot.slack.image_help import list_message, usage_message
 from bot.slack.replies import reply_text
 from bot.slack.rollout_blocks import rollout_summary_line
@@ -117,7 +119,11 @@ def _rollout_report(a: RolloutReport) -> str:
     return "\n".join(lines)
 
 
-_MESSAGES: dict[type, Callable[[Any], tuple[str, Blocks]]] = {Usage: usage_message, ImageList: list_message}
+_MESSAGES: dict[type, Callable[[Any], tuple[str, Blocks]]] = {
+    Usage: usage_message,
+    ImageList: list_message,
+    FleetReport: fleet_message,
+}
 
 _TEXT: dict[type, Callable[[Any], str]] = {
     BakeOpened: _bake_opened,
