@@ -16,6 +16,7 @@ from bot.slack.text import escape
 MAX_BLOCKS = 50
 MAX_CHARS = 12_000  # of the blocks' JSON: Slack refuses a message at about 13.2k (REFERENCE)
 SECTION_CHARS = 2_900  # a section's text may hold 3,000
+REST_CHARS = 1_500  # kept for the last block: the targets not shown in full, by state and name
 _ORDER = [
     FleetState.REVOKED,
     FleetState.BEHIND,
@@ -111,7 +112,7 @@ def target_blocks(targets: Sequence[TargetFleet], own_account: str, header: str,
     blocks: Blocks = [_section(header)]
     size = len(json.dumps(blocks))
     pending: list[str] = []  # lines of button-less targets, packed into one section
-    reserve = len(json.dumps(_section("… and 99999 more targets. " + more_hint))) + 2
+    reserve = REST_CHARS + len(more_hint) + 100
 
     def fits(block: dict[str, object], extra_blocks: int) -> bool:
         return len(blocks) + extra_blocks < MAX_BLOCKS and size + len(json.dumps(block)) + 2 + reserve <= MAX_CHARS
@@ -149,8 +150,28 @@ def target_blocks(targets: Sequence[TargetFleet], own_account: str, header: str,
         done = done[: len(done) - len(pending)]
     shown = len(done)
     if shown < len(targets):
-        blocks.append(_section(f"… and {_plural(len(targets) - shown, 'more target')}. {more_hint}"))
+        blocks.append(_section(rest_line(targets[shown:], more_hint)))
     return blocks
+
+
+def rest_line(rest: Sequence[TargetFleet], more_hint: str) -> str:
+    """The targets past the limits, counted by state, each state naming as many as fit."""
+    parts = []
+    for state in _ORDER:
+        names = [t.target for t in rest if t.state == state]
+        if names:
+            parts.append((state, names))
+    room = max(40, REST_CHARS // max(1, len(parts)))
+    said = []
+    for state, names in parts:
+        listed: list[str] = []
+        for name in names:
+            if sum(len(n) + 2 for n in listed) + len(name) > room:
+                break
+            listed.append(name)
+        left = f" and {len(names) - len(listed)} more" if len(listed) < len(names) else ""
+        said.append(f"{len(names)} {state.value}: {', '.join(listed)}{left}")
+    return f"… and {_plural(len(rest), 'more target')} ({'; '.join(said)}). {more_hint}".rstrip()
 
 
 def fleet_message(report: FleetReport) -> tuple[str, Blocks]:
