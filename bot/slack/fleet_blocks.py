@@ -177,9 +177,9 @@ def rest_line(rest: Sequence[TargetFleet], more_hint: str) -> str:
 def fleet_message(report: FleetReport) -> tuple[str, Blocks]:
     """The private answer to `/bake fleet [<image> | <target>]`."""
     targets = ordered(report.targets)
-    of = f" of *{report.subject}*" if report.subject else ""
+    of = f" of {report.subject}" if report.subject else ""
     if not targets:
-        text = f"No targets{of} are configured." if report.subject else "No targets are configured."
+        text = f"No targets of *{report.subject}* are configured." if report.subject else "No targets are configured."
         return text, [_section(text)]
     counts = {s: sum(1 for t in targets if t.state == s) for s in _ORDER}
     said = ", ".join(f"{n} {s}" for s, n in counts.items() if n)

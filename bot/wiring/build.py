@@ -24,6 +24,9 @@ from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import ApprovalRequest, Notification
 from bot.domain.ports import StateStore
+from bot.fleet.digest import StaleDigest
+from bot.fleet.revocations import Revocations
+from bot.fleet.view import FleetView
 from bot.intake.service import Intake
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.service import RolloutService
@@ -35,6 +38,7 @@ from bot.runtime.leak_sweep import LeakSweep
 from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
 from bot.services import Services
+from bot.slack.fleet_blocks import digest_message
 from bot.slack.replies import reply_text
 from bot.state import open_store
 from bot.wiring.adapters import Adapters, Clients
@@ -64,6 +68,8 @@ class Options:
     answer_budget: float = BUDGET_SECONDS  # how long a listener waits for an answer to ride on its ack
     links: Links = CONSOLE  # where execution and commit links lead: the AWS console, or the sandbox's views
     assume_role_clock: Callable[[], datetime] | None = None  # the assumed roles' clock (expiry, back-off); tests'
+    stale_digest_every: float = 3600.0  # looking for targets behind longer than fleet.stale_after (§14)
+    stale_digest_delay: float = 300.0  # the first look: not while the bot starts
 
 
 class _Core(TypedDict):
@@ -174,6 +180,25 @@ def build_bot(
         retry_first=opts.distribution_retry_first,
     )
 
+    # `/bake fleet` and the stale digest (§14): what every target runs, in every account and region.
+    fleet = FleetView(
+        config=config,
+        fleet_for=aws.fleet_for,
+        lifecycle_for=aws.lifecycle_for,
+        revoked=Revocations(store).reason,
+        bake_of=bakes.get,
+        buttons=buttons,
+        rollouts=rollouts.active,
+        default_region=default_region,
+    )
+    digest = StaleDigest(
+        config=config,
+        view=fleet,
+        store=store,
+        chat=chat,
+        render=partial(digest_message, stale_after=config.fleet.stale_after, own_account=config.bakery_account),
+    )
+
     def deliver(note: Notification) -> None:
         """Each parsed notification to the one service it concerns."""
         if isinstance(note, ApprovalRequest):
@@ -199,7 +224,9 @@ def build_bot(
         bakes=bakes,
         approvals=approvals,
         rollouts=rollouts,
-        slash=SlashCommands(config=config, bakes=bakes, rollouts=rollouts, trains=shown.train_book.view, links=links),
+        slash=SlashCommands(
+            config=config, bakes=bakes, rollouts=rollouts, trains=shown.train_book.view, links=links, fleet=fleet
+        ),
         intake=intake,
         publisher=shown.bakes,
         rollout_publisher=shown.rollouts,
@@ -244,6 +271,7 @@ def build_bot(
             Chore("train-waits", opts.train_wait_sweep_every, train.release_flow.retry_waiting),
             # A release's copies (§13) take minutes to hours: looked at on a schedule, never waited for.
             Chore("distributions", opts.distribution_poll_every, train.distributions.poll_once),
+            Chore("stale-digest", opts.stale_digest_every, digest.run_once, delay=opts.stale_digest_delay),
             *(
                 Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
                 for image in train.upstream.watched
