@@ -70,7 +70,9 @@ class StaleDigest:
         by_channel: dict[str, list[TargetFleet]] = {}
         for target in stale_targets(every, stale_after=self._config.fleet.stale_after, now=now):
             by_channel.setdefault(self._config.images[target.image].channel, []).append(target)
-        return [channel for channel, targets in by_channel.items() if self._post(channel, targets, now)]
+        posted = [channel for channel, targets in by_channel.items() if self._post(channel, targets, now)]
+        log.info("fleet.digest_checked stale=%d posted=%s", sum(map(len, by_channel.values())), ",".join(posted))
+        return posted
 
     def _post(self, channel: str, targets: list[TargetFleet], now: datetime) -> bool:
         fresh = [t for t in targets if self._store.get(STATE_CLAIM, derived_key("fd", state_of(t))) is None]
@@ -88,5 +90,5 @@ class StaleDigest:
             return False
         text, blocks = self._render(named)
         self._chat.post(channel=channel, text=text, blocks=blocks)
-        log.info("fleet.digest_posted", extra={"channel": channel, "targets": [t.target for t in named]})
+        log.info("fleet.digest_posted channel=%s targets=%s", channel, ",".join(t.target for t in named))
         return True

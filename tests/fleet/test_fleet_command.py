@@ -154,3 +154,39 @@ def test_a_target_in_the_member_account_is_read_there(bakery_factory):
     # The bake of that AMI is not the bot's: no button, the command that rolls it instead.
     assert f"/bake rollout web-prod {new}" in line
     assert "base-canary" not in json.dumps(answer["blocks"])
+
+
+def digest_checks(caplog: Any) -> int:
+    return sum(1 for r in caplog.records if r.getMessage().startswith("fleet.digest_checked"))
+
+
+def digests(bakery: Any) -> list[dict[str, Any]]:
+    return [m for m in bakery.messages() if "Stale targets" in m.get("text", "")]
+
+
+def test_the_stale_digest_is_posted_once_with_its_button_and_not_again_after_a_restart(bakery_factory, caplog):
+    caplog.set_level("INFO", logger="bot.fleet.digest")
+    quiet = {"stale_digest_delay": 3600.0}
+    first = bakery_factory(**quiet)  # makes the bake of the newest AMI; its digest waits an hour
+    ec2, autoscaling = boto3.client("ec2", region_name=REGION), boto3.client("autoscaling", region_name=REGION)
+    old = released_ami(ec2, "base", "b-old001", 1)
+    request_id, newest = baked(first, ec2, "base", 3)  # released Nov 3: base-canary is behind since then
+    group(ec2, autoscaling, "base-canary", old)
+    first.wait_idle()
+    bakery_factory.stop(first)
+
+    digesting = bakery_factory(stale_digest_delay=0.0)  # a restart whose digest looks at once
+    posted = digesting.wait(lambda: digests(digesting), what="the stale digest")
+    [message] = posted
+    assert message["channel"] == "C0BAKERY"
+    assert "*base-canary* (eu-west-1)" in json.dumps(message["blocks"])
+    bakery_factory.stop(digesting)
+
+    checked = digest_checks(caplog)
+    again = bakery_factory(stale_digest_delay=0.0)  # another restart: the same state, the same day
+    again.wait(lambda: digest_checks(caplog) > checked, what="the restarted bot's digest")
+    assert len(digests(again)) == 1
+    # The digest's button still resolves after the restart: onto the newest good AMI's bake.
+    again.click(APPROVER, message, "rollout_start")
+    rollout = again.wait(lambda: again.services.rollouts.active(), what="the rollout")[0]
+    assert (rollout.target, rollout.ami_id, rollout.request_id) == ("base-canary", newest, request_id)
