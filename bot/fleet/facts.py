@@ -36,7 +36,7 @@ class TargetFleet:
     state: FleetState
     runs: tuple[RunningAmi, ...] = ()  # the default version's AMI first, then the instances' by count
     newest: str | None = None  # the image's newest good (released, unrevoked) AMI there
-    bakes_behind: int = 0  # the most any AMI it runs is behind (a non-release counts every good release)
+    bakes_behind: int = 0  # the most good releases made after any AMI it runs (one from elsewhere counts none)
     behind_since: str | None = None  # ISO: when the first release newer than what it runs was made
     days_behind: int = 0
     button: str | None = None  # the `rollout_start` key rolling it onto `newest`; None when current or unknown

@@ -137,7 +137,7 @@ class FleetView:
         if runs is None:
             problem = f"no Auto Scaling group `{target.auto_scaling_group}` there"
             return fact(FleetState.MISSING, rollout=in_flight, problem=problem)
-        standing = Standing(runs, released_of(read.amis, target.image), self._revoked, now)
+        standing = Standing(runs, released_of(read.amis, target.image), self._revoked, now, read.amis)
         newest = standing.newest
         button, problem = None, ""
         if newest is not None and standing.state in (FleetState.BEHIND, FleetState.REVOKED):

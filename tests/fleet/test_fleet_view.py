@@ -110,7 +110,19 @@ def test_an_ami_that_is_no_release_of_the_image_there_is_shown_as_such(store):
     t = one(view(aws, store, bakes=[bake_of(r3)]).report(), "base-canary")
 
     assert t.state == FleetState.BEHIND and t.runs[0].bakes_behind is None
-    assert t.behind_since == r3.created  # at least since the newest was made
+    assert t.behind_since == r3.created and t.bakes_behind == 0  # nothing dates it: since the newest at least
+
+
+def test_an_unreleased_bakery_ami_is_behind_the_releases_made_after_it(store):
+    aws = FakeAws()
+    r1, r3, unreleased = ami(1), ami(3), ami(2, released=False)
+    aws.amis[EU] = [r1, unreleased, r3]
+    aws.groups[EU] = {"base-canary": runs("base-canary", unreleased.ami_id)}
+
+    t = one(view(aws, store).report(), "base-canary")
+
+    assert t.runs[0].bakes_behind is None  # not a release of base there
+    assert (t.bakes_behind, t.behind_since) == (1, r3.created)
 
 
 def test_without_the_bake_of_the_newest_there_is_no_button_but_the_command_to_roll_it(store):
