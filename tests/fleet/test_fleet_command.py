@@ -12,6 +12,7 @@ import pytest
 from moto.ec2.models import ec2_backends
 
 from tests.accounts.conftest import MEMBER, ROLE
+from tests.accounts.two_accounts import SwitchableSts
 from tests.fixtures.aws import ACCOUNT
 from tests.fixtures.bakery import APPROVER, REQUESTER
 
@@ -154,6 +155,30 @@ def test_a_target_in_the_member_account_is_read_there(bakery_factory):
     # The bake of that AMI is not the bot's: no button, the command that rolls it instead.
     assert f"/bake rollout web-prod {new}" in line
     assert "base-canary" not in json.dumps(answer["blocks"])
+
+
+@pytest.fixture
+def sts(moto: str, monkeypatch: pytest.MonkeyPatch):
+    server = SwitchableSts(moto).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", server.endpoint)
+    yield server
+    server.stop()
+
+
+def test_a_member_account_the_bot_cannot_reach_shows_its_targets_with_the_reason_and_the_rest_all_the_same(
+    bakery_factory, sts
+):
+    sts.refuse = True
+    bakery = bakery_factory(text=web_in_member_account)
+    ec2, autoscaling = boto3.client("ec2", region_name=REGION), boto3.client("autoscaling", region_name=REGION)
+    ami = released_ami(ec2, "base", "b-base001", 1)
+    group(ec2, autoscaling, "base-canary", ami)
+
+    answer = bakery.command(REQUESTER, "fleet")
+
+    refused = section_of(answer, "web-prod")["text"]["text"]
+    assert ":warning: could not be read" in refused and f"cannot reach account {MEMBER}" in refused
+    assert ":white_check_mark: current" in section_of(answer, "base-canary")["text"]["text"]
 
 
 def digest_checks(caplog: Any) -> int:
