@@ -114,12 +114,9 @@ def _region_reads(region: str, ec2: Any, autoscaling: Any) -> int:
     groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=names)["AutoScalingGroups"]
     ids = [i["InstanceId"] for g in groups for i in g["Instances"]]
     ec2.describe_instances(InstanceIds=ids)
-    for g in groups:
-        ec2.describe_launch_template_versions(
-            LaunchTemplateId=g["LaunchTemplate"]["LaunchTemplateId"], Versions=["$Default"]
-        )
+    ec2.describe_launch_template_versions(Versions=["$Default"])  # every template's default, in one call
     ec2.describe_images(Owners=["self"], Filters=[{"Name": "tag-key", "Values": ["bakery:image"]}])
-    return 3 + len(groups)
+    return 4
 
 
 def timed(run: Callable[[], object], rounds: int) -> list[float]:

@@ -136,9 +136,14 @@ def test_a_group_whose_launch_template_is_gone_shows_no_default_ami(ec2, autosca
     assert (runs.default_ami, runs.instances) == (None, {})
 
 
-def test_many_groups_cost_a_call_per_hundred_groups_and_one_per_template(ec2, autoscaling):
-    for n in range(3):
-        group(ec2, autoscaling, f"g{n}", size=1)
+def test_many_groups_cost_a_call_per_hundred_groups_and_one_for_every_templates_default(ec2, autoscaling):
+    templates = {f"g{n}": group(ec2, autoscaling, f"g{n}", size=1) for n in range(3)}
+    # One template's default moved on, and an unrelated template's default names yet another AMI.
+    ec2.create_launch_template_version(
+        LaunchTemplateId=templates["g1"], SourceVersion="1", LaunchTemplateData={"ImageId": AMI_NEW}
+    )
+    ec2.modify_launch_template(LaunchTemplateId=templates["g1"], DefaultVersion="2")
+    ec2.create_launch_template(LaunchTemplateName="other", LaunchTemplateData={"ImageId": "ami-0cccccccccccccccc"})
     calls: list[str] = []
     for client in (ec2, autoscaling):
         client.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
@@ -146,6 +151,11 @@ def test_many_groups_cost_a_call_per_hundred_groups_and_one_per_template(ec2, au
     runs = Fleet(ec2, autoscaling).runs_of(["g0", "g1", "g2"])
 
     assert {name: r.instances for name, r in runs.items()} == {f"g{n}": {AMI_OLD: 1} for n in range(3)}
+    assert {name: (r.template_id, r.default_version, r.default_ami) for name, r in runs.items()} == {
+        "g0": (templates["g0"], 1, AMI_OLD),
+        "g1": (templates["g1"], 2, AMI_NEW),
+        "g2": (templates["g2"], 1, AMI_OLD),
+    }
     assert sorted(calls) == sorted(
-        ["DescribeAutoScalingGroups", "DescribeInstances"] + ["DescribeLaunchTemplateVersions"] * 3
+        ["DescribeAutoScalingGroups", "DescribeInstances", "DescribeLaunchTemplateVersions"]
     )

@@ -1,6 +1,7 @@
 """What Auto Scaling groups run (§14), in a few calls for many groups: the groups in batches of 100
 (DescribeAutoScalingGroups), their instances' AMIs in batches (DescribeInstances), each distinct launch
-template's default version once (DescribeLaunchTemplateVersions). Errors are FleetError."""
+template's default version (DescribeLaunchTemplateVersions: the region's defaults in one paginated call when the
+groups use several templates, else the one template's). Errors are FleetError."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.domain.fleet_types import GroupRuns
 
 GROUPS_PER_CALL = 100  # DescribeAutoScalingGroups takes at most 100 names
 INSTANCES_PER_CALL = 500  # DescribeInstances: a batch of ids per call, each answer paginated
+VERSIONS_PER_PAGE = 200  # DescribeLaunchTemplateVersions' MaxResults: 1 to 200
 _GONE = frozenset({"terminated", "shutting-down"})
 
 
@@ -36,7 +38,10 @@ def runs_of(ec2: Any, autoscaling: Any, groups: Sequence[str]) -> dict[str, Grou
         found.extend(_pages(f"describe Auto Scaling groups {', '.join(batch)}", pages, "AutoScalingGroups"))
     instance_ids = [i["InstanceId"] for g in found for i in g.get("Instances", [])]
     image_of = _instance_images(ec2, instance_ids)
-    defaults = {spec_id: _default_ami(ec2, spec) for spec_id, spec in _templates(found).items()}
+    specs = _templates(found)
+    # Many templates: every default version of the account's templates in one paginated call (AWS documents
+    # that omitting the template lists the $Default of each); one template: just its own.
+    defaults = _all_defaults(ec2) if len(specs) > 1 else {key: _default_ami(ec2, spec) for key, spec in specs.items()}
     runs: dict[str, GroupRuns] = {}
     for group in found:
         spec = _template_spec(group)
@@ -94,6 +99,23 @@ def _default_ami(ec2: Any, spec: dict[str, Any]) -> tuple[str, int, str | None]:
     version = versions[0]
     ami = version.get("LaunchTemplateData", {}).get("ImageId")
     return (version.get("LaunchTemplateId", ""), int(version.get("VersionNumber", 0)), ami)
+
+
+def _all_defaults(ec2: Any) -> dict[str, tuple[str, int, str | None]]:
+    """Every launch template's default version in the region, by id and by `name:<name>`."""
+    pages = ec2.get_paginator("describe_launch_template_versions").paginate(
+        Versions=["$Default"], PaginationConfig={"PageSize": VERSIONS_PER_PAGE}
+    )
+    defaults: dict[str, tuple[str, int, str | None]] = {}
+    for version in _pages("read the default versions of the launch templates", pages, "LaunchTemplateVersions"):
+        found = (
+            version.get("LaunchTemplateId", ""),
+            int(version.get("VersionNumber", 0)),
+            version.get("LaunchTemplateData", {}).get("ImageId"),
+        )
+        defaults[found[0]] = found
+        defaults[f"name:{version.get('LaunchTemplateName', '')}"] = found
+    return defaults
 
 
 def _template_spec(group: dict[str, Any]) -> dict[str, Any] | None:
