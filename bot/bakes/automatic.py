@@ -67,6 +67,7 @@ class AutomaticBakes:
         if cause.kind == CauseKind.UPSTREAM and any(b.image == image for b in self._in_flight()):
             log.info("bake.auto_not_opened reason=in-flight image=%s cause=%s", image, cause.key)
             return None
+        self._inputs.refuse_revoked(source_ami)  # a Rebake click on a parent revoked since (§14)
         inputs = self._inputs.fingerprint(config, {}, source_ami)
         baked = self._inputs.already_baked(image, inputs)
         if baked is not None:

@@ -21,6 +21,7 @@ from bot.config.model import Where
 from bot.domain.errors import BadRequest, BakeryError
 from bot.domain.fingerprint import fingerprint
 from bot.domain.ports import Parameters, SourceRepo, StateStore
+from bot.fleet.refusal import RevocationOf, never_revoked, refuse_revoked
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ class BakeInputs:
         store: StateStore,
         repo_for: Callable[[ImageConfig], SourceRepo],
         parameters_for: Callable[[Where], Parameters] | None = None,
+        revoked: RevocationOf = never_revoked,
     ):
+        self._revoked = revoked  # §14: nothing is baked on a revoked AMI
         self._config = config
         self._store = store
         self._repo_for = repo_for
@@ -47,9 +50,12 @@ class BakeInputs:
     def source_ami(self, image: ImageConfig, requested: str | None) -> str | None:
         """The AMI this bake is pinned on; None only where nothing can pin it (see the module's docstring)."""
         if requested:
+            self.refuse_revoked(requested)
             return requested
         if image.parent:
-            return self.parent_ami(image)
+            parent = self.parent_ami(image)
+            self.refuse_revoked(parent)  # the parent's latest is revoked: no child is baked on it until a new one
+            return parent
         if image.upstream is not None and self._parameters_for is not None:
             return self.upstream_ami(image)
         return None
@@ -62,8 +68,7 @@ class BakeInputs:
         region = image.region or self._config.images[image.parent].region
         for ami in amis:
             if (region is None or ami.get("region") == region) and ami.get("ami_id"):
-                # §14 (revocation) will refuse a revoked parent AMI here: the hook is this one place.
-                return str(ami["ami_id"])
+                return str(ami["ami_id"])  # refused by source_ami when it is revoked (§14)
         return None  # the build then resolves the parent's latest from SSM
 
     def upstream_ami(self, image: ImageConfig) -> str:
@@ -83,6 +88,10 @@ class BakeInputs:
             )
         return value.strip()
 
+    def refuse_revoked(self, ami_id: str | None) -> None:
+        """AmiRevoked, with its reason, when `ami_id` is revoked (§14): every bake's source passes here."""
+        refuse_revoked(self._revoked, ami_id, "baked on")
+
     # --- the fingerprint ---------------------------------------------------------------------
 
     def fingerprint(self, image: ImageConfig, variables: dict[str, str], source_ami: str | None) -> str:
@@ -99,8 +108,10 @@ class BakeInputs:
         rec = self._store.get(INPUTS, f"{image}:{inputs}")
         found = self._store.get(BAKE, str(rec.doc.get("request_id"))) if rec else None
         bake = Bake.from_doc(found.doc) if found else None
-        # §14 (revocation): a revoked bake will not count here, and the next one released takes its place.
-        return bake if bake is not None and bake.released and bake.inputs == inputs else None
+        # §14: a revoked bake does not count (its AMIs are withdrawn), so the same inputs may bake again.
+        if bake is None or any(self._revoked(a.ami_id) for a in bake.amis):
+            return None
+        return bake if bake.released and bake.inputs == inputs else None
 
     def note_released(self, bake: Bake) -> None:
         """Remember a released bake's inputs (the first released with them stays the one that has them)."""

@@ -28,6 +28,7 @@ from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEve
 from bot.domain.ports import Images, Parameters, PipelineApi, SourceRepo, StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, parse_time, utc_now
+from bot.fleet.refusal import RevocationOf, never_revoked
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class BakeService:
         parameters_for: Callable[[Where], Parameters] | None = None,
         on_release: Callable[[Bake], None] | None = None,
         reach: Callable[[ImageConfig], None] = lambda image: None,
+        revoked: RevocationOf = never_revoked,  # §14: bakes on a revoked source AMI are refused
     ):
         self._config = config
         self._store = store
@@ -74,7 +76,9 @@ class BakeService:
         self._clock = clock
         self._new_id = new_id
         self._reach = reach  # raises RoleRefused when the image's account cannot be reached (§13)
-        self._inputs = BakeInputs(config=config, store=store, repo_for=repo_for, parameters_for=parameters_for)
+        self._inputs = BakeInputs(
+            config=config, store=store, repo_for=repo_for, parameters_for=parameters_for, revoked=revoked
+        )
         self._automatic = AutomaticBakes(
             config=config, store=store, inputs=self._inputs, in_flight=self.in_flight, record=self._record, clock=clock
         )

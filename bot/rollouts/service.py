@@ -17,6 +17,7 @@ from bot.domain import commands
 from bot.domain.ports import Fleet, Images, StateStore
 from bot.domain.replies import RolloutApproved, RolloutCanceled, RolloutCanceling, RolloutOpened, RolloutRollingBack
 from bot.domain.times import utc_now
+from bot.fleet.refusal import RevocationOf, never_revoked
 from bot.rollouts.book import LOCK, ROLLOUT, RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.follow import RolloutFollow
@@ -46,6 +47,7 @@ class RolloutService:
         wall: Callable[[], float] = time.time,
         new_id: Callable[[], str] = new_rollout_id,
         on_target_free: Callable[[str], None] = lambda target: None,  # a rollout ended: its target is free
+        revoked: RevocationOf = never_revoked,  # §14: rollouts onto a revoked AMI are refused
     ):
         self._book = RolloutBook(store=store, board=board, clock=clock, on_free=on_target_free)
         self._starting = RolloutStart(
@@ -60,6 +62,7 @@ class RolloutService:
             default_region=default_region,
             new_id=new_id,
             train_starter=TrainBook(store=store).starter,  # four-eyes across a release train
+            revoked=revoked,
         )
         self._following = RolloutFollow(
             book=self._book,

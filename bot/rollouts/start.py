@@ -20,6 +20,7 @@ from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
 from bot.domain.ports import Fleet, Images
 from bot.domain.replies import RolloutApproved, RolloutOpened
+from bot.fleet.refusal import RevocationOf, never_revoked, refuse_revoked
 from bot.rollouts.book import RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.errors import AmiOfAnotherImage
@@ -48,8 +49,10 @@ class RolloutStart:
         default_region: str = "",
         new_id: Callable[[], str] = new_rollout_id,
         train_starter: Callable[[str], str] = lambda train_id: "",
+        revoked: RevocationOf = never_revoked,  # §14: a revoked AMI is never rolled out
     ):
         self._train_starter = train_starter
+        self._revoked = revoked
         self._config = config
         self._book = book
         self._access = access
@@ -121,7 +124,9 @@ class RolloutStart:
         return latest_ami(self._bakes.image_summary(target.image), self._config, target, region)
 
     def _check_ami(self, target: TargetConfig, region: str, ami_id: str) -> Bake | None:
-        """The AMI must exist, be available and be an image of the target's image; returns its bake if known."""
+        """The AMI must not be revoked (§14; the store says so, no AWS call), must exist, be available and be an
+        image of the target's image; returns its bake if known."""
+        refuse_revoked(self._revoked, ami_id, f"rolled out to `{target.name}`")
         info = self._images_for(self._config.where(target.image, region)).describe(ami_id)
         if info is None:
             raise BadRequest(f"There is no AMI `{ami_id}` in {region}.")

@@ -21,7 +21,9 @@ from bot.domain.replies import (
     RolloutRollingBack,
     RolloutStands,
 )
+from bot.fleet.refusal import AmiRevoked
 from bot.rollouts.errors import AmiOfAnotherImage, RolloutMovedOn
+from bot.slack.dates import slack_date
 from bot.slack.rollout_blocks import STATUS_LABEL as ROLLOUT_LABEL
 from bot.slack.text import escape
 
@@ -43,6 +45,12 @@ def refusal_text(error: Exception) -> str:
         return (
             f"AMI `{error.ami_id}` is {what}; `{error.target}` runs *{error.image}*, so it only takes AMIs "
             f"tagged `{error.tag}={error.image}`."
+        )
+    if isinstance(error, AmiRevoked):
+        r = error.revocation
+        return (
+            f"AMI `{r.ami_id}` was revoked by <@{r.by}> on {slack_date(r.at)}: {escape(r.reason)}. "
+            f"It cannot be {error.what}."
         )
     return str(error)
 

@@ -125,6 +125,7 @@ def build_bot(
     foreground = Foreground()
     workers = BakeWorkers(workers=opts.bake_workers, foreground=foreground)
     buttons = RolloutButtons(config=config, store=store)
+    revocations = Revocations(store)  # §14: what every refusal of a revoked AMI asks (bakes, rollouts, trains)
     shown = build_publishers(
         config=config,
         store=store,
@@ -149,6 +150,7 @@ def build_bot(
         reach=aws.reach,
         on_release=lambda bake: train.release_flow.released(bake),  # built below: it needs the rollouts
         parameters_for=aws.parameters_for,  # a parentless image with upstream is pinned on its parameter's value
+        revoked=revocations.get,
     )
     approvals = ApprovalService(**core, chat=chat, bakes=bakes, pipeline_for=aws.pipeline_for, reply_text=reply_text)
     rollouts = RolloutService(
@@ -162,6 +164,7 @@ def build_bot(
         poll_interval=opts.rollout_poll_interval,
         # A rollout ended: a train's rollout waiting for its target starts, on a worker (it calls AWS).
         on_target_free=lambda target: workers.submit(partial(train.release_flow.target_free, target)),
+        revoked=revocations.get,
     )
     train = build_trains(
         config=config,
@@ -178,6 +181,7 @@ def build_bot(
         ami_key_alias=env.ami_key_alias,
         run_async=workers.submit,
         retry_first=opts.distribution_retry_first,
+        revoked=revocations.is_revoked,
     )
 
     # `/bake fleet` and the stale digest (§14): what every target runs, in every account and region.

@@ -57,6 +57,7 @@ def build_trains(
     ami_key_alias: str,
     run_async: Callable[[Callable[[], None]], None],
     retry_first: float = 60.0,
+    revoked: Callable[[str], bool] = lambda ami_id: False,  # §14: no child bake or train rollout on a revoked AMI
 ) -> TrainServices:
     # The bake service opens automatic bakes; the train's door adds each as a hop of its train.
     auto = TrainAutoBakes(config=config, store=store, inner=bakes, trains=trains)
@@ -77,7 +78,7 @@ def build_trains(
         config=config, store=store, trains=trains, copier_for=copier_for, mutate_bake=bakes.mutate,
         key_alias=ami_key_alias, retry_first=retry_first,
     )  # fmt: skip
-    release_flow = ReleaseFlow(**shared, rollouts=rollouts, distributions=distributions)
+    release_flow = ReleaseFlow(**shared, rollouts=rollouts, distributions=distributions, revoked=revoked)
 
     def follow(bake: Bake) -> None:
         run_async(lambda: release_flow.released(bake))
