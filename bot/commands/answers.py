@@ -10,6 +10,7 @@ from bot.domain.links import CONSOLE, Links
 from bot.domain.models import Ami
 from bot.domain.replies import Reply
 from bot.fleet.facts import FleetReport
+from bot.fleet.revoke_facts import Revoked
 from bot.rollouts.record import Rollout
 from bot.trains.view import TrainView
 
@@ -82,5 +83,9 @@ class TrainReport:
     own_account: str = ""  # the bakery's account: its AMIs are shown by region alone (§13)
 
 
-# `/bake fleet`'s FleetReport is bot/fleet/facts.py's: the fleet room's own fact.
-Answer = Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | FleetReport | Reply
+# `/bake fleet`'s FleetReport is bot/fleet/facts.py's: the fleet room's own fact. Revoked (`/bake revoke`, §14)
+# is posted in the channel too: bot.slack.answers.in_channel says what.
+Answer = (
+    Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | FleetReport | Revoked
+    | Reply
+)

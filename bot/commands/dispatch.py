@@ -25,6 +25,7 @@ from bot.domain.errors import BadRequest, NotFound
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import Ami
 from bot.domain.times import iso, parse_time, utc_now
+from bot.fleet.revoke import RevokeService
 from bot.fleet.view import FleetView
 from bot.rollouts.service import RolloutService
 from bot.trains.view import TrainView
@@ -42,7 +43,9 @@ class SlashCommands:
         trains: Callable[[str], TrainView | None] | None = None,
         links: Links = CONSOLE,
         fleet: FleetView | None = None,
+        revoke: RevokeService | None = None,
     ):
+        self._revoke = revoke
         self._config = config
         self._bakes = bakes
         self._rollouts = rollouts
@@ -72,6 +75,10 @@ class SlashCommands:
             if self._fleet is None:
                 raise BadRequest("The fleet view is not enabled on this bot.")
             return self._fleet.report(command.subject)
+        if isinstance(command, commands.Revoke):
+            if self._revoke is None:
+                raise BadRequest("Revocation is not enabled on this bot.")
+            return self._revoke.revoke(user=user, channel=channel, command=command)
         raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
 
     def _list(self) -> ImageList:

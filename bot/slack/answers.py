@@ -18,10 +18,12 @@ from bot.commands.answers import (
 )
 from bot.commands.parser import quote
 from bot.fleet.facts import FleetReport
+from bot.fleet.revoke_facts import Revoked
 from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
 from bot.slack.fleet_blocks import fleet_message
 from bot.slack.image_help import list_message, usage_message
 from bot.slack.replies import reply_text
+from bot.slack.revoke_blocks import revoke_message, revoke_private
 from bot.slack.rollout_blocks import rollout_summary_line
 from bot.slack.text import escape
 from bot.slack.train_blocks import cause_chain, train_report
@@ -123,7 +125,17 @@ _MESSAGES: dict[type, Callable[[Any], tuple[str, Blocks]]] = {
     Usage: usage_message,
     ImageList: list_message,
     FleetReport: fleet_message,
+    Revoked: revoke_private,
 }
+
+
+def in_channel(answer: Answer) -> tuple[str, str, Blocks] | None:
+    """(channel, text, blocks) of an answer that is everyone's news, posted where it was asked: a revocation
+    made now (§14). None for the private answers (all the others, and a revoke that found it done already)."""
+    if isinstance(answer, Revoked) and answer.first and answer.channel:
+        text, blocks = revoke_message(answer)
+        return answer.channel, text, blocks
+    return None
 
 _TEXT: dict[type, Callable[[Any], str]] = {
     BakeOpened: _bake_opened,

@@ -2,23 +2,29 @@
 
 The answer rides on the acknowledgement when it is ready within the answers pool's budget. When it needs
 longer (a slow EC2 or Slack call behind a check), the acknowledgement says so and the answer follows
-through the command's response_url.
+through the command's response_url. An answer that is everyone's news (a revocation, §14) is also posted in the
+channel, from the same off-listener work; when Slack refuses that post, the whole answer comes privately.
 """
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App
 
 from bot.commands.answers import Answer
-from bot.domain.errors import BadRequest
+from bot.domain.errors import BadRequest, ChatError
+from bot.fleet.revoke_facts import Revoked
 from bot.services import Services
-from bot.slack.answers import answer_message
+from bot.slack.answers import answer_message, in_channel
 from bot.slack.bake_blocks import ephemeral
 from bot.slack.payloads import SlashInvocation
 from bot.slack.text import STILL_CHECKING
 from handlers.errors import handled, trouble_of
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, services: Services) -> None:
@@ -31,9 +37,23 @@ def register(app: App, services: Services) -> None:
             ack(response_type="ephemeral", text=text)
             return
 
+        def announced(answer: Answer) -> Answer:
+            public = in_channel(answer)
+            if public is None:
+                return answer
+            channel, text, blocks = public
+            try:
+                services.chat.post(channel=channel, text=text, blocks=blocks)
+            except ChatError as exc:
+                log.warning("command.not_posted channel=%s error=%s", channel, exc)
+                return replace(answer, channel="") if isinstance(answer, Revoked) else answer
+            return answer
+
         def answer() -> Answer:
             return handled(
-                lambda: services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text),
+                lambda: announced(
+                    services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text)
+                ),
                 event="command",
                 user=invocation.user,
             )
