@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.access.service import Access
 from bot.bakes.record import Bake
@@ -42,6 +42,9 @@ from bot.rollouts.buttons import RolloutButtons, rollout_start_key
 log = logging.getLogger(__name__)
 
 TAG_VALUE_MAX = 256  # EC2: a tag value is at most 256 Unicode characters
+# EC2 takes no DeprecateAt in the past and rounds it to the minute, so "now" is stored as the next minute or so:
+# a deprecation time this close counts as done (a second revoke does not deprecate again).
+DEPRECATED_SOON = timedelta(minutes=3)
 
 
 def latest_parameter(image: str) -> str:
@@ -177,7 +180,7 @@ class RevokeService:
             tagging = ami.tags.get(REVOKED_TAG) != tag
             if tagging:
                 lifecycle.tag(ami.ami_id, {REVOKED_TAG: tag})
-            deprecating = ami.deprecation_time is None or parse_time(ami.deprecation_time) > now
+            deprecating = ami.deprecation_time is None or parse_time(ami.deprecation_time) > now + DEPRECATED_SOON
             if deprecating:
                 lifecycle.deprecate(ami.ami_id, now)
             return tagging, deprecating

@@ -11,7 +11,7 @@ from bot.slack.bake_blocks import Blocks, ephemeral
 from bot.slack.dates import slack_date
 from bot.slack.text import escape
 
-SHOWN_TARGETS = 40  # a section (and button) each; Slack takes 50 blocks per message
+SHOWN_TARGETS = 25  # a line and a button each; Slack takes 25 elements in an actions block
 
 
 def _section(text: str) -> dict[str, object]:
@@ -48,16 +48,19 @@ def _target_line(s: StillOn, own: str) -> str:
     return f"• *{s.target}* ({_place(s.region, s.account_id, own)}): {', '.join(uses)}.{onto}"
 
 
-def _target_block(s: StillOn, own: str) -> dict[str, object]:
-    block: dict[str, object] = _section(_target_line(s, own))
-    if s.button:
-        block["accessory"] = {
+def _buttons(still_on: tuple[StillOn, ...]) -> Blocks:
+    """One actions block: a Roll out button per target that has a good AMI to go to (Slack takes 25)."""
+    buttons = [
+        {
             "type": "button",
             "action_id": ids.ROLLOUT_START,
             "text": {"type": "plain_text", "text": f"Roll out {s.target}"[:75]},
             "value": s.button,
         }
-    return block
+        for s in still_on
+        if s.button
+    ]
+    return [{"type": "actions", "block_id": "rollouts", "elements": buttons[:SHOWN_TARGETS]}] if buttons else []
 
 
 def revoke_message(r: Revoked) -> tuple[str, Blocks]:
@@ -79,10 +82,13 @@ def revoke_message(r: Revoked) -> tuple[str, Blocks]:
     lines += [_latest_line(m, own) for m in r.latest]
     blocks: Blocks = [_section("\n".join(lines))]
     if r.still_on:
-        blocks.append(_section(f"*Still on it* ({len(r.still_on)} target{'s' if len(r.still_on) != 1 else ''}):"))
-        blocks += [_target_block(s, own) for s in r.still_on[:SHOWN_TARGETS]]
+        shown = r.still_on[:SHOWN_TARGETS]
+        lines = [f"*Still on it* ({len(r.still_on)} target{'s' if len(r.still_on) != 1 else ''}):"]
+        lines += [_target_line(s, own) for s in shown]
         if len(r.still_on) > SHOWN_TARGETS:
-            blocks.append(_section(f"…and {len(r.still_on) - SHOWN_TARGETS} more: `/bake fleet {r.image}`."))
+            lines.append(f"…and {len(r.still_on) - SHOWN_TARGETS} more: `/bake fleet {r.image}`.")
+        blocks.append(_section("\n".join(lines)))
+        blocks += _buttons(shown)
     else:
         blocks.append(_section("No target of this image runs it."))
     if r.problems:

@@ -3,6 +3,7 @@ deprecates and moves back, what it refuses, and who it finds still on the AMI.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from unittest.mock import Mock
 
@@ -210,3 +211,14 @@ def test_the_reason_is_cut_safely_to_a_tag_value():
     assert len(long) <= 256 and long.endswith("word…")
     assert len(tag_value("x" * 300)) == 256
     assert tag_value("x" * 256) == "x" * 256
+
+
+def test_a_deprecation_time_a_minute_ahead_counts_as_deprecated_now(world):
+    """EC2 stores "now" as the next whole minute (it takes no time in the past): that is deprecated already."""
+    aws, service, _, _ = world
+    for ami in (BAD, COPY):
+        aws.add(replace(aws.ami(ami), deprecation_time="2026-12-01T12:01:00Z"))
+    aws.add(replace(aws.ami(OLD), deprecation_time="2027-06-01T00:00:00Z"))  # a sweep's, months ahead
+    assert revoke(service).deprecated == ()
+    aws.add(replace(aws.ami(BAD), deprecation_time="2027-06-01T00:00:00Z"))
+    assert revoke(service, user=BOB).deprecated == (BAD,)

@@ -40,7 +40,7 @@ def revoked(**kw) -> Revoked:
 
 def test_the_channel_message_names_the_revoker_the_reason_every_ami_and_where_latest_points():
     channel, text, blocks = in_channel(revoked())
-    shown = "\n".join(b["text"]["text"] for b in blocks)
+    shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
 
     assert channel == "C0OPS" and "<@U0ALICE> revoked `ami-0bad0000000000001` (eu-west-1) of *base*" in shown
     assert "&lt;!channel&gt; &amp; more" in shown and "<!channel>" not in shown + text
@@ -51,13 +51,17 @@ def test_the_channel_message_names_the_revoker_the_reason_every_ami_and_where_la
 
 def test_each_target_still_on_it_has_a_roll_out_button_onto_the_good_ami():
     _, _, blocks = in_channel(revoked())
-    canary = next(b for b in blocks if "*base-canary*" in b["text"]["text"])
-    us = next(b for b in blocks if "*base-us*" in b["text"]["text"])
+    targets = next(
+        b["text"]["text"] for b in blocks if "*Still on it* (2 targets)" in b.get("text", {}).get("text", "")
+    )
+    [actions] = [b for b in blocks if b["type"] == "actions"]
 
-    assert "default version has `ami-0bad0000000000001`, 2 instances on" in canary["text"]["text"]
-    assert canary["accessory"]["action_id"] == "rollout_start" and canary["accessory"]["value"] == "rs-abc"
-    assert f"Roll it onto `{OLD}`" in canary["text"]["text"]
-    assert "accessory" not in us and "No released, unrevoked AMI" in us["text"]["text"]
+    assert "*base-canary* (eu-west-1): its launch template's default version has `ami-0bad0000000000001`" in targets
+    assert f"2 instances on `{BAD}`. Roll it onto `{OLD}`." in targets
+    assert f"*base-us* (us-east-1): 1 instance on `{COPY}`. No released, unrevoked AMI" in targets
+    assert [(e["action_id"], e["value"], e["text"]["text"]) for e in actions["elements"]] == [
+        ("rollout_start", "rs-abc", "Roll out base-canary")
+    ]
 
 
 def test_a_good_ami_without_a_known_bake_is_offered_as_a_command():
