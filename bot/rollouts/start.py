@@ -20,7 +20,7 @@ from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
 from bot.domain.ports import Fleet, Images
 from bot.domain.replies import RolloutApproved, RolloutOpened
-from bot.fleet.refusal import RevocationOf, never_revoked, refuse_revoked
+from bot.fleet.refusal import AmiRevoked, RevocationOf, never_revoked, refuse_revoked
 from bot.rollouts.book import RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.errors import AmiOfAnotherImage
@@ -220,6 +220,10 @@ class RolloutStart:
     def _start(self, rollout_id: str) -> None:
         rollout = self._book.get(rollout_id)
         if rollout is None or rollout.status != RolloutStatus.STARTING:
+            return
+        revoked = self._revoked(rollout.ami_id)
+        if revoked is not None:  # revoked while it waited for approval (or a worker): it never starts (§14)
+            self._fail_start(rollout_id, str(AmiRevoked(revoked, "rolled out")))
             return
         target = self._config.targets[rollout.target]
         fleet = self._fleet_for(self._config.where(rollout.image, rollout.region))

@@ -9,8 +9,9 @@ import json
 import pytest
 
 from bot.fleet.revocations import Revocation, Revocations
-from tests.fixtures.bakery import APPROVER, REQUESTER
-from tests.test_rollouts import REGION, make_ami, make_fleet
+from bot.rollouts.book import LOCK
+from tests.fixtures.bakery import APPROVER, REQUESTER, SECOND_APPROVER
+from tests.test_rollouts import REGION, make_ami, make_fleet, rollout_message
 
 REASON = "CVE-2026-1234 in openssl"
 
@@ -84,3 +85,18 @@ def test_an_explicit_source_ami_that_is_revoked_is_refused(bakery, fleet):
 
     assert refused_for_revocation(text, ami) and "cannot be baked on" in text
     assert bakery.services.bakes.status("web") == []
+
+
+def test_a_rollout_waiting_for_approval_when_its_ami_is_revoked_never_starts_and_frees_the_target(bakery, fleet):
+    ec2, autoscaling = fleet
+    ami = make_ami(ec2, "web")
+    rid = bakery.command(APPROVER, f"rollout web-prod {ami}")["text"].split("`")[1]
+    message = bakery.wait(lambda: rollout_message(bakery, rid), what="the rollout message")
+    revoke_in_store(bakery, ami)
+
+    bakery.click(SECOND_APPROVER, message, "rollout_approve")
+
+    ended = bakery.wait(lambda: (r := bakery.services.rollouts.get(rid)) and r.terminal and r, what="its end")
+    assert ended.status == "error" and f"`{ami}` was revoked by {APPROVER}" in ended.error and REASON in ended.error
+    assert not autoscaling.describe_instance_refreshes(AutoScalingGroupName="web-prod")["InstanceRefreshes"]
+    assert bakery.services.store.get(LOCK, "web-prod") is None  # the target is free for a good AMI
