@@ -18,6 +18,17 @@ def _section(text: str) -> dict[str, object]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
 
 
+def _sections(lines: list[str]) -> Blocks:
+    """The lines in as few sections as Slack's 3,000 characters each allow, none cut."""
+    packed: list[str] = []
+    for line in lines:
+        if packed and len(packed[-1]) + 1 + len(line) <= 3000:
+            packed[-1] += "\n" + line
+        else:
+            packed.append(line)
+    return [_section(text) for text in packed]
+
+
 def _place(region: str, account: str, own: str) -> str:
     return f"{region}, {account}" if account and account != own else region
 
@@ -87,7 +98,7 @@ def revoke_message(r: Revoked) -> tuple[str, Blocks]:
         lines += [_target_line(s, own) for s in shown]
         if len(r.still_on) > SHOWN_TARGETS:
             lines.append(f"…and {len(r.still_on) - SHOWN_TARGETS} more: `/bake fleet {r.image}`.")
-        blocks.append(_section("\n".join(lines)))
+        blocks += _sections(lines)
         blocks += _buttons(shown)
     else:
         blocks.append(_section("No target of this image runs it."))

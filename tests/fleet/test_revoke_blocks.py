@@ -7,6 +7,7 @@ import json
 from bot.domain.models import Ami
 from bot.fleet.revocations import Revocation
 from bot.fleet.revoke_facts import LatestMoved, Revoked, StillOn
+from bot.sandbox.slack.limits import block_problems
 from bot.slack.answers import answer_message, in_channel
 
 BAD, COPY, OLD = "ami-0bad0000000000001", "ami-0bad0000000000002", "ami-0000000000000000a"
@@ -95,3 +96,14 @@ def test_what_aws_refused_is_shown_with_how_to_finish_it():
     last = blocks[-1]["text"]["text"]
     assert ":warning: could not tag and deprecate" in last and "&lt;denied&gt;" in last
     assert f"`/bake revoke {BAD} …` again finishes what was refused" in last
+
+
+def test_forty_targets_still_on_it_make_a_message_slack_takes():
+    many = tuple(
+        StillOn(f"target-{i:02d}", "eu-west-1", "", BAD, ((BAD, 12),), OLD, f"rs-{i:02d}") for i in range(40)
+    )
+    _, text, blocks = in_channel(revoked(still_on=many))
+    assert block_problems(blocks) == [] and len(text) <= 3000
+    [actions] = [b for b in blocks if b["type"] == "actions"]
+    shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    assert len(actions["elements"]) == 25 and "*target-24*" in shown and "…and 15 more: `/bake fleet base`" in shown
