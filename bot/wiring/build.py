@@ -26,6 +26,7 @@ from bot.domain.models import ApprovalRequest, Notification
 from bot.domain.ports import StateStore
 from bot.fleet.digest import StaleDigest
 from bot.fleet.revocations import Revocations
+from bot.fleet.revoke import RevokeService
 from bot.fleet.view import FleetView
 from bot.intake.service import Intake
 from bot.rollouts.buttons import RolloutButtons
@@ -189,7 +190,7 @@ def build_bot(
         config=config,
         fleet_for=aws.fleet_for,
         lifecycle_for=aws.lifecycle_for,
-        revoked=Revocations(store).reason,
+        revoked=revocations.reason,
         bake_of=bakes.get,
         buttons=buttons,
         rollouts=rollouts.active,
@@ -201,6 +202,20 @@ def build_bot(
         store=store,
         chat=chat,
         render=partial(digest_message, stale_after=config.fleet.stale_after, own_account=config.bakery_account),
+    )
+
+    # `/bake revoke` (§14): in every account and region the configuration reaches; its answer names the targets
+    # still on the AMI, each with the Roll out button of the newest good release's bake.
+    revoke = RevokeService(
+        config=config,
+        access=access,
+        revocations=revocations,
+        lifecycle_for=aws.lifecycle_for,
+        parameters_for=aws.parameters_for,
+        fleet_for=aws.fleet_for,
+        buttons=buttons,
+        bake_of=bakes.get,
+        default_region=default_region,
     )
 
     def deliver(note: Notification) -> None:
@@ -229,7 +244,13 @@ def build_bot(
         approvals=approvals,
         rollouts=rollouts,
         slash=SlashCommands(
-            config=config, bakes=bakes, rollouts=rollouts, trains=shown.train_book.view, links=links, fleet=fleet
+            config=config,
+            bakes=bakes,
+            rollouts=rollouts,
+            trains=shown.train_book.view,
+            links=links,
+            fleet=fleet,
+            revoke=revoke,
         ),
         intake=intake,
         publisher=shown.bakes,

@@ -1,0 +1,128 @@
+"""`/bake revoke` driven from outside (§14): signed slash commands and clicks to the test bot, EC2 through the
+local stand-in (moto behind it: EnableImageDeprecation, DeprecationTime), SSM in moto, groups in FakeAutoScaling,
+and the Slack stand-in's channel."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER
+from tests.test_rollouts import REGION, make_ami
+
+REASON = "CVE-2026-1234 in openssl"
+LATEST = "/bakery/images/base/latest"
+
+
+def release_tag(ec2, ami: str) -> None:
+    ec2.create_tags(Resources=[ami], Tags=[{"Key": "bakery:released", "Value": "true"}])  # what Publish writes
+
+
+@pytest.fixture
+def world(bakery):
+    """A good released bake of base (in the store, so its Roll out button can be offered), a bad released AMI that
+    `latest` names, and base-canary running the bad one (launch template and two instances).
+    Returns (ec2, ssm, good AMI, bad AMI)."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    ssm = boto3.client("ssm", region_name=REGION)
+    request_id = bakery.command(REQUESTER, "base")["text"].split("`")[1]
+    good = make_ami(ec2, "base", request_id)
+    release_tag(ec2, good)
+    bakery.run_pipeline("base", bakery.commit_of(request_id), request_id=request_id, amis=[(REGION, good)])
+    bakery.wait(lambda: (b := bakery.services.bakes.get(request_id)) and b.released, what="the good release")
+    bad = make_ami(ec2, "base", "b-badbake1")
+    release_tag(ec2, bad)
+    ssm.put_parameter(Name=LATEST, Value=bad, Type="String")
+    template = ec2.create_launch_template(
+        LaunchTemplateName="base-canary", LaunchTemplateData={"ImageId": bad, "InstanceType": "t3.micro"}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    boto3.client("autoscaling", region_name=REGION).create_auto_scaling_group(
+        AutoScalingGroupName="base-canary",
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+        MinSize=2,
+        MaxSize=2,
+        DesiredCapacity=2,
+        AvailabilityZones=[f"{REGION}a"],
+    )
+    return ec2, ssm, good, bad
+
+
+def revoke_message(bakery, ami: str) -> dict | None:
+    return next((m for m in bakery.messages() if "revoked" in m["text"] and ami in m["text"]), None)
+
+
+def test_revoke_moves_latest_back_tags_deprecates_and_posts_who_is_still_on_it(bakery, world):
+    ec2, ssm, good, bad = world
+
+    answer = bakery.command(APPROVER, f"revoke {bad} {REASON}")
+
+    assert f"Revoked `{bad}`" in answer["text"] and "<#C0BAKERY>" in answer["text"]
+    assert ssm.get_parameter(Name=LATEST)["Parameter"]["Value"] == good
+    [image] = ec2.describe_images(ImageIds=[bad])["Images"]
+    assert {t["Key"]: t["Value"] for t in image["Tags"]}["bakery:revoked"] == REASON
+    assert image.get("DeprecationTime")
+    message = revoke_message(bakery, bad)
+    assert message is not None and message["channel"] == "C0BAKERY"
+    shown = json.dumps(message["blocks"])
+    assert f"<@{APPROVER}> revoked" in shown and REASON in shown and "*base-canary*" in shown
+    assert "2 instances on" in shown and f"Roll it onto `{good}`" in shown
+
+
+def test_the_roll_out_button_of_the_revoke_message_rolls_onto_the_good_ami(bakery, world):
+    _, _, good, bad = world
+    bakery.command(APPROVER, f"revoke {bad} {REASON}")
+    message = bakery.wait(lambda: revoke_message(bakery, bad), what="the revoke message")
+
+    bakery.click(APPROVER, message, "rollout_start")
+
+    rollout = bakery.wait(lambda: bakery.services.rollouts.active(), what="the rollout")[0]
+    assert rollout.ami_id == good and rollout.target == "base-canary"
+
+
+def test_after_revoke_a_rollout_onto_it_is_refused(bakery, world):
+    _, _, _, bad = world
+    bakery.command(APPROVER, f"revoke {bad} {REASON}")
+
+    text = bakery.command(APPROVER, f"rollout base-canary {bad}")["text"]
+
+    assert f"`{bad}` was revoked by <@{APPROVER}>" in text and REASON in text
+    assert bakery.services.rollouts.active() == []
+
+
+def test_a_second_revoke_says_it_was_revoked_already_and_posts_nothing(bakery, world):
+    _, _, _, bad = world
+    bakery.command(APPROVER, f"revoke {bad} {REASON}")
+    bakery.wait(lambda: revoke_message(bakery, bad), what="the revoke message")
+    posted = len(bakery.messages())
+
+    text = bakery.command(APPROVER, f"revoke {bad} another reason")["text"]
+
+    assert "was revoked already" in text and REASON in text and "Nothing changed." in text
+    assert len(bakery.messages()) == posted
+
+
+def test_a_non_approver_may_not_revoke(bakery, world):
+    ec2, ssm, _, bad = world
+    text = bakery.command(OUTSIDER, f"revoke {bad} {REASON}")["text"]
+    assert "access.approvers" in text
+    assert ssm.get_parameter(Name=LATEST)["Parameter"]["Value"] == bad
+    assert "bakery:revoked" not in {t["Key"] for t in ec2.describe_images(ImageIds=[bad])["Images"][0]["Tags"]}
+
+
+def test_an_unknown_id_is_refused(bakery, world):
+    text = bakery.command(APPROVER, f"revoke ami-0123456789abcdef0 {REASON}")["text"]
+    assert "There is no AMI `ami-0123456789abcdef0` in any account or region the bakery reaches" in text
+
+
+def test_an_ami_the_bakery_did_not_make_is_refused(bakery, world):
+    ec2 = world[0]
+    foreign = ec2.register_image(
+        Name="someone-elses",
+        RootDeviceName="/dev/xvda",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+    )["ImageId"]
+    text = bakery.command(APPROVER, f"revoke {foreign} {REASON}")["text"]
+    assert "was not made by the bakery" in text
+    assert not ec2.describe_images(ImageIds=[foreign])["Images"][0].get("Tags")
