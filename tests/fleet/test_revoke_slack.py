@@ -9,6 +9,7 @@ import json
 import boto3
 import pytest
 
+from tests.accounts.test_regions_shown import in_us_east_1, released_in_two_regions
 from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER
 from tests.test_rollouts import REGION, make_ami
 
@@ -126,3 +127,31 @@ def test_an_ami_the_bakery_did_not_make_is_refused(bakery, world):
     text = bakery.command(APPROVER, f"revoke {foreign} {REASON}")["text"]
     assert "was not made by the bakery" in text
     assert not ec2.describe_images(ImageIds=[foreign])["Images"][0].get("Tags")
+
+
+def test_revoking_one_ami_of_a_bake_revokes_its_amis_in_every_region(bakery_factory):
+    """The same bake in two regions is the same content: revoking its eu-west-1 AMI withdraws the us-east-1 one
+    too, and base-canary, running in us-east-1, is named as still on it."""
+    bakery = bakery_factory(text=in_us_east_1)
+    _, eu, us = released_in_two_regions(bakery)
+    east = boto3.client("ec2", region_name="us-east-1")
+    release_tag(boto3.client("ec2", region_name="eu-west-1"), eu)
+    release_tag(east, us)
+    template = east.create_launch_template(
+        LaunchTemplateName="base-canary", LaunchTemplateData={"ImageId": us, "InstanceType": "t3.micro"}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    boto3.client("autoscaling", region_name="us-east-1").create_auto_scaling_group(
+        AutoScalingGroupName="base-canary", LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+        MinSize=1, MaxSize=1, DesiredCapacity=1, AvailabilityZones=["us-east-1a"],
+    )  # fmt: skip
+
+    bakery.command(APPROVER, f"revoke {eu} {REASON}")
+
+    for region, ami in (("eu-west-1", eu), ("us-east-1", us)):
+        [image] = boto3.client("ec2", region_name=region).describe_images(ImageIds=[ami])["Images"]
+        assert {t["Key"]: t["Value"] for t in image["Tags"]}["bakery:revoked"] == REASON and image["DeprecationTime"]
+    shown = json.dumps(bakery.wait(lambda: revoke_message(bakery, eu), what="the revoke message")["blocks"])
+    assert f"`{us}` (us-east-1)" in shown and "*base-canary* (us-east-1)" in shown
+    assert "No released, unrevoked AMI of its image is there" in shown
+    text = bakery.command(APPROVER, "rollout base-canary")["text"]  # the image's latest there: the revoked copy
+    assert f"`{us}` was revoked by <@{APPROVER}>" in text
