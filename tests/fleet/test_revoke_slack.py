@@ -35,7 +35,7 @@ def world(bakery):
     bakery.wait(lambda: (b := bakery.services.bakes.get(request_id)) and b.released, what="the good release")
     bad = make_ami(ec2, "base", "b-badbake1")
     release_tag(ec2, bad)
-    ssm.put_parameter(Name=LATEST, Value=bad, Type="String")
+    ssm.put_parameter(Name=LATEST, Value=bad, Type="String", DataType="aws:ec2:image")  # as Publish writes it
     template = ec2.create_launch_template(
         LaunchTemplateName="base-canary", LaunchTemplateData={"ImageId": bad, "InstanceType": "t3.micro"}
     )["LaunchTemplate"]["LaunchTemplateId"]
