@@ -24,10 +24,7 @@ from bot.config.environment import DEFAULT_BUILD_TIMEOUT_MINUTES
 from bot.domain.links import CONSOLE, Links
 from bot.domain.models import ApprovalRequest, Notification
 from bot.domain.ports import StateStore
-from bot.fleet.digest import StaleDigest
 from bot.fleet.revocations import Revocations
-from bot.fleet.revoke import RevokeService
-from bot.fleet.view import FleetView
 from bot.intake.service import Intake
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.service import RolloutService
@@ -39,10 +36,10 @@ from bot.runtime.leak_sweep import LeakSweep
 from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
 from bot.services import Services
-from bot.slack.fleet_blocks import digest_message
 from bot.slack.replies import reply_text
 from bot.state import open_store
 from bot.wiring.adapters import Adapters, Clients
+from bot.wiring.fleet import build_fleet
 from bot.wiring.publishers import build_publishers
 from bot.wiring.trains import build_trains
 
@@ -185,38 +182,12 @@ def build_bot(
         revoked=revocations.is_revoked,
     )
 
-    # `/bake fleet` and the stale digest (§14): what every target runs, in every account and region.
-    fleet = FleetView(
-        config=config,
-        fleet_for=aws.fleet_for,
-        lifecycle_for=aws.lifecycle_for,
-        revoked=revocations.reason,
-        bake_of=bakes.get,
-        buttons=buttons,
-        rollouts=rollouts.active,
-        default_region=default_region,
-    )
-    digest = StaleDigest(
-        config=config,
-        view=fleet,
-        store=store,
-        chat=chat,
-        render=partial(digest_message, stale_after=config.fleet.stale_after, own_account=config.bakery_account),
-    )
-
-    # `/bake revoke` (§14): in every account and region the configuration reaches; its answer names the targets
-    # still on the AMI, each with the Roll out button of the newest good release's bake.
-    revoke = RevokeService(
-        config=config,
-        access=access,
-        revocations=revocations,
-        lifecycle_for=aws.lifecycle_for,
-        parameters_for=aws.parameters_for,
-        fleet_for=aws.fleet_for,
-        buttons=buttons,
-        bake_of=bakes.get,
-        default_region=default_region,
-    )
+    # `/bake fleet`, the stale digest and `/bake revoke` (§14): in every account and region the config reaches.
+    fleet = build_fleet(
+        config=config, store=store, chat=chat, access=access, revocations=revocations, bakes=bakes, buttons=buttons,
+        rollouts=rollouts, fleet_for=aws.fleet_for, lifecycle_for=aws.lifecycle_for,
+        parameters_for=aws.parameters_for, default_region=default_region,
+    )  # fmt: skip
 
     def deliver(note: Notification) -> None:
         """Each parsed notification to the one service it concerns."""
@@ -249,8 +220,8 @@ def build_bot(
             rollouts=rollouts,
             trains=shown.train_book.view,
             links=links,
-            fleet=fleet,
-            revoke=revoke,
+            fleet=fleet.view,
+            revoke=fleet.revoke,
         ),
         intake=intake,
         publisher=shown.bakes,
@@ -296,7 +267,7 @@ def build_bot(
             Chore("train-waits", opts.train_wait_sweep_every, train.release_flow.retry_waiting),
             # A release's copies (§13) take minutes to hours: looked at on a schedule, never waited for.
             Chore("distributions", opts.distribution_poll_every, train.distributions.poll_once),
-            Chore("stale-digest", opts.stale_digest_every, digest.run_once, delay=opts.stale_digest_delay),
+            Chore("stale-digest", opts.stale_digest_every, fleet.digest.run_once, delay=opts.stale_digest_delay),
             *(
                 Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
                 for image in train.upstream.watched

@@ -13,6 +13,7 @@ from bot.commands import answers
 from bot.domain.causes import Cause, CauseKind
 from bot.domain.models import Ami, ApprovalRequest, Decision
 from bot.domain.replies import Reply
+from bot.fleet.facts import FleetReport
 from bot.fleet.revocations import Revocation
 from bot.fleet.revoke_facts import Revoked
 from bot.rollouts.record import Rollout
@@ -171,6 +172,7 @@ def test_every_answer_of_bake_has_words():
         answers.BakeReport(BAKE),
         answers.RolloutReport(rollout),
         answers.TrainReport(TrainView(Train("t-abc234", CAUSE, "base", "C0BAKERY", "U0CAROL", NOW)), now=NOW),
+        FleetReport(None, ()),
         Revoked(Revocation("ami-0123456789abcdef0", "CVE", "U0ALICE", NOW), "base", (), "C0BAKERY", first=True),
     ]
     assert {type(s) for s in samples} == set(typing.get_args(answers.Answer)) - set(typing.get_args(Reply))
