@@ -112,6 +112,20 @@ class ChildRebaking:
     train_id: str
 
 
+# --- the lifecycle sweep ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GcSwept:
+    """A confirmed sweep ran; its report went to `channel`."""
+
+    removed: int
+    freed_gb: int
+    in_use: int
+    failed: int
+    channel: str
+
+
 Reply = (
     Refused
     | Failed
@@ -126,4 +140,5 @@ Reply = (
     | RolloutRollingBack
     | RolloutStands
     | ChildRebaking
+    | GcSwept
 )

@@ -12,6 +12,7 @@ from bot.domain.replies import (
     DecisionLost,
     DecisionRefused,
     Failed,
+    GcSwept,
     Refused,
     Reply,
     RolloutApproved,
@@ -123,6 +124,15 @@ def _rollout_stands(r: RolloutStands) -> str:
     return f"{icon} Rollout `{r.rollout_id}` of `{r.target}` onto `{r.ami_id}`: {label} by now (see its message)."
 
 
+def _gc_swept(r: GcSwept) -> str:
+    icon = ":warning:" if r.failed else ":broom:"
+    failed = f", {r.failed} refused by AWS (found again next time)" if r.failed else ""
+    return (
+        f"{icon} Sweep done: {r.removed} AMI{'s' if r.removed != 1 else ''} removed, {r.freed_gb} GB freed, "
+        f"{r.in_use} kept in use{failed}. The report is in <#{r.channel}>."
+    )
+
+
 _TEXT: dict[type, Callable[[Any], str]] = {
     Refused: _refused,
     Failed: _failed,
@@ -137,4 +147,5 @@ _TEXT: dict[type, Callable[[Any], str]] = {
     RolloutRollingBack: _rollout_rolling_back,
     RolloutStands: _rollout_stands,
     ChildRebaking: _child_rebaking,
+    GcSwept: _gc_swept,
 }
