@@ -18,6 +18,7 @@ from bot.domain.ports import Fleet, Images, StateStore
 from bot.domain.replies import RolloutApproved, RolloutCanceled, RolloutCanceling, RolloutOpened, RolloutRollingBack
 from bot.domain.times import utc_now
 from bot.fleet.refusal import RevocationOf, never_revoked
+from bot.lifecycle.locks import ImageLocks
 from bot.rollouts.book import LOCK, ROLLOUT, RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.follow import RolloutFollow
@@ -63,6 +64,7 @@ class RolloutService:
             new_id=new_id,
             train_starter=TrainBook(store=store).starter,  # four-eyes across a release train
             revoked=revoked,
+            image_lock=ImageLocks(store).for_rollout,  # rollouts and lifecycle sweeps exclude each other per image
         )
         self._following = RolloutFollow(
             book=self._book,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from functools import partial
 
@@ -50,7 +51,10 @@ class RolloutStart:
         new_id: Callable[[], str] = new_rollout_id,
         train_starter: Callable[[str], str] = lambda train_id: "",
         revoked: RevocationOf = never_revoked,  # §14: a revoked AMI is never rolled out
+        # The image's lock, shared with the lifecycle sweep (bot/lifecycle/locks.py says why and when); it waits.
+        image_lock: Callable[[str, str], AbstractContextManager[None]] = lambda image, holder: nullcontext(),
     ):
+        self._image_lock = image_lock
         self._train_starter = train_starter
         self._revoked = revoked
         self._config = config
@@ -171,7 +175,8 @@ class RolloutStart:
             status=RolloutStatus.AWAITING_APPROVAL if target.approval else RolloutStatus.STARTING,
             updated_at=now,
         )
-        self._book.create(rollout)
+        with self._image_lock(target.image, f"rollout:{rollout_id}"):
+            self._book.create(rollout)
         log.info("rollout.opened rollout_id=%s target=%s ami=%s user=%s", rollout_id, target.name, ami_id, user)
         if not target.approval:
             self._run_async(lambda: self._start(rollout_id))
@@ -218,6 +223,12 @@ class RolloutStart:
     # --- the AWS side (bake workers; never a Slack listener) ---------------------------------
 
     def _start(self, rollout_id: str) -> None:
+        found = self._book.get(rollout_id)
+        if found is not None:
+            with self._image_lock(found.image, f"rollout:{rollout_id}"):
+                self._start_locked(rollout_id)
+
+    def _start_locked(self, rollout_id: str) -> None:
         rollout = self._book.get(rollout_id)
         if rollout is None or rollout.status != RolloutStatus.STARTING:
             return
