@@ -12,6 +12,7 @@ from bot.commands.dispatch import SlashCommands
 from bot.config import Config
 from bot.domain.ports import Chat, StateStore
 from bot.intake.service import Intake
+from bot.lifecycle.gc import GcService
 from bot.publishing.publisher import MessagePublisher
 from bot.rollouts.service import RolloutService
 from bot.runtime.answers import Answers
@@ -41,6 +42,7 @@ class Services:
     train_publisher: MessagePublisher
     release_flow: ReleaseFlow
     rebakes: Rebakes
+    gc: GcService | None = None  # the AMI lifecycle sweep (§14): /bake gc, gc_confirm, the daily chore
 
     def tell(self, *, channel: str, user: str, text: str | Callable[[], str]) -> None:
         """Answer someone privately, off the Slack listener thread.

@@ -9,6 +9,7 @@ from handlers.actions import (
     bake_approve,
     bake_children,
     bake_reject,
+    gc_confirm,
     rollout_approve,
     rollout_cancel,
     rollout_rollback,
@@ -28,6 +29,7 @@ LISTENERS = (
     rollout_cancel,
     rollout_rollback,
     bake_children,
+    gc_confirm,
 )
 
 

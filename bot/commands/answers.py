@@ -11,6 +11,7 @@ from bot.domain.models import Ami
 from bot.domain.replies import Reply
 from bot.fleet.facts import FleetReport
 from bot.fleet.revoke_facts import Revoked
+from bot.lifecycle.report import GcPreview
 from bot.rollouts.record import Rollout
 from bot.trains.view import TrainView
 
@@ -84,8 +85,18 @@ class TrainReport:
 
 
 # `/bake fleet`'s FleetReport is bot/fleet/facts.py's: the fleet room's own fact. Revoked (`/bake revoke`, §14)
-# is posted in the channel too: bot.slack.answers.in_channel says what.
+# is posted in the channel too: bot.slack.answers.in_channel says what. `/bake gc`'s GcPreview is
+# bot/lifecycle/report.py's.
 Answer = (
-    Usage | ImageList | BakeOpened | StatusList | BakeReport | RolloutReport | TrainReport | FleetReport | Revoked
+    Usage
+    | ImageList
+    | BakeOpened
+    | StatusList
+    | BakeReport
+    | RolloutReport
+    | TrainReport
+    | FleetReport
+    | Revoked
+    | GcPreview
     | Reply
 )

@@ -27,6 +27,7 @@ from bot.domain.models import Ami
 from bot.domain.times import iso, parse_time, utc_now
 from bot.fleet.revoke import RevokeService
 from bot.fleet.view import FleetView
+from bot.lifecycle.gc import GcService
 from bot.rollouts.service import RolloutService
 from bot.trains.view import TrainView
 
@@ -44,8 +45,10 @@ class SlashCommands:
         links: Links = CONSOLE,
         fleet: FleetView | None = None,
         revoke: RevokeService | None = None,
+        gc: GcService | None = None,
     ):
         self._revoke = revoke
+        self._gc = gc
         self._config = config
         self._bakes = bakes
         self._rollouts = rollouts
@@ -79,6 +82,10 @@ class SlashCommands:
             if self._revoke is None:
                 raise BadRequest("Revocation is not enabled on this bot.")
             return self._revoke.revoke(user=user, channel=channel, command=command)
+        if isinstance(command, commands.Gc):
+            if self._gc is None:
+                raise BadRequest("The AMI lifecycle sweep is not enabled on this bot.")
+            return self._gc.preview(user=user)
         raise BadRequest("I did not understand that. Try `/bake help`.")  # pragma: no cover
 
     def _list(self) -> ImageList:

@@ -100,9 +100,6 @@ class GcService:
             return None
         log.info("lifecycle.daily day=%s images=%s", day, ",".join(images))
         report = self._sweep.run(images)
-        self._post(report)
+        if report.says_anything:
+            self._post(report)
         return report
-
-    def on_demand(self, *, dry_run: bool) -> SweepReport:
-        """`bakery gc [--dry-run]`: every image, now, under the same per-image locks; no daily claim."""
-        return self._sweep.dry_run() if dry_run else self._sweep.run()

@@ -60,6 +60,11 @@ class SweepReport:
     images: tuple[str, ...] = field(default_factory=tuple)  # the images swept
 
     @property
+    def says_anything(self) -> bool:
+        """Whether the sweep did or found anything worth a message (a daily sweep of nothing posts nothing)."""
+        return bool(self.removed or self.deprecated or self.in_use or self.failed or self.unreachable)
+
+    @property
     def freed_gb(self) -> int:
         return sum(p.ami.snapshot_gb for p in self.removed)
 

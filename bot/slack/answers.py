@@ -19,8 +19,10 @@ from bot.commands.answers import (
 from bot.commands.parser import quote
 from bot.fleet.facts import FleetReport
 from bot.fleet.revoke_facts import Revoked
+from bot.lifecycle.report import GcPreview
 from bot.slack.bake_blocks import Blocks, bake_summary_line, ephemeral
 from bot.slack.fleet_blocks import fleet_message
+from bot.slack.gc_blocks import gc_preview_message
 from bot.slack.image_help import list_message, usage_message
 from bot.slack.replies import reply_text
 from bot.slack.revoke_blocks import revoke_message, revoke_private
@@ -44,7 +46,7 @@ def answer_text(answer: Answer) -> str:
     """The whole reply in words (its blocks' texts, for the answers that need several)."""
     own = _MESSAGES.get(type(answer))
     if own is not None:
-        return "\n\n".join(block["text"]["text"] for block in own(answer)[1])
+        return "\n\n".join(block["text"]["text"] for block in own(answer)[1] if "text" in block)
     # Answers of /bake's own, else a reply fact a service gave (a rollout opened, a refusal).
     return _TEXT.get(type(answer), reply_text)(answer)
 
@@ -126,6 +128,7 @@ _MESSAGES: dict[type, Callable[[Any], tuple[str, Blocks]]] = {
     ImageList: list_message,
     FleetReport: fleet_message,
     Revoked: revoke_private,
+    GcPreview: gc_preview_message,
 }
 
 
