@@ -36,6 +36,9 @@ MEMBER_ROLE_NAME = "ami-bakery-bot"  # the role the bot assumes there, as member
 MEMBER_ROLE = f"arn:aws:iam::{MEMBER_ACCOUNT}:role/{MEMBER_ROLE_NAME}"
 # The external id the member role's trust policy asks for, and the bot's BAKERY_EXTERNAL_ID in the sandbox.
 EXTERNAL_ID = "ami-bakery-sandbox"
+# The sandbox's lifecycle (§14): small, so that `/bake gc` has something to show after a few bakes; no daily
+# sweep, so nothing vanishes under someone exploring the sandbox: `/bake gc` shows the list and runs it.
+LIFECYCLE = {"keep_released": 2, "keep_unreleased_days": 0, "sweep": "off"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ def derive(
     out = copy.deepcopy(doc)
     out["state"] = {"backend": "sqlite", "path": str(state_path)}
     out["notifications"] = {"queue_url": queue_url, "sns_topic_arns": [topic_arn]}
+    out["lifecycle"] = {**(out.get("lifecycle") or {}), **LIFECYCLE}
     if upstream_topic_arn:
         out["notifications"]["upstream_topic_arns"] = [upstream_topic_arn]
     for name, body in out["images"].items():

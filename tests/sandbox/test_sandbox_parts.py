@@ -113,3 +113,12 @@ def test_a_click_finds_the_button_by_action_id_and_value():
     assert find_button(blocks, "bake_approve", "a1")[1]["value"] == "a1"
     assert find_button(blocks, "bake_approve", "other") is None
     assert find_button(blocks, "rollout_start") is None
+
+
+def test_the_sandbox_keeps_few_amis_so_bake_gc_has_something_to_show_but_never_sweeps_by_itself(tmp_path):
+    example = sandbox_config.read_example(ROOT / "bakery.example.yaml")
+    config = derived(example, tmp_path).config
+    for image in config.images.values():
+        assert (image.lifecycle.keep_released, image.lifecycle.keep_unreleased_days) == (2, 0)
+        assert image.lifecycle.sweep == "off"
+    assert "lifecycle" not in example  # the example keeps the contract's defaults
