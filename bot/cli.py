@@ -1,4 +1,4 @@
-"""The `bakery` command: serve, socket, sandbox and check (CONTRACT §2)."""
+"""The `bakery` command: serve, socket, sandbox, check and gc (CONTRACT §2)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=_port, default=8080, help="port of the Slack stand-in page (default 8080)")
     check = add("check", "validate the configuration; with --aws, also that the named AWS resources exist")
     check.add_argument("--aws", action="store_true", help="also check the AWS resources the configuration names")
+    gc = add("gc", "the AMI lifecycle sweep, now: deregister what the lifecycle no longer keeps and nothing uses")
+    gc.add_argument("--dry-run", action="store_true", help="only say what the sweep would remove; change nothing")
     return parser
 
 
@@ -93,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = Environment.from_environ()
     if args.command == "check":
         return _check(config, env, aws=args.aws)
+    if args.command == "gc":
+        return _gc(config, env, dry_run=args.dry_run)
     problems = env.problems_for(args.command)
     if problems:
         for problem in problems:
@@ -128,6 +132,20 @@ def _check(config: Config, env: Environment, *, aws: bool) -> int:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _gc(config: Config, env: Environment, *, dry_run: bool) -> int:
+    """`bakery gc [--dry-run]`: the sweep on demand, under the same per-image locks as the bot's (no daily claim);
+    its report on stdout; exit 1 when AWS refused a deregistration or a deprecation."""
+    from bot.wiring.gc_cli import run_gc
+
+    try:
+        text, failed = run_gc(config, env, dry_run=dry_run)
+    except BakeryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(text)
+    return 1 if failed else 0
 
 
 def _stop_on_signal() -> threading.Event:

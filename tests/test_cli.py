@@ -95,7 +95,7 @@ def test_help_lists_every_command(tmp_path):
     result = bakery("--help", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: bakery")
-    for command in ("serve", "socket", "sandbox", "check"):
+    for command in ("serve", "socket", "sandbox", "check", "gc"):
         assert f"    {command} " in result.stdout
 
 
@@ -106,6 +106,7 @@ def test_help_lists_every_command(tmp_path):
         ("socket", "Socket Mode", ["--config"]),
         ("sandbox", "offline", ["--port", "--config"]),
         ("check", "validate the configuration", ["--aws", "--config"]),
+        ("gc", "AMI lifecycle sweep", ["--dry-run", "--config"]),
     ],
 )
 def test_each_command_describes_itself(tmp_path, command, description, options):

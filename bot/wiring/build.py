@@ -40,6 +40,7 @@ from bot.slack.replies import reply_text
 from bot.state import open_store
 from bot.wiring.adapters import Adapters, Clients
 from bot.wiring.fleet import build_fleet
+from bot.wiring.lifecycle import build_gc, build_sweep
 from bot.wiring.publishers import build_publishers
 from bot.wiring.trains import build_trains
 
@@ -68,6 +69,8 @@ class Options:
     assume_role_clock: Callable[[], datetime] | None = None  # the assumed roles' clock (expiry, back-off); tests'
     stale_digest_every: float = 3600.0  # looking for targets behind longer than fleet.stale_after (§14)
     stale_digest_delay: float = 300.0  # the first look: not while the bot starts
+    sweep_every: float = 3600.0  # how often the daily lifecycle sweep looks whether today's is claimed yet (§14)
+    sweep_delay: float = 300.0  # the first look: not while the bot starts
 
 
 class _Core(TypedDict):
@@ -206,6 +209,15 @@ def build_bot(
         upstream_topic_arns=config.notifications.upstream_topic_arns,
         on_upstream=upstream_now.trigger,
     )
+    sweep = build_sweep(
+        config=config,
+        store=store,
+        aws=aws,
+        default_region=default_region,
+        in_flight=bakes.in_flight,
+        active_rollouts=rollouts.active,
+    )
+    gc = build_gc(config=config, store=store, access=access, chat=chat, sweep=sweep)
     services = Services(
         config=config,
         store=store,
@@ -222,6 +234,7 @@ def build_bot(
             links=links,
             fleet=fleet.view,
             revoke=fleet.revoke,
+            gc=gc,
         ),
         intake=intake,
         publisher=shown.bakes,
@@ -232,6 +245,7 @@ def build_bot(
         train_publisher=shown.trains,
         release_flow=train.release_flow,
         rebakes=train.rebakes,
+        gc=gc,
     )
     # Over HTTPS as on SQS (§5, §8): an upstream topic's messages are verified like ours, then known by topic.
     notifications = config.notifications
@@ -268,6 +282,8 @@ def build_bot(
             # A release's copies (§13) take minutes to hours: looked at on a schedule, never waited for.
             Chore("distributions", opts.distribution_poll_every, train.distributions.poll_once),
             Chore("stale-digest", opts.stale_digest_every, fleet.digest.run_once, delay=opts.stale_digest_delay),
+            # One lifecycle sweep a day (§14), claimed in the store: every replica looks, one sweeps.
+            Chore("lifecycle-sweep", opts.sweep_every, gc.daily, delay=opts.sweep_delay),
             *(
                 Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
                 for image in train.upstream.watched

@@ -118,4 +118,7 @@ def test_the_report_says_why_each_kept_ami_is_in_use_and_where():
     report = Gc(w).service.preview(user=APPROVER).report
 
     text = report_text(report, own="123456789012")
-    assert f"Kept because in use (1)\n• base `{amis[0].ami_id}` (eu-west-1): instance `i-0member` in {MEMBER}, stopped" in text
+    assert (
+        f"Kept because in use (1)\n• base `{amis[0].ami_id}` (eu-west-1): instance `i-0member` in {MEMBER}, stopped"
+        in text
+    )

@@ -1,0 +1,137 @@
+"""`/bake gc` and `gc_confirm` driven from outside (§6, §14): signed Slack requests to the running bot, AMIs,
+instances, launch templates and parameters in moto; every kind of use keeps its AMI, the dry run changes
+nothing, and only approvers see the list or run it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.fixtures.aws import new_session
+from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER
+
+LIFECYCLE = "lifecycle: {keep_released: 2, keep_unreleased_days: 0, deprecate_after_days: 365}\n"
+
+
+@pytest.fixture
+def gc_bakery(bakery_factory):
+    return bakery_factory(text=lambda written: written + LIFECYCLE)
+
+
+@pytest.fixture
+def ec2(gc_bakery):
+    return new_session().client("ec2")
+
+
+def register(ec2, name: str, **tags: str) -> str:
+    """An AMI with one EBS snapshot (moto's snapshots are 15 GiB whatever the volume), tagged."""
+    ami_id = ec2.register_image(
+        Name=name,
+        RootDeviceName="/dev/xvda",
+        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
+    )["ImageId"]
+    if tags:
+        ec2.create_tags(Resources=[ami_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    return ami_id
+
+
+def unreleased(ec2, name: str) -> str:
+    return register(ec2, f"base-{name}", **{"bakery:image": "base", "bakery:request-id": f"b-{name}"})
+
+
+def world(ec2) -> dict:
+    """Every AMI (with its tags and deprecation) and snapshot moto holds: what a dry run must leave alone."""
+    images = ec2.describe_images(Owners=["self"], IncludeDeprecated=True)["Images"]
+    snapshots = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]
+    return {
+        "images": sorted(
+            (
+                i["ImageId"],
+                json.dumps(sorted((t["Key"], t["Value"]) for t in i.get("Tags", []))),
+                i.get("DeprecationTime"),
+            )
+            for i in images
+        ),
+        "snapshots": sorted(s["SnapshotId"] for s in snapshots),
+    }
+
+
+def snapshots_of(ec2, ami_id: str) -> list[str]:
+    [image] = ec2.describe_images(ImageIds=[ami_id])["Images"]
+    return [m["Ebs"]["SnapshotId"] for m in image["BlockDeviceMappings"]]
+
+
+def existing(ec2, ami_ids) -> set[str]:
+    images = ec2.describe_images(Owners=["self"], IncludeDeprecated=True)["Images"]
+    return {i["ImageId"] for i in images} & set(ami_ids)
+
+
+def as_message(answer: dict) -> dict:
+    """A private answer as a message one can click in (the stand-in's ephemeral shape)."""
+    return {**answer, "channel": "C0BAKERY", "ts": "1700000000.000100", "ephemeral_to": APPROVER}
+
+
+def test_bake_gc_is_refused_to_a_non_approver(gc_bakery):
+    answer = gc_bakery.command(REQUESTER, "gc")
+
+    assert "not allowed to approve" in answer["text"] and "access.approvers" in answer["text"]
+    assert "gc_confirm" not in json.dumps(answer)
+
+
+def test_every_kind_of_use_keeps_its_ami_and_the_rest_goes_with_its_snapshots(gc_bakery, ec2):
+    running, stopped, old_version, latest, free = (unreleased(ec2, n) for n in ("a", "b", "c", "d", "e"))
+    foreign = register(ec2, "by-hand")  # no bakery:image
+    ec2.run_instances(ImageId=running, MinCount=1, MaxCount=1)
+    stopping = ec2.run_instances(ImageId=stopped, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[stopping])
+    ec2.create_launch_template(LaunchTemplateName="base-canary", LaunchTemplateData={"ImageId": old_version})
+    ec2.create_launch_template_version(LaunchTemplateName="base-canary", LaunchTemplateData={"ImageId": foreign})
+    new_session().client("ssm").put_parameter(Name="/bakery/images/base/latest", Value=latest, Type="String")
+    free_snapshots = snapshots_of(ec2, free)
+    before = world(ec2)
+
+    answer = gc_bakery.command(APPROVER, "gc")
+
+    assert world(ec2) == before  # the dry run changed nothing
+    shown = json.dumps(answer)
+    assert f"`{free}` (eu-west-1), 15 GB: unreleased, 0 days old" in shown
+    assert "Would remove* (1)" in shown and "Kept because in use* (4)" in shown
+    assert "launch template `" in shown and "instance `i-" in shown
+    assert "parameter `/bakery/images/base/latest`" in shown and foreign not in shown
+
+    status, _ = gc_bakery.click(APPROVER, as_message(answer), "gc_confirm")
+    assert status == 200
+    gc_bakery.wait_ephemeral(APPROVER, "Sweep done: 1 AMI removed, 15 GB freed, 4 kept in use")
+
+    assert existing(ec2, [running, stopped, old_version, latest, foreign, free]) == {
+        running,
+        stopped,
+        old_version,
+        latest,
+        foreign,
+    }
+    left = {s["SnapshotId"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    assert not left & set(free_snapshots)
+    report = gc_bakery.wait(
+        lambda: next(
+            (m for m in gc_bakery.messages() if "Lifecycle sweep*" in m["text"] and not m.get("ephemeral_to")), None
+        ),
+        what="the sweep's report in the channel",
+    )
+    assert report["channel"] == "C0BAKERY" and "Removed* (1)" in json.dumps(report)
+
+
+def test_gc_confirm_is_refused_to_a_non_approver_and_a_second_click_does_nothing(gc_bakery, ec2):
+    free = unreleased(ec2, "f")
+    answer = gc_bakery.command(APPROVER, "gc")
+
+    gc_bakery.click(OUTSIDER, as_message(answer), "gc_confirm")
+    gc_bakery.wait_ephemeral(OUTSIDER, "not allowed to approve")
+    assert existing(ec2, [free]) == {free}
+
+    gc_bakery.click(APPROVER, as_message(answer), "gc_confirm")
+    gc_bakery.wait_ephemeral(APPROVER, "Sweep done: 1 AMI removed")
+    gc_bakery.click(APPROVER, as_message(answer), "gc_confirm")
+    gc_bakery.wait_ephemeral(APPROVER, "confirmed already")
+    assert existing(ec2, [free]) == set()
