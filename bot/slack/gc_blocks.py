@@ -15,6 +15,7 @@ from bot.slack.text import escape
 Blocks = list[dict[str, Any]]
 SHOWN = 25  # AMIs named per list; the rest are counted (Slack's ~13k characters of blocks per message)
 SECTION = 2900  # a section's text stays under Slack's 3,000 characters
+LINE = 200  # the most of a reason (AWS's words) shown on one line
 
 
 def _ami(p: Planned, own: str) -> str:
@@ -36,16 +37,29 @@ def _use(u: Use, own: str) -> str:
 
 
 def _lines(title: str, planned: Sequence[Planned], own: str, *, uses: bool = False, sizes: bool = False) -> list[str]:
-    if not planned:
-        return []
-    lines = [f"*{title}* ({len(planned)})"]
-    for p in planned[:SHOWN]:
+    items = []
+    for p in planned:
         why = "; ".join(_use(u, own) for u in p.uses[:3]) if uses else escape(p.why)
         more = f" (+{len(p.uses) - 3} more)" if uses and len(p.uses) > 3 else ""
         size = f", {p.ami.snapshot_gb} GB" if sizes and p.ami.snapshot_gb else ""
-        lines.append(f"• *{p.image}* {_ami(p, own)}{size}: {why}{more}")
-    if len(planned) > SHOWN:
-        lines.append(f"• … and {len(planned) - SHOWN} more")
+        items.append(f"• *{p.image}* {_ami(p, own)}{size}: {why[:LINE]}{more}")
+    return _listed(f"*{title}* ({len(planned)})", items)
+
+
+def _listed(title: str, items: Sequence[str]) -> list[str]:
+    """A title and as many items as fit one section (at most SHOWN); the rest counted."""
+    if not items:
+        return []
+    lines = [title]
+    used = len(title)
+    for item in items[:SHOWN]:
+        if used + len(item) + 1 > SECTION - 40:
+            break
+        lines.append(item)
+        used += len(item) + 1
+    shown = len(lines) - 1
+    if shown < len(items):
+        lines.append(f"• … and {len(items) - shown} more")
     return lines
 
 
@@ -74,12 +88,11 @@ def report_lines(report: SweepReport, own: str = "") -> list[str]:
         if lines:
             paragraphs.append("\n".join(lines))
     if report.failed:
-        failed = [f"*AWS refused* ({len(report.failed)}; the next sweep tries again)"]
-        failed += [
-            f"• {f.action} *{f.planned.image}* {_ami(f.planned, own)}: {escape(f.reason)}"
-            for f in report.failed[:SHOWN]
+        title = f"*AWS refused* ({len(report.failed)}; the next sweep tries again)"
+        items = [
+            f"• {f.action} *{f.planned.image}* {_ami(f.planned, own)}: {escape(f.reason)[:LINE]}" for f in report.failed
         ]
-        paragraphs.append("\n".join(failed))
+        paragraphs.append("\n".join(_listed(title, items)))
     if report.unreachable:
         unread = [f"• {escape(u)}" for u in report.unreachable]
         paragraphs.append("*Not read* (nothing removed there)\n" + "\n".join(unread))

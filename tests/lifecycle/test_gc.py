@@ -122,3 +122,27 @@ def test_the_report_says_why_each_kept_ami_is_in_use_and_where():
         f"Kept because in use (1)\n• base `{amis[0].ami_id}` (eu-west-1): instance `i-0member` in {MEMBER}, stopped"
         in text
     )
+
+
+def test_a_sweep_of_thousands_fits_one_slack_message():
+    from bot.lifecycle.report import Failure, Planned, SweepReport, Use
+    from bot.sandbox.slack.limits import block_problems
+
+    w = World()
+    many = [Planned("base", w.ami("base", days(400)), "unreleased, 400 days old") for _ in range(2000)]
+    uses = tuple(Use("instance", f"i-{n:017x}", "running", MEMBER) for n in range(5))
+    report = SweepReport(
+        dry_run=False,
+        removed=tuple(many[:1500]),
+        in_use=tuple(Planned(p.image, p.ami, p.why, uses) for p in many[1500:1900]),
+        failed=tuple(Failure(p, "deregister", "x" * 300) for p in many[1900:]),
+        images=("base",),
+    )
+
+    text, blocks = sweep_message(report)
+
+    assert block_problems(blocks) == []
+    assert sum(len(b["text"]["text"]) for b in blocks) < 12000
+    assert "• … and 1475 more" in blocks[1]["text"]["text"] and "Removed 1500 AMIs" in text.replace(
+        "removed", "Removed"
+    )

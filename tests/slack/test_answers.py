@@ -16,6 +16,7 @@ from bot.domain.replies import Reply
 from bot.fleet.facts import FleetReport
 from bot.fleet.revocations import Revocation
 from bot.fleet.revoke_facts import Revoked
+from bot.lifecycle.report import GcPreview, SweepReport
 from bot.rollouts.record import Rollout
 from bot.sandbox.slack.limits import block_problems
 from bot.slack.answers import answer_message, answer_text
@@ -174,6 +175,7 @@ def test_every_answer_of_bake_has_words():
         answers.TrainReport(TrainView(Train("t-abc234", CAUSE, "base", "C0BAKERY", "U0CAROL", NOW)), now=NOW),
         FleetReport(None, ()),
         Revoked(Revocation("ami-0123456789abcdef0", "CVE", "U0ALICE", NOW), "base", (), "C0BAKERY", first=True),
+        GcPreview(SweepReport(dry_run=True, images=("base",)), key=""),
     ]
     assert {type(s) for s in samples} == set(typing.get_args(answers.Answer)) - set(typing.get_args(Reply))
     assert all(answer_text(s) for s in samples)

@@ -47,6 +47,11 @@ GOLDEN = [
     (replies.ChildRebaking(child="web", ami_id="ami-0123456789abcdef0", request_id="", train_id="t-abc234"),
      "Nothing opened: `web` already has a released bake with these inputs on `ami-0123456789abcdef0`, "
      "or a bake of it is in flight."),
+    (replies.GcSwept(removed=3, freed_gb=24, in_use=1, failed=0, channel="C0BAKERY"),
+     ":broom: Sweep done: 3 AMIs removed, 24 GB freed, 1 kept in use. The report is in <#C0BAKERY>."),
+    (replies.GcSwept(removed=1, freed_gb=8, in_use=0, failed=2, channel="C0BAKERY"),
+     ":warning: Sweep done: 1 AMI removed, 8 GB freed, 0 kept in use, 2 refused by AWS (found again next time). "
+     "The report is in <#C0BAKERY>."),
 ]  # fmt: skip
 
 
