@@ -5,10 +5,11 @@ nothing, and only approvers see the list or run it."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.fixtures.aws import new_session
+from tests.fixtures.aws import ACCOUNT, new_session
 from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER
 
 LIFECYCLE = "lifecycle: {keep_released: 2, keep_unreleased_days: 0, deprecate_after_days: 365}\n"
@@ -135,3 +136,55 @@ def test_gc_confirm_is_refused_to_a_non_approver_and_a_second_click_does_nothing
     gc_bakery.click(APPROVER, as_message(answer), "gc_confirm")
     gc_bakery.wait_ephemeral(APPROVER, "confirmed already")
     assert existing(ec2, [free]) == set()
+
+
+def released(ec2, name: str, days_ago: int, region: str = "eu-west-1") -> str:
+    """A released AMI of base made `days_ago` days ago (moto stamps every AMI now: its date is set in moto)."""
+    from moto.ec2.models import ec2_backends  # the suite's moto server runs in this process
+
+    ami = register(ec2, f"base-{name}", **{"bakery:image": "base", "bakery:released": "true"})
+    ec2_backends[ACCOUNT][region].amis[ami].creation_date = datetime.now(UTC) - timedelta(days=days_ago)
+    return ami
+
+
+SHARED = "    region: eu-west-1\n    share_with: {regions: [us-east-1]}\n"
+
+
+def run_sweep(bakery) -> dict:
+    """An approver's /bake gc, then its Run button; returns the report the channel got."""
+    answer = bakery.command(APPROVER, "gc")
+    bakery.click(APPROVER, as_message(answer), "gc_confirm")
+    bakery.wait_ephemeral(APPROVER, "Sweep done")
+    return bakery.wait(
+        lambda: next(
+            (m for m in bakery.messages() if "Lifecycle sweep*" in m["text"] and not m.get("ephemeral_to")), None
+        ),
+        what="the sweep's report",
+    )
+
+
+def test_keep_counts_hold_in_each_region(bakery_factory):
+    bakery = bakery_factory(text=lambda written: written.replace("    region: eu-west-1\n", SHARED, 1) + LIFECYCLE)
+    here, there = new_session().client("ec2"), new_session("us-east-1").client("ec2")
+    west = [released(here, f"w{n}", 30 - n) for n in range(3)]
+    east = [released(there, f"e{n}", 30 - n, "us-east-1") for n in range(3)]
+
+    run_sweep(bakery)
+
+    assert existing(here, west) == set(west[1:]) and existing(there, east) == set(east[1:])
+
+
+def test_a_release_superseded_long_enough_gets_a_deprecation_time_once(bakery_factory):
+    lifecycle = "lifecycle: {keep_released: 5, keep_unreleased_days: 0, deprecate_after_days: 30}\n"
+    bakery = bakery_factory(text=lambda written: written + lifecycle)
+    ec2 = new_session().client("ec2")
+    old, newer, newest = released(ec2, "old", 100), released(ec2, "newer", 40), released(ec2, "newest", 1)
+
+    report = run_sweep(bakery)
+
+    images = {i["ImageId"]: i for i in ec2.describe_images(ImageIds=[old, newer, newest])["Images"]}
+    assert "DeprecationTime" in images[old]  # superseded by `newer` 40 days ago
+    assert "DeprecationTime" not in images[newer] and "DeprecationTime" not in images[newest]
+    assert f"`{old}`" in json.dumps(report["blocks"]) and "Deprecated* (1)" in json.dumps(report["blocks"])
+    again = bakery.command(APPROVER, "gc")
+    assert "Would deprecate" not in json.dumps(again)  # once: it has a deprecation time now
