@@ -188,3 +188,19 @@ def test_a_release_superseded_long_enough_gets_a_deprecation_time_once(bakery_fa
     assert f"`{old}`" in json.dumps(report["blocks"]) and "Deprecated* (1)" in json.dumps(report["blocks"])
     again = bakery.command(APPROVER, "gc")
     assert "Would deprecate" not in json.dumps(again)  # once: it has a deprecation time now
+
+
+def test_an_instance_in_the_member_account_keeps_a_base_ami_running_there(bakery_factory):
+    from tests.accounts.conftest import MEMBER, ROLE
+    from tests.accounts.test_member_bake import member_ec2
+
+    line = "    pipeline: ami-bakery-web\n"
+    bakery = bakery_factory(text=lambda written: written.replace(line, f"{line}    account_role: {ROLE}\n") + LIFECYCLE)
+    ec2 = new_session().client("ec2")
+    shared, free = unreleased(ec2, "shared"), unreleased(ec2, "free")
+    instance = member_ec2().run_instances(ImageId=shared, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+
+    report = run_sweep(bakery)
+
+    assert existing(ec2, [shared, free]) == {shared}
+    assert f"instance `{instance}` in {MEMBER}" in json.dumps(report["blocks"])
