@@ -1,11 +1,12 @@
 """Rollouts and sweeps exclude each other per image (§14, issue 13 item 5): one lock record per image in the
 state store, taken with a conditional create and an expiry, taken over once expired, released after.
 
-The sweep holds an image's lock around each re-check and deregistration; a rollout around writing its
-`rollout` record and around its launch template version and instance refresh. So an AMI a rollout is about to
-use is either seen by the sweep's re-check (the rollout's record, or its launch template version) or was
-deregistered before the rollout's own check could pass. A rollout never fails because a sweep runs: it waits,
-at most until the sweep's hold expires, and takes the lock over then.
+The sweep holds an image's lock around each re-check and deregistration, and notes each AMI it deregistered; a
+rollout holds it while it takes its target and writes its record, and while it makes its launch template version
+and instance refresh. So an AMI a rollout is about to use is either seen by the sweep's re-check (the target's
+lock, the rollout's record, its launch template version), or was deregistered before: then the rollout, whose
+own check of the AMI came earlier, is refused under the lock with that reason. A rollout never fails because a
+sweep runs: it waits, at most until the sweep's hold expires, and takes the lock over then.
 """
 
 from __future__ import annotations
@@ -13,22 +14,27 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from bot.domain.errors import BakeryError
+from bot.domain.errors import BadRequest, BakeryError
 from bot.domain.ports import StateStore
 from bot.domain.times import iso, parse_time, utc_now
 
 log = logging.getLogger(__name__)
 
 KIND = "image-lock"
+GONE = "ami-deregistered"  # AMI id -> when the sweep deregistered it: a rollout checked before is refused after
 HOLD_SECONDS = 60.0  # far longer than one re-check and deregistration; a crashed holder's lock expires after it
 POLL_SECONDS = 0.1
 
 
 class ImageBusy(BakeryError):
     """Another holder (a sweep, a rollout) has the image's lock and did not let go in time."""
+
+
+class AmiDeregistered(BadRequest):
+    """The AMI a rollout was about to write was deregistered by the lifecycle sweep since the rollout checked it."""
 
 
 class ImageLocks:
@@ -54,9 +60,22 @@ class ImageLocks:
         finally:
             self._store.delete(KIND, image, expected_version=version)
 
-    def for_rollout(self, image: str, holder: str) -> AbstractContextManager[None]:
-        """What a rollout holds: it waits out a sweep's hold (at most until it expires), so it never fails."""
-        return self.held(image, holder, wait=self._hold + 5.0)
+    @contextmanager
+    def for_rollout(self, image: str, holder: str, ami_id: str = "") -> Iterator[None]:
+        """What a rollout holds: it waits out a sweep's hold (at most until it expires), so it never fails because
+        a sweep runs. Its AMI (when given) checked against what the sweep deregistered while the rollout waited."""
+        with self.held(image, holder, wait=self._hold + 5.0):
+            gone = self._store.get(GONE, ami_id) if ami_id else None
+            if gone is not None:
+                raise AmiDeregistered(
+                    f"AMI `{ami_id}` was deregistered by the lifecycle sweep at {gone.doc.get('at')}; "
+                    "it can no longer be rolled out."
+                )
+            yield
+
+    def mark_deregistered(self, ami_id: str) -> None:
+        """Said by the sweep, holding the image's lock, once an AMI is gone (for rollouts that checked it before)."""
+        self._store.create(GONE, ami_id, {"at": iso(self._clock())})
 
     def holder(self, image: str) -> str | None:
         rec = self._store.get(KIND, image)

@@ -24,7 +24,7 @@ from bot.config.model import Where
 from bot.domain.errors import BakeryError
 from bot.domain.fleet_types import OwnedAmi
 from bot.domain.models import TAG_IMAGE
-from bot.domain.ports import AmiLifecycle, Parameters
+from bot.domain.ports import AmiLifecycle, Parameters, StateStore
 from bot.domain.times import utc_now
 from bot.lifecycle.plan import (
     LATEST_PATH,
@@ -37,6 +37,7 @@ from bot.lifecycle.plan import (
     uses_of_rollouts,
 )
 from bot.lifecycle.report import Planned, SweepReport, Use
+from bot.rollouts.book import LOCK
 from bot.rollouts.record import Rollout
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,9 @@ class Surveyor:
         revoked: Callable[[], Collection[str]],
         default_region: str = "",
         clock: Callable[[], datetime] = utc_now,
+        store: StateStore | None = None,  # the targets' locks, for the last look before a deregistration
     ):
+        self._store = store
         self._config = config
         self.lifecycle_for = lifecycle_for
         self._parameters_for = parameters_for
@@ -194,7 +197,19 @@ class Surveyor:
             uses = merged(uses, uses_of_references(refs, place.account))
         bake_uses, _ = uses_of_bakes(self.in_flight())
         uses = merged(uses, uses_of_rollouts(self.active_rollouts(), planned.image), bake_uses)
-        return uses.get(ami.ami_id, [])
+        return uses.get(ami.ami_id, []) + self._holding(planned)
+
+    def _holding(self, planned: Planned) -> list[Use]:
+        """Rollouts holding a target of the image onto this AMI, read by key: the rollouts' index may lag on
+        DynamoDB (a GSI is eventually consistent), a target's lock, written before its rollout, does not."""
+        if self._store is None:
+            return []
+        found = []
+        for name, target in sorted(self._config.targets.items()):
+            lock = self._store.get(LOCK, name) if target.image == planned.image else None
+            if lock is not None and lock.doc.get("ami_id") == planned.ami_id:
+                found.append(Use("rollout", str(lock.doc.get("rollout_id", "")), f"holds `{name}`"))
+        return found
 
 
 def _report(

@@ -101,6 +101,7 @@ class LifecycleSweep:
                     log.info("lifecycle.kept_in_use ami=%s uses=%d (found just before)", planned.ami_id, len(uses))
                     return replace(planned, uses=tuple(uses))
                 self._surveyor.lifecycle_for(self._where(planned)).deregister(planned.ami)
+                self._locks.mark_deregistered(planned.ami_id)
         except ImageBusy as exc:
             return replace(planned, uses=(Use("rollout", "", f"a rollout of {planned.image} is starting: {exc}"),))
         except BakeryError as exc:

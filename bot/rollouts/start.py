@@ -52,7 +52,7 @@ class RolloutStart:
         train_starter: Callable[[str], str] = lambda train_id: "",
         revoked: RevocationOf = never_revoked,  # §14: a revoked AMI is never rolled out
         # The image's lock, shared with the lifecycle sweep (bot/lifecycle/locks.py says why and when); it waits.
-        image_lock: Callable[[str, str], AbstractContextManager[None]] = lambda image, holder: nullcontext(),
+        image_lock: Callable[[str, str, str], AbstractContextManager[None]] = lambda image, holder, ami: nullcontext(),
     ):
         self._image_lock = image_lock
         self._train_starter = train_starter
@@ -156,7 +156,6 @@ class RolloutStart:
     ) -> RolloutOpened:
         rollout_id = rollout_id or self._new_id()
         now = self._book.now()
-        self._book.lock(target.name, {"rollout_id": rollout_id, "ami_id": ami_id, "user": user, "since": now})
         in_thread = bake is not None and bool(bake.message_ts)
         rollout = Rollout(
             rollout_id=rollout_id,
@@ -175,7 +174,8 @@ class RolloutStart:
             status=RolloutStatus.AWAITING_APPROVAL if target.approval else RolloutStatus.STARTING,
             updated_at=now,
         )
-        with self._image_lock(target.image, f"rollout:{rollout_id}"):
+        with self._image_lock(target.image, f"rollout:{rollout_id}", ami_id):
+            self._book.lock(target.name, {"rollout_id": rollout_id, "ami_id": ami_id, "user": user, "since": now})
             self._book.create(rollout)
         log.info("rollout.opened rollout_id=%s target=%s ami=%s user=%s", rollout_id, target.name, ami_id, user)
         if not target.approval:
@@ -225,7 +225,7 @@ class RolloutStart:
     def _start(self, rollout_id: str) -> None:
         found = self._book.get(rollout_id)
         if found is not None:
-            with self._image_lock(found.image, f"rollout:{rollout_id}"):
+            with self._image_lock(found.image, f"rollout:{rollout_id}", ""):
                 self._start_locked(rollout_id)
 
     def _start_locked(self, rollout_id: str) -> None:

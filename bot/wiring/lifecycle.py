@@ -40,6 +40,7 @@ def build_sweep(
         active_rollouts=active_rollouts or RolloutBook(store=store, board=None).active,
         revoked=lambda: {r.ami_id for r in Revocations(store).all()},
         default_region=default_region,
+        store=store,
     )
     return LifecycleSweep(config=config, surveyor=surveyor, locks=ImageLocks(store))
 

@@ -70,6 +70,7 @@ class Setup:
             revoked=lambda: self.revoked,
             default_region="eu-west-1",
             clock=lambda: NOW,
+            store=self.store,
         )
         self.locks = ImageLocks(self.store, clock=lambda: NOW, sleep=lambda s: None)
         self.sweep = LifecycleSweep(

@@ -13,7 +13,7 @@ import pytest
 from bot.access.service import Access
 from bot.config import Config, parse_config
 from bot.lifecycle.gc import GcService
-from bot.lifecycle.locks import ImageBusy, ImageLocks
+from bot.lifecycle.locks import AmiDeregistered, ImageBusy, ImageLocks
 from bot.state.dynamodb import DynamoStore, ensure_table
 from bot.state.sqlite import SqliteStore
 from tests.fixtures.aws import REGION, new_session
@@ -115,4 +115,20 @@ def test_a_sweep_does_not_wait_long_for_an_image_a_rollout_holds():
             pass
         with locks.held("web", "sweep:ami-2", wait=0):  # another image is free
             assert locks.holder("web") == "sweep:ami-2"
+    assert locks.holder("base") is None
+
+
+def test_a_rollout_that_checked_its_ami_before_the_sweep_deregistered_it_is_refused_with_why():
+    store = SqliteStore(":memory:")
+    locks = ImageLocks(store, clock=lambda: NOW, sleep=lambda s: None)
+    with locks.held("base", "sweep:ami-1", wait=0):
+        locks.mark_deregistered("ami-1")
+
+    with pytest.raises(
+        AmiDeregistered, match="`ami-1` was deregistered by the lifecycle sweep at 2026-12-01T12:00:00Z"
+    ):
+        with locks.for_rollout("base", "rollout:r-1", "ami-1"):
+            pass
+    with locks.for_rollout("base", "rollout:r-2", "ami-2"):  # another AMI of the image: fine
+        assert locks.holder("base") == "rollout:r-2"
     assert locks.holder("base") is None

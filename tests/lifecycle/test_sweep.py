@@ -29,6 +29,8 @@ def test_a_sweep_deregisters_the_older_releases_and_deletes_their_snapshots():
     assert set(w.at().amis) == {a.ami_id for a in amis[2:]}
     assert w.at().snapshots == {a.snapshot_ids[0] for a in amis[2:]}
     assert report.freed_gb == 16 and report.freed_per_month == 0.8
+    # Noted for rollouts that checked one of them before: refused once they get the image's lock.
+    assert all(s.store.get("ami-deregistered", a.ami_id) for a in amis[:2])
 
 
 def test_keep_counts_hold_per_region():
@@ -253,3 +255,18 @@ def test_a_confirmed_run_removes_only_what_was_shown_and_still_qualifies():
 
     assert removed(report) == [amis[1].ami_id]
     assert amis[2].ami_id in w.at().amis and later.ami_id in w.at().amis
+
+
+def test_a_rollout_holding_a_target_keeps_its_ami_before_the_rollouts_index_shows_it():
+    # On DynamoDB the rollouts' index may lag; the target's lock, read by key, is written before the rollout.
+    w = World()
+    amis = releases(w, n=3)
+    s = Setup(w)
+    s.before = lambda planned: s.store.create(
+        "target-lock", "base-canary", {"rollout_id": "r-new", "ami_id": planned.ami_id, "user": "U1", "since": ""}
+    )
+
+    report = s.sweep.run()
+
+    assert report.removed == () and amis[0].ami_id in w.at().amis
+    assert report.in_use[0].uses[0].resource == "r-new"
