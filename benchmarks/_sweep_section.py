@@ -113,15 +113,19 @@ def bench_sweep(rounds: int) -> None:
         from bot.state.sqlite import SqliteStore
         from bot.wiring.adapters import Adapters, Clients
         from bot.wiring.lifecycle import build_sweep
+        from tests.fixtures.aws import new_session
 
         started = time.perf_counter()
         seed(stack.session)
         seeded = time.perf_counter() - started
         config = parse_config(sweep_config(stack.config_text()))
         store = SqliteStore(stack.root / "sweep.db")
-        aws = Adapters(Clients(stack.session, "eu-west-1"), workdir=str(stack.root / "work"), links=CONSOLE)
+        # The sweep's own session, so that only its calls are counted: the local EC2 in front of moto reads moto
+        # through the stack's session to answer DescribeImageReferences.
+        own = new_session("eu-west-1")
+        aws = Adapters(Clients(own, "eu-west-1"), workdir=str(stack.root / "work"), links=CONSOLE)
         sweep = build_sweep(config=config, store=store, aws=aws, default_region="eu-west-1")
-        calls = Calls(stack.session)
+        calls = Calls(own)
         sweep.dry_run()  # warm-up (not counted): the sweep's first survey makes its clients
         calls.by_operation.clear()
         times = []
