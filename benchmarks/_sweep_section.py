@@ -8,7 +8,7 @@ of 2 instances each. Lifecycle: keep_released 5, keep_unreleased_days 7, depreca
 deprecation: moto has no EnableImageDeprecation). The dry run runs --rounds times; then one real sweep removes
 what it lists. Calls are counted with botocore `before-call` hooks on the sweep's session.
 
-Run alone: .venv/bin/python benchmarks/_sweep_section.py [--rounds 3]
+Run: .venv/bin/python benchmarks/bench_fleet.py --only sweep --rounds 2 (or this file alone, [--rounds 3])
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from _local import local_stack
+from _sweep_section import bench_sweep  # the lifecycle sweep's section: its own module, its docstring says what
 
 ACCOUNT = "123456789012"  # moto's default: the bakery's own
 
@@ -163,7 +164,7 @@ def bench_fleet(rounds: int) -> None:
         print(f"    {op}: {n}")
 
 
-SECTIONS: dict[str, Callable[[int], None]] = {"fleet": bench_fleet}  # the sweep's section goes beside it
+SECTIONS: dict[str, Callable[[int], None]] = {"fleet": bench_fleet, "sweep": bench_sweep}
 
 
 def main(argv: list[str]) -> None:
