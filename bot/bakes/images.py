@@ -57,6 +57,26 @@ def record_latest(store: StateStore, bake: Bake) -> None:
     upsert(store, IMAGE, bake.image, put)
 
 
+def restore_latest(store: StateStore, image: str, *, revoked_request: str, good: Bake) -> bool:
+    """A revocation (§14) of the image's latest bake: its latest AMIs become `good`'s, the newest good release, so
+    children pin and rollouts default to what `/bakery/images/<image>/latest` names again. Only while the revoked
+    bake is still the latest (a newer bake recorded since stays); True when it moved."""
+    latest = {
+        "latest_request": good.request_id,
+        "latest_at": good.requested_at,
+        "amis": [{"region": a.region, "ami_id": a.ami_id, "account_id": a.account_id} for a in good.amis],
+    }
+
+    def put(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+        doc = dict(doc or {})
+        if doc.get("latest_request") != revoked_request:
+            return None
+        return {**doc, **latest}
+
+    doc = upsert(store, IMAGE, image, put)
+    return bool(doc and doc.get("latest_request") == good.request_id)
+
+
 def _newer(stored: str, *, than: str) -> bool:
     """The image's recorded latest bake was requested after this one (an unreadable time is not newer)."""
     try:

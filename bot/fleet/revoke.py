@@ -37,24 +37,14 @@ from bot.fleet.releases import REVOKED_TAG, newest_good
 from bot.fleet.revocations import Revocation, Revocations
 from bot.fleet.revoke_facts import LatestMoved, Revoked, StillOn
 from bot.fleet.revoke_places import Place, at_once, every_place, image_places
+from bot.fleet.revoke_writes import latest_parameter, store_latest_after, tag_value
 from bot.rollouts.buttons import RolloutButtons, rollout_start_key
 
 log = logging.getLogger(__name__)
 
-TAG_VALUE_MAX = 256  # EC2: a tag value is at most 256 Unicode characters
 # EC2 takes no DeprecateAt in the past and rounds it to the minute, so "now" is stored as the next minute or so:
 # a deprecation time this close counts as done (a second revoke does not deprecate again).
 DEPRECATED_SOON = timedelta(minutes=3)
-
-
-def latest_parameter(image: str) -> str:
-    return f"/bakery/images/{image}/latest"
-
-
-def tag_value(reason: str) -> str:
-    """The reason as a tag value: control characters as spaces, cut to EC2's 256 characters with an ellipsis."""
-    clean = " ".join("".join(c if c.isprintable() else " " for c in reason).split())
-    return clean if len(clean) <= TAG_VALUE_MAX else clean[: TAG_VALUE_MAX - 1].rstrip() + "…"
 
 
 class RevokeService:
@@ -71,6 +61,7 @@ class RevokeService:
         bake_of: Callable[[str], Bake | None],
         default_region: str = "",
         clock: Callable[[], datetime] = utc_now,
+        restore_latest: Callable[[str, str, str], bool] = lambda image, revoked, good: False,
     ):
         self._config = config
         self._access = access
@@ -82,6 +73,7 @@ class RevokeService:
         self._bake_of = bake_of
         self._default_region = default_region
         self._clock = clock
+        self._restore_latest = restore_latest  # (image, revoked request, good request): the store's latest
 
     def revoke(self, *, user: str, channel: str, command: commands.Revoke) -> Revoked:
         self._access.require(user, "approvers")
@@ -98,6 +90,9 @@ class RevokeService:
         revocation, first = self._record(found, place, image.name, bake, user=user, reason=command.reason, now=now)
         tagged, deprecated = self._withdraw(bake, tag_value(revocation.reason), now, problems)
         latest = self._move_latest(image.name, {p.key: p for p, _ in bake}.values(), inventory, problems)
+        # The store's latest bake (children's pin, a rollout's default AMI, `/bake list`) moves back with it.
+        if after := store_latest_after(found, places, inventory, image.name, self._revocations.is_revoked):
+            self._restore_latest(image.name, *after)
         still_on = self._still_on(image, inventory, problems)
         log.info(
             "revoke.done ami=%s image=%s user=%s first=%s amis=%d still_on=%d problems=%d",

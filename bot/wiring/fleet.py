@@ -4,11 +4,13 @@ button of the newest good release's bake), over the same adapters, buttons and r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 from bot.access.service import Access
+from bot.bakes.images import restore_latest
 from bot.bakes.service import BakeService
 from bot.config import Config
 from bot.config.model import Where
@@ -20,6 +22,8 @@ from bot.fleet.view import FleetView
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.service import RolloutService
 from bot.slack.fleet_blocks import digest_message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,5 +75,14 @@ def build_fleet(
         buttons=buttons,
         bake_of=bakes.get,
         default_region=default_region,
+        restore_latest=lambda image, revoked, good: _restore_latest(store, bakes, image, revoked, good),
     )
     return FleetServices(view=view, digest=digest, revoke=revoke)
+
+
+def _restore_latest(store: StateStore, bakes: BakeService, image: str, revoked: str, good: str) -> bool:
+    """A revocation moves the image record's latest bake back from `revoked` to `good` (bot/bakes/images.py)."""
+    bake = bakes.get(good)
+    moved = bake is not None and restore_latest(store, image, revoked_request=revoked, good=bake)
+    log.info("revoke.latest_restored image=%s from=%s to=%s moved=%s", image, revoked, good, moved)
+    return moved

@@ -155,3 +155,30 @@ def test_revoking_one_ami_of_a_bake_revokes_its_amis_in_every_region(bakery_fact
     assert "No released, unrevoked AMI of its image is there" in shown
     text = bakery.command(APPROVER, "rollout base-canary")["text"]  # the image's latest there: the revoked copy
     assert f"`{us}` was revoked by <@{APPROVER}>" in text
+
+
+def released_bake(bakery, ec2) -> tuple[str, str]:
+    """A bake of base run to release through the pipeline: (request id, its AMI)."""
+    request_id = bakery.command(REQUESTER, "base")["text"].split("`")[1]
+    ami = make_ami(ec2, "base", request_id)
+    release_tag(ec2, ami)
+    bakery.run_pipeline("base", bakery.commit_of(request_id), request_id=request_id, amis=[(REGION, ami)])
+    bakery.wait(lambda: (b := bakery.services.bakes.get(request_id)) and b.released, what=f"{request_id} released")
+    return request_id, ami
+
+
+def test_revoking_the_latest_bake_moves_the_images_latest_back_so_children_bake_on_the_good_one(bakery):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    good_request, good = released_bake(bakery, ec2)
+    bad_request, bad = released_bake(bakery, ec2)
+    assert bakery.services.bakes.image_summary("base")["latest_request"] == bad_request
+
+    bakery.command(APPROVER, f"revoke {bad} {REASON}")
+
+    summary = bakery.services.bakes.image_summary("base")
+    assert summary["latest_request"] == good_request and [a["ami_id"] for a in summary["amis"]] == [good]
+    assert good in bakery.command(REQUESTER, "list")["text"] and bad not in bakery.command(REQUESTER, "list")["text"]
+    # A child bakes on the good AMI, as latest now names it, instead of being refused for the revoked one.
+    text = bakery.command(REQUESTER, "web")["text"]
+    child = bakery.services.bakes.get(text.split("`")[1])
+    assert child is not None and child.source_ami == good, text
