@@ -6,7 +6,12 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from bot.domain.ids import random_id
 from bot.domain.models import Decision, Notice, NoticeKind
+
+
+def new_rollout_id() -> str:
+    return random_id("r")
 
 
 class RolloutStatus(StrEnum):

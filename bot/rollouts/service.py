@@ -22,8 +22,8 @@ from bot.lifecycle.locks import ImageLocks
 from bot.rollouts.book import LOCK, ROLLOUT, RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.follow import RolloutFollow
-from bot.rollouts.record import Rollout
-from bot.rollouts.start import RolloutStart, new_rollout_id
+from bot.rollouts.record import Rollout, new_rollout_id
+from bot.rollouts.start import RolloutStart
 from bot.trains.book import TrainBook
 
 __all__ = ["LOCK", "ROLLOUT", "RolloutService", "new_rollout_id"]

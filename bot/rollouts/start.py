@@ -17,7 +17,6 @@ from bot.config.model import Where
 from bot.domain import commands
 from bot.domain.causes import BAKERY_USER
 from bot.domain.errors import BadRequest, FleetError, NotAllowed, NotFound, RefreshInProgress
-from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
 from bot.domain.ports import Fleet, Images
 from bot.domain.replies import RolloutApproved, RolloutOpened
@@ -25,14 +24,10 @@ from bot.fleet.refusal import AmiRevoked, RevocationOf, never_revoked, refuse_re
 from bot.rollouts.book import RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.errors import AmiOfAnotherImage
-from bot.rollouts.record import Rollout, RolloutStatus
+from bot.rollouts.record import Rollout, RolloutStatus, new_rollout_id
 from bot.rollouts.which_ami import bake_ami, latest_ami
 
 log = logging.getLogger(__name__)
-
-
-def new_rollout_id() -> str:
-    return random_id("r")
 
 
 class RolloutStart:
