@@ -127,6 +127,30 @@ def test_a_refresh_goes_pending_in_progress_successful_and_moves_the_group_to_it
     assert groups[0]["LaunchTemplate"]["Version"] == "2"
 
 
+def instance_amis(autoscaling, ec2) -> list[str]:
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])["AutoScalingGroups"][0]
+    ids = [i["InstanceId"] for i in group["Instances"]]
+    reservations = ec2.describe_instances(InstanceIds=ids)["Reservations"]
+    return sorted(i["ImageId"] for r in reservations for i in r["Instances"] if i["State"]["Name"] != "terminated")
+
+
+def test_a_successful_refresh_replaces_the_instances_with_ones_of_the_new_version(
+    ec2, autoscaling, group, template_id, clock
+):
+    # /bake fleet counts the instances' AMIs: after a rollout that succeeded, none may still run the old one.
+    ec2.create_launch_template_version(
+        LaunchTemplateId=template_id, SourceVersion="1", LaunchTemplateData={"ImageId": "ami-22222222"}
+    )
+    refresh_id = start(autoscaling, template_id, version="2")
+    clock.advance(DURATION / 2)
+    assert refresh(autoscaling, refresh_id)["Status"] == "InProgress"
+    assert instance_amis(autoscaling, ec2) == ["ami-11111111"] * 4
+
+    clock.advance(DURATION)
+    assert refresh(autoscaling, refresh_id)["Status"] == "Successful"
+    assert instance_amis(autoscaling, ec2) == ["ami-22222222"] * 4
+
+
 def test_a_second_refresh_while_one_is_active_is_refused(autoscaling, group, template_id):
     start(autoscaling, template_id)
 

@@ -163,6 +163,7 @@ class FakeAutoScaling(LocalServer):
     def _settle(self, r: Refresh) -> None:
         if settle(r, self.clock(), self.duration):
             self._adopt_desired_configuration(r)
+            self._replace_instances(r)
 
     def _adopt_desired_configuration(self, r: Refresh) -> None:
         """As AWS does after a successful refresh: the group now launches from the desired template version."""
@@ -176,6 +177,18 @@ class FakeAutoScaling(LocalServer):
             )
         except Exception:  # the refresh itself succeeded; the sandbox logs and carries on
             log.exception("fake_autoscaling.adopt_failed", extra={"group": r.group, "refresh": r.id})
+
+    def _replace_instances(self, r: Refresh) -> None:
+        """As the refresh did on AWS: each instance of the group is replaced by one launched from the group's
+        (now desired) configuration, so what the instances run (/bake fleet, §14) shows the rollout done."""
+        where = (r.account or self.account, r.region)
+        try:
+            for instance in self._moto_group(where, r.group).get("Instances", []):
+                self._moto(where).terminate_instance_in_auto_scaling_group(
+                    InstanceId=instance["InstanceId"], ShouldDecrementDesiredCapacity=False
+                )
+        except Exception:  # as above: the refresh succeeded all the same
+            log.exception("fake_autoscaling.replace_failed", extra={"group": r.group, "refresh": r.id})
 
     # --- moto ------------------------------------------------------------------------------------
 
