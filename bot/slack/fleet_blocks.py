@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.fleet.facts import FleetReport, FleetState, RunningAmi, TargetFleet
 from bot.slack import ids
 from bot.slack.bake_blocks import Blocks
+from bot.slack.rollout_blocks import STATUS_LABEL
 from bot.slack.text import escape
 
 MAX_BLOCKS = 50
@@ -70,7 +71,7 @@ def target_line(t: TargetFleet, own_account: str = "") -> str:
     if t.not_current and t.bakes_behind:
         head += f" by {_plural(t.bakes_behind, 'bake')}"
     if t.not_current and t.behind_since:
-        head += f" for {_plural(t.days_behind, 'day')}"
+        head += f" for {_plural(t.days_behind, 'day')}" if t.days_behind else " for less than a day"
     lines = [head]
     if t.runs:
         lines.append("    runs " + ", ".join(_running(a, t.image) for a in t.runs))
@@ -79,7 +80,9 @@ def target_line(t: TargetFleet, own_account: str = "") -> str:
     if t.newest and t.state != FleetState.CURRENT:
         lines.append(f"    newest good {t.image}: `{t.newest}`")
     if t.rollout:
-        lines.append(f"    rollout in flight: `{t.rollout.split(' ')[0]}` {escape(t.rollout.partition(' ')[2])}")
+        rollout_id, _, status = t.rollout.partition(" ")
+        status = status.strip("()")  # the record's status, in the words its own message and /bake status use
+        lines.append(f"    rollout in flight: `{rollout_id}` {escape(STATUS_LABEL.get(status, ('', status))[1])}")
     if t.problem:
         lines.append(f"    {escape(t.problem)}")
     return "\n".join(lines)

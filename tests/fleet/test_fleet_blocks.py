@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bot.fleet.facts import FleetReport, FleetState, RunningAmi, TargetFleet
 from bot.sandbox.slack.limits import block_problems
@@ -75,6 +76,19 @@ def test_revoked_and_not_released_amis_say_so():
 
     assert ":no_entry: on a revoked AMI by 1 bake for 1 day" in line
     assert "revoked: CVE &lt;x&gt;" in line and "not a release of web there" in line
+
+
+def test_a_rollout_in_flight_is_said_in_the_words_its_own_message_and_status_use():
+    line = target_line(replace(behind("web-prod"), rollout="r-abc123 (awaiting_approval)"))
+
+    assert "rollout in flight: `r-abc123` waiting for approval" in line
+    assert "awaiting_approval" not in line
+
+
+def test_a_target_behind_since_today_is_behind_for_less_than_a_day_not_for_0_days():
+    line = target_line(replace(behind("web-prod"), days_behind=0))
+
+    assert line.splitlines()[0].endswith(":hourglass: behind by 2 bakes for less than a day")
 
 
 def test_the_answer_has_a_roll_out_button_beside_each_target_not_current_and_none_beside_a_current_one():
