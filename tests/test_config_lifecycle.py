@@ -54,6 +54,7 @@ def test_an_images_lifecycle_overrides_the_top_levels_key_by_key():
         ("fleet: {stale: 7d}\n", "", "fleet.stale: unknown key 'stale' — did you mean 'stale_after'?"),
         ("lifecycle: {keep_released: 0}\n", "", "lifecycle.keep_released: 0 is out of range (1 to 1000)"),
         ("lifecycle: {keep_released: two}\n", "", "lifecycle.keep_released: must be a whole number, not a string"),
+        ("lifecycle: {keep_released: 2.5}\n", "", "lifecycle.keep_released: must be a whole number, not 2.5"),
         ("lifecycle: {keep_unreleased_days: -1}\n", "", "lifecycle.keep_unreleased_days: -1 is out of range"),
         ("lifecycle: {sweep: weekly}\n", "", "lifecycle.sweep: 'weekly' is not one of daily, off"),
         ("", "lifecycle: {keep: 3}", "images.base.lifecycle.keep: unknown key 'keep'"),

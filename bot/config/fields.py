@@ -62,7 +62,13 @@ class FieldChecks:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            self.err(path, f"must be a whole number, not {kind(value)}")
+            # 2.5 is "a number" too: say the value itself ("must be a whole number, not a number" read as nonsense)
+            self.err(
+                path,
+                f"must be a whole number, not {value!r}"
+                if isinstance(value, float)
+                else f"must be a whole number, not {kind(value)}",
+            )
             return default
         if not low <= value <= high:
             self.err(path, f"{value} is out of range ({low} to {high})")
