@@ -35,10 +35,12 @@ class Access:
             return True
         return any(user in self._members(p) for p in principals if p.startswith("S"))
 
-    def require(self, user: str, role: str) -> None:
+    def require(self, user: str, role: str, doing: str = "") -> None:
+        """Refuses a user outside `role`; `doing` names what was refused where the role's own verb would not
+        (an approver's revoke is not an approval)."""
         if not self.allows(user, role):
             raise NotAllowed(
-                f"You are not allowed to {ROLE_VERBS.get(role, role)}: you are not in `access.{role}`. "
+                f"You are not allowed to {doing or ROLE_VERBS.get(role, role)}: you are not in `access.{role}`. "
                 "Ask the platform team to add you or one of your user groups."
             )
 

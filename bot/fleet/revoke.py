@@ -76,7 +76,7 @@ class RevokeService:
         self._restore_latest = restore_latest  # (image, revoked request, good request): the store's latest
 
     def revoke(self, *, user: str, channel: str, command: commands.Revoke) -> Revoked:
-        self._access.require(user, "approvers")
+        self._access.require(user, "approvers", doing="revoke AMIs")
         place, found = self._find(command.ami_id)
         image = self._image_of(found)
         places = image_places(self._config, image, self._default_region)

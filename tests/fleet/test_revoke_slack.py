@@ -107,7 +107,7 @@ def test_a_second_revoke_says_it_was_revoked_already_and_posts_nothing(bakery, w
 def test_a_non_approver_may_not_revoke(bakery, world):
     ec2, ssm, _, bad = world
     text = bakery.command(OUTSIDER, f"revoke {bad} {REASON}")["text"]
-    assert "access.approvers" in text
+    assert "You are not allowed to revoke AMIs: you are not in `access.approvers`" in text  # not "to approve"
     assert ssm.get_parameter(Name=LATEST)["Parameter"]["Value"] == bad
     assert "bakery:revoked" not in {t["Key"] for t in ec2.describe_images(ImageIds=[bad])["Images"][0]["Tags"]}
 
