@@ -101,6 +101,25 @@ def test_each_image_starts_with_one_released_bake_on_the_parameters_value(aws_se
         store.close()
 
 
+def test_a_seeded_bakery_ami_names_its_seeded_bake_as_every_bake_s_ami_does(aws_session, seeded):
+    # /bake fleet and /bake revoke offer a Roll out button onto an AMI through the bake its bakery:request-id
+    # names: without it, revoking web's first bake offered no button onto the seeded release it falls back to.
+    config, _, _, fleet, state = seeded
+    store = SqliteStore(state)
+    try:
+        web = newest_released(_Book(store), "web")
+    finally:
+        store.close()
+    member = AccountSession(aws_session, MEMBER_ACCOUNT).client("ec2")
+    tags = {
+        t["Key"]: t["Value"] for t in member.describe_images(ImageIds=[fleet.images["web"].ami_id])["Images"][0]["Tags"]
+    }
+    assert tags["bakery:request-id"] == web.request_id and tags["bakery:requested-by"] == BAKERY_USER
+    # base starts as the upstream AMI itself, which is Amazon's: it gets no bakery tags.
+    upstream_tags = aws_session.client("ec2").describe_images(ImageIds=[fleet.images["base"].ami_id])["Images"][0]
+    assert not any(t["Key"].startswith("bakery:request") for t in upstream_tags.get("Tags", []))
+
+
 def test_the_member_image_s_seeded_ami_parameter_and_target_are_in_its_account(aws_session, seeded):
     _, _, _, fleet, _ = seeded
     web, base = fleet.images["web"], fleet.images["base"]

@@ -22,6 +22,8 @@ from bot.bakes.record import BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config
 from bot.domain.causes import BAKERY_USER
 from bot.domain.ids import random_id
+from bot.domain.models import TAG_COMMIT, TAG_REQUEST_ID, TAG_REQUESTED_BY
+from bot.sandbox.aws.accounts import session_in
 from bot.sandbox.aws.seed import UPSTREAM_AMI_NAME, Seeded, register_ami
 from bot.state.sqlite import SqliteStore
 
@@ -47,7 +49,20 @@ def seed_train(
 ) -> None:
     """The upstream parameters at the seeded AMIs, and each image's released bake made from them."""
     seed_upstream_parameters(session, config, seeded.upstream, region)
-    seed_released_bakes(state_path, config, seeded, commits, region)
+    bakes = seed_released_bakes(state_path, config, seeded, commits, region)
+    tag_seeded_amis(session, config, seeded, bakes)
+
+
+def tag_seeded_amis(session: Any, config: Config, seeded: Seeded, bakes: dict[str, Bake]) -> None:
+    """Each seeded bakery AMI names its released bake as a bake's AMI does (§10), so /bake fleet and /bake revoke
+    offer a Roll out button onto it; the upstream AMI base starts as is Amazon's and gets no bakery tags."""
+    for name, bake in bakes.items():
+        ami = seeded.images[name]
+        if ami.ami_id in seeded.upstream.values():
+            continue
+        tags = {TAG_REQUEST_ID: bake.request_id, TAG_REQUESTED_BY: bake.requested_by, TAG_COMMIT: bake.commit_id}
+        ec2 = session_in(session, ami.account_id, config.bakery_account).client("ec2", region_name=ami.region)
+        ec2.create_tags(Resources=[ami.ami_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items() if v])
 
 
 def seed_upstream_parameters(session: Any, config: Config, upstream: dict[str, str], default_region: str) -> None:
