@@ -141,6 +141,10 @@ def _gc(config: Config, env: Environment, *, dry_run: bool) -> int:
 
     try:
         text, failed = run_gc(config, env, dry_run=dry_run)
+    except ConfigError as exc:  # what the sweep needs and the configuration or environment lacks: before any call
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     except BakeryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

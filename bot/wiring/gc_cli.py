@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 
 from bot.config import Config, Environment
+from bot.domain.errors import ConfigError
 from bot.domain.links import CONSOLE
 from bot.slack.gc_blocks import report_text
 from bot.state import open_store
@@ -17,17 +18,30 @@ def run_gc(
 ) -> tuple[str, bool]:
     """The sweep's report as text, and whether AWS refused anything."""
     session = session or boto3.Session(region_name=env.aws_region or None)
+    default_region = env.aws_region or session.region_name or ""
+    if not default_region:
+        _require_regions(config)
     clients = Clients(session, env.aws_region or None, external_id=env.external_id)
     aws = Adapters(clients, workdir=env.workdir, links=CONSOLE)
     store = open_store(
         backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
     )
     try:
-        sweep = build_sweep(
-            config=config, store=store, aws=aws, default_region=env.aws_region or session.region_name or ""
-        )
+        sweep = build_sweep(config=config, store=store, aws=aws, default_region=default_region)
         report = sweep.dry_run() if dry_run else sweep.run()
     finally:
         store.close()
     return report_text(report, config.bakery_account), bool(report.failed)
 
+
+def _require_regions(config: Config) -> None:
+    """With no default region, every image must name its own (a target without one runs in its image's): boto3
+    would otherwise stop the sweep half way with a traceback."""
+    problems = [
+        f"images.{name}.region: not set, and neither is AWS_REGION (or AWS_DEFAULT_REGION): the sweep cannot tell "
+        f"where {name}'s AMIs are"
+        for name, image in sorted(config.images.items())
+        if not image.region
+    ]
+    if problems:
+        raise ConfigError(problems)

@@ -76,3 +76,20 @@ def test_a_deregistration_aws_refuses_exits_non_zero_and_says_why(config_file, c
     out = capsys.readouterr().out
     assert f"• deregister base `{old}` (eu-west-1, 123456789012): EC2 refused" in out
     assert old in amis(ec2)
+
+
+def test_no_region_anywhere_is_one_clear_line_not_a_traceback(moto, tmp_path, capsys, monkeypatch):
+    # An operator's shell without AWS_REGION, an image without `region`: boto3 raised NoRegionError mid-sweep.
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    path = tmp_path / "bakery.yaml"
+    path.write_text(CONFIG.format(state=tmp_path / "state.db").replace(", region: eu-west-1", ""))
+
+    assert main(["gc", "--config", str(path), "--dry-run"]) == 2
+
+    err = capsys.readouterr().err
+    assert err == (
+        "error: images.base.region: not set, and neither is AWS_REGION (or AWS_DEFAULT_REGION): "
+        "the sweep cannot tell where base's AMIs are\n"
+    )
