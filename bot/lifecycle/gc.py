@@ -57,7 +57,7 @@ class GcService:
 
     def preview(self, *, user: str) -> GcPreview:
         """`/bake gc`: what a sweep would do now, and a button to do it (when there is anything to do)."""
-        self._access.require(user, "approvers")
+        self._access.require(user, "approvers", doing="sweep AMIs")
         report = self._sweep.dry_run()
         shown = [p.ami_id for p in (*report.removed, *report.deprecated)]
         key = ""
@@ -68,7 +68,7 @@ class GcService:
 
     def confirm(self, *, user: str, key: str) -> GcSwept:
         """gc_confirm: run the sweep on what the offer showed (an approver; once per offer, while it is fresh)."""
-        self._access.require(user, "approvers")
+        self._access.require(user, "approvers", doing="sweep AMIs")
         record = self._store.get(OFFER, key) if key.startswith("gc-") and len(key) < 40 else None
         if record is None:
             raise NotFound("I do not know this sweep offer (it may belong to another bot). Ask `/bake gc` again.")

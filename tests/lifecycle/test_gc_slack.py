@@ -76,7 +76,7 @@ def as_message(answer: dict) -> dict:
 def test_bake_gc_is_refused_to_a_non_approver(gc_bakery):
     answer = gc_bakery.command(REQUESTER, "gc")
 
-    assert "not allowed to approve" in answer["text"] and "access.approvers" in answer["text"]
+    assert "You are not allowed to sweep AMIs: you are not in `access.approvers`" in answer["text"]
     assert "gc_confirm" not in json.dumps(answer)
 
 
@@ -128,7 +128,7 @@ def test_gc_confirm_is_refused_to_a_non_approver_and_a_second_click_does_nothing
     answer = gc_bakery.command(APPROVER, "gc")
 
     gc_bakery.click(OUTSIDER, as_message(answer), "gc_confirm")
-    gc_bakery.wait_ephemeral(OUTSIDER, "not allowed to approve")
+    gc_bakery.wait_ephemeral(OUTSIDER, "You are not allowed to sweep AMIs: you are not in `access.approvers`")
     assert existing(ec2, [free]) == {free}
 
     gc_bakery.click(APPROVER, as_message(answer), "gc_confirm")
