@@ -50,7 +50,8 @@ def target_line(r: Rollout, runs: Mapping[str, TargetRuns]) -> str:
     icon, label = ROLLOUT_LABEL.get(r.status, (":grey_question:", str(r.status)))
     progress = f" ({r.percentage}%)" if r.refresh_id and not r.terminal else ""
     when = f" {slack_date(r.finished_at)}" if r.terminal and r.finished_at else ""
-    where = "" if r.terminal else " — see the thread"
+    # A rollout begun before its bake had a message (the sandbox's seeded release) was posted in the channel.
+    where = "" if r.terminal or not r.thread_ts else " — see the thread"
     return f"{icon} Rollout `{r.rollout_id}` to *{r.target}* {label}{progress}{when}{where}"
 
 

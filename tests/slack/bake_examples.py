@@ -73,6 +73,7 @@ def rollout(status: str, **kw: Any) -> Rollout:
         requested_by="U0ALICE",
         requested_at="2026-11-26T10:00:00Z",
         channel="C0BAKERY",
+        thread_ts="1700000000.000100",  # in the bake's thread, as a rollout of a bake with a message is
         approval_needed=True,
         request_id=BASE.request_id,
         status=status,

@@ -121,6 +121,16 @@ def test_a_rollout_under_way_is_pointed_to_not_offered_again():
     assert "[Roll out to web-prod]" not in shown
 
 
+def test_a_rollout_posted_outside_the_bakes_thread_is_not_said_to_be_in_it():
+    # A bake without a message when its rollout began (the sandbox's seeded release): the rollout's message is in
+    # the channel, and the bake's message posted afterwards must not send readers to an empty thread.
+    bake, (under_way,) = EXAMPLES["rolling_out"]
+    _, blocks = bake_message(bake, region="eu-west-1", targets=TARGETS, rollouts=(replace(under_way, thread_ts=""),))
+
+    assert "Rollout `r-abcdef` to *web-prod* in progress (40%)" in flat(blocks)
+    assert "see the thread" not in flat(blocks)
+
+
 def test_a_rolled_back_rollout_says_so_and_offers_the_target_again():
     _, _, shown = rendered("rollout_failed")
     assert "Rollout `r-abcdef` to *web-prod* rolled back" in shown and "[Roll out to web-prod]" in shown
