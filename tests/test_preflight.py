@@ -89,3 +89,18 @@ def test_an_upstream_parameter_that_does_not_exist_in_the_images_region_is_named
 
     aws_session.client("ssm").put_parameter(Name=upstream.ssm_parameter, Value="ami-0123456789abcdef0", Type="String")
     assert check_aws(config, env, session=aws_session) == []
+
+
+def test_without_a_region_anywhere_each_key_that_needs_one_is_named_and_nothing_is_called(monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")  # no profile's region either
+    config = parse_config(CONFIG.format(queue_url="", topic_arn="").replace(", region: eu-west-1", ""))
+    calls: list[str] = []
+    session = new_session(region=None)
+    session.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
+
+    problems = check_aws(config, Environment(aws_region=""), session=session)
+
+    assert [p.split(":")[0] for p in problems] == ["images.base.region", "state.table"], problems
+    assert "neither is AWS_REGION" in problems[0] and calls == []

@@ -18,6 +18,18 @@ from bot.config import Config, Environment, TargetConfig
 def check_aws(config: Config, env: Environment, *, session: boto3.Session | None = None) -> list[str]:
     """One line per missing or unreachable resource, with the key path that names it."""
     session = session or boto3.Session(region_name=env.aws_region or None)
+    if not (env.aws_region or session.region_name):
+        # boto3 cannot make a client without a region: say which key needs one rather than end in a traceback.
+        unplaced = [
+            f"images.{name}.region: not set, and neither is AWS_REGION (or AWS_DEFAULT_REGION): cannot tell where "
+            f"to look for {name}'s pipeline, repository and AMIs"
+            for name, image in sorted(config.images.items())
+            if not image.region
+        ]
+        if config.state.backend == "dynamodb":
+            unplaced.append("state.table: AWS_REGION (or AWS_DEFAULT_REGION) is not set: the table's region is unknown")
+        if unplaced:
+            return unplaced
     problems: list[str] = []
 
     def probe(path: str, what: str, call: Callable[[], Any]) -> None:
