@@ -27,7 +27,8 @@ def _use(u: Use, own: str) -> str:
     where = f" in {u.account}" if u.account and u.account != own else ""
     what = {
         "instance": f"instance `{u.resource}`",
-        "launch-template": f"launch template `{u.resource}`",
+        # `lt-…:<n>`, whose detail says "version <n> of <name>": the id alone, so the version is said once.
+        "launch-template": f"launch template `{u.resource.split(':')[0] if u.detail else u.resource}`",
         "ssm-parameter": f"parameter `{u.resource}`",
         "bake": f"bake `{u.resource}`",
         "rollout": f"rollout `{u.resource}`" if u.resource else "a rollout",

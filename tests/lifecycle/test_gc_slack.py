@@ -5,6 +5,7 @@ nothing, and only approvers see the list or run it."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -99,6 +100,7 @@ def test_every_kind_of_use_keeps_its_ami_and_the_rest_goes_with_its_snapshots(gc
     assert f"`{free}` (eu-west-1), 15 GB: unreleased, 0 days old" in shown
     assert "Would remove* (1)" in shown and "Kept because in use* (4)" in shown
     assert "launch template `" in shown and "instance `i-" in shown
+    assert re.search(r"launch template `lt-[0-9a-f]+`, version 1 of base-canary", shown), shown  # version said once
     assert "parameter `/bakery/images/base/latest`" in shown and foreign not in shown
 
     status, _ = gc_bakery.click(APPROVER, as_message(answer), "gc_confirm")
