@@ -171,7 +171,11 @@ def test_revoking_the_latest_bake_moves_the_images_latest_back_so_children_bake_
     ec2 = boto3.client("ec2", region_name=REGION)
     good_request, good = released_bake(bakery, ec2)
     bad_request, bad = released_bake(bakery, ec2)
-    assert bakery.services.bakes.image_summary("base")["latest_request"] == bad_request
+    # The image record names a released bake as latest just after the bake is marked released: wait for it.
+    bakery.wait(
+        lambda: bakery.services.bakes.image_summary("base").get("latest_request") == bad_request,
+        what="the bad bake recorded as base's latest",
+    )
 
     bakery.command(APPROVER, f"revoke {bad} {REASON}")
 
