@@ -120,3 +120,18 @@ def serve_process(stack: Any, *, backend: str = "sqlite", extra_env: dict[str, s
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def make_target(session: Any, region: str, name: str, ami: str) -> None:
+    """A launch template on `ami` and an Auto Scaling group of 2 instances launched from it (the benchmarks' target)."""
+    template = session.client("ec2", region_name=region).create_launch_template(
+        LaunchTemplateName=name, LaunchTemplateData={"ImageId": ami, "InstanceType": "t3.micro"}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    session.client("autoscaling", region_name=region).create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
+        MinSize=0,
+        MaxSize=4,
+        DesiredCapacity=2,
+        AvailabilityZones=[f"{region}a"],
+    )

@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from _local import local_stack
+from _local import local_stack, make_target
 
 ACCOUNT = "123456789012"
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "eu-central-1", "ap-southeast-2")
@@ -70,18 +70,7 @@ def seed(session: Any) -> dict[str, str]:
             newest[region] = ami
     for n in range(TARGETS):
         region = REGIONS[n % len(REGIONS)]
-        ec2 = session.client("ec2", region_name=region)
-        template = ec2.create_launch_template(
-            LaunchTemplateName=f"t{n:02d}", LaunchTemplateData={"ImageId": newest[region], "InstanceType": "t3.micro"}
-        )["LaunchTemplate"]["LaunchTemplateId"]
-        session.client("autoscaling", region_name=region).create_auto_scaling_group(
-            AutoScalingGroupName=f"t{n:02d}",
-            LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
-            MinSize=0,
-            MaxSize=4,
-            DesiredCapacity=2,
-            AvailabilityZones=[f"{region}a"],
-        )
+        make_target(session, region, f"t{n:02d}", newest[region])
     return newest
 
 

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
-from _local import local_stack
+from _local import local_stack, make_target
 from _sweep_section import bench_sweep  # the lifecycle sweep's section: its own module, its docstring says what
 
 ACCOUNT = "123456789012"  # moto's default: the bakery's own
@@ -69,20 +69,8 @@ def seed_fleet(session: Any) -> dict[str, list[str]]:
         releases[region] = amis
     for n in range(TARGETS):
         region = REGIONS[n % len(REGIONS)]
-        ec2 = session.client("ec2", region_name=region)
-        autoscaling = session.client("autoscaling", region_name=region)
         ami = releases[region][-1] if n % 2 else releases[region][0]
-        template = ec2.create_launch_template(
-            LaunchTemplateName=f"t{n:02d}", LaunchTemplateData={"ImageId": ami, "InstanceType": "t3.micro"}
-        )["LaunchTemplate"]["LaunchTemplateId"]
-        autoscaling.create_auto_scaling_group(
-            AutoScalingGroupName=f"t{n:02d}",
-            LaunchTemplate={"LaunchTemplateId": template, "Version": "1"},
-            MinSize=0,
-            MaxSize=4,
-            DesiredCapacity=2,
-            AvailabilityZones=[f"{region}a"],
-        )
+        make_target(session, region, f"t{n:02d}", ami)
     return releases
 
 

@@ -21,7 +21,7 @@ def ec2(aws_session: boto3.Session):
 
 
 def register(ec2, name: str, **tags: str) -> str:
-    """An AMI with one EBS snapshot (moto makes it: 15 GiB), tagged."""
+    """An AMI with one EBS snapshot (moto's snapshots are 15 GiB whatever the volume), tagged."""
     ami_id = ec2.register_image(
         Name=name,
         RootDeviceName="/dev/xvda",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.adapters.test_ec2_lifecycle_moto import register
 from tests.fixtures.aws import ACCOUNT, new_session
 from tests.fixtures.bakery import APPROVER, OUTSIDER, REQUESTER
 
@@ -25,17 +26,6 @@ def gc_bakery(bakery_factory):
 def ec2(gc_bakery):
     return new_session().client("ec2")
 
-
-def register(ec2, name: str, **tags: str) -> str:
-    """An AMI with one EBS snapshot (moto's snapshots are 15 GiB whatever the volume), tagged."""
-    ami_id = ec2.register_image(
-        Name=name,
-        RootDeviceName="/dev/xvda",
-        BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}],
-    )["ImageId"]
-    if tags:
-        ec2.create_tags(Resources=[ami_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-    return ami_id
 
 
 def unreleased(ec2, name: str) -> str:
