@@ -41,12 +41,16 @@ def test_a_released_base_offers_rebake_web_in_its_thread_for_bakers_only_and_onc
 
     # The click set something moving: a train, started by the clicker, with one message and a status view.
     train_id = train_id_for(f"parent:{rid}")
-    top = bakery.wait(
-        lambda: next((m for m in bakery.messages() if m["text"].startswith(f"Release train {train_id}")), None),
-        what="the train's message",
-    )
+    # The message is posted at once and edited as the train learns its hops: wait for the edit naming base.
+    def train_message():
+        for m in bakery.messages():
+            if m["text"].startswith(f"Release train {train_id}") and f"`{rid}`: released" in json.dumps(m["blocks"]):
+                return m
+        return None
+
+    top = bakery.wait(train_message, what="the train's message naming base's bake as released")
     shown = json.dumps(top["blocks"])
-    assert f"started by <@{REQUESTER}>" in shown and f"`{rid}`: released" in shown
+    assert f"started by <@{REQUESTER}>" in shown
     assert (
         f"base released `{AMI}` (`{rid}`)" in top["text"] and '"type": "button"' not in shown
     )  # no buttons of its own
