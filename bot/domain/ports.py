@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.fencing import LeaseGrant
 from bot.domain.fleet_types import GroupRuns
 from bot.domain.lifecycle_port import AmiLifecycle as AmiLifecycle  # re-exported: one place to find ports
 from bot.domain.models import Ami, BakeRequest, CommitInfo
@@ -228,6 +229,19 @@ class StateStore(Protocol):
         it does not exist; raises StateConflict when every attempt lost a race.
         """
         ...
+
+    # Leases (bot.domain.fencing). Writes made inside `fenced(fence)` are conditional on the fence's lease.
+    def lease_of(self, name: str) -> LeaseGrant | None: ...
+
+    def acquire_lease(self, name: str, holder: str, ttl: float, *, now: float | None = None) -> LeaseGrant | None:
+        """Take a free or lapsed lease (next token) or extend our own; None while another holds it."""
+        ...
+
+    def renew_lease(self, grant: LeaseGrant, ttl: float, *, now: float | None = None) -> LeaseGrant | None:
+        """Extend a lease still held with the grant's token; None once it lapsed or changed hands."""
+        ...
+
+    def release_lease(self, grant: LeaseGrant) -> bool: ...
 
     def close(self) -> None: ...
 

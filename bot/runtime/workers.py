@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import threading
@@ -46,8 +47,9 @@ class BakeWorkers:
             if self._closed:
                 raise ShuttingDown("The bot is shutting down; please try again in a minute.")
             self._pending += 1
-            # Under the lock: shutdown() cannot close the pool between the check and the submit.
-            self._executor.submit(self._run, job)
+            # Under the lock: shutdown() cannot close the pool between the check and the submit. In the
+            # submitter's context: a job keeps the ids bound for its logs and the lease fence of a led loop.
+            self._executor.submit(contextvars.copy_context().run, self._run, job)
 
     def _run(self, job: Callable[[], None]) -> None:
         try:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from bot.domain.counts import count
 from bot.domain.errors import BakeryError, StateConflict
+from bot.domain.fencing import LEASE, LeaseGrant, unfenced
 from bot.domain.ports import Record
 
 # DynamoDB refuses items over 400 KB; the margin leaves room for the key attributes. SQLite applies the
@@ -135,3 +136,65 @@ class StoreBase(ABC):
                 took = max(_BACKOFF_FLOOR_S, time.monotonic() - started)
                 time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, took * 2**attempt)))  # noqa: S311
         raise StateConflict(f"state record {kind}/{key} kept changing; gave up after {count(attempts, 'attempt')}")
+
+    # Leases (bot.domain.fencing): records of kind LEASE, written unfenced. Expiry is wall-clock time, so the
+    # replicas' clocks must agree to well within a lease's length (NTP; on AWS the Amazon Time Sync Service).
+
+    def lease_of(self, name: str) -> LeaseGrant | None:
+        record = self.get(LEASE, name)
+        return _grant(record) if record is not None else None
+
+    def acquire_lease(self, name: str, holder: str, ttl: float, *, now: float | None = None) -> LeaseGrant | None:
+        """Take lease `name` for `ttl` seconds when it is free or has lapsed (a new token), or extend our own.
+
+        None when another holder has it and it has not expired, or when another replica won the race for it.
+        """
+        now = time.time() if now is None else now
+        with unfenced():
+            record = self.get(LEASE, name)
+            if record is None:
+                grant = LeaseGrant(name, holder, 1, now + ttl)
+                return grant if self.create(LEASE, name, _lease_doc(grant)) else None
+            held = _grant(record)
+            if held.holder == holder and held.expires_at > now:
+                grant = LeaseGrant(name, holder, held.token, now + ttl)
+            elif held.expires_at <= now:
+                grant = LeaseGrant(name, holder, held.token + 1, now + ttl)
+            else:
+                return None
+            return grant if self.replace(LEASE, name, _lease_doc(grant), expected_version=record.version) else None
+
+    def renew_lease(self, grant: LeaseGrant, ttl: float, *, now: float | None = None) -> LeaseGrant | None:
+        """Extend a lease we still hold with the same token; None when it lapsed or changed hands."""
+        now = time.time() if now is None else now
+        with unfenced():
+            record = self.get(LEASE, grant.name)
+            if record is None:
+                return None
+            held = _grant(record)
+            if (held.holder, held.token) != (grant.holder, grant.token) or held.expires_at <= now:
+                return None
+            renewed = LeaseGrant(grant.name, grant.holder, grant.token, now + ttl)
+            ok = self.replace(LEASE, grant.name, _lease_doc(renewed), expected_version=record.version)
+            return renewed if ok else None
+
+    def release_lease(self, grant: LeaseGrant) -> bool:
+        """Hand a lease back at once (expired now, token kept so the next holder's is higher)."""
+        with unfenced():
+            record = self.get(LEASE, grant.name)
+            if record is None:
+                return False
+            held = _grant(record)
+            if (held.holder, held.token) != (grant.holder, grant.token):
+                return False
+            released = LeaseGrant(grant.name, grant.holder, grant.token, 0.0)
+            return self.replace(LEASE, grant.name, _lease_doc(released), expected_version=record.version)
+
+
+def _lease_doc(grant: LeaseGrant) -> dict[str, Any]:
+    return {"holder": grant.holder, "token": grant.token, "expires_at": grant.expires_at}
+
+
+def _grant(record: Record) -> LeaseGrant:
+    doc = record.doc
+    return LeaseGrant(record.key, str(doc["holder"]), int(doc["token"]), float(doc["expires_at"]))

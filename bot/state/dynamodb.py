@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from bot.domain.fencing import LEASE, Fence, FenceLost, current_fence
 from bot.domain.ports import Record
 from bot.state.base import StateError, StoreBase, decode_doc, encode_doc, now_iso
 
@@ -20,6 +22,11 @@ ATTR_KEY = "key"
 ATTR_VERSION = "version"  # N
 ATTR_DOC = "doc"  # S: the document as JSON text
 ATTR_UPDATED_AT = "updated_at"  # S: ISO 8601 UTC
+# Lease items (bot.domain.fencing) also carry their holder, token and expiry as attributes, so that another
+# item's write can be made conditional on them in one transaction (a fenced write).
+ATTR_LEASE_HOLDER = "lease_holder"  # S
+ATTR_LEASE_FENCE = "lease_fence"  # N: the fencing token
+ATTR_LEASE_EXPIRES = "lease_expires"  # N: epoch seconds
 
 # Named like AWS::DynamoDB::Table's properties, so a template test can compare them one for one.
 TABLE_SCHEMA: dict[str, Any] = {
@@ -77,11 +84,51 @@ class DynamoStore(StoreBase):
             raise StateError(f"DynamoDB {operation} on table {self._table} failed: {e}") from e
 
     def _write(self, operation: str, **kwargs: Any) -> bool:
-        """A conditional write: False when its condition did not hold."""
+        """A conditional write: False when its condition did not hold. Fenced in a fenced context."""
+        fence = current_fence()
+        if fence is not None:
+            return self._fenced_write(fence, operation, kwargs)
         try:
             self._call(operation, **kwargs)
         except _ConditionFailed:
             return False
+        return True
+
+    def _fenced_write(self, fence: Fence, operation: str, kwargs: dict[str, Any]) -> bool:
+        """The write and a check of the fence's lease in one transaction: both hold, or nothing is written.
+
+        Raises FenceLost when the lease no longer names the fence's holder and token, or has expired;
+        returns False when only the write's own condition failed.
+        """
+        check = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": {PARTITION_KEY: {"S": key_of(LEASE, fence.name)}},
+                "ConditionExpression": "#h = :h AND #t = :t AND #e > :now",
+                "ExpressionAttributeNames": {"#h": ATTR_LEASE_HOLDER, "#t": ATTR_LEASE_FENCE, "#e": ATTR_LEASE_EXPIRES},
+                "ExpressionAttributeValues": {
+                    ":h": {"S": fence.holder},
+                    ":t": {"N": str(fence.token)},
+                    ":now": {"N": repr(time.time())},
+                },
+            }
+        }
+        write = {"TableName": self._table, **kwargs}
+        kind = {"put_item": "Put", "delete_item": "Delete"}[operation]
+        write.pop("ReturnValues", None)
+        try:
+            self._client.transact_write_items(TransactItems=[check, {kind: write}])
+        except ClientError as e:
+            if _code(e) != "TransactionCanceledException":
+                raise _state_error(e, "transact_write_items", self._table) from e
+            reasons = [r.get("Code", "None") for r in e.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise FenceLost(fence) from e
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return False
+            raise _state_error(e, "transact_write_items", self._table) from e
+        except BotoCoreError as e:
+            raise StateError(f"DynamoDB transact_write_items on table {self._table} failed: {e}") from e
         return True
 
     def _item(self, kind: str, key: str, doc: dict[str, Any], version: int, index: str | None) -> dict[str, Any]:
@@ -95,6 +142,10 @@ class DynamoStore(StoreBase):
         }
         if index is not None:
             item[INDEX_KEY] = {"S": index_key_of(kind, index)}
+        if kind == LEASE:
+            item[ATTR_LEASE_HOLDER] = {"S": str(doc["holder"])}
+            item[ATTR_LEASE_FENCE] = {"N": str(int(doc["token"]))}
+            item[ATTR_LEASE_EXPIRES] = {"N": repr(float(doc["expires_at"]))}
         return item
 
     @staticmethod
@@ -132,6 +183,11 @@ class DynamoStore(StoreBase):
     def delete(self, kind: str, key: str, *, expected_version: int | None = None) -> bool:
         pk = {PARTITION_KEY: {"S": key_of(kind, key)}}
         if expected_version is None:
+            if current_fence() is not None:  # a transaction returns no old item: ask for one to exist
+                return self._write(
+                    "delete_item", Key=pk, ConditionExpression="attribute_exists(#pk)",
+                    ExpressionAttributeNames={"#pk": PARTITION_KEY},
+                )  # fmt: skip
             # Unconditional: the old item tells whether there was anything to delete.
             response = self._call("delete_item", Key=pk, ReturnValues="ALL_OLD")
             return "Attributes" in response

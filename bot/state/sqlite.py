@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bot.domain.fencing import LEASE, Fence, FenceLost, current_fence
 from bot.domain.ports import Record
 from bot.state.base import StateError, StoreBase, decode_doc, encode_doc, now_iso
 
@@ -68,6 +70,23 @@ class SqliteStore(StoreBase):
             except sqlite3.Error as e:
                 raise StateError(f"state database {self._path}: {e}") from e
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """The connection for one write: inside a transaction that first checks the context's fence, if any."""
+        fence = current_fence()
+        with self._db() as db:
+            if fence is None:
+                yield db
+                return
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                _check_fence(db, fence)
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
     def _load(self, kind: str, key: str) -> tuple[Record, str | None] | None:
         with self._db() as db:
             row = db.execute("SELECT version, doc, idx FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
@@ -77,7 +96,7 @@ class SqliteStore(StoreBase):
 
     def create(self, kind: str, key: str, doc: dict[str, Any], *, index: str | None = None) -> bool:
         text = encode_doc(kind, key, doc)
-        with self._db() as db:
+        with self._write() as db:
             cur = db.execute(
                 "INSERT INTO records (kind, key, version, doc, idx, updated_at) VALUES (?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT (kind, key) DO NOTHING",
@@ -89,7 +108,7 @@ class SqliteStore(StoreBase):
         self, kind: str, key: str, doc: dict[str, Any], *, expected_version: int, index: str | None = None
     ) -> bool:
         text = encode_doc(kind, key, doc)
-        with self._db() as db:
+        with self._write() as db:
             cur = db.execute(
                 "UPDATE records SET version = version + 1, doc = ?, idx = ?, updated_at = ?"
                 " WHERE kind = ? AND key = ? AND version = ?",
@@ -103,7 +122,7 @@ class SqliteStore(StoreBase):
         if expected_version is not None:
             sql += " AND version = ?"
             params += (expected_version,)
-        with self._db() as db:
+        with self._write() as db:
             return db.execute(sql, params).rowcount == 1
 
     def find(self, kind: str, index: str) -> list[Record]:
@@ -116,3 +135,11 @@ class SqliteStore(StoreBase):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _check_fence(db: sqlite3.Connection, fence: Fence) -> None:
+    row = db.execute("SELECT doc FROM records WHERE kind = ? AND key = ?", (LEASE, fence.name)).fetchone()
+    lease = decode_doc(row[0]) if row else {}
+    held = lease.get("holder") == fence.holder and lease.get("token") == fence.token
+    if not held or float(lease.get("expires_at", 0)) <= time.time():
+        raise FenceLost(fence)
