@@ -245,8 +245,15 @@ def released_bake_rolled_out(bakery, fleet, reason: str) -> tuple[str, str]:
     message = bakery.wait(
         lambda: (m := bakery.bake_message(request_id)) and "rollout_start" in blocks(m) and m, what="the button"
     )
-    bakery.click(APPROVER, message, "rollout_start")
-    rollout = bakery.wait(lambda: bakery.services.rollouts.active(), what="the rollout")[0]
+    clicked = bakery.click(APPROVER, message, "rollout_start")
+    rollout = bakery.wait(
+        lambda: bakery.services.rollouts.active(),
+        what="the rollout",
+        explain=lambda: (
+            f"the click's answer: {clicked}; private answers to {APPROVER}: {bakery.ephemerals(APPROVER)}; "
+            f"response_url posts: {[c.args for c in bakery.slack.calls('response_url')][-3:]}"
+        ),
+    )[0]
     bakery.wait(lambda: bakery.services.rollouts.get(rollout.rollout_id).refresh_id, what="the refresh")
     bakery.refresh_clock.advance(REFRESH_SECONDS * 2)
     wait_status(bakery, rollout.rollout_id, "succeeded")
