@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.response import BoltResponse
 
+from bot.observe.metrics import Metrics
 from bot.wiring import Bot
 from handlers import register_all
 
@@ -58,3 +61,31 @@ def build_app(bot: Bot, *, socket_mode: bool = False) -> App:
 
     register_all(app, bot.services)
     return app
+
+
+class TimedSocketModeHandler(SocketModeHandler):
+    """Bolt's Socket Mode handler, timing each request from its arrival to its acknowledgement being sent
+    (`bakery_ack_seconds`, as the WSGI route times /slack/events in HTTP mode)."""
+
+    def __init__(self, app: App, app_token: str | None, *, metrics: Metrics):
+        super().__init__(app, app_token=app_token)
+        self._metrics = metrics
+
+    def handle(self, client: Any, req: Any) -> None:
+        arrived = time.perf_counter()
+        try:
+            super().handle(client, req)
+        finally:
+            self._metrics.ack_seconds.labels(kind=socket_kind(req.type, req.payload)).observe(
+                time.perf_counter() - arrived
+            )
+
+
+def socket_kind(envelope_type: str, payload: Any) -> str:
+    """A Socket Mode envelope's kind: slash_commands, interactive (a click or a view) or events_api."""
+    if envelope_type == "slash_commands":
+        return "command"
+    if envelope_type == "interactive":
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        return "view" if kind in ("view_submission", "view_closed") else "action"
+    return "event"

@@ -15,6 +15,7 @@ from typing import Any
 from bot.config import DEFAULT_CONFIG_PATH, Config, Environment, config_path, load_config
 from bot.domain.counts import count
 from bot.domain.errors import BakeryError, ConfigError
+from bot.logs import LOG_FORMATS
 from bot.logs import configure as configure_logging
 
 log = logging.getLogger("bakery")
@@ -35,13 +36,22 @@ def _parser() -> argparse.ArgumentParser:
             choices=["DEBUG", "INFO", "WARNING", "ERROR"],
             help="log at this level (default INFO; the sandbox's default is one line per bake, approval or rollout)",
         )
+        p.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            default="text",
+            help="text (default) or json: one JSON object per line with the event, its fields and the bound ids",
+        )
         return p
 
     serve = add("serve", "HTTP mode: Slack requests, SNS deliveries and /healthz; consumes the SQS queue if configured")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=3000, help="port to listen on (default 3000)")
     serve.add_argument("--threads", type=_thread_count, default=16, help="HTTP worker threads (default 16)")
-    add("socket", "Slack Socket Mode (no inbound port) plus the SQS consumer")
+    socket_mode = add("socket", "Slack Socket Mode (no inbound port) plus the SQS consumer")
+    socket_mode.add_argument(
+        "--metrics-port", type=_port, help="serve GET /metrics on 127.0.0.1 at this port (default: none)"
+    )
     sandbox = add("sandbox", "the whole bakery on this machine, offline")
     sandbox.add_argument("--port", type=_port, default=8080, help="port of the Slack stand-in page (default 8080)")
     check = add("check", "validate the configuration; with --aws, also that the named AWS resources exist")
@@ -74,7 +84,7 @@ def _thread_count(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    configure_logging(args.log_level, quiet_default=args.command == "sandbox")
+    configure_logging(args.log_level, quiet_default=args.command == "sandbox", log_format=args.log_format)
     path = config_path(args.config)
     if args.command == "sandbox":
         try:
@@ -105,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(config, env, host=args.host, port=args.port, threads=args.threads)
-        return _socket(config, env)
+        return _socket(config, env, metrics_port=args.metrics_port)
     except BakeryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -225,14 +235,14 @@ def _serve(config: Config, env: Environment, *, host: str, port: int, threads: i
     return 0
 
 
-def _socket(config: Config, env: Environment) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
+def _socket(config: Config, env: Environment, *, metrics_port: int | None = None) -> int:
+    from bot.app import TimedSocketModeHandler
     from bot.wiring import build_bot
 
     bot = build_bot(config, env)
     app = _build_app(bot, socket_mode=True)
-    handler = SocketModeHandler(app, app_token=env.slack_app_token)
+    handler = TimedSocketModeHandler(app, env.slack_app_token, metrics=bot.metrics)
+    metrics = _metrics_server(bot, metrics_port) if metrics_port is not None else None
     stop = _stop_on_signal()
     bot.start()
     try:
@@ -246,8 +256,22 @@ def _socket(config: Config, env: Environment) -> int:
         stop.wait()
     finally:
         handler.close()  # type: ignore[no-untyped-call]  # slack_bolt's close() is unannotated
+        if metrics is not None:
+            metrics.shutdown()
         bot.stop()
     return 0
+
+
+def _metrics_server(bot: Any, port: int) -> Any:
+    """`GET /metrics` for Socket Mode, which has no inbound port: prometheus_client's server, loopback only."""
+    from prometheus_client import start_http_server
+
+    try:
+        server, _thread = start_http_server(port, addr="127.0.0.1", registry=bot.metrics.registry)
+    except OSError as exc:
+        raise BakeryError(f"cannot serve metrics on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    log.info("socket.metrics url=http://127.0.0.1:%s/metrics", server.server_port)
+    return server
 
 
 def _connect(handler: Any) -> None:

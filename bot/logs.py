@@ -2,7 +2,9 @@
 
 The bot logs one `event.name key=value …` line per thing it does, about forty for one bake. A person at the
 sandbox's terminal wants the few that say what happened to a bake, an approval or a rollout; `--log-level`
-gives the full log back.
+gives the full log back. `--log-format json` writes each record as one JSON object per line instead: its event,
+its fields (read from the call's format string and arguments, bot/observe/logfields.py) and the ids bound where
+the record was made (bot/observe/context.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import logging
 import sys
 from typing import TextIO
 
+from bot.observe.logfields import json_formatter
+
 FULL_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+LOG_FORMATS = ("text", "json")
 # The lines a person follows a bake, an approval and a rollout by, one each (CONTRACT §11's flow).
 EVENTS = frozenset(
     {
@@ -54,12 +59,18 @@ class TerseFormatter(logging.Formatter):
         return self._loud.format(record) if record.levelno >= logging.WARNING else super().format(record)
 
 
-def configure(level: str | None, *, quiet_default: bool, stream: TextIO | None = None) -> None:
-    """Set up the root logger once: `level` when given, else INFO, or the quiet terminal when `quiet_default`."""
+def configure(
+    level: str | None, *, quiet_default: bool, stream: TextIO | None = None, log_format: str = "text"
+) -> None:
+    """Set up the root logger once: `level` when given, else INFO, or the quiet terminal when `quiet_default`;
+    `log_format` "json" renders every record as one JSON object per line (the quiet terminal's filter stays)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     quiet = level is None and quiet_default
     if quiet:
         handler.addFilter(EventsOnly())
+    if log_format == "json":
+        handler.setFormatter(json_formatter())
+    elif quiet:
         handler.setFormatter(TerseFormatter())
     else:
         handler.setFormatter(logging.Formatter(FULL_FORMAT))

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,20 +43,31 @@ def _json(start_response: StartResponse, status: int, doc: dict[str, Any]) -> It
 
 def malformed_slack_body(body: bytes, content_type: str) -> str | None:
     """Why Bolt could not parse this body (it would fail with a 500), or None when it can."""
+    return inspect_slack_body(body, content_type)[0]
+
+
+def inspect_slack_body(body: bytes, content_type: str) -> tuple[str | None, str]:
+    """(why Bolt could not parse this body, or None), and its kind for `bakery_ack_seconds`: command, action,
+    view or event (the Events API's JSON)."""
     try:
         text = body.decode("utf-8")
         if content_type.startswith("application/json"):
             doc = json.loads(text)
-            return None if isinstance(doc, dict) else "the JSON body is not an object"
+            return (None if isinstance(doc, dict) else "the JSON body is not an object"), "event"
         payload = urllib.parse.parse_qs(text).get("payload")
         if payload:
             doc = json.loads(payload[0])
             if not isinstance(doc, dict):
-                return "the payload is not a JSON object"
-            return _malformed_interaction(doc)
+                return "the payload is not a JSON object", "action"
+            return _malformed_interaction(doc), ack_kind(doc.get("type"))
     except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
-        return "the body is not valid UTF-8 form data or JSON"
-    return None
+        return "the body is not valid UTF-8 form data or JSON", "command"
+    return None, "command"
+
+
+def ack_kind(interaction_type: object) -> str:
+    """An interaction payload's kind: a modal's submission or closing is a view, anything else a click."""
+    return "view" if interaction_type in ("view_submission", "view_closed") else "action"
 
 
 def _malformed_interaction(doc: dict[str, Any]) -> str | None:
@@ -83,9 +95,10 @@ class BakeryWsgi:
         self._signature = SignatureVerifier(bot.env.slack_signing_secret or "")
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        arrived = time.perf_counter()
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        routes = {"/slack/events": "POST", "/sns": "POST", "/healthz": "GET"}
+        routes = {"/slack/events": "POST", "/sns": "POST", "/healthz": "GET", "/metrics": "GET"}
         if path not in routes:
             return _json(start_response, 404, {"error": "no such route"})
         if method != routes[path]:
@@ -93,15 +106,20 @@ class BakeryWsgi:
         if path == "/healthz":
             health = self._bot.health()
             return _json(start_response, 200 if health["status"] == "ok" else 503, health)
+        if path == "/metrics":
+            return metrics_response(self._bot, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY:
             return _json(start_response, 413, {"error": "body too large"})
         body = environ["wsgi.input"].read(length) if length else b""
         if path == "/slack/events":
-            problem = malformed_slack_body(body, environ.get("CONTENT_TYPE", ""))
+            problem, kind = inspect_slack_body(body, environ.get("CONTENT_TYPE", ""))
             if problem is None:
                 environ["wsgi.input"] = io.BytesIO(body)
-                return self._slack(environ, start_response)
+                # Bolt answers once the listener returned (process_before_response): this is the ack's time.
+                response = self._slack(environ, start_response)
+                self._bot.metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - arrived)
+                return response
             # Say what is wrong only to a caller who signed it; to anyone else this is a forgery.
             signed = self._signature.is_valid(
                 body=body,
@@ -113,6 +131,13 @@ class BakeryWsgi:
         headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
         status, doc = self._bot.sns.handle(headers, body)
         return _json(start_response, status, doc)
+
+
+def metrics_response(bot: Bot, start_response: StartResponse) -> Iterable[bytes]:
+    """`GET /metrics`: Prometheus' text exposition of the bot's own registry."""
+    body, content_type = bot.metrics.exposition()
+    start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class HttpServer:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -36,11 +37,15 @@ def _retries() -> list[Any]:
 
 
 class SlackChat:
-    """`bot.ports.Chat`: every Slack failure is a ChatError naming the method and Slack's error code."""
+    """`bot.ports.Chat`: every Slack failure is a ChatError naming the method and Slack's error code.
 
-    def __init__(self, client: WebClient):
+    `on_error(method, code)` hears of each failure (`bakery_slack_errors_total`); code None when Slack gave none.
+    """
+
+    def __init__(self, client: WebClient, *, on_error: Callable[[str, str | None], None] = lambda m, c: None):
         self._client = client
         self._workspace_url = ""
+        self._on_error = on_error
 
     def workspace_url(self) -> str:
         """The workspace's URL ("https://acme.slack.com/", auth.test's `url`): asked once, "" while Slack
@@ -118,13 +123,14 @@ class SlackChat:
         try:
             response = hook.send(text=text, blocks=blocks, response_type="ephemeral")
         except (SlackClientError, OSError) as err:
+            self._on_error("response_url", type(err).__name__)
             raise ChatError(f"Slack response_url failed: {type(err).__name__}") from err
         if response.status_code != 200:
+            self._on_error("response_url", str(response.status_code))
             # The URL is not shown: it is a bearer credential for answering in that conversation.
             raise ChatError(f"Slack response_url failed: HTTP {response.status_code}", code=str(response.status_code))
 
-    @staticmethod
-    def _call(method: str, call: Any, **kwargs: Any) -> Any:
+    def _call(self, method: str, call: Any, **kwargs: Any) -> Any:
         # Errors name only the method and Slack's code, never the request: its headers hold the token.
         try:
             return call(**kwargs)
@@ -132,7 +138,9 @@ class SlackChat:
             code = err.response.get("error") if err.response is not None else None
             if err.response is not None and err.response.status_code == 429:
                 code = "ratelimited"
+            self._on_error(method, code)
             raise ChatError(f"Slack {method} failed: {code or 'unknown_error'}", code=code) from err
         except (SlackClientError, OSError) as err:
             # OSError covers what urllib raises once the connection retries are spent (URLError, timeouts).
+            self._on_error(method, type(err).__name__)
             raise ChatError(f"Slack {method} failed: {type(err).__name__}") from err

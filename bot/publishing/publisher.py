@@ -71,6 +71,7 @@ class MessagePublisher:
         clock: Callable[[], float] = time.monotonic,
         before_publish: Callable[[], None] = lambda: None,
         after_publish: Callable[[Any], None] = lambda record: None,
+        on_settled: Callable[[Any], None] = lambda record: None,  # each record it settled, once (metrics)
     ):
         self._store = store
         self._chat = chat
@@ -83,6 +84,7 @@ class MessagePublisher:
         self._before_publish = before_publish  # e.g. wait while Slack requests are being acknowledged
         # Given each record once Slack shows it: e.g. a rollout's bake redraws, since its message tells of it.
         self._after_publish = after_publish
+        self._on_settled = on_settled
         self._due: dict[str, float] = {}  # request id -> earliest time it may be sent
         self._drawing = 0  # taken off `_due` and being drawn: still pending work for `pending()`
         self._last_sent: dict[str, float] = {}
@@ -254,8 +256,10 @@ class MessagePublisher:
 
     def _settle(self, key: str) -> None:
         """Take a finished record out of the 'active' index once Slack shows all of it."""
+        written: list[Any] = []  # what the write that landed settled: fn may run more than once
 
         def fn(doc: dict[str, Any]) -> dict[str, Any] | None:
+            written.clear()
             bake = self._surface.load(doc)
             if bake.settled or not bake.terminal or not all(n.posted for n in bake.notices):
                 return None
@@ -267,10 +271,13 @@ class MessagePublisher:
                     f"{key}#{reply_key}"
                 ):
                     return None
+            written.append(bake)
             settled: dict[str, Any] = replace(bake, settled=True).to_doc()
             return settled
 
         self._store.mutate(self._surface.kind, key, fn, index_fn=self._surface.index_fn)
+        for record in written:
+            self._on_settled(record)
 
 
 def _remember_reply(reply_key: str, ts: str) -> Callable[[Any], Any | None]:

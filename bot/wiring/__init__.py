@@ -7,6 +7,7 @@ redraws what), `trains` (the release train's services), and `build` (`build_bot`
 """
 
 from bot.wiring.adapters import LinkedRepo
-from bot.wiring.build import Bot, Options, build_bot
+from bot.wiring.bot import Bot
+from bot.wiring.build import Options, build_bot
 
 __all__ = ["Bot", "LinkedRepo", "Options", "build_bot"]

@@ -30,9 +30,33 @@ from bot.domain.links import Links
 from bot.domain.models import BakeRequest, CommitInfo
 from bot.domain.ports import SourceRepo
 
+AwsErrors = Callable[[str, str, str | None], None]  # (service, operation, code)
+
+
+def count_aws_errors(events: Any, on_error: AwsErrors) -> None:
+    """Tell `on_error` of every failed call of the clients made on this event emitter (a session's, or one
+    client's): AWS's error code after the SDK's retries (throttles included), or the exception's name when no
+    answer came (a connection error)."""
+
+    def answered(http_response: Any, parsed: Any, model: Any, **_: Any) -> None:
+        if http_response.status_code >= 300:
+            code = (parsed.get("Error") or {}).get("Code") if isinstance(parsed, dict) else None
+            on_error(model.service_model.service_name, model.name, code or str(http_response.status_code))
+
+    def failed(exception: BaseException, event_name: str = "", **_: Any) -> None:
+        _after, service, operation = [*event_name.split(".", 2), "", ""][:3]
+        on_error(service, operation, type(exception).__name__)
+
+    events.register("after-call", answered)
+    events.register("after-call-error", failed)
+
 
 class Clients:
-    """One boto3 client per (service, region, account), made on first use and shared by every thread."""
+    """One boto3 client per (service, region, account), made on first use and shared by every thread.
+
+    `on_aws_error` hears of every failed call (`bakery_aws_errors_total`): of the session's clients (the state
+    store's too) through the session's events, and of each assumed-role client through its own.
+    """
 
     def __init__(
         self,
@@ -41,8 +65,12 @@ class Clients:
         *,
         external_id: str = "",
         time_fetcher: Callable[[], datetime] | None = None,
+        on_aws_error: AwsErrors | None = None,
     ):
         self._session = session
+        self._on_aws_error = on_aws_error
+        if on_aws_error is not None:
+            count_aws_errors(session.events, on_aws_error)
         self._default_region = default_region
         self._clients: dict[tuple[str, str | None, str, str], Any] = {}
         self._lock = threading.Lock()
@@ -61,6 +89,8 @@ class Clients:
         # Made outside the lock: the assumed sessions take their own, and the STS client is this same call.
         session = self.assumed.session(role, image.name, region) if image and role else self._session
         client = session.client(service, region_name=region)
+        if session is not self._session and self._on_aws_error is not None:
+            count_aws_errors(client.meta.events, self._on_aws_error)
         with self._lock:
             return self._clients.setdefault(key, client)
 

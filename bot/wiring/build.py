@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import boto3
 from slack_sdk import WebClient
@@ -26,6 +26,7 @@ from bot.domain.models import ApprovalRequest, Notification
 from bot.domain.ports import StateStore
 from bot.fleet.revocations import Revocations
 from bot.intake.service import Intake
+from bot.observe.metrics import Metrics
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.service import RolloutService
 from bot.runtime.answers import BUDGET_SECONDS, Answers
@@ -39,8 +40,10 @@ from bot.services import Services
 from bot.slack.replies import reply_text
 from bot.state import open_store
 from bot.wiring.adapters import Adapters, Clients
+from bot.wiring.bot import Bot
 from bot.wiring.fleet import build_fleet
 from bot.wiring.lifecycle import build_gc, build_sweep
+from bot.wiring.observing import dlq_chores, watch_store
 from bot.wiring.publishers import build_publishers
 from bot.wiring.trains import build_trains
 
@@ -80,27 +83,6 @@ class _Core(TypedDict):
     run_async: Callable[[Callable[[], None]], None]
 
 
-@dataclass(frozen=True)
-class Bot:
-    """Everything `bakery serve` and `bakery socket` run: the services, their loops, and the edges."""
-
-    env: Environment
-    web_client: WebClient
-    services: Services
-    runtime: Runtime
-    sns: SnsEndpoint
-    sqs: SqsConsumer | None
-
-    def start(self) -> None:
-        self.runtime.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self.runtime.stop(timeout)
-
-    def health(self) -> dict[str, Any]:
-        return self.runtime.health()
-
-
 def build_bot(
     config: Config,
     env: Environment,
@@ -112,13 +94,18 @@ def build_bot(
     opts = options or Options()
     # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
     session = session or boto3.Session(region_name=env.aws_region or None)
-    clients = Clients(session, env.aws_region or None, external_id=env.external_id, time_fetcher=opts.assume_role_clock)
+    metrics = Metrics()
+    clients = Clients(
+        session, env.aws_region or None, external_id=env.external_id, time_fetcher=opts.assume_role_clock,
+        on_aws_error=metrics.aws_error,
+    )  # fmt: skip
     aws = Adapters(clients, workdir=env.workdir, links=opts.links)
     store = open_store(
         backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
     )
+    watch_store(metrics, store)  # lease holders: none yet (bot/runtime/leases.py will say which it holds)
     web_client = web_client or make_web_client(env.slack_bot_token, env.slack_api_url)
-    chat = SlackChat(web_client)
+    chat = SlackChat(web_client, on_error=metrics.slack_error)
     # Message links: the sandbox's page, else the workspace auth.test names (read once, on the first link).
     links = opts.links if opts.links.local else replace(opts.links, workspace_url=chat.workspace_url)
     access = Access(config.access, chat)
@@ -138,6 +125,7 @@ def build_bot(
         min_interval=opts.publish_interval,
         links=opts.links,
         train_links=links,
+        metrics=metrics,
     )
     # What every service is built on: the configuration, the store, who may do what, and the bake workers.
     core = _Core(config=config, store=store, access=access, run_async=workers.submit)
@@ -250,10 +238,11 @@ def build_bot(
     # Over HTTPS as on SQS (§5, §8): an upstream topic's messages are verified like ours, then known by topic.
     notifications = config.notifications
     verifier = SnsVerifier((*notifications.sns_topic_arns, *notifications.upstream_topic_arns), fetch=opts.cert_fetcher)
+    lag = metrics.intake_lag_seconds.observe
     sns = (
-        SnsEndpoint(verifier, intake.handle, confirm=opts.subscribe_confirmer)
+        SnsEndpoint(verifier, intake.handle, confirm=opts.subscribe_confirmer, on_lag=lag)
         if opts.subscribe_confirmer
-        else SnsEndpoint(verifier, intake.handle)
+        else SnsEndpoint(verifier, intake.handle, on_lag=lag)
     )
     sqs = None
     if config.notifications.queue_url:
@@ -264,6 +253,7 @@ def build_bot(
             intake.handle,
             wait_seconds=opts.sqs_wait_seconds,
             idle_pause=opts.sqs_idle_pause,
+            on_lag=lag,
         )
     # Builds run in each image's region; what a killed one left there is swept after the longest build timeout.
     leak_sweep = LeakSweep(
@@ -284,6 +274,7 @@ def build_bot(
             Chore("stale-digest", opts.stale_digest_every, fleet.digest.run_once, delay=opts.stale_digest_delay),
             # One lifecycle sweep a day (§14), claimed in the store: every replica looks, one sweeps.
             Chore("lifecycle-sweep", opts.sweep_every, gc.daily, delay=opts.sweep_delay),
+            *dlq_chores(metrics, aws.queue_client, config.notifications.queue_url),  # bakery_dlq_messages
             *(
                 Chore(f"upstream-{image.name}", image.upstream.check_every, partial(train.upstream.check, image.name))
                 for image in train.upstream.watched
@@ -294,4 +285,4 @@ def build_bot(
     )
     # A receive in progress returns within its long-poll wait: give it that long, and a little more, to end.
     runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs, sqs_grace=opts.sqs_wait_seconds + 2.0)
-    return Bot(env=env, web_client=web_client, services=services, runtime=runtime, sns=sns, sqs=sqs)
+    return Bot(env=env, web_client=web_client, services=services, runtime=runtime, sns=sns, sqs=sqs, metrics=metrics)

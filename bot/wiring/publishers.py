@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.domain.links import Links
 from bot.domain.ports import Chat, StateStore
 from bot.domain.times import iso, utc_now
+from bot.observe.metrics import Metrics
 from bot.publishing.publisher import BAKES, MessagePublisher, Surface
 from bot.rollouts.book import now_runs, rollouts_of_bake, target_runs
 from bot.rollouts.buttons import RolloutButtons
@@ -25,6 +26,7 @@ from bot.slack.train_blocks import rebake_replies, train_message
 from bot.trains.book import TrainBook, load_view
 from bot.trains.rebake import RebakeOffers
 from bot.trains.record import TRAIN, Train, train_index
+from bot.wiring.observing import finished
 
 Blocks = list[dict[str, Any]]
 
@@ -52,7 +54,10 @@ def build_publishers(
     min_interval: float,
     links: Links,  # a bake's execution and commit links
     train_links: Links,  # a train's links to its hops' messages (the workspace's, or the sandbox's page)
+    metrics: Metrics,
 ) -> Publishers:
+    counted = {BAKES.kind: "bakes", ROLLOUT: "rollouts", TRAIN: "trains"}
+
     def publisher_of(
         surface: Surface, render: Callable[[Any], Any], after: Callable[[Any], None] = lambda r: None
     ) -> MessagePublisher:
@@ -65,6 +70,7 @@ def build_publishers(
             min_interval=min_interval,
             before_publish=foreground.wait_quiet,
             after_publish=after,
+            on_settled=finished(metrics, counted[surface.kind]),  # bakery_<kind>_finished_total
         )
 
     def render_bake(bake: Bake) -> tuple[str, Blocks]:

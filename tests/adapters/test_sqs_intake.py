@@ -134,7 +134,7 @@ def receive_params(wait: int = 20, count: int = 10) -> dict:
         "QueueUrl": QUEUE_URL,
         "MaxNumberOfMessages": count,
         "WaitTimeSeconds": wait,
-        "MessageSystemAttributeNames": ["ApproximateReceiveCount"],
+        "MessageSystemAttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
     }
 
 
@@ -158,6 +158,20 @@ def test_it_long_polls_for_a_batch_with_the_receive_count(stubbed):
     result = SqsConsumer(client, QUEUE_URL, Handler(), wait_seconds=7, max_messages=4).poll_once()
 
     assert result == PollResult(received=0, handled=0, failed=0)
+
+
+def test_each_message_tells_its_intake_lag_from_its_sent_timestamp(stubbed):
+    client, stubber = stubbed
+    batch = one_message()
+    batch["Messages"][0]["Attributes"]["SentTimestamp"] = "1764583200000"  # 2025-12-01T10:00:00Z, in ms
+    batch["Messages"].append({**batch["Messages"][0], "MessageId": "m-2", "Attributes": {}})  # none: no lag told
+    stubber.add_response("receive_message", batch, receive_params())
+    stubber.add_response("delete_message_batch", {"Successful": [{"Id": "0"}, {"Id": "1"}], "Failed": []}, None)
+    lags: list[float] = []
+
+    SqsConsumer(client, QUEUE_URL, Handler(), on_lag=lags.append, clock=lambda: 1764583212.5).poll_once()
+
+    assert lags == [12.5]
 
 
 def test_a_delete_that_sqs_reports_failed_is_logged_with_the_message_id(stubbed, caplog):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.adapters.aws.sns_verify import CertificateUnavailable, SnsVerifier, is_sns_url, read_url
@@ -36,11 +37,13 @@ class SnsEndpoint:
         *,
         confirm: Callable[[str], None] = confirm_by_get,
         log: logging.Logger = logger,
+        on_lag: Callable[[float], None] = lambda seconds: None,
     ):
         self._verifier = verifier
         self._deliver = deliver
         self._confirm = confirm
         self._log = log
+        self._on_lag = on_lag  # seconds from the message's Timestamp to now (`bakery_intake_lag_seconds`)
 
     def handle(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
         if len(body) > MAX_BODY_BYTES:
@@ -76,6 +79,9 @@ class SnsEndpoint:
         if kind == "UnsubscribeConfirmation":
             self._log.warning("sns.unsubscribed topic=%s message_id=%s", topic, message_id)
             return 200, {"status": "unsubscribed"}
+        lag = seconds_since(message.get("Timestamp"))
+        if lag is not None:
+            self._on_lag(lag)
         return self._notification(text, message_id, topic)
 
     def _confirm_subscription(
@@ -122,3 +128,16 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 def _error(status: int, reason: str) -> tuple[int, dict[str, Any]]:
     return status, {"error": reason}
+
+
+def seconds_since(timestamp: object) -> float | None:
+    """Seconds from an SNS message's Timestamp ("2026-12-01T10:00:00.000Z") to now; None when it is not one."""
+    if not isinstance(timestamp, str):
+        return None
+    try:
+        sent = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if sent.tzinfo is None:
+        return None
+    return max(0.0, (datetime.now(UTC) - sent).total_seconds())

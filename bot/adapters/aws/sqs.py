@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,8 @@ class SqsConsumer:
         backoff: float = 1.0,
         max_backoff: float = MAX_BACKOFF,
         idle_pause: float = IDLE_PAUSE,
+        on_lag: Callable[[float], None] = lambda seconds: None,
+        clock: Callable[[], float] = time.time,
     ):
         if not 0 <= wait_seconds <= 20:
             raise ValueError("wait_seconds must be 0..20 (SQS long polling)")
@@ -59,6 +63,8 @@ class SqsConsumer:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._idle_pause = idle_pause
+        self._on_lag = on_lag  # seconds from each message's SentTimestamp to its receipt (intake lag)
+        self._clock = clock
 
     def poll_once(self) -> PollResult:
         """Receive one batch (waiting up to wait_seconds), handle it, delete what was handled.
@@ -69,9 +75,14 @@ class SqsConsumer:
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=self._max_messages,
             WaitTimeSeconds=self._wait_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
         )
         messages = response.get("Messages") or []
+        now = self._clock()
+        for message in messages:
+            sent = (message.get("Attributes") or {}).get("SentTimestamp", "")
+            if sent.isdigit():  # epoch milliseconds
+                self._on_lag(max(0.0, now - int(sent) / 1000))
         done: list[dict[str, Any]] = []
         for message in messages:
             if self._handle_one(message):
@@ -135,6 +146,20 @@ class SqsConsumer:
                 self._queue_url,
             )
         return len(failed)
+
+
+def dlq_depth(client: Any, queue_url: str) -> tuple[str, int] | None:
+    """The queue's dead-letter queue (its RedrivePolicy's deadLetterTargetArn) by name, and how many messages it
+    holds (ApproximateNumberOfMessages); None when the queue has no redrive policy. Raises what boto3 raises."""
+    answer = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = (answer.get("Attributes") or {}).get("RedrivePolicy")  # no Attributes at all when none is set
+    if not policy:
+        return None
+    arn = str(json.loads(policy)["deadLetterTargetArn"])  # arn:aws:sqs:<region>:<account>:<name>
+    *_, account, name = arn.split(":")
+    dlq_url = client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+    counts = client.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return name, int(counts["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def region_of_queue(url: str) -> str | None:
