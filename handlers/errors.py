@@ -23,11 +23,12 @@ REFUSALS = (BadRequest, NotAllowed, NotFound)
 
 def trouble_of(exc: BakeryError, *, event: str, **fields: str) -> Refused | Failed:
     """Log `exc` once (`<event>.refused` at info, `<event>.failed` with its traceback); the reply it makes."""
-    where = " ".join(f"{k}={v}" for k, v in fields.items())
+    # The caller's event and field names make the format (bot/observe/logfields.py reads it); values are arguments.
+    names = "".join(f" {name}=%s" for name in fields)
     if isinstance(exc, REFUSALS):
-        log.info("%s.refused %s reason=%s", event, where, exc)
+        log.info("%s.refused" + names + " reason=%s", event, *fields.values(), exc)
         return Refused(exc)
-    log.error("%s.failed %s", event, where, exc_info=exc)
+    log.error("%s.failed" + names, event, *fields.values(), exc_info=exc)
     return Failed(exc)
 
 

@@ -22,6 +22,7 @@ from bot.domain.errors import BakeryError, PipelineError, RoleRefused, StateConf
 from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent, PipelineState
 from bot.domain.ports import Images, PipelineApi, SourceRepo, StateStore
 from bot.domain.times import iso
+from bot.observe.context import bound
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +68,11 @@ class PipelineFollower:
 
     def apply(self, note: PipelineEvent | BakeResult) -> None:
         """Apply one pipeline event or bake result. Idempotent: duplicates and stale messages change nothing."""
-        if isinstance(note, PipelineEvent):
-            self._apply_event(note)
-        elif isinstance(note, BakeResult):
-            self._apply_result(note)
+        with bound(execution_id=note.execution_id):  # on every line it logs (bot.observe), jobs it submits too
+            if isinstance(note, PipelineEvent):
+                self._apply_event(note)
+            elif isinstance(note, BakeResult):
+                self._apply_result(note)
 
     def _apply_event(self, ev: PipelineEvent) -> None:
         image = self._config.image_for_pipeline(ev.pipeline, ev.account)
@@ -85,6 +87,10 @@ class PipelineFollower:
             # assumed sessions back off meanwhile), and the image's bakes in flight say why they stand still.
             self._tell_refused(exc, [b.request_id for b in self._in_flight(image.name)])
             raise
+        with bound(request_id=request_id):  # correlated: the bake it belongs to
+            self._advance(image, ev, request_id)
+
+    def _advance(self, image: ImageConfig, ev: PipelineEvent, request_id: str) -> None:
         before = self._get(request_id)
 
         def change(b: Bake) -> Bake | None:
@@ -103,7 +109,7 @@ class PipelineFollower:
             # A repeat of the success (e.g. SQS again, after recording the AMIs raised): write them again.
             record_latest(self._store, before)
         log.info(
-            "event.applied request_id=%s execution_id=%s level=%s stage=%s action=%s state=%s changed=%s",
+            "event.applied request_id=%s execution_id=%s event_level=%s stage=%s action=%s state=%s changed=%s",
             request_id,
             ev.execution_id,
             ev.level,

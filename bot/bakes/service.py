@@ -29,6 +29,7 @@ from bot.domain.ports import Images, Parameters, PipelineApi, SourceRepo, StateS
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, parse_time, utc_now
 from bot.fleet.refusal import RevocationOf, never_revoked
+from bot.observe.context import bound
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,8 @@ class BakeService:
         if not self._store.create(BAKE, bake.request_id, doc, index=bake_index(doc)):
             return False
         self._board.mark_dirty(bake.request_id)
-        self._run_async(lambda: self._commit(bake.request_id))
+        with bound(request_id=bake.request_id):  # the commit job's log lines carry it (bot.observe)
+            self._run_async(lambda: self._commit(bake.request_id))
         return True
 
     def _commit(self, request_id: str) -> None:

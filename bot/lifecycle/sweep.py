@@ -98,7 +98,7 @@ class LifecycleSweep:
                 self.rechecks += len(self._surveyor.reached(planned.ami.region))
                 uses = self._surveyor.recheck(planned)
                 if uses:
-                    log.info("lifecycle.kept_in_use ami=%s uses=%d (found just before)", planned.ami_id, len(uses))
+                    log.info("lifecycle.kept_in_use ami=%s uses=%d found=just_before", planned.ami_id, len(uses))
                     return replace(planned, uses=tuple(uses))
                 self._surveyor.lifecycle_for(self._where(planned)).deregister(planned.ami)
                 self._locks.mark_deregistered(planned.ami_id)

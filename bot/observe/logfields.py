@@ -19,7 +19,8 @@ from bot.observe.context import current
 
 # One printf placeholder, as logging's %-formatting reads it (no mapping keys: the calls pass positions).
 PLACEHOLDER = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]")
-EVENT = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+")
+# `event.name`, or `%s.name` where a helper logs on behalf of its caller (the first argument names the event).
+EVENT = re.compile(r"(?:[a-z][a-z0-9_]*|%s)(?:\.[a-z0-9_]+)+")
 FIELD = re.compile(r"([a-z][a-z0-9_]*)=(\S*)")
 SCALARS = (str, int, float, bool, type(None))
 RESERVED = frozenset({"event", "timestamp", "level", "logger", "exception", "stack"})
@@ -28,7 +29,7 @@ RESERVED = frozenset({"event", "timestamp", "level", "logger", "exception", "sta
 def parse_format(msg: str) -> tuple[str, list[tuple[str, str]]] | None:
     """`"a.b key=%s n=%.1fs"` -> ("a.b", [("key", "%s"), ("n", "%.1fs")]); None when it is not that shape."""
     event, _, rest = msg.partition(" ")
-    if not EVENT.fullmatch(event) or "%" in event:
+    if not EVENT.fullmatch(event):
         return None
     fields = []
     for token in rest.split():
@@ -57,8 +58,12 @@ def fields_of(msg: object, args: object) -> dict[str, Any]:
 
 def _fields(parsed: tuple[str, list[tuple[str, str]]], values: tuple[Any, ...]) -> dict[str, Any] | None:
     event, fields = parsed
-    out: dict[str, Any] = {"event": event}
     at = 0
+    if event.startswith("%s"):
+        if not values or not isinstance(values[0], str):
+            return None
+        event, at = values[0] + event[2:], 1
+    out: dict[str, Any] = {"event": event}
     for name, spec in fields:
         holes = PLACEHOLDER.findall(spec)
         if "%" in PLACEHOLDER.sub("", spec.replace("%%", "")):

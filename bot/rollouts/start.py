@@ -21,6 +21,7 @@ from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
 from bot.domain.ports import Fleet, Images
 from bot.domain.replies import RolloutApproved, RolloutOpened
 from bot.fleet.refusal import AmiRevoked, RevocationOf, never_revoked, refuse_revoked
+from bot.observe.context import bound
 from bot.rollouts.book import RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.errors import AmiOfAnotherImage
@@ -220,7 +221,10 @@ class RolloutStart:
     def _start(self, rollout_id: str) -> None:
         found = self._book.get(rollout_id)
         if found is not None:
-            with self._image_lock(found.image, f"rollout:{rollout_id}", ""):
+            with (
+                bound(rollout_id=rollout_id, train_id=found.train_id),
+                self._image_lock(found.image, f"rollout:{rollout_id}", ""),
+            ):
                 self._start_locked(rollout_id)
 
     def _start_locked(self, rollout_id: str) -> None:

@@ -17,6 +17,7 @@ from bot.config import Config, ImageConfig
 from bot.domain.causes import BAKERY_USER, Cause, CauseKind
 from bot.domain.errors import BakeryError
 from bot.domain.ports import StateStore
+from bot.observe.context import bound
 from bot.trains.auto import AutoBakes
 from bot.trains.book import TrainBook, bake_hop_key, train_id_for
 from bot.trains.distribution import Distributions
@@ -124,31 +125,32 @@ class ReleaseFlow:
         distributing = self._distributions is not None and self._distributions.needed(bake, image)
         moves = any(c.on_parent_release == "bake" for c in children) or bool(auto_targets) or distributing
         train_id = self._train_of(bake, image, moves)
-        if distributing:
-            held = self._distribution(bake, image, train_id)
-            if held is None:
-                return
-            bake = held
-        for child in children:
-            try:
-                self._follow(bake, image, child, train_id)
-            except BakeryError:
-                log.exception("train.child_failed request_id=%s child=%s", bake.request_id, child.name)
-        for target in auto_targets:
-            self._rolling.roll(bake, target, train_id)
-        if train_id:
-            for target in asked_targets:  # the Roll out button stays on the bake; the train links to it
-                self._trains.add_hop(
-                    train_id,
-                    Hop(
-                        key=f"{ASK_ROLLOUT}{target}@{bake.request_id}",
-                        kind=HopKind.ASK,
-                        subject=target,
-                        parent_ref=bake.request_id,
-                    ),
-                )
-        self._store.create(RELEASE, bake.request_id, {"request_id": bake.request_id, "train_id": train_id})
-        log.info("train.release_followed request_id=%s train_id=%s", bake.request_id, train_id or "-")
+        with bound(request_id=bake.request_id, train_id=train_id):  # on what it logs (bot.observe)
+            if distributing:
+                held = self._distribution(bake, image, train_id)
+                if held is None:
+                    return
+                bake = held
+            for child in children:
+                try:
+                    self._follow(bake, image, child, train_id)
+                except BakeryError:
+                    log.exception("train.child_failed request_id=%s child=%s", bake.request_id, child.name)
+            for target in auto_targets:
+                self._rolling.roll(bake, target, train_id)
+            if train_id:
+                for target in asked_targets:  # the Roll out button stays on the bake; the train links to it
+                    self._trains.add_hop(
+                        train_id,
+                        Hop(
+                            key=f"{ASK_ROLLOUT}{target}@{bake.request_id}",
+                            kind=HopKind.ASK,
+                            subject=target,
+                            parent_ref=bake.request_id,
+                        ),
+                    )
+            self._store.create(RELEASE, bake.request_id, {"request_id": bake.request_id, "train_id": train_id})
+            log.info("train.release_followed request_id=%s train_id=%s", bake.request_id, train_id or "-")
 
     def _distribution(self, bake: Bake, image: ImageConfig, train_id: str) -> Bake | None:
         """The bake with its copies once its distribution is done; None while it runs (its chore calls `released`

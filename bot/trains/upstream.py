@@ -97,9 +97,9 @@ class UpstreamWatch:
         """Check every image with `upstream` (a topic message names no image: the parameters say which moved)."""
         checks = [self.check(image.name) for image in self.watched]
         log.info(
-            "upstream.checked topic=%s %s",
+            "upstream.checked topic=%s outcomes=%s",
             topic_arn or "-",
-            " ".join(f"{c.image}={c.outcome.value}" for c in checks) or "images=none",
+            ",".join(f"{c.image}:{c.outcome.value}" for c in checks) or "none",
         )
         return checks
 

@@ -98,7 +98,7 @@ class CodeCommitRepo:
                     if code not in _BRANCH_MOVED:
                         raise self._error("create_commit", e) from e
                     log.info(
-                        "repo_commit_retry repo=%s branch=%s request_id=%s attempt=%d reason=%s",
+                        "repo.commit_retry repo=%s branch=%s request_id=%s attempt=%d reason=%s",
                         self._name,
                         self._branch,
                         request.request_id,
@@ -109,7 +109,7 @@ class CodeCommitRepo:
                     raise self._error("create_commit", e) from e
                 else:
                     log.info(
-                        "repo_commit_created repo=%s branch=%s request_id=%s commit=%s attempts=%d",
+                        "repo.commit_created repo=%s branch=%s request_id=%s commit=%s attempts=%d",
                         self._name,
                         self._branch,
                         request.request_id,

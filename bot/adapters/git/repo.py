@@ -96,7 +96,7 @@ class GitRepo:
                     return self._commit_of_request(repo, file_path)
                 if self._push(repo):
                     log.info(
-                        "repo_commit_pushed repo=%s branch=%s request_id=%s commit=%s attempts=%d",
+                        "repo.commit_pushed repo=%s branch=%s request_id=%s commit=%s attempts=%d",
                         self._display_url,
                         self._branch,
                         request.request_id,
@@ -105,7 +105,7 @@ class GitRepo:
                     )
                     return commit_id
                 log.info(
-                    "repo_push_rejected repo=%s branch=%s request_id=%s attempt=%d",
+                    "repo.push_rejected repo=%s branch=%s request_id=%s attempt=%d",
                     self._display_url,
                     self._branch,
                     request.request_id,

@@ -116,7 +116,7 @@ class JsonTargetHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         # Not on stderr: a line per API call would drown the sandbox console and pytest's output.
-        log.debug("%s.request " + format, self.log_name, *args)
+        log.debug("%s.request line=%s", self.log_name, format % args)
 
 
 # --- the Query protocol: form-encoded Action=...&Name.member.1=..., answered in XML -----------------------------

@@ -25,7 +25,7 @@ def handler_for(fake: FakeAutoScaling) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-            log.debug("fake_autoscaling.request " + format, *args)
+            log.debug("fake_autoscaling.request line=%s", format % args)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             self._proxy(b"")

@@ -29,7 +29,7 @@ def handler_for(fake: FakeEc2) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body are two writes; Nagle would hold the body ~40 ms
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
-            log.debug("fake_ec2.request " + format, *args)
+            log.debug("fake_ec2.request line=%s", format % args)
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
             self._relay(self._forward(self._body()))
