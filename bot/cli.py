@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         )
         return p
 
-    serve = add("serve", "HTTP mode: Slack requests, SNS deliveries and /healthz; consumes the SQS queue if configured")
+    serve = add("serve", "HTTP mode: Slack requests, SNS, /healthz and /metrics; consumes the SQS queue if configured")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=3000, help="port to listen on (default 3000)")
     serve.add_argument("--threads", type=_thread_count, default=16, help="HTTP worker threads (default 16)")
@@ -226,7 +226,8 @@ def _serve(config: Config, env: Environment, *, host: str, port: int, threads: i
     # which would otherwise pause request handling now and then.
     gc.freeze()
     log.info("serve.listening url=%s sqs=%s", server.url, "on" if bot.sqs else "off")
-    print(f"ami-bakery listening on {server.url} (POST /slack/events, POST /sns, GET /healthz)", flush=True)
+    routes = "POST /slack/events, POST /sns, GET /healthz, GET /metrics"
+    print(f"ami-bakery listening on {server.url} ({routes})", flush=True)
     try:
         stop.wait()
     finally:

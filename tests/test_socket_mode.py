@@ -9,14 +9,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from slack_bolt.request import BoltRequest
 
 from bot.app import build_app
@@ -85,7 +88,7 @@ def test_the_http_app_refuses_the_same_command_unsigned(services):
 def socket_process(
     tmp_path: Path, linked_slack: LinkedSlackApi, socket_link: LocalSocketModeLink, moto_endpoint: str
 ) -> Iterator[subprocess.Popen]:
-    """`bakery socket` in its own process, connected to the local link."""
+    """`bakery socket` in its own process, connected to the local link, serving /metrics on loopback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "BAKERY_"))}
     env.update(
         SLACK_BOT_TOKEN=linked_slack.token,
@@ -94,9 +97,12 @@ def socket_process(
         BAKERY_WORKDIR=str(tmp_path / "work"),
     )
     log_path = tmp_path / "socket.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        metrics_port = probe.getsockname()[1]
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [str(BAKERY), "socket", "--config", str(write_config(tmp_path))],
+            [str(BAKERY), "socket", "--config", str(write_config(tmp_path)), "--metrics-port", str(metrics_port)],
             cwd=tmp_path,
             env=env,
             stdout=log,
@@ -105,6 +111,7 @@ def socket_process(
     try:
         if not socket_link.connected.wait(timeout=15):
             raise AssertionError(f"bakery socket never connected (exit {proc.poll()}):\n{log_path.read_text()}")
+        proc.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"  # type: ignore[attr-defined]
         yield proc
     finally:
         if proc.poll() is None:
@@ -126,6 +133,15 @@ def test_bakery_socket_answers_bake_help_on_the_websocket(socket_process, socket
     assert answer["response_type"] == "ephemeral"
     assert answer["text"].startswith(commands.USAGE)
     assert linked_slack.messages() == []  # private: nothing posted to the channel
+    with urllib.request.urlopen(socket_process.metrics_url, timeout=5) as reply:  # loopback only: no inbound port
+        text = reply.read().decode()
+    acks = {
+        s.labels["kind"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "bakery_ack_seconds_count"
+    }
+    assert acks == {"command": 1, "action": 0, "view": 0, "event": 0}  # timed in the Socket Mode handler
 
 
 def test_bakery_socket_stops_cleanly_on_sigterm(socket_process):
