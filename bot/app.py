@@ -76,9 +76,7 @@ class TimedSocketModeHandler(SocketModeHandler):
         try:
             super().handle(client, req)
         finally:
-            self._metrics.ack_seconds.labels(kind=socket_kind(req.type, req.payload)).observe(
-                time.perf_counter() - arrived
-            )
+            self._metrics.ack(socket_kind(req.type, req.payload), time.perf_counter() - arrived)
 
 
 def socket_kind(envelope_type: str, payload: Any) -> str:

@@ -118,7 +118,7 @@ class BakeryWsgi:
                 environ["wsgi.input"] = io.BytesIO(body)
                 # Bolt answers once the listener returned (process_before_response): this is the ack's time.
                 response = self._slack(environ, start_response)
-                self._bot.metrics.ack_seconds.labels(kind=kind).observe(time.perf_counter() - arrived)
+                self._bot.metrics.ack(kind, time.perf_counter() - arrived)
                 return response
             # Say what is wrong only to a caller who signed it; to anyone else this is a forgery.
             signed = self._signature.is_valid(

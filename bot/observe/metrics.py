@@ -73,12 +73,17 @@ class Metrics:
             )
             for kind in KINDS
         }
-        for kind in ACK_KINDS:  # every kind's series exists from the start, at zero
-            self.ack_seconds.labels(kind=kind)
+        # Every kind's series exists from the start, at zero; resolved once, off the ack path's few microseconds.
+        self._acks = {kind: self.ack_seconds.labels(kind=kind) for kind in ACK_KINDS}
 
     def watch(self, collector: Collector) -> None:
         """Add a collector read at scrape time (record states, lease holders)."""
         self.registry.register(collector)
+
+    def ack(self, kind: str, seconds: float) -> None:
+        """One Slack request acknowledged after `seconds` (kind: command, action, view or event)."""
+        child = self._acks.get(kind)
+        (child or self.ack_seconds.labels(kind=kind)).observe(seconds)
 
     def slack_error(self, method: str, code: str | None) -> None:
         self.slack_errors.labels(method=method, code=code or "unknown").inc()
