@@ -27,6 +27,7 @@ from bot.domain.models import ApprovalRequest, Verdict
 from bot.domain.ports import Chat, PipelineApi, StateStore
 from bot.domain.replies import Deciding, Reply
 from bot.domain.times import iso, parse_time, utc_now
+from bot.observe.context import bound
 from bot.trains.book import TrainBook
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,8 @@ class ApprovalService:
             state = current.approval(key) if current else None
             raise BadRequest(closed_text(state) if state else "This approval is no longer open.")
         log.info("approval.claimed request_id=%s key=%s user=%s verdict=%s", bake.request_id, key, user, verdict)
-        self._run_async(lambda: self._submitter.submit(bake.request_id, key, claim))
+        with bound(request_id=bake.request_id):  # the click's bake, on what the submitting job logs (bot.observe)
+            self._run_async(lambda: self._submitter.submit(bake.request_id, key, claim))
         return Deciding(request_id=bake.request_id, approve=approve)
 
     def resume(self) -> None:
