@@ -8,6 +8,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.domain.errors import ChatError
+from bot.sandbox.aws.events import pipeline_event
 from tests.fixtures.bakery import REQUESTER
 from tests.test_bake_loop import request_id_of
 
@@ -79,3 +80,13 @@ def test_metrics_takes_get_and_healthz_still_answers(bakery):
     assert refused.value.code == 405
     with urllib.request.urlopen(f"{bakery.url}/healthz", timeout=5) as reply:
         assert reply.status == 200
+
+
+def test_a_delivery_over_https_tells_its_lag_from_the_sns_timestamp(bakery):
+    before = value(scrape(bakery.url), "bakery_intake_lag_seconds_count")
+    # A pipeline no image runs: read (and timed), then ignored.
+    event = pipeline_event(pipeline="not-ours", execution_id="00000000-0000-4000-8000-000000000000", state="STARTED")
+    bakery.deliver(event, via="sns-http")
+    after = scrape(bakery.url)
+    assert value(after, "bakery_intake_lag_seconds_count") == before + 1
+    assert 0 <= value(after, "bakery_intake_lag_seconds_sum") < 60  # signed just now
