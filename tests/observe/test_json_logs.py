@@ -121,3 +121,16 @@ def test_a_bake_logs_json_with_its_ids_and_never_a_secret(bakery, json_lines):
     text = json.dumps(lines)
     for secret in (bakery.bot.env.slack_bot_token, bakery.bot.env.slack_signing_secret, bakery.slack.token):
         assert secret and secret not in text
+
+
+def test_the_text_format_is_the_line_as_logged_without_bound_ids():
+    out = io.StringIO()
+    configure("INFO", quiet_default=False, stream=out)  # --log-format text, the default
+    try:
+        with bound(request_id="b-1", execution_id="e-1"):
+            logging.getLogger("bot.bakes.service").info("bake.opened request_id=%s image=%s", "b-1", "base")
+    finally:
+        configure("WARNING", quiet_default=False, stream=io.StringIO())
+    (line,) = out.getvalue().splitlines()
+    assert line.split(" ", 2)[2] == "INFO bot.bakes.service bake.opened request_id=b-1 image=base"
+    assert "e-1" not in line
