@@ -117,6 +117,12 @@ def bot_container() -> dict:
     return container
 
 
+def bot_parameters() -> dict:
+    template, _ = decode(str(TEMPLATE_DIR / "bot.yaml"))
+    parameters: dict = template["Parameters"]
+    return parameters
+
+
 def test_ecs_task_runs_as_the_images_user():
     [user] = [args for op, args in final_stage() if op == "USER"]
     assert bot_container()["User"] == user

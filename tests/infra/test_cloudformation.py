@@ -266,12 +266,6 @@ def test_the_bots_code_calls_exactly_the_listed_aws_operations():
     assert found == BOT_CALLS
 
 
-def test_bot_runs_as_one_replica_that_never_overlaps_its_successor(templates):
-    service = templates["bot"]["Resources"]["Service"]["Properties"]
-    assert service["DesiredCount"] == 1
-    assert service["DeploymentConfiguration"]["MaximumPercent"] == 100
-
-
 def test_bot_accepts_no_inbound_connection(templates):
     made = render(templates, "bot")  # NetworkMode private, the default; public: tests/infra/test_network_modes.py
     group = made["BotSecurityGroup"]["Properties"]

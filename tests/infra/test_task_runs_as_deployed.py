@@ -31,7 +31,9 @@ from bot.commands import parser as commands
 from tests.fixtures.bakery import slash_form
 from tests.fixtures.socket_mode import LinkedSlackApi, LocalSocketModeLink
 from tests.fixtures.waiting import wait_for
-from tests.infra.test_bot_dockerfile import bot_container, final_stage, made_directories, numeric_ids, volumes
+from tests.infra.test_bot_dockerfile import (
+    bot_container, bot_parameters, final_stage, made_directories, numeric_ids, volumes,
+)
 
 VENV_BIN = Path(sys.executable).parent
 CHECKOUT = Path(__file__).resolve().parents[2]  # the bot's code and .venv: in the image, /usr/local and /app
@@ -112,15 +114,20 @@ def _reachable_python() -> list[str]:
 class Task:
     """bot.yaml's container, started in a read-only mount namespace with its bind volumes."""
 
-    def __init__(self, root: Path, slack: LinkedSlackApi, *, declared: set[str]):
+    def __init__(self, root: Path, slack: LinkedSlackApi, *, declared: set[str], **parameters: str):
         self.root = root
         container = bot_container()
         self.user = container["User"]
         self.mounts = {m["ContainerPath"]: root / "volumes" / m["SourceVolume"] for m in container["MountPoints"]}
         for path, source in self.mounts.items():
             make_volume(source, path, declared=path in declared)
+        # A !Ref of one of bot.yaml's parameters: the value given here, else the parameter's default; the rest
+        # (AWS::Region ...) are set below.
+        given = {**{k: str(v["Default"]) for k, v in bot_parameters().items() if "Default" in v}, **parameters}
         environment = {e["Name"]: e["Value"] for e in container["Environment"]}
-        environment = {k: v for k, v in environment.items() if isinstance(v, str)}  # !Ref values: set below
+        environment = {k: given.get(v["Ref"], v) if isinstance(v, dict) and "Ref" in v else v
+                       for k, v in environment.items()}
+        environment = {k: v for k, v in environment.items() if isinstance(v, str)}
         self.env = {
             **image_env(), **environment,
             "HOME": home_of_the_images_user(),
@@ -232,3 +239,14 @@ def test_without_the_images_volumes_the_task_cannot_write_its_config(tmp_path, l
     proc = task.start()
     assert proc.wait(timeout=30) != 0
     assert "Permission denied" in task.log.read_text()
+
+
+def test_the_task_refuses_to_start_when_bakery_yaml_names_another_state_backend(tmp_path, linked_slack, state_table):
+    # The stack says sqlite (one task), the file dynamodb: the stack's Rules were checked against the wrong value.
+    task = Task(tmp_path, linked_slack, declared=set(volumes()), StateBackend="sqlite")
+    proc = task.start()
+    assert proc.wait(timeout=30) == 1
+    said = task.log.read_text()
+    assert ("error: bakery.yaml says state.backend: dynamodb, but the bot stack's StateBackend is sqlite; set the same"
+            " in both (two or more tasks need dynamodb)") in said
+    assert "Traceback" not in said
