@@ -1,34 +1,47 @@
-"""(a) `/bake` acknowledgement latency through `bakery serve`, at concurrency 1, 10 and 50.
+"""(a) `/bake` acknowledgement latency through `bakery serve`, beside a bare Bolt app, at concurrency 1, 10 and 50.
 
 Every request is a real, signed `/bake base …` slash command over HTTP to a `bakery serve` process (its own
 process, as in production; moto and the Slack stand-in run in this one). Each bake is recorded, then
 committed to a local git repository and posted to the Slack stand-in in the background.
 
-Two measurements:
-  burst      N people type /bake at the same moment: N requests released together, repeated for
-             --rounds rounds; between rounds the bot finishes the commits and Slack posts the burst
-             started, so every burst meets a bot in its ordinary state. This is the goal's measure.
-  sustained  N clients send back to back for --seconds: a closed-loop overload test (hundreds of bakes
-             a second, far beyond any bakery), which shows throughput and what queueing does to
-             latency. Uses wrk (Debian package `wrk`) when installed; otherwise Python clients, which
-             then share this machine's CPUs with the server and inflate the figures.
-Goal: p99 under 100 ms at concurrency 50.        Run: .venv/bin/python benchmarks/bench_ack.py  (about 5 min:
-each sustained run creates a thousand bakes or more, and the next waits until they are committed)
+Beside it, in the same run, the floor: a bare Bolt app (benchmarks/_ack_processes.py, its own process too) with the
+same signing secret and one `/bake` listener that only calls ack(), served by the same waitress server
+(bot.server.HttpServer) with the same thread count (16, `bakery serve`'s default), and Bolt's
+process_before_response as the bakery sets it. The same clients send it the same request bodies, one bakery
+round and one bare round in turn, so both meet the same machine load. Printed: p50/p99 of each, the bakery/bare
+ratio of p99, and how many bakery answers were deferred ("Checking… I will answer here in a moment": the answer
+missed its budget, the ack did not).
+
+Twice: one replica (the bot's default SQLite state), then two replicas: two `bakery serve` processes on one
+DynamoDB table (moto_server, its own process; SQLite state is for one process only), each with its own work
+directory, and two bare processes; each client's socket goes to one of the two ports in turn (a round-robin
+without a proxy hop the single replica would not pay).
+
+Bursts: N people type /bake at the same moment: N requests released together from N pre-connected keep-alive
+sockets. Once 10 or more bakes are unsettled the bots finish their commits and Slack posts before the next round,
+so bursts meet a bot in its ordinary state. `--requests` per concurrency level and app (default 30: 30 rounds of
+1, 3 of 10, 1 of 50; more gives steadier p99s). `--seconds S` adds the sustained closed-loop overload test (wrk
+when installed) against one replica.
+Goal (issue 14): bakery/bare p99 at 50 of 1.5 or less.   Run: .venv/bin/python benchmarks/bench_ack.py
+(2 to 4 minutes at a load average of 8 to 10 on this 2-core machine: settling the two replicas' commits dominates)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from _ack_processes import bare_process, dynamodb_process
 from _local import ROOT, local_stack, percentile, serve_process
 
 from bot.sandbox.slack.requests import signature
@@ -71,42 +84,115 @@ def _read_response(sock: socket.socket) -> bytes:
     length = int(next(h.split(b":")[1] for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")))
     while len(body) < length:
         body += sock.recv(65536)
-    assert head.startswith(b"HTTP/1.1 200") and b"requested" in body, head[:100]
+    assert head.startswith(b"HTTP/1.1 200"), (head[:100], body[:300])
     return body
 
 
-def burst(url: str, secret: str, n: int, rounds: int) -> list[float]:
-    """Rounds of n simultaneous requests from n pre-connected keep-alive sockets (a lean client: at the start
-    line each thread only sends prepared bytes and reads the answer, so the clock measures the server)."""
+class Target:
+    """One app behind one or more ports; client i's socket goes to port i mod len(ports) (a round-robin)."""
+
+    def __init__(self, name: str, urls: list[str], *, background: bool):
+        self.name, self.urls, self.background = name, urls, background
+        self.socks: list[socket.socket] = []
+        self.unsettled = 0  # /bake requests whose background work may still run
+        self.deferred = 0  # answered "Checking… I will answer here in a moment" (the answer past its ack budget)
+
+    def connect(self, n: int) -> None:
+        for i in range(n):
+            parts = urllib.parse.urlsplit(self.urls[i % len(self.urls)])
+            sock = socket.create_connection((parts.hostname, parts.port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.socks.append(sock)
+
+    def close(self) -> None:
+        for sock in self.socks:
+            sock.close()
+        self.socks = []
+
+    def settle(self, n: int) -> None:
+        """After n more requests: once 10 or more are unsettled, waits until every bakery behind the target has
+        committed and posted them (a bare app does nothing after its ack)."""
+        self.unsettled += n
+        if self.background and self.unsettled >= 10:
+            for url in self.urls:
+                wait_idle(url)
+            self.unsettled = 0
+
+
+def burst(target: Target, secret: str, n: int, label: str) -> list[float]:
+    """n simultaneous requests on the target's pre-connected sockets (a lean client: at the start line each thread
+    only sends prepared bytes and reads the answer, so the clock measures the server)."""
     from tests.fixtures.bakery import REQUESTER, slash_form
 
-    host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
-    latencies: list[float] = []
-    socks = [socket.create_connection((host, port)) for _ in range(n)]
-    for sock in socks:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        for r in range(rounds):
-            payloads = []
-            for i in range(n):
-                body = urllib.parse.urlencode(slash_form(REQUESTER, f"base burst {n} round {r} #{i}"))
-                payloads.append(_http_post(host, port, "/slack/events", body, signed(body, secret)))
-            start_line = threading.Barrier(n)
+    payloads = []
+    for i, sock in enumerate(target.socks[:n]):
+        host, port = sock.getpeername()
+        body = urllib.parse.urlencode(slash_form(REQUESTER, f"base burst {n} {label} #{i}"))
+        payloads.append(_http_post(host, port, "/slack/events", body, signed(body, secret)))
+    start_line = threading.Barrier(n)
+    bodies: list[bytes] = [b""] * n
 
-            def one(i: int, payloads: list[bytes] = payloads, start_line: threading.Barrier = start_line) -> float:
-                start_line.wait()
-                t0 = time.perf_counter()
-                socks[i].sendall(payloads[i])
-                _read_response(socks[i])
-                return (time.perf_counter() - t0) * 1000
+    def one(i: int) -> float:
+        start_line.wait()
+        t0 = time.perf_counter()
+        target.socks[i].sendall(payloads[i])
+        bodies[i] = _read_response(target.socks[i])
+        return (time.perf_counter() - t0) * 1000
 
-            with ThreadPoolExecutor(max_workers=n) as pool:
-                latencies += list(pool.map(one, range(n)))
-            wait_idle(url)
-    finally:
-        for sock in socks:
-            sock.close()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        latencies = list(pool.map(one, range(n)))
+    target.deferred += sum(b"answer here in a moment" in body for body in bodies)
+    target.settle(n)
     return latencies
+
+
+Results = list[tuple[int, list[float], list[float], int]]
+
+
+def side_by_side(bakery: Target, bare: Target, secret: str, requests: int) -> Results:
+    """Per level, bakery and bare rounds in turn, `requests` of each: (level, bakery's, bare's, deferred answers)."""
+    results = []
+    for n in LEVELS:
+        for target in (bakery, bare):
+            target.connect(n)
+        got: dict[str, list[float]] = {bakery.name: [], bare.name: []}
+        bakery.deferred = 0
+        try:
+            for r in range(max(1, requests // n)):
+                for target in (bakery, bare) if r % 2 == 0 else (bare, bakery):
+                    got[target.name] += burst(target, secret, n, f"round {r}")
+            bakery.settle(10)  # the next level starts on a settled bot
+        finally:
+            for target in (bakery, bare):
+                target.close()
+        results.append((n, got[bakery.name], got[bare.name], bakery.deferred))
+    return results
+
+
+def report(title: str, results: Results, started: float) -> None:
+    print(f"{title} ({time.monotonic() - started:.0f} s)")
+    print(
+        f"  {'concurrency':>11} {'requests':>8}  {'bakery p50':>10} {'p99':>7}  {'bare p50':>8} {'p99':>7}  "
+        f"{'p99 ratio':>9}  deferred answers"
+    )
+    for n, ours, floor, deferred in results:
+        ratio = percentile(ours, 99) / percentile(floor, 99)
+        print(
+            f"  {n:>11} {len(ours):>8}  {percentile(ours, 50):>10.1f} {percentile(ours, 99):>7.1f}  "
+            f"{percentile(floor, 50):>8.1f} {percentile(floor, 99):>7.1f}  {ratio:>9.2f}  {deferred}"
+        )
+    sys.stdout.flush()
+
+
+def warm_up(bakery: Target, bare: Target, secret: str) -> None:
+    """Bolt's caches, the git clone, the first connections: a few requests at 1 and one round at 10, not counted."""
+    for n, rounds in ((1, 3), (10, 1)):
+        for target in (bakery, bare):
+            target.connect(n)
+            for r in range(rounds):
+                burst(target, secret, n, f"warm-up {r}")
+            target.close()
+    bakery.settle(10)
 
 
 def sustained(url: str, secret: str, n: int, seconds: int) -> str:
@@ -151,24 +237,42 @@ def sustained(url: str, secret: str, n: int, seconds: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="/bake ack latency through bakery serve")
-    parser.add_argument("--rounds", type=int, default=20, help="bursts per concurrency level (default 20)")
-    parser.add_argument("--seconds", type=int, default=2, help="length of each sustained run (default 2)")
+    parser = argparse.ArgumentParser(description="/bake ack latency through bakery serve, beside a bare Bolt app")
+    parser.add_argument("--requests", type=int, default=30, help="requests per concurrency level and app (30)")
+    parser.add_argument("--seconds", type=int, default=0, help="also a sustained run of S seconds per level (off)")
     args = parser.parse_args()
-    with local_stack() as stack, serve_process(stack) as url:
-        secret = stack.environment().slack_signing_secret
-        burst(url, secret, 1, 3)  # warm-up: Bolt's caches and the git clone
-        print(f"{'burst':<10} {'concurrency':>11} {'requests':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-        for n in LEVELS:
-            lat = burst(url, secret, n, args.rounds if n > 1 else args.rounds * 5)
-            print(
-                f"{'':<10} {n:>11} {len(lat):>8} {percentile(lat, 50):>8.1f} {percentile(lat, 99):>8.1f} "
-                f"{max(lat):>8.1f}"
-            )
-        print(f"{'sustained':<10} {'concurrency':>11}  result")
-        for n in LEVELS:
-            wait_idle(url, timeout=600)
-            print(f"{'':<10} {n:>11}  {sustained(url, secret, n, args.seconds)}")
+    with local_stack() as stack:
+        env = stack.environment()
+        secret = env.slack_signing_secret
+        started = time.monotonic()
+        with serve_process(stack) as url, bare_process(env) as bare_url:
+            bakery, bare = Target("bakery", [url], background=True), Target("bare", [bare_url], background=False)
+            warm_up(bakery, bare, secret)
+            report("one replica (SQLite state)", side_by_side(bakery, bare, secret, args.requests), started)
+            if args.seconds:
+                print(f"  sustained, one replica: {'concurrency':>11}  result")
+                for n in LEVELS:
+                    wait_idle(url, timeout=600)
+                    print(f"  {'':<23} {n:>11}  {sustained(url, secret, n, args.seconds)}")
+        started = time.monotonic()
+        with contextlib.ExitStack() as running:
+            dynamodb = running.enter_context(dynamodb_process("ami-bakery-state"))
+            urls = [
+                running.enter_context(
+                    serve_process(
+                        stack,
+                        backend="dynamodb",
+                        extra_env={"AWS_ENDPOINT_URL_DYNAMODB": dynamodb, "BAKERY_WORKDIR": str(stack.root / f"w{i}")},
+                    )
+                )
+                for i in (1, 2)
+            ]
+            bare_urls = [running.enter_context(bare_process(env)) for _ in (1, 2)]
+            bakery, bare = Target("bakery", urls, background=True), Target("bare", bare_urls, background=False)
+            warm_up(bakery, bare, secret)
+            results = side_by_side(bakery, bare, secret, args.requests)
+            title = "two replicas (one DynamoDB table in moto_server), clients alternating between their ports"
+            report(title, results, started)
 
 
 if __name__ == "__main__":

@@ -88,11 +88,13 @@ def test_a_deploy_starts_the_new_tasks_before_it_stops_an_old_one_and_rolls_back
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_tasks_run_in_two_subnets_of_two_availability_zones_in_either_mode(templates, mode):
-    network_configuration = render(templates, "bot", NetworkMode=mode)["Service"]["Properties"][
-        "NetworkConfiguration"]["AwsvpcConfiguration"]
+    network_configuration = render(templates, "bot", NetworkMode=mode)["Service"]["Properties"]["NetworkConfiguration"][
+        "AwsvpcConfiguration"
+    ]
     # Every subnet network.yaml exports for the bakery, not one of them.
     assert service(templates)["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"] == {
-        "Fn::Split": [",", {"Fn::ImportValue": {"Fn::Sub": "${NamePrefix}:subnet-ids"}}]}
+        "Fn::Split": [",", {"Fn::ImportValue": {"Fn::Sub": "${NamePrefix}:subnet-ids"}}]
+    }
     assert network_configuration["Subnets"] == [SUBNET_IDS]
     made, outputs = network(templates, mode)
     subnets = [ref.removeprefix("ref:") for ref in outputs["SubnetIds"].split(",")]
