@@ -21,7 +21,7 @@ Bursts: N people type /bake at the same moment: N requests released together fro
 sockets. Once 10 or more bakes are unsettled the bots finish their commits and Slack posts before the next round,
 so bursts meet a bot in its ordinary state. `--requests` per concurrency level and app (default 30: 30 rounds of
 1, 3 of 10, 1 of 50; more gives steadier p99s). `--seconds S` adds the sustained closed-loop overload test (wrk
-when installed) against one replica.
+when installed) against one replica; `--one-backend dynamodb` puts the one replica on moto_server's DynamoDB too.
 Goal (issue 14): bakery/bare p99 at 50 of 1.5 or less.   Run: .venv/bin/python benchmarks/bench_ack.py
 (2 to 4 minutes at a load average of 8 to 10 on this 2-core machine: settling the two replicas' commits dominates)
 """
@@ -40,6 +40,7 @@ import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from _ack_processes import bare_process, dynamodb_process
 from _local import ROOT, local_stack, percentile, serve_process
@@ -236,43 +237,52 @@ def sustained(url: str, secret: str, n: int, seconds: int) -> str:
     )
 
 
+def replicas(stack: Any, running: contextlib.ExitStack, count: int, backend: str) -> list[str]:
+    """`count` bakery serve processes on one state store, each with its own work directory; their URLs."""
+    if backend == "sqlite":
+        assert count == 1, "SQLite state is for one process only"
+        return [running.enter_context(serve_process(stack))]
+    dynamodb = running.enter_context(dynamodb_process("ami-bakery-state"))
+    return [
+        running.enter_context(
+            serve_process(
+                stack,
+                backend="dynamodb",
+                extra_env={"AWS_ENDPOINT_URL_DYNAMODB": dynamodb, "BAKERY_WORKDIR": str(stack.root / f"w{i}")},
+            )
+        )
+        for i in range(count)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="/bake ack latency through bakery serve, beside a bare Bolt app")
     parser.add_argument("--requests", type=int, default=30, help="requests per concurrency level and app (30)")
     parser.add_argument("--seconds", type=int, default=0, help="also a sustained run of S seconds per level (off)")
+    parser.add_argument(
+        "--one-backend", choices=("sqlite", "dynamodb"), default="sqlite", help="the one replica's state (sqlite)"
+    )
     args = parser.parse_args()
     with local_stack() as stack:
         env = stack.environment()
         secret = env.slack_signing_secret
-        started = time.monotonic()
-        with serve_process(stack) as url, bare_process(env) as bare_url:
-            bakery, bare = Target("bakery", [url], background=True), Target("bare", [bare_url], background=False)
-            warm_up(bakery, bare, secret)
-            report("one replica (SQLite state)", side_by_side(bakery, bare, secret, args.requests), started)
-            if args.seconds:
-                print(f"  sustained, one replica: {'concurrency':>11}  result")
-                for n in LEVELS:
-                    wait_idle(url, timeout=600)
-                    print(f"  {'':<23} {n:>11}  {sustained(url, secret, n, args.seconds)}")
-        started = time.monotonic()
-        with contextlib.ExitStack() as running:
-            dynamodb = running.enter_context(dynamodb_process("ami-bakery-state"))
-            urls = [
-                running.enter_context(
-                    serve_process(
-                        stack,
-                        backend="dynamodb",
-                        extra_env={"AWS_ENDPOINT_URL_DYNAMODB": dynamodb, "BAKERY_WORKDIR": str(stack.root / f"w{i}")},
-                    )
-                )
-                for i in (1, 2)
-            ]
-            bare_urls = [running.enter_context(bare_process(env)) for _ in (1, 2)]
-            bakery, bare = Target("bakery", urls, background=True), Target("bare", bare_urls, background=False)
-            warm_up(bakery, bare, secret)
-            results = side_by_side(bakery, bare, secret, args.requests)
-            title = "two replicas (one DynamoDB table in moto_server), clients alternating between their ports"
-            report(title, results, started)
+        phases = ((1, args.one_backend, "one replica"), (2, "dynamodb", "two replicas"))
+        for count, backend, name in phases:
+            started = time.monotonic()
+            with contextlib.ExitStack() as running:
+                urls = replicas(stack, running, count, backend)
+                bare_urls = [running.enter_context(bare_process(env)) for _ in range(count)]
+                bakery, bare = Target("bakery", urls, background=True), Target("bare", bare_urls, background=False)
+                warm_up(bakery, bare, secret)
+                results = side_by_side(bakery, bare, secret, args.requests)
+                store = "SQLite" if backend == "sqlite" else "one DynamoDB table in moto_server"
+                ports = ", clients alternating between their ports" if count > 1 else ""
+                report(f"{name} ({store}){ports}", results, started)
+                if args.seconds and count == 1:
+                    print(f"  sustained, one replica: {'concurrency':>11}  result")
+                    for n in LEVELS:
+                        wait_idle(urls[0], timeout=600)
+                        print(f"  {'':<23} {n:>11}  {sustained(urls[0], secret, n, args.seconds)}")
 
 
 if __name__ == "__main__":
