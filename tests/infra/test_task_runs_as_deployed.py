@@ -32,7 +32,12 @@ from tests.fixtures.bakery import slash_form
 from tests.fixtures.socket_mode import LinkedSlackApi, LocalSocketModeLink
 from tests.fixtures.waiting import wait_for
 from tests.infra.test_bot_dockerfile import (
-    bot_container, bot_parameters, final_stage, made_directories, numeric_ids, volumes,
+    bot_container,
+    bot_parameters,
+    final_stage,
+    made_directories,
+    numeric_ids,
+    volumes,
 )
 
 VENV_BIN = Path(sys.executable).parent
