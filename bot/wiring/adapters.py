@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config as BotocoreConfig
 from botocore.credentials import _local_now  # botocore's own clock for credentials, unless a test moves it
 
 from bot.adapters.aws.assumed import AssumedSessions
@@ -51,6 +52,36 @@ def count_aws_errors(events: Any, on_error: AwsErrors) -> None:
     events.register("after-call-error", failed)
 
 
+# Every AWS call retries throttling, 5xx and dropped connections in the SDK's standard mode (exponential back-off
+# with jitter, a retry quota), at most this many attempts in all; then the caller sees the error and says so.
+RETRY_MODE = "standard"
+TOTAL_MAX_ATTEMPTS = 4
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0  # above the SQS long poll's 20 s, which holds a read open by design
+
+
+def client_config(session: boto3.Session) -> BotocoreConfig:
+    """The one botocore Config of every client: bounded standard-mode retries and connect/read timeouts.
+
+    A client's Config outranks the environment in botocore (args.py: a `retries` key given here wins over
+    AWS_RETRY_MODE / AWS_MAX_ATTEMPTS and the config file), so each key is set only when the operator set
+    neither: their `AWS_RETRY_MODE=adaptive` or `AWS_MAX_ATTEMPTS=10` still decides.
+    """
+    core = session._session  # botocore's session: its config store reads the environment and the profile
+    retries: dict[str, Any] = {}
+    if core.get_config_variable("retry_mode") is None:
+        retries["mode"] = RETRY_MODE
+    if core.get_config_variable("max_attempts") is None:
+        retries["total_max_attempts"] = TOTAL_MAX_ATTEMPTS
+    return BotocoreConfig(retries=retries, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+
+
+def with_client_config(session: boto3.Session) -> boto3.Session:
+    """`session`, every client it makes from now on (the state store's too) made with `client_config`."""
+    session._session.set_default_client_config(client_config(session))
+    return session
+
+
 class Clients:
     """One boto3 client per (service, region, account), made on first use and shared by every thread.
 
@@ -72,6 +103,7 @@ class Clients:
         if on_aws_error is not None:
             count_aws_errors(session.events, on_aws_error)
         self._default_region = default_region
+        self.config = client_config(session)
         self._clients: dict[tuple[str, str | None, str, str], Any] = {}
         self._lock = threading.Lock()
         # The bot's own STS client assumes the images' roles; their sessions are shared like the clients.
@@ -88,7 +120,8 @@ class Clients:
                 return self._clients[key]
         # Made outside the lock: the assumed sessions take their own, and the STS client is this same call.
         session = self.assumed.session(role, image.name, region) if image and role else self._session
-        client = session.client(service, region_name=region)
+        # An assumed-role session is a botocore session of its own: the Config is passed to every client.
+        client = session.client(service, region_name=region, config=self.config)
         if session is not self._session and self._on_aws_error is not None:
             count_aws_errors(client.meta.events, self._on_aws_error)
         with self._lock:

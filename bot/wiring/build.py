@@ -39,7 +39,7 @@ from bot.runtime.workers import BakeWorkers
 from bot.services import Services
 from bot.slack.replies import reply_text
 from bot.state import open_store
-from bot.wiring.adapters import Adapters, Clients
+from bot.wiring.adapters import Adapters, Clients, with_client_config
 from bot.wiring.bot import Bot
 from bot.wiring.fleet import build_fleet
 from bot.wiring.lifecycle import build_gc, build_sweep
@@ -93,7 +93,7 @@ def build_bot(
 ) -> Bot:
     opts = options or Options()
     # Endpoints come from the standard AWS variables (AWS_ENDPOINT_URL…): the bot never overrides them.
-    session = session or boto3.Session(region_name=env.aws_region or None)
+    session = with_client_config(session or boto3.Session(region_name=env.aws_region or None))
     metrics = Metrics()
     clients = Clients(
         session, env.aws_region or None, external_id=env.external_id, time_fetcher=opts.assume_role_clock,
