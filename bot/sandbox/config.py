@@ -85,6 +85,8 @@ def derive(
     state_path: Path,
     upstream_topic_arn: str = "",
     upstream_parameter: str = "",
+    state_table: str = "",
+    trains: bool = True,
 ) -> dict[str, Any]:
     """The sandbox's configuration document, derived from the example's.
 
@@ -94,6 +96,8 @@ def derive(
     """
     out = copy.deepcopy(doc)
     out["state"] = {"backend": "sqlite", "path": str(state_path)}
+    if state_table:  # the DynamoDB table that several bots (replicas) share
+        out["state"] = {"backend": "dynamodb", "table": state_table}
     out["notifications"] = {"queue_url": queue_url, "sns_topic_arns": [topic_arn]}
     out["lifecycle"] = {**(out.get("lifecycle") or {}), **LIFECYCLE}
     if upstream_topic_arn:
@@ -106,9 +110,9 @@ def derive(
         _place(name, body, out["images"])
         if upstream_parameter and not body.get("parent"):
             body["upstream"] = {**(body.get("upstream") or {}), "ssm_parameter": upstream_parameter}
-        elif upstream_parameter:
+        elif upstream_parameter and trains:
             body["on_parent_release"] = "bake"
-    if upstream_parameter:
+    if upstream_parameter and trains:
         for target in (out.get("targets") or {}).values():
             target["on_release"] = "auto"
     return out

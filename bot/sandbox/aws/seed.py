@@ -11,6 +11,7 @@ image and its buildspecs, whatever layout `packer/` has when the sandbox starts 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,21 +39,34 @@ _MAX_FILE_BYTES = 1_000_000
 
 @dataclass(frozen=True)
 class Events:
-    """The sandbox's notification plumbing: the topic the pipeline publishes to, the queue the bot reads."""
+    """The sandbox's notification plumbing: the topic the pipeline publishes to, the queue the bot reads, and
+    the queue's dead-letter queue when it has one."""
 
     topic_arn: str
     queue_url: str
+    dead_letter_url: str = ""
 
 
-def seed_events(session: Any, region: str) -> Events:
-    """Topic -> SQS subscription (enveloped, as the bakery's infra subscribes it)."""
+def seed_events(session: Any, region: str, *, visibility_timeout: int = 30, max_receives: int = 0) -> Events:
+    """Topic -> SQS subscription (enveloped, as the bakery's infra subscribes it). With `max_receives`, the queue
+    moves a message received that many times without being deleted to `<queue>-dlq` (its redrive policy)."""
     sqs = session.client("sqs", region_name=region)
     sns = session.client("sns", region_name=region)
-    queue_url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"VisibilityTimeout": str(visibility_timeout)}
+    dead_letter_url = ""
+    if max_receives:
+        dead_letter_url = sqs.create_queue(QueueName=f"{QUEUE_NAME}-dlq")["QueueUrl"]
+        dead_letter_arn = _queue_arn(sqs, dead_letter_url)
+        redrive = {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receives}
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+    queue_url = sqs.create_queue(QueueName=QUEUE_NAME, Attributes=attributes)["QueueUrl"]
     topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    return Events(topic_arn=topic_arn, queue_url=queue_url)
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, queue_url))
+    return Events(topic_arn=topic_arn, queue_url=queue_url, dead_letter_url=dead_letter_url)
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
 def register_ami(ec2: Any, name: str, tags: dict[str, str]) -> str:

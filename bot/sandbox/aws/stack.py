@@ -12,15 +12,10 @@ import os
 import secrets
 import shutil
 import tempfile
-import urllib.request
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-# The sandbox extra (pip install 'ami-bakery[sandbox]'): imported here, at the top, so that the CLI finds
-# out it is missing when it imports the sandbox, before anything starts.
-from moto.server import ThreadedMotoServer
 
 from bot.app import build_app
 from bot.config import Config, Environment, load_config
@@ -32,6 +27,10 @@ from bot.sandbox.aws.fake_autoscaling import FakeAutoScaling
 from bot.sandbox.aws.fake_codecommit import FakeCodeCommit
 from bot.sandbox.aws.fake_codepipeline import FakeCodePipeline
 from bot.sandbox.aws.fake_ec2 import FakeEc2
+
+# The sandbox extra (pip install 'ami-bakery[sandbox]'): local_aws imports moto at its top, so that the CLI finds
+# out it is missing when it imports the sandbox, before anything starts.
+from bot.sandbox.aws.local_aws import point_at_moto
 from bot.sandbox.aws.seeding import seed_sandbox
 from bot.sandbox.pipeline.journal import Journal
 from bot.sandbox.pipeline.runner import LocalPipeline
@@ -42,6 +41,7 @@ from bot.sandbox.slack.page import SandboxPage, SandboxUser
 from bot.sandbox.slack.requests import SlackRequests
 from bot.sandbox.welcome import welcome
 from bot.server import BakeryWsgi, HttpServer
+from bot.state.dynamodb import ensure_table
 from bot.wiring import Options, build_bot
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,13 @@ class SandboxOptions:
     # Long polls of at most a second: a message still wakes the poll at once, and Ctrl-C need not wait 20 s.
     sqs_wait_seconds: int = 1
     project_root: Path = PROJECT_ROOT
+    # For tests that run bots of their own (`bakery serve` replicas) on the sandbox's world:
+    bot: bool = True  # False: everything but the bot and its page; `environ` is the bots' env
+    moto_endpoint: str | None = None  # a moto already running (reset, then used) instead of one of its own
+    state_table: str = ""  # a DynamoDB table (made at start) instead of the SQLite file
+    trains: bool = True  # False: no child bakes and no rollout on a release by itself (the example's `ask`)
+    visibility_timeout: int = 30  # the queue's, in seconds
+    max_receives: int = 0  # >0: a dead-letter queue, and the queue's redrive policy moves a message after this many
 
 
 class Sandbox:
@@ -105,20 +112,28 @@ class Sandbox:
         opts = self.options
         example = sandbox_config.read_example(sandbox_config.example_path(opts.config, opts.project_root))
         region = sandbox_config.default_region(example)
-        moto = self._moto(region)
+        moto, server = point_at_moto(self._environ, region, opts.moto_endpoint)
+        if server is not None:
+            self._stack.append(server)
         import boto3
 
         session = boto3.Session(region_name=region)
-        events = seed.seed_events(session, region)
+        self.events = events = seed.seed_events(
+            session, region, visibility_timeout=opts.visibility_timeout, max_receives=opts.max_receives
+        )
         bakery_account = events.topic_arn.split(":")[4]  # moto's default account: the bakery's own
         upstream_topic = upstream.seed_upstream_topic(session, region, events.queue_url)
+        if opts.state_table:
+            ensure_table(session.client("dynamodb"), opts.state_table)
         written = sandbox_config.write(
             sandbox_config.derive(
                 example, queue_url=events.queue_url, topic_arn=events.topic_arn, state_path=self.workdir / "state.db",
                 upstream_topic_arn=upstream_topic, upstream_parameter=upstream.UPSTREAM_PARAMETER,
+                state_table=opts.state_table, trains=opts.trains,
             ),
             self.workdir / "bakery.yaml",
         )
+        self.config_path = written.path
         config = self.config = written.config
 
         repositories = self.workdir / "repositories"
@@ -190,7 +205,12 @@ class Sandbox:
                 stage_seconds=opts.stage_seconds,
             )
         )
-        bot_url = self._start_bot(slack, written.path)
+        self.slack, self.codepipeline, self.autoscaling, self.codecommit = slack, codepipeline, autoscaling, codecommit
+        self._bot_environ(slack, written.path)
+        if not opts.bot:  # the caller runs the bots, on `environ`
+            self._started(page)
+            return
+        bot_url = self._start_bot()
         self._started(page)
         _ = self.url  # known from here on, whatever stops first
         page.requests = SlackRequests(
@@ -203,35 +223,12 @@ class Sandbox:
         text, blocks = welcome(page.get_users(), config=config)
         slack.add_message(config.channel, text, blocks, username="sandbox")
 
-    def _moto(self, region: str) -> str:
-        """A moto server on loopback, and the AWS environment pointed at it (and only at it)."""
-        for name in [n for n in self._environ if n.startswith("AWS_")]:
-            del self._environ[name]
-        self._environ.update(
-            AWS_ACCESS_KEY_ID="sandbox",
-            AWS_SECRET_ACCESS_KEY="sandbox",  # noqa: S106 - moto accepts anything
-            AWS_REGION=region,
-            AWS_DEFAULT_REGION=region,
-            AWS_CONFIG_FILE=os.devnull,
-            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            AWS_EC2_METADATA_DISABLED="true",
-            MOTO_EC2_LOAD_DEFAULT_AMIS="false",
-        )
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto would log every request
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        self._stack.append(server)
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        # Moto keeps its state per process: a second sandbox in one process (tests) starts clean.
-        reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback moto
-        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310
-        self._environ["AWS_ENDPOINT_URL"] = endpoint
-        return endpoint
+    @property
+    def environ(self) -> MutableMapping[str, str]:
+        """The environment a bot of this sandbox runs with: AWS at the stand-ins, Slack's tokens, its config."""
+        return self._environ
 
-    def _start_bot(self, slack: SlackApiStandIn, config_path: Path) -> str:
-        """`bakery serve`, in this process: the same wiring, configured only through the environment."""
-
+    def _bot_environ(self, slack: SlackApiStandIn, config_path: Path) -> None:
         self._environ.update(
             SLACK_BOT_TOKEN=BOT_TOKEN,
             SLACK_SIGNING_SECRET=secrets.token_hex(16),
@@ -241,9 +238,12 @@ class Sandbox:
             # What the member role's trust policy asks for (seeding.py): the bot assumes it with this.
             BAKERY_EXTERNAL_ID=sandbox_config.EXTERNAL_ID,
         )
+
+    def _start_bot(self) -> str:
+        """`bakery serve`, in this process: the same wiring, configured only through the environment."""
         env = Environment.from_environ(self._environ)
         bot = build_bot(
-            load_config(config_path),
+            load_config(self.config_path),
             env,
             options=Options(
                 publish_interval=self.options.publish_interval,

@@ -25,7 +25,7 @@ from bot.domain.ids import random_id
 from bot.domain.models import TAG_COMMIT, TAG_REQUEST_ID, TAG_REQUESTED_BY
 from bot.sandbox.aws.accounts import session_in
 from bot.sandbox.aws.seed import UPSTREAM_AMI_NAME, Seeded, register_ami
-from bot.state.sqlite import SqliteStore
+from bot.state import open_store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def seed_train(
 ) -> None:
     """The upstream parameters at the seeded AMIs, and each image's released bake made from them."""
     seed_upstream_parameters(session, config, seeded.upstream, region)
-    bakes = seed_released_bakes(state_path, config, seeded, commits, region)
+    bakes = seed_released_bakes(state_path, config, seeded, commits, region, session=session)
     tag_seeded_amis(session, config, seeded, bakes)
 
 
@@ -76,7 +76,13 @@ def seed_upstream_parameters(session: Any, config: Config, upstream: dict[str, s
 
 
 def seed_released_bakes(
-    state_path: Path, config: Config, seeded: Seeded, commits: dict[str, str], default_region: str
+    state_path: Path,
+    config: Config,
+    seeded: Seeded,
+    commits: dict[str, str],
+    default_region: str,
+    *,
+    session: Any = None,
 ) -> dict[str, Bake]:
     """One released bake per image, before the bot starts: its seeded AMI (in its account, §13), made on its
     parent's seeded AMI or, for an image without a parent, on the upstream value at start.
@@ -85,7 +91,10 @@ def seed_released_bakes(
     fingerprint, so the first bake a person asks for is not refused as already baked.
     """
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    store = SqliteStore(state_path)
+    # In the configured store: the SQLite file, or the DynamoDB table replicas share (`session` reaches it).
+    store = open_store(
+        backend=config.state.backend, path=str(state_path), table=config.state.table, session_factory=lambda: session
+    )
     bakes: dict[str, Bake] = {}
     try:
         for image in config.images.values():

@@ -1,0 +1,39 @@
+"""The replica tests' world, once per module, on the suite's moto; each test gets its own replicas.
+
+Every module here marks itself `xdist_group("replicas")`: the world resets the suite's moto when it starts, so
+these modules run one after another on one worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.replicas.harness import Replicas, World
+
+SETUP_SECONDS: dict[str, float] = {}  # module -> its world's start, for the report at the end
+
+
+@pytest.fixture(scope="module")
+def world(moto_endpoint: str) -> Iterator[World]:
+    started = time.monotonic()
+    made = World(moto_endpoint)
+    SETUP_SECONDS[made.sandbox.workdir.name] = time.monotonic() - started
+    try:
+        yield made
+    finally:
+        made.stop()
+
+
+@pytest.fixture
+def replicas(world: World, tmp_path: Path) -> Iterator[Replicas]:
+    """The test's replicas, not started yet: `replicas.start(2, failpoints=..., env=...)`; all killed at its end."""
+    started = Replicas(world, tmp_path)
+    try:
+        yield started
+    finally:
+        started.close()
+        world.faults.clear()
