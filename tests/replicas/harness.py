@@ -282,7 +282,7 @@ class Replicas:
         """How many StartInstanceRefresh calls the local Auto Scaling accepted."""
         return len(self.world.faults.calls("autoscaling", "StartInstanceRefresh", ok=True))
 
-    def wait(self, predicate: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
+    def wait(self, predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
         def explain() -> str:
             return "\n".join(f"--- replica {i}\n{self.logs(i)[-2500:]}" for i in self._replicas)
 
