@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.domain.errors import ChatError
@@ -18,13 +19,15 @@ DEFAULT_BASE_URL = "https://slack.com/api/"
 TIMEOUT_SECONDS = 10
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
+SERVER_ERROR_RETRIES = 2  # HTTP 500 / 503 from Slack: retried after 0.5 s, then 1 s (slack_sdk's back-off)
 
 
 def make_web_client(token: str, base_url: str | None = None, *, timeout: int = TIMEOUT_SECONDS) -> WebClient:
-    """A WebClient that waits out Slack's rate limits (429 + Retry-After) and retries dropped connections.
+    """A WebClient that waits out Slack's rate limits (429 + Retry-After) and retries dropped connections and
+    Slack's own 500 / 503 answers, each a bounded number of times.
 
     slack_sdk's default retries connection errors only; passing `retry_handlers` replaces that default,
-    so both handlers are listed.
+    so every handler is listed.
     """
     return WebClient(token=token, base_url=base_url or DEFAULT_BASE_URL, timeout=timeout, retry_handlers=_retries())
 
@@ -33,6 +36,7 @@ def _retries() -> list[Any]:
     return [
         ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
         RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
     ]
 
 

@@ -14,6 +14,7 @@ from slack_sdk.http_retry import (
     builtin_handlers,
     handler,
 )
+from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.domain.errors import ChatError
@@ -38,13 +39,14 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return pauses
 
 
-def test_the_client_defaults_to_slack_and_retries_rate_limits_and_dropped_connections() -> None:
+def test_the_client_defaults_to_slack_and_retries_rate_limits_dropped_connections_and_server_errors() -> None:
     client = make_web_client("xoxb-test", None)
 
     assert client.base_url == "https://slack.com/api/"
     assert {type(h) for h in client.retry_handlers} == {
         RateLimitErrorRetryHandler,
         ConnectionErrorRetryHandler,
+        ServerErrorRetryHandler,
     }
 
 
@@ -146,6 +148,30 @@ def test_a_rate_limit_outlasting_the_retries_is_a_chat_error(
     with pytest.raises(ChatError, match="ratelimited"):
         chat.post(channel=CHANNEL, text="baking", blocks=BLOCKS)
     assert len(slack_api.calls("chat.postMessage")) == 4  # the call and three retries
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_server_error_is_retried_and_the_post_made_once(
+    chat: SlackChat, slack_api: SlackApiStandIn, slept: list[float], status: int
+) -> None:
+    slack_api.server_error("chat.postMessage", times=2, status=status)
+
+    ts = chat.post(channel=CHANNEL, text="baking", blocks=BLOCKS)
+
+    assert [c.status for c in slack_api.calls("chat.postMessage")] == [status, status, 200]
+    assert len(slept) == 2
+    assert [m["ts"] for m in slack_api.messages()] == [ts]
+
+
+def test_server_errors_outlasting_the_retries_are_a_chat_error(
+    chat: SlackChat, slack_api: SlackApiStandIn, slept: list[float]
+) -> None:
+    slack_api.server_error("chat.update", times=10)
+    ts = chat.post(channel=CHANNEL, text="queued", blocks=BLOCKS)
+
+    with pytest.raises(ChatError, match="chat.update"):
+        chat.update(channel=CHANNEL, ts=ts, text="baked", blocks=BLOCKS)
+    assert len(slack_api.calls("chat.update")) == 3  # the call and two retries
 
 
 def test_an_unreachable_slack_is_a_chat_error(slack_api: SlackApiStandIn, slept: list[float]) -> None:

@@ -187,17 +187,17 @@ class Replicas:
         self._replicas[i] = Replica(i, proc, self._read_url_after(proc, log_path, old.url), log_path, old.env)
 
     def _read_url_after(self, proc: subprocess.Popen[bytes], log_path: Path, old_url: str) -> str:
+        """The address the restarted process prints (its log file is appended to: the old lines stay)."""
         seen = log_path.read_text(errors="replace").count("ami-bakery listening on ")
 
         def fresh() -> str | None:
-            lines = [
-                x for x in log_path.read_text(errors="replace").splitlines() if x.startswith("ami-bakery listening")
-            ]
+            text = log_path.read_text(errors="replace")
+            lines = [x for x in text.splitlines() if x.startswith("ami-bakery listening on ")]
             if proc.poll() is not None:
-                raise RuntimeError(f"the replica exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            return lines[-1].split()[3] if len(lines) >= seen and lines and lines[-1].split()[3] != old_url else None
+                raise RuntimeError(f"the replica exited ({proc.returncode}):\n{text[-3000:]}")
+            return lines[-1].split()[3] if len(lines) > seen else None
 
-        return wait_for(fresh, 30.0, "the restarted replica's address")
+        return wait_for(fresh, 30.0, f"the restarted replica's address (was {old_url})")
 
     def logs(self, i: int) -> str:
         return self._replicas[i].log_path.read_text(errors="replace")

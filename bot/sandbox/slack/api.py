@@ -105,6 +105,11 @@ class SlackApiStandIn(SlackSide, LocalServer):
         with self._changed:
             self._faults.add_fault(method, Fault(times, None, retry_after))
 
+    def server_error(self, method: str, times: int = 1, status: int = 500) -> None:
+        """The next `times` calls of `method` answer HTTP `status` (500, 503…): Slack failing, not refusing."""
+        with self._changed:
+            self._faults.add_fault(method, Fault(times, None, status=status))
+
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls of `method` answer `ok: false` with this Slack error code."""
         with self._changed:
@@ -200,6 +205,8 @@ class SlackApiStandIn(SlackSide, LocalServer):
         if (token == self.app_token) != (method in APP_TOKEN_METHODS):
             return 200, {}, {"ok": False, "error": "not_allowed_token_type"}
         fault = self._faults.take_fault(method)
+        if fault is not None and fault.status:
+            return fault.status, {}, {"ok": False, "error": "internal_error"}
         if fault is not None and fault.error is None:
             return 429, {"Retry-After": str(fault.retry_after)}, {"ok": False, "error": "ratelimited"}
         if fault is not None:

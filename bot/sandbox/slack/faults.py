@@ -1,4 +1,4 @@
-"""What the Slack stand-in is told to do wrong: answer 429, fail with an error code, or answer slowly.
+"""What the Slack stand-in is told to do wrong: answer 429, answer 5xx, fail with an error code, or answer slowly.
 
 Not locked by itself: the stand-in calls it under its own lock.
 """
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 @dataclass
 class Fault:
     remaining: int
-    error: str | None = None  # None: answer 429
+    error: str | None = None  # None: answer 429 (or `status`)
     retry_after: int = 1
+    status: int = 0  # an HTTP 5xx to answer instead (Slack's own failure), 0 for none
 
 
 @dataclass
