@@ -260,9 +260,11 @@ class Replicas:
         return [m for m in self.world.slack.messages() if m["channel"] == CHANNEL]
 
     def bake_messages(self, request_id: str) -> list[dict[str, Any]]:
-        """Every top-level message naming the bake: exactly one when the bake was posted once."""
+        """Every top-level message naming the bake (private answers aside): exactly one when it was posted once."""
         return [
-            m for m in self.messages() if not m.get("thread_ts") and f"`{request_id}`" in json.dumps(m.get("blocks"))
+            m
+            for m in self.messages()
+            if not m.get("thread_ts") and not m.get("ephemeral_to") and f"`{request_id}`" in json.dumps(m.get("blocks"))
         ]
 
     def commits(self, image: str) -> list[dict[str, str]]:
@@ -284,7 +286,11 @@ class Replicas:
 
     def wait(self, predicate: Callable[[], T], timeout: float = 30.0, what: str = "condition") -> T:
         def explain() -> str:
-            return "\n".join(f"--- replica {i}\n{self.logs(i)[-2500:]}" for i in self._replicas)
+            calls = [f"{c.method}:{c.status}:{c.error or 'ok'}" for c in self.world.slack.calls()][-40:]
+            faults = [f"{s.service}.{s.operation}:{s.status}:{s.fault}" for s in self.world.faults.calls() if s.fault]
+            logs = "\n".join(f"--- replica {i}\n{self.logs(i)[-2500:]}" for i in self._replicas)
+            shown = [(m["ts"], m.get("thread_ts"), m["text"][:100]) for m in self.messages()]
+            return f"slack calls: {calls}\naws faults met: {faults}\nchannel: {shown}\n{logs}"
 
         return wait_for(predicate, timeout, what, explain=explain)
 
