@@ -18,9 +18,10 @@ SETUP_SECONDS: dict[str, float] = {}  # module -> its world's start, for the rep
 
 
 @pytest.fixture(scope="module")
-def world(moto_endpoint: str) -> Iterator[World]:
+def world(moto_endpoint: str, request: pytest.FixtureRequest) -> Iterator[World]:
+    """A module's WORLD dict (e.g. {"visibility_timeout": 3}) shapes its world."""
     started = time.monotonic()
-    made = World(moto_endpoint)
+    made = World(moto_endpoint, **getattr(request.module, "WORLD", {}))
     SETUP_SECONDS[made.sandbox.workdir.name] = time.monotonic() - started
     try:
         yield made

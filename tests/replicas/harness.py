@@ -109,6 +109,8 @@ class Replicas:
         self._workdir = workdir
         self._replicas: dict[int, Replica] = {}
         self._extra: dict[int, dict[str, str]] = {}
+        # The world outlives a test: what it counted before this test's replicas is not theirs.
+        self._decisions_before = len(world.sandbox.codepipeline.decisions())
 
     # --- processes ------------------------------------------------------------------------------
 
@@ -125,6 +127,13 @@ class Replicas:
         for i, (proc, log_path) in enumerate(launched):
             self._replicas[i] = Replica(i, proc, self._read_url(proc, log_path), log_path, self._env(i))
         return self
+
+    def launch(self, i: int, env: dict[str, str] | None = None) -> None:
+        """Start one more replica, numbered `i` (not running yet), and wait for its address."""
+        assert i not in self._replicas or self._replicas[i].proc.poll() is not None, f"replica {i} is running"
+        self._extra[i] = dict(env or {})
+        proc, log_path = self._launch(i)
+        self._replicas[i] = Replica(i, proc, self._read_url(proc, log_path), log_path, self._env(i))
 
     def _env(self, i: int) -> dict[str, str]:
         env = dict(self.world.sandbox.environ)
@@ -277,8 +286,8 @@ class Replicas:
         return [c for c in self.commits(image) if c["request"] and c["request"].get("request_id") == request_id]
 
     def approval_results(self) -> int:
-        """How many put_approval_result calls the local CodePipeline accepted."""
-        return len(self.world.sandbox.codepipeline.decisions())
+        """How many put_approval_result calls the local CodePipeline accepted (during this test)."""
+        return len(self.world.sandbox.codepipeline.decisions()) - self._decisions_before
 
     def refreshes_started(self) -> int:
         """How many StartInstanceRefresh calls the local Auto Scaling accepted."""
