@@ -6,7 +6,6 @@ these modules run one after another on one worker.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,15 +13,11 @@ import pytest
 
 from tests.replicas.harness import Replicas, World
 
-SETUP_SECONDS: dict[str, float] = {}  # module -> its world's start, for the report at the end
-
 
 @pytest.fixture(scope="module")
 def world(moto_endpoint: str, request: pytest.FixtureRequest) -> Iterator[World]:
     """A module's WORLD dict (e.g. {"visibility_timeout": 3}) shapes its world."""
-    started = time.monotonic()
     made = World(moto_endpoint, **getattr(request.module, "WORLD", {}))
-    SETUP_SECONDS[made.sandbox.workdir.name] = time.monotonic() - started
     try:
         yield made
     finally:

@@ -69,6 +69,8 @@ class World:
                 visibility_timeout=visibility_timeout,
                 max_receives=MAX_RECEIVES,
             ),
+            # The replicas' environment, a copy: the sandbox points it at the stand-ins. Its own seeding clients
+            # read os.environ, which the suite's moto fixture already points at `moto_endpoint`.
             environ=dict(os.environ),
         )
         self.faults = AwsFaults()

@@ -44,3 +44,17 @@ def test_two_replicas_serve_one_bake_once(replicas: Replicas) -> None:
     assert len(done) == 1
     assert len(replicas.bake_commits("base", rid)) == 1
     assert replicas.approval_results() == 1
+
+
+def test_a_killed_replica_restarts_and_serves_while_the_other_kept_serving(replicas: Replicas) -> None:
+    """The harness's own controls, which the SIGKILL/SIGSTOP/SIGTERM tests build on."""
+    replicas.start(2)
+    before = replicas.url(0)
+    replicas.kill(0)
+    assert "`/bake" in json.dumps(replicas.post_command(1, REQUESTER, "help"))  # the other one still answers
+    replicas.restart(0)
+    assert replicas.url(0) != before
+    assert "`/bake" in json.dumps(replicas.post_command(0, REQUESTER, "help"))
+    replicas.pause(1)
+    replicas.resume(1)
+    assert "`/bake" in json.dumps(replicas.post_command(1, REQUESTER, "help"))
