@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.replicas.harness import Replicas, World
+from tests.replicas.harness import Replicas
+from tests.replicas.world import World
 
 
 @pytest.fixture(scope="module")

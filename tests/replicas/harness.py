@@ -1,9 +1,4 @@
-"""Several `bakery serve` processes on one local world: the replica tests' harness.
-
-The world is the sandbox's (bot/sandbox/aws/stack.py) without its bot: the suite's moto (DynamoDB state table,
-the events queue with a dead-letter queue), the local CodePipeline, CodeCommit, Auto Scaling and EC2, and the
-Slack stand-in. Every AWS endpoint the replicas reach goes through one fault proxy (tests/fixtures/aws_faults.py),
-so a test can throttle or fail any call, and count the calls that reached a service.
+"""Several `bakery serve` processes on one local world (world.py): the replica tests' harness.
 
 Each replica is `python -m bot.cli serve --port 0`, in a session of its own, on the same table, queue and
 signing secret; `BAKERY_FAILPOINTS` and other variables can be set per replica. Slack requests are signed and
@@ -13,33 +8,28 @@ sent to the replica a test names.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.sandbox.aws.stack import Sandbox, SandboxOptions
 from bot.sandbox.slack.requests import click_payload, command_form, send_signed
 from bot.slack.text import STILL_CHECKING
-from tests.fixtures.aws_faults import AwsFaults
 from tests.fixtures.bakery import git_log
-from tests.fixtures.waiting import wait_for
+from tests.fixtures.waiting import wait_for, wait_idle
+from tests.replicas.world import World
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = Path(__file__).with_name("bakery.replicas.yaml")
-TABLE = "ami-bakery-replicas"
-MAX_RECEIVES = 3
 CHANNEL = "C0BAKERY"
 REQUESTER, APPROVER = "U0CAROL", "U0ALICE"
-# The services whose endpoints the replicas reach through the proxy (the environment variable's suffix).
-PROXIED = ("CODECOMMIT", "CODEPIPELINE", "AUTO_SCALING", "EC2")
 
 
 @dataclass
@@ -49,58 +39,6 @@ class Replica:
     url: str
     log_path: Path
     env: dict[str, str] = field(repr=False)
-
-
-class World:
-    """The shared world (started once per module): the sandbox without its bot, behind the fault proxy."""
-
-    def __init__(self, moto_endpoint: str, *, visibility_timeout: int = 30, stage_seconds: float = 0.05):
-        self.started_at = time.monotonic()
-        self.sandbox = Sandbox(
-            SandboxOptions(
-                port=0,
-                config=str(CONFIG),
-                stage_seconds=stage_seconds,
-                refresh_seconds=2.0,
-                bot=False,
-                moto_endpoint=moto_endpoint,
-                state_table=TABLE,
-                trains=False,
-                visibility_timeout=visibility_timeout,
-                max_receives=MAX_RECEIVES,
-            ),
-            # The replicas' environment, a copy: the sandbox points it at the stand-ins. Its own seeding clients
-            # read os.environ, which the suite's moto fixture already points at `moto_endpoint`.
-            environ=dict(os.environ),
-        )
-        self.faults = AwsFaults()
-        try:
-            self.sandbox.start()
-            env = self.sandbox.environ
-            env["AWS_ENDPOINT_URL"] = self.faults.front(env["AWS_ENDPOINT_URL"])
-            for name in PROXIED:
-                env[f"AWS_ENDPOINT_URL_{name}"] = self.faults.front(env[f"AWS_ENDPOINT_URL_{name}"])
-            env["SLACK_SIGNING_SECRET"] = uuid.uuid4().hex
-        except BaseException:
-            self.stop()
-            raise
-        self.ready_after = time.monotonic() - self.started_at
-
-    @property
-    def slack(self) -> Any:
-        return self.sandbox.slack
-
-    @property
-    def queue_url(self) -> str:
-        return self.sandbox.events.queue_url
-
-    @property
-    def dead_letter_url(self) -> str:
-        return self.sandbox.events.dead_letter_url
-
-    def stop(self) -> None:
-        self.faults.stop()
-        self.sandbox.stop()
 
 
 class Replicas:
@@ -210,6 +148,15 @@ class Replicas:
 
         return wait_for(fresh, 30.0, f"the restarted replica's address (was {old_url})")
 
+    def health(self, i: int) -> dict[str, Any]:
+        """Replica `i`'s GET /healthz."""
+        with urllib.request.urlopen(f"{self.url(i)}/healthz", timeout=10) as reply:  # noqa: S310 - loopback
+            return dict(json.loads(reply.read()))
+
+    def wait_idle(self, i: int, timeout: float = 30.0) -> None:
+        """Until replica `i` owes Slack no message and runs no bake job, for a moment (its /healthz counters)."""
+        wait_idle(_Remote(self, i), timeout=timeout)
+
     def logs(self, i: int) -> str:
         return self._replicas[i].log_path.read_text(errors="replace")
 
@@ -256,8 +203,6 @@ class Replicas:
         raise AssertionError(f"no {action_id} button in {json.dumps(message.get('blocks'))}")
 
     def _send(self, i: int, form: dict[str, str]) -> Any:
-        import urllib.parse
-
         reply = send_signed(
             self.url(i), urllib.parse.urlencode(form), secret=self.world.sandbox.environ["SLACK_SIGNING_SECRET"]
         )
@@ -304,6 +249,16 @@ class Replicas:
             return f"slack calls: {calls}\naws faults met: {faults}\nchannel: {shown}\n{logs}"
 
         return wait_for(predicate, timeout, what, explain=explain)
+
+
+class _Remote:
+    """A replica seen as wait_idle sees a bot: its health()."""
+
+    def __init__(self, replicas: Replicas, i: int):
+        self._replicas, self._i = replicas, i
+
+    def health(self) -> dict[str, Any]:
+        return self._replicas.health(self._i)
 
 
 def _trigger() -> str:
