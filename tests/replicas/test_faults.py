@@ -57,6 +57,18 @@ def test_throttles_and_5xx_on_every_service_during_a_bake_duplicate_nothing(repl
     notices = [m["text"] for m in thread_of(replicas, done)]
     assert len(notices) == len(set(notices)), notices  # each thread notice posted once
 
+    # And a rollout of it through Auto Scaling's throttles and 5xx: one instance refresh.
+    starts = [faults.add("autoscaling", "StartInstanceRefresh", "throttle"), faults.add("autoscaling", None, "500")]
+    button = replicas.wait(
+        lambda: (m := replicas.bake_messages(rid)) and "rollout_start" in text_of(m[0]) and m[0], what="Roll out"
+    )
+    assert replicas.click(0, APPROVER, button, "rollout_start") == 200
+    replicas.wait(lambda: replicas.refreshes_started() == 1, what="the instance refresh started")
+    replicas.wait(lambda: [r.times for r in starts] == [0, 0], what="Auto Scaling's faults met")
+    for i in (0, 1):
+        replicas.wait_idle(i)
+    assert replicas.refreshes_started() == 1
+
 
 def test_a_commit_refused_past_the_retries_is_told_to_the_requester_naming_the_error(replicas: Replicas) -> None:
     replicas.start(2)
