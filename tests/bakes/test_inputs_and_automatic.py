@@ -30,7 +30,7 @@ from bot.domain.models import Ami, BakeResult, PipelineEvent, parse_trailers
 from bot.state.base import StoreBase
 from bot.state.sqlite import SqliteStore
 from tests.fixtures.bakery import git_log, make_bare_repo
-from tests.state.test_contract import dynamodb_client, open_same_store  # noqa: F401 - fixtures, both stores
+from tests.state.conftest import dynamodb_client, open_same_store  # noqa: F401 - fixtures, both stores
 
 PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 UPSTREAM_AMI, NEWER_UPSTREAM_AMI, BASE_AMI = "ami-0aaaaaaaaaaaaaaa1", "ami-0aaaaaaaaaaaaaaa2", "ami-0bbbbbbbbbbbbbbb1"
