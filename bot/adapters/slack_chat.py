@@ -20,6 +20,9 @@ TIMEOUT_SECONDS = 10
 RATE_LIMIT_RETRIES = 3
 CONNECTION_RETRIES = 2
 SERVER_ERROR_RETRIES = 2  # HTTP 500 / 503 from Slack: retried after 0.5 s, then 1 s (slack_sdk's back-off)
+# Looking for the bot's own post after a crash (find_posted): how much history since the post began is read.
+HISTORY_PAGE_SIZE = 100
+HISTORY_PAGES = 5
 
 
 def make_web_client(token: str, base_url: str | None = None, *, timeout: int = TIMEOUT_SECONDS) -> WebClient:
@@ -61,12 +64,51 @@ class SlackChat:
                 log.warning("slack.workspace_url_unknown")
         return self._workspace_url
 
-    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> str:
+    def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
         kwargs: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}
         if thread_ts is not None:
             kwargs["thread_ts"] = thread_ts
+        if metadata is not None:
+            kwargs["metadata"] = metadata
         response = self._call("chat.postMessage", self._client.chat_postMessage, **kwargs)
         return str(response["ts"])
+
+    def find_posted(
+        self, *, channel: str, since: float, metadata: dict[str, Any], thread_ts: str | None = None
+    ) -> str | None:
+        """Reads the channel's history (conversations.history, or conversations.replies in a thread) since
+        `since`, newest first, with include_all_metadata: at most HISTORY_PAGES pages of HISTORY_PAGE_SIZE.
+        Needs channels:history (groups:history in private channels), asked for only to find the bot's own
+        message after a crash."""
+        args: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{max(since, 0.0):.6f}",
+            "inclusive": True,
+            "include_all_metadata": True,
+            "limit": HISTORY_PAGE_SIZE,
+        }
+        for _ in range(HISTORY_PAGES):
+            if thread_ts:
+                response = self._call("conversations.replies", self._client.conversations_replies, ts=thread_ts, **args)
+            else:
+                response = self._call("conversations.history", self._client.conversations_history, **args)
+            for message in response.get("messages") or ():
+                if message.get("metadata") == metadata and message.get("ts") != thread_ts:
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not (response.get("has_more") and cursor):
+                return None
+            args["cursor"] = cursor
+        log.warning("slack.history_not_searched_to_the_end channel=%s since=%.6f", channel, since)
+        return None
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         # blocks are always sent: Slack keeps the old ones when the field is absent, and [] must clear.

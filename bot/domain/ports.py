@@ -138,8 +138,24 @@ class Fleet(Protocol):
 class Chat(Protocol):
     """The Slack Web API calls the bot makes."""
 
-    def post(self, *, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None) -> str:
-        """Post a message; return its ts."""
+    def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> str:
+        """Post a message; return its ts. `metadata` is Slack message metadata ({"event_type", "event_payload"})."""
+        ...
+
+    def find_posted(
+        self, *, channel: str, since: float, metadata: dict[str, Any], thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of a message in `channel` (in `thread_ts`'s thread, when given) posted at or after `since`
+        (epoch seconds) whose metadata is exactly `metadata`; None when a bounded read of the history finds none.
+        Only for finding the bot's own post after a crash (CONTRACT §15)."""
         ...
 
     def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None: ...

@@ -23,6 +23,10 @@ SCOPES_OF_METHOD = {
     "views.open": set(),
     "views.update": set(),
     "auth.test": set(),
+    # Reading its own channels back, only to find its own message after a crash (CONTRACT §15): a public
+    # channel's history needs channels:history, a private one's groups:history.
+    "conversations.history": {"channels:history", "groups:history"},
+    "conversations.replies": {"channels:history", "groups:history"},
 }
 CALL_RE = re.compile(r'_call\(\s*"([a-z]+\.[A-Za-z.]+)"')
 # The events the bot listens to (handlers/events/), with the scope each needs: people's messages in public and

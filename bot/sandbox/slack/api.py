@@ -163,6 +163,7 @@ class SlackApiStandIn(SlackSide, LocalServer):
                     "ephemeral_to": m.ephemeral_to,
                     "user": m.user,
                     **({"username": m.username} if m.username else {}),
+                    **({"metadata": copy.deepcopy(m.metadata)} if m.metadata else {}),
                 }
                 for m in self._workspace.messages.values()
             ]

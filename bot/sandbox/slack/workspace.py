@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.sandbox.slack.history import SlackHistory
 from bot.sandbox.slack.limits import block_problems
 from bot.sandbox.slack.refusals import SlackRefusal, arg
 from bot.sandbox.slack.views import SlackViews
@@ -32,9 +33,10 @@ class StoredMessage:
     ephemeral_to: str | None = None
     edited_ts: str | None = None
     username: str | None = None  # chat.postMessage's `username`: the name shown instead of the bot's
+    metadata: dict[str, Any] | None = None  # message metadata: {"event_type", "event_payload"}
 
 
-class SlackWorkspace(SlackViews):
+class SlackWorkspace(SlackViews, SlackHistory):
     """One team, its channels, users and user groups, and everything the bot posted or opened."""
 
     def __init__(
@@ -77,6 +79,8 @@ class SlackWorkspace(SlackViews):
             "views.update": self.views_update,
             "users.info": self.users_info,
             "conversations.info": self.conversations_info,
+            "conversations.history": self.conversations_history,
+            "conversations.replies": self.conversations_replies,
         }
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -124,7 +128,18 @@ class SlackWorkspace(SlackViews):
             raise SlackRefusal("thread_not_found")
         return parent.thread_ts or parent.ts
 
-    def _message_json(self, msg: StoredMessage) -> dict[str, Any]:
+    def _metadata(self, args: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A post's message metadata, refused as Slack refuses a malformed one."""
+        metadata = args.get("metadata")
+        if metadata is None or metadata == "":
+            return None
+        if not isinstance(metadata, dict):
+            raise SlackRefusal("invalid_metadata_format")
+        if not isinstance(metadata.get("event_type"), str) or not isinstance(metadata.get("event_payload"), dict):
+            raise SlackRefusal("invalid_metadata_schema")
+        return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}
+
+    def _message_json(self, msg: StoredMessage, with_metadata: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
             "type": "message",
             "ts": msg.ts,
@@ -138,6 +153,8 @@ class SlackWorkspace(SlackViews):
             out["thread_ts"] = msg.thread_ts
         if msg.edited_ts:
             out["edited"] = {"user": msg.user, "ts": msg.edited_ts}
+        if msg.metadata and with_metadata:
+            out["metadata"] = msg.metadata
         return out
 
     # -- methods ---------------------------------------------------------------------------------
@@ -160,8 +177,10 @@ class SlackWorkspace(SlackViews):
         thread_ts = arg(args, "thread_ts") or None
         if thread_ts:
             thread_ts = self._thread_parent(channel, thread_ts)
+        metadata = self._metadata(args)
         msg = StoredMessage(self.next_ts(), channel, thread_ts, text, blocks or [], self.bot_user_id)
         msg.username = arg(args, "username") or None
+        msg.metadata = metadata
         self.messages[msg.ts] = msg
         return {"channel": channel, "ts": msg.ts, "message": self._message_json(msg)}
 
@@ -185,6 +204,8 @@ class SlackWorkspace(SlackViews):
         # Slack keeps the fields an update leaves out; an empty blocks list clears them.
         merged = {"text": msg.text, "blocks": msg.blocks, **{k: v for k, v in args.items() if v is not None}}
         text, blocks = self._content(merged)
+        if args.get("metadata") is not None:
+            msg.metadata = self._metadata(args)
         msg.text, msg.blocks, msg.edited_ts = text, blocks or [], self.next_ts()
         return {"channel": channel, "ts": msg.ts, "text": msg.text, "message": self._message_json(msg)}
 
