@@ -26,12 +26,16 @@ class RecordingChat:
     def _record(self, name: str, **kw) -> None:
         if self.fail_next:
             self.fail_next -= 1
-            raise ChatError(f"Slack {name} failed: ratelimited")
+            raise ChatError(f"Slack {name} failed: ratelimited", code="ratelimited")
         self.calls.append((name, kw))
 
-    def post(self, *, channel, text, blocks, thread_ts=None):
-        self._record("post", channel=channel, text=text, thread_ts=thread_ts)
+    def post(self, *, channel, text, blocks, thread_ts=None, metadata=None):
+        self._record("post", channel=channel, text=text, thread_ts=thread_ts, metadata=metadata)
         return f"1700000000.{len(self.calls):06d}"
+
+    def find_posted(self, *, channel, since, metadata, thread_ts=None):
+        self._record("find_posted", channel=channel, since=since, metadata=metadata, thread_ts=thread_ts)
+        return None
 
     def update(self, *, channel, ts, text, blocks):
         self._record("update", channel=channel, ts=ts, text=text)
@@ -216,10 +220,10 @@ class SlowPostChat(RecordingChat):
         super().__init__()
         self.started = started
 
-    def post(self, *, channel, text, blocks, thread_ts=None):
+    def post(self, *, channel, text, blocks, thread_ts=None, metadata=None):
         self.started.set()
         threading.Event().wait(0.3)
-        return super().post(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+        return super().post(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, metadata=metadata)
 
 
 def test_a_flush_while_the_loop_publishes_the_same_new_bake_posts_one_message(store):

@@ -108,6 +108,7 @@ class Bake:
     approvals: tuple[ApprovalState, ...] = ()
     decisions: tuple[Decision, ...] = ()
     reply_ts: dict[str, str] = field(default_factory=dict)  # live thread replies (edited in place) by key
+    posting: dict[str, str] = field(default_factory=dict)  # Slack posts begun, not yet saved (bot.publishing)
     updated_at: str = ""
     finished_at: str = ""
     # False while the Slack message lags the record: the publisher sets it once it has shown everything.
@@ -170,6 +171,7 @@ class Bake:
         doc["approvals"] = [a.to_doc() for a in self.approvals]
         doc["decisions"] = [d.to_doc() for d in self.decisions]
         doc["reply_ts"] = dict(self.reply_ts)
+        doc["posting"] = dict(self.posting)
         doc["cause"] = self.cause.to_doc() if self.cause else None
         return doc
 
@@ -186,6 +188,7 @@ class Bake:
         d["approvals"] = tuple(ApprovalState.from_doc(a) for a in d.get("approvals") or ())
         d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
+        d["posting"] = dict(d.get("posting") or {})
         d["variables"] = dict(d.get("variables") or {})
         d["cause"] = Cause.from_doc(d["cause"]) if d.get("cause") else None
         known = {f for f in cls.__dataclass_fields__}

@@ -102,6 +102,7 @@ class Rollout:
     message_ts: str = ""
     notices: tuple[Notice, ...] = ()
     reply_ts: dict[str, str] = field(default_factory=dict)
+    posting: dict[str, str] = field(default_factory=dict)  # Slack posts begun, not yet saved (bot.publishing)
     updated_at: str = ""
     finished_at: str = ""
     polled_at: float = 0.0  # monotonic-ish wall time of the last describe (bounds the poll rate)
@@ -130,6 +131,7 @@ class Rollout:
         doc["decisions"] = [d.to_doc() for d in self.decisions]
         doc["notices"] = [n.to_doc() for n in self.notices]
         doc["reply_ts"] = dict(self.reply_ts)
+        doc["posting"] = dict(self.posting)
         return doc
 
     @classmethod
@@ -138,6 +140,7 @@ class Rollout:
         d["decisions"] = tuple(Decision.from_doc(x) for x in d.get("decisions") or ())
         d["notices"] = tuple(Notice.from_doc(n) for n in d.get("notices") or ())
         d["reply_ts"] = dict(d.get("reply_ts") or {})
+        d["posting"] = dict(d.get("posting") or {})
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 

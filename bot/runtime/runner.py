@@ -8,9 +8,12 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from bot.runtime.housekeeping import Housekeeping
+from bot.runtime.leases import Leadership
 from bot.services import Services
 
 log = logging.getLogger(__name__)
+
+PUBLISHER = "publisher"  # the lease of the three message publishers (bakes, rollouts, trains)
 
 
 class Loop(Protocol):
@@ -34,6 +37,12 @@ class Runtime:
         self._sqs_grace = sqs_grace
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        # One replica draws Slack messages at a time (CONTRACT §15); handed back only after the final flush.
+        self._publishing = Leadership(services.store, PUBLISHER)
+        self._lease_stop = threading.Event()
+        self._lease_thread: threading.Thread | None = None
+        for publisher in (services.publisher, services.rollout_publisher, services.train_publisher):
+            publisher.lead_with(self._publishing)
 
     def start(self) -> None:
         """Recover what a previous run left in flight, then start the loops."""
@@ -45,6 +54,11 @@ class Runtime:
         s.rollout_publisher.recover()
         s.workers.submit(s.release_flow.recover)  # off the start: it may commit and call AWS
         s.train_publisher.recover()
+        self._publishing.step()  # a lone replica leads from its first round: start-up waits for no renewal
+        self._lease_thread = threading.Thread(
+            target=self._publishing.run, args=(self._lease_stop,), name=f"lease-{PUBLISHER}", daemon=True
+        )
+        self._lease_thread.start()
         self._spawn("publisher", s.publisher.run)
         self._spawn("rollout-publisher", s.rollout_publisher.run)
         self._spawn("train-publisher", s.train_publisher.run)
@@ -79,6 +93,9 @@ class Runtime:
         s.publisher.flush(timeout=timeout)
         s.rollout_publisher.flush(timeout=timeout)
         s.train_publisher.flush(timeout=timeout)
+        self._lease_stop.set()  # Leadership.run hands the lease back: another replica leads at once
+        if self._lease_thread is not None:
+            self._lease_thread.join(timeout=timeout)
         s.store.close()
 
     def health(self) -> dict[str, Any]:

@@ -80,6 +80,7 @@ class Train:
     settled: bool = False  # the message shows the end (the publisher's contract, as for bakes)
     notices: tuple[Any, ...] = ()  # the publisher's contract; trains post no thread notices today
     reply_ts: dict[str, str] = field(default_factory=dict)
+    posting: dict[str, str] = field(default_factory=dict)  # Slack posts begun, not yet saved (bot.publishing)
 
     @property
     def terminal(self) -> bool:
@@ -100,6 +101,7 @@ class Train:
         doc["hops"] = [h.to_doc() for h in self.hops]
         doc["notices"] = []
         doc["reply_ts"] = dict(self.reply_ts)
+        doc["posting"] = dict(self.posting)
         return doc
 
     @classmethod
@@ -109,6 +111,7 @@ class Train:
         d["hops"] = tuple(Hop.from_doc(h) for h in d.get("hops") or ())
         d["notices"] = ()
         d["reply_ts"] = dict(d.get("reply_ts") or {})
+        d["posting"] = dict(d.get("posting") or {})
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 

@@ -53,6 +53,7 @@ class Options:
     """Knobs the CLI and tests may turn; production uses the defaults."""
 
     publish_interval: float = 1.0
+    publish_poll_every: float = 1.0  # the leading publisher reads each kind's "active" index this often (§15)
     sqs_wait_seconds: int = 20
     sqs_idle_pause: float = 1.0  # between short polls (sqs_wait_seconds=0) of an empty queue
     bake_workers: int = 4
@@ -123,6 +124,7 @@ def build_bot(
         approvers=access.describe("approvers"),
         default_region=default_region,
         min_interval=opts.publish_interval,
+        poll_every=opts.publish_poll_every,
         links=opts.links,
         train_links=links,
         metrics=metrics,

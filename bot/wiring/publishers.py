@@ -52,6 +52,7 @@ def build_publishers(
     approvers: str,
     default_region: str,
     min_interval: float,
+    poll_every: float,
     links: Links,  # a bake's execution and commit links
     train_links: Links,  # a train's links to its hops' messages (the workspace's, or the sandbox's page)
     metrics: Metrics,
@@ -68,6 +69,7 @@ def build_publishers(
             notice_text=notice_text,
             surface=surface,
             min_interval=min_interval,
+            poll_every=poll_every,
             before_publish=foreground.wait_quiet,
             after_publish=after,
             on_settled=finished(metrics, counted[surface.kind]),  # bakery_<kind>_finished_total

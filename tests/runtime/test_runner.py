@@ -11,6 +11,19 @@ from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Housekeeping
 from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
+from bot.state.sqlite import SqliteStore
+
+
+class Store(SqliteStore):
+    """A real store (the runtime takes its leases in it) that tells when it is closed."""
+
+    def __init__(self, on_close) -> None:
+        super().__init__(":memory:")
+        self._on_close = on_close
+
+    def close(self) -> None:
+        self._on_close()
+        super().close()
 
 
 class QuietPublisher:
@@ -18,6 +31,7 @@ class QuietPublisher:
         self.flushed_after: list[int] = []
 
     def recover(self) -> None: ...
+    def lead_with(self, leader) -> None: ...
     def run(self, stop: threading.Event) -> None:
         stop.wait()
 
@@ -60,7 +74,7 @@ def test_stopping_lets_the_loops_finish_their_work_and_counts_every_job_done():
         train_publisher=QuietPublisher(),
         workers=workers,
         answers=Answers(workers=1),
-        store=SimpleNamespace(close=lambda: closed.append(True)),
+        store=Store(lambda: closed.append(True)),
     )
     consumer = BusyConsumer(workers)
     runtime = Runtime(services, housekeeping=Housekeeping([], tick=0.01), sqs=consumer)  # type: ignore[arg-type]
@@ -101,7 +115,7 @@ def test_stopping_waits_for_a_long_poll_to_end_before_closing_the_store():
         train_publisher=QuietPublisher(),
         answers=Answers(),
         workers=workers,
-        store=SimpleNamespace(close=lambda: closed_at.append(time.monotonic())),
+        store=Store(lambda: closed_at.append(time.monotonic())),
     )
     consumer = LongPollingConsumer(poll_seconds=1.0)
     runtime = Runtime(
