@@ -19,11 +19,14 @@ from slack_sdk import WebClient
 from bot.adapters.slack_chat import SlackChat
 from bot.bakes.record import BAKE, Bake
 from bot.domain.fencing import fenced
-from bot.publishing.publisher import MessagePublisher
+from bot.publishing.publisher import BAKES, MessagePublisher
 from bot.runtime.leases import Leadership
 from bot.sandbox.slack.api import SlackApiStandIn
 from bot.slack.notices import notice_text
+from bot.state.base import StoreBase
+from bot.state.dynamodb import DynamoStore, ensure_table
 from bot.state.sqlite import SqliteStore
+from tests.fixtures.aws import REGION, new_session
 from tests.fixtures.waiting import wait_for
 from tests.test_publisher import BAKE_ONE, put, set_status
 
@@ -50,10 +53,17 @@ class Clock:
         return time.monotonic() + self.offset
 
 
-@pytest.fixture
-def stores(tmp_path) -> Iterator[tuple[SqliteStore, SqliteStore]]:
-    """One state file opened twice, as two bot processes open it."""
-    a, b = SqliteStore(tmp_path / "state.db"), SqliteStore(tmp_path / "state.db")
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def stores(request: pytest.FixtureRequest, tmp_path) -> Iterator[tuple[StoreBase, StoreBase]]:
+    """One state opened twice, as two bot processes open it: a SQLite file, or a DynamoDB table on moto."""
+    if request.param == "sqlite":
+        a: StoreBase = SqliteStore(tmp_path / "state.db")
+        b: StoreBase = SqliteStore(tmp_path / "state.db")
+    else:
+        request.getfixturevalue("moto")  # a freshly reset server
+        client = new_session(REGION).client("dynamodb")
+        ensure_table(client, "ami-bakery-publish-test")
+        a, b = DynamoStore(client, "ami-bakery-publish-test"), DynamoStore(client, "ami-bakery-publish-test")
     yield a, b
     a.close()
     b.close()
@@ -107,7 +117,7 @@ def top_level(slack_api: SlackApiStandIn) -> list[dict]:
     return [m for m in slack_api.messages() if not m["thread_ts"] and not m["ephemeral_to"]]
 
 
-def take_over(store: SqliteStore, leadership: Leadership) -> None:
+def take_over(store: StoreBase, leadership: Leadership) -> None:
     """The old leader's lease lapsed (a dead or paused replica renews nothing): `leadership` takes it."""
     assert store.acquire_lease(LEASE, leadership.holder, 15, now=time.time() + 60) is not None
     assert leadership.step()
@@ -258,3 +268,31 @@ def test_the_same_message_is_edited_as_before_after_a_single_replica_restarts(tm
         assert len(top_level(slack_api)) == 1 and not slack_api_history_calls(slack_api)
     finally:
         again.close()
+
+
+def test_a_live_reply_posted_by_a_leader_that_died_is_adopted_from_the_thread(stores, slack_client, slack_api, running):
+    a_store, b_store = stores
+    a, b = Leadership(a_store, LEASE, holder="a"), Leadership(b_store, LEASE, holder="b")
+    assert a.step()
+    surface = replace(BAKES, replies=lambda bake: [("approval", f"approve {bake.status}?", [])])
+    posts: list[int] = []
+
+    def die_after_the_reply() -> None:
+        posts.append(1)
+        if len(posts) == 2:  # the message, then its live reply
+            raise Died
+
+    pub_a = publisher(a_store, slack_client, a, surface=surface, on_posted=die_after_the_reply)
+    put(a_store, BAKE_ONE)
+    with pytest.raises(Died), fenced(a.fence()):
+        pub_a.publish(BAKE_ONE.request_id)
+    take_over(b_store, b)
+    set_status(b_store, BAKE_ONE.request_id, "running")
+    pub_b = publisher(b_store, slack_client, b, surface=surface)
+    running.start(pub_b)
+    replies = lambda: [m for m in slack_api.messages() if m["thread_ts"]]  # noqa: E731
+    wait_for(lambda: "running" in replies()[0]["text"], timeout=5, what="the adopted reply's edit")
+    assert len(replies()) == 1 and len(slack_api.calls("chat.postMessage")) == 2
+    assert b_store.get(BAKE, BAKE_ONE.request_id).doc["reply_ts"] == {"approval": replies()[0]["ts"]}
+    assert replies()[0]["metadata"]["event_payload"] == {"kind": BAKE, "key": BAKE_ONE.request_id, "reply": "approval"}
+    assert slack_api.calls("conversations.replies")
