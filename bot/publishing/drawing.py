@@ -100,7 +100,10 @@ class Drawing:
         if not record.message_ts:
             thread = getattr(record, "thread_ts", "") or None
             ts, adopted, record = self._post_once(key, record, MAIN, text=text, blocks=blocks, thread_ts=thread)
-            log.info("publish.%s kind=%s key=%s ts=%s", "adopted" if adopted else "posted", self._surface.kind, key, ts)
+            if adopted:
+                log.info("publish.adopted kind=%s key=%s ts=%s", self._surface.kind, key, ts)
+            else:
+                log.info("publish.posted kind=%s key=%s ts=%s", self._surface.kind, key, ts)
             record = self.save(key, shown_at(ts)) or replace(record, message_ts=ts)
             if not adopted:
                 self.last_hash[key] = drawn
