@@ -12,6 +12,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.response import BoltResponse
 
 from bot.observe.metrics import Metrics
+from bot.runtime.requests import socket_envelope
 from bot.wiring import Bot
 from handlers import register_all
 
@@ -65,7 +66,9 @@ def build_app(bot: Bot, *, socket_mode: bool = False) -> App:
 
 class TimedSocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode handler, timing each request from its arrival to its acknowledgement being sent
-    (`bakery_ack_seconds`, as the WSGI route times /slack/events in HTTP mode)."""
+    (`bakery_ack_seconds`, as the WSGI route times /slack/events in HTTP mode). Each envelope is dispatched
+    with its id known (bot.runtime.requests): a reconnect may deliver an envelope again, to any of the app's
+    connections, and it is then handled once."""
 
     def __init__(self, app: App, app_token: str | None, *, metrics: Metrics):
         super().__init__(app, app_token=app_token)
@@ -74,7 +77,8 @@ class TimedSocketModeHandler(SocketModeHandler):
     def handle(self, client: Any, req: Any) -> None:
         arrived = time.perf_counter()
         try:
-            super().handle(client, req)
+            with socket_envelope(str(req.envelope_id or "")):
+                super().handle(client, req)
         finally:
             self._metrics.ack(socket_kind(req.type, req.payload), time.perf_counter() - arrived)
 

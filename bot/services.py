@@ -17,6 +17,7 @@ from bot.publishing.publisher import MessagePublisher
 from bot.rollouts.service import RolloutService
 from bot.runtime.answers import Answers
 from bot.runtime.foreground import Foreground
+from bot.runtime.requests import RequestIdentities
 from bot.runtime.workers import BakeWorkers
 from bot.trains.flow import ReleaseFlow
 from bot.trains.rebake import Rebakes
@@ -42,6 +43,7 @@ class Services:
     train_publisher: MessagePublisher
     release_flow: ReleaseFlow
     rebakes: Rebakes
+    requests: RequestIdentities  # each Slack request's identity, claimed once among replicas
     gc: GcService | None = None  # the AMI lifecycle sweep (§14): /bake gc, gc_confirm, the daily chore
 
     def tell(self, *, channel: str, user: str, text: str | Callable[[], str]) -> None:

@@ -34,6 +34,7 @@ from bot.runtime.coalesce import Coalesced
 from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Chore, Housekeeping
 from bot.runtime.leak_sweep import LeakSweep
+from bot.runtime.requests import RequestIdentities
 from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
 from bot.services import Services
@@ -235,6 +236,7 @@ def build_bot(
         train_publisher=shown.trains,
         release_flow=train.release_flow,
         rebakes=train.rebakes,
+        requests=RequestIdentities(store),
         gc=gc,
     )
     # Over HTTPS as on SQS (§5, §8): an upstream topic's messages are verified like ours, then known by topic.
@@ -268,6 +270,7 @@ def build_bot(
             Chore("rollout-progress", opts.housekeeping_tick, rollouts.poll_once),
             Chore("approval-expiry", opts.approval_sweep_every, approvals.expire_overdue),
             Chore("sns-message-ids", opts.message_id_sweep_every, intake.forget_old_messages),
+            Chore("slack-requests", opts.message_id_sweep_every, services.requests.forget_old),
             Chore("build-leftovers", opts.leak_sweep_every, leak_sweep.sweep_once, delay=opts.leak_sweep_delay),
             # The trains' rollouts waiting for a target start when it is freed; this catches a signal lost.
             Chore("train-waits", opts.train_wait_sweep_every, train.release_flow.retry_waiting),

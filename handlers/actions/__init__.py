@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.errors import BadRequest
 from bot.domain.replies import Deciding, Reply, RolloutApproved, RolloutOpened, RolloutStands
 from bot.rollouts.record import RolloutStatus
+from bot.runtime.requests import identity_of
 from bot.services import Services
 from bot.slack.payloads import ButtonClick
 from bot.slack.replies import reply_text
@@ -32,8 +33,15 @@ def answer_click(services: Services, body: dict[str, Any], run: Run) -> None:
             services.tell(channel=where[1], user=where[0], text=reply_text(trouble))
         return
 
+    keys = identity_of(body)
+
+    def once() -> Reply | None:
+        # A click Slack delivered again (to this replica or another) changes nothing and is not answered: the
+        # first delivery answers the clicker.
+        return run(services, click) if services.requests.first(keys) else None
+
     def answer() -> None:
-        reply = handled(lambda: run(services, click), event="click", user=click.user, action=click.action_id)
+        reply = handled(once, event="click", user=click.user, action=click.action_id)
         if reply is None or isinstance(reply, Deciding):
             # A decision on its way shows at once on the approval card in the thread ("… telling CodePipeline"),
             # and its outcome is told privately once it is known: one private answer, never "Approving…" beside it.

@@ -17,6 +17,7 @@ from slack_bolt import Ack, App
 from bot.commands.answers import Answer
 from bot.domain.errors import BadRequest, ChatError
 from bot.fleet.revoke_facts import Revoked
+from bot.runtime.requests import identity_of
 from bot.services import Services
 from bot.slack.answers import answer_message, in_channel
 from bot.slack.bake_blocks import ephemeral
@@ -25,6 +26,8 @@ from bot.slack.text import STILL_CHECKING
 from handlers.errors import handled, trouble_of
 
 log = logging.getLogger(__name__)
+
+ALREADY_RECEIVED = "This command was already received; it is answered once."
 
 
 def register(app: App, services: Services) -> None:
@@ -49,14 +52,17 @@ def register(app: App, services: Services) -> None:
                 return replace(answer, channel="") if isinstance(answer, Revoked) else answer
             return answer
 
+        keys = identity_of(command)
+
+        def run() -> Answer:
+            if not services.requests.first(keys):
+                # Slack delivered this command again (a retry, a Socket Mode redelivery), maybe to another
+                # replica: nothing is done twice. Said briefly, since this answer may be the one Slack shows.
+                raise BadRequest(ALREADY_RECEIVED)
+            return announced(services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text))
+
         def answer() -> Answer:
-            return handled(
-                lambda: announced(
-                    services.slash.run(user=invocation.user, channel=invocation.channel, text=invocation.text)
-                ),
-                event="command",
-                user=invocation.user,
-            )
+            return handled(run, event="command", user=invocation.user)
 
         def answer_late(late: Answer) -> None:
             text, blocks = answer_message(late)

@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 
 from bot.domain.errors import BadRequest
 from bot.domain.replies import Deciding, Failed, Refused
+from bot.runtime.requests import identity_of
 from bot.services import Services
 from bot.slack import ids
 from bot.slack.payloads import ViewSubmission
@@ -33,18 +34,22 @@ def register(app: App, services: Services) -> None:
             if bake is not None:  # else the form named no approval: there is no channel to answer in
                 services.tell(channel=bake.channel, user=form.user, text=reply_text(reply))
 
-        def decide() -> Deciding | Refused | Failed:
+        keys = identity_of(body)
+
+        def once() -> Deciding | None:
+            # A submission Slack delivered again changes nothing and is not answered (None): the first is.
+            if not services.requests.first(keys):
+                return None
+            return services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason)
+
+        def decide() -> Deciding | Refused | Failed | None:
             # A rejection on its way is not told privately: the approval card in the thread shows it at once,
             # and the outcome follows privately once CodePipeline took it (one private answer, not two).
-            return handled(
-                lambda: services.approvals.decide(user=form.user, key=form.key, approve=False, reason=reason),
-                event="reject",
-                user=form.user,
-            )
+            return handled(once, event="reject", user=form.user)
 
-        def told_late(reply: Deciding | Refused | Failed) -> None:
+        def told_late(reply: Deciding | Refused | Failed | None) -> None:
             # The modal has closed by now, so a refusal goes to the person privately instead.
-            if not isinstance(reply, Deciding):
+            if isinstance(reply, (Refused, Failed)):
                 tell(reply)
 
         reply = services.answers.within(decide, told_late)

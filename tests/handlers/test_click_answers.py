@@ -41,6 +41,7 @@ class Bot:
             get=lambda rollout_id: self.record if rollout_id == rollout.rollout_id else None
         )
         self.answers = SimpleNamespace(later=lambda work: work())
+        self.requests = SimpleNamespace(first=lambda keys: True)  # every click here is a first delivery
         self.told: list[Any] = []
 
     def tell(self, *, channel: str, user: str, text: Any) -> None:
