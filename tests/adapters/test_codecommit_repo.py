@@ -3,6 +3,7 @@ commits back are the contract suite's (test_repo_contract.py), which runs agains
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,6 @@ NEW_TIP = "2" * 40
 COMMIT = "3" * 40
 
 
-
-
 def create_commit_params(req: BakeRequest, parent: str | None) -> dict[str, object]:
     params: dict[str, object] = {
         "repositoryName": "ami-bakery-web",
@@ -40,6 +39,17 @@ def create_commit_params(req: BakeRequest, parent: str | None) -> dict[str, obje
 
 
 BRANCH_PARAMS = {"repositoryName": "ami-bakery-web", "branchName": "main"}
+OLDER = "1700000000 +0000"  # 2023: before any test request was asked for
+
+
+def tip_is(stub: Stubber, tip: str, *, message: str = "tune packer", date: str = OLDER, parents=("4" * 40,)) -> None:
+    """The branch's tip as GetCommit tells it: the walk for a request's commit reads it (and stops when it is
+    older than the request)."""
+    stub.add_response(
+        "get_commit",
+        {"commit": {"commitId": tip, "message": message, "committer": {"date": date}, "parents": list(parents)}},
+        {"repositoryName": "ami-bakery-web", "commitId": tip},
+    )
 
 
 @pytest.fixture
@@ -69,6 +79,7 @@ def repo(client, sleeps: list[float]) -> CodeCommitRepo:
 
 def test_a_bake_commits_the_request_file_on_the_branch_tip(repo: CodeCommitRepo, stub: Stubber) -> None:
     stub.add_response("get_branch", {"branch": {"branchName": "main", "commitId": TIP}}, BRANCH_PARAMS)
+    tip_is(stub, TIP)
     stub.add_response("create_commit", {"commitId": COMMIT, "treeId": "4" * 40}, create_commit_params(request(), TIP))
     assert repo.commit_request(request()) == COMMIT
 
@@ -83,10 +94,12 @@ def test_a_branch_that_moved_is_read_again_and_the_commit_retried_on_its_new_tip
     repo: CodeCommitRepo, stub: Stubber, sleeps: list[float]
 ) -> None:
     stub.add_response("get_branch", {"branch": {"commitId": TIP}}, BRANCH_PARAMS)
+    tip_is(stub, TIP)
     stub.add_client_error(
         "create_commit", "ParentCommitIdOutdatedException", expected_params=create_commit_params(request(), TIP)
     )
     stub.add_response("get_branch", {"branch": {"commitId": NEW_TIP}}, BRANCH_PARAMS)
+    tip_is(stub, NEW_TIP)
     stub.add_response("create_commit", {"commitId": COMMIT}, create_commit_params(request(), NEW_TIP))
     assert repo.commit_request(request()) == COMMIT
     assert len(sleeps) == 1
@@ -96,6 +109,7 @@ def test_a_branch_that_keeps_moving_ends_in_repo_conflict(client, stub: Stubber)
     repo = CodeCommitRepo(client, "ami-bakery-web", "main", max_attempts=2, sleep=lambda _: None)
     for _ in range(2):
         stub.add_response("get_branch", {"branch": {"commitId": TIP}}, BRANCH_PARAMS)
+        tip_is(stub, TIP)
         stub.add_client_error("create_commit", "ParentCommitIdOutdatedException")
     with pytest.raises(RepoConflict, match="gave up after 2 attempts"):
         repo.commit_request(request())
@@ -105,14 +119,24 @@ def test_any_other_api_error_is_a_repo_error_naming_the_repository(
     repo: CodeCommitRepo, stub: Stubber, sleeps: list[float]
 ) -> None:
     stub.add_response("get_branch", {"branch": {"commitId": TIP}}, BRANCH_PARAMS)
+    tip_is(stub, TIP)
     stub.add_client_error("create_commit", "EncryptionKeyAccessDeniedException", "no access to the key")
     with pytest.raises(RepoError, match="ami-bakery-web.*EncryptionKeyAccessDeniedException") as raised:
         repo.commit_request(request())
     assert not isinstance(raised.value, RepoConflict) and sleeps == []
 
 
+def test_a_request_whose_commit_landed_under_later_ones_returns_its_commit(repo: CodeCommitRepo, stub: Stubber) -> None:
+    now = f"{int(time.time())} +0000"
+    stub.add_response("get_branch", {"branch": {"commitId": TIP}}, BRANCH_PARAMS)
+    tip_is(stub, TIP, message=request(2).commit_message(), date=now, parents=(COMMIT,))
+    tip_is(stub, COMMIT, message=request().commit_message(), date=now)
+    assert repo.commit_request(request()) == COMMIT  # no CreateCommit: the request is on the branch already
+
+
 def test_a_retried_request_that_already_landed_returns_its_commit(repo: CodeCommitRepo, stub: Stubber) -> None:
     stub.add_response("get_branch", {"branch": {"commitId": TIP}}, BRANCH_PARAMS)
+    tip_is(stub, TIP)
     stub.add_client_error("create_commit", "NoChangeException")
     stub.add_response(
         "get_commit",
@@ -204,6 +228,7 @@ def test_the_inputs_tree_is_hashed_from_getfolder_on_the_branch_tip(repo: CodeCo
     from bot.domain.fingerprint import TreeEntry, tree_id
 
     stub.add_response("get_branch", {"branch": {"branchName": "main", "commitId": TIP}}, BRANCH_PARAMS)
+
     folder = {
         "commitId": TIP,
         "folderPath": "/",
@@ -212,8 +237,12 @@ def test_the_inputs_tree_is_hashed_from_getfolder_on_the_branch_tip(repo: CodeCo
         "files": [
             {"blobId": "b" * 40, "absolutePath": "base.pkr.hcl", "relativePath": "base.pkr.hcl", "fileMode": "NORMAL"},
             {"blobId": "c" * 40, "absolutePath": "run.sh", "relativePath": "run.sh", "fileMode": "EXECUTABLE"},
-            {"blobId": "d" * 40, "absolutePath": "bake-request.json", "relativePath": "bake-request.json",
-             "fileMode": "NORMAL"},
+            {
+                "blobId": "d" * 40,
+                "absolutePath": "bake-request.json",
+                "relativePath": "bake-request.json",
+                "fileMode": "NORMAL",
+            },
         ],
         "symbolicLinks": [{"blobId": "e" * 40, "absolutePath": "l", "relativePath": "l", "fileMode": "SYMLINK"}],
         "subModules": [{"commitId": "f" * 40, "absolutePath": "vendor", "relativePath": "vendor"}],

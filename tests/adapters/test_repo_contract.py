@@ -104,6 +104,29 @@ def test_a_retry_of_a_request_that_already_landed_returns_its_commit(remote: Rem
     assert remote.history() == [first]
 
 
+def test_a_request_committed_again_after_later_bakes_returns_its_own_commit(remote: Remote) -> None:
+    # The request file now holds a later bake of the image: the request's commit is found by its trailer.
+    first = remote.open().commit_request(request(1))
+    later = remote.open().commit_request(request(2))
+    assert remote.open().commit_request(request(1)) == first  # e.g. another replica finishing a dead one's bake
+    assert remote.history() == [later, first]
+
+
+def test_two_replicas_committing_one_request_at_once_make_one_commit(remote: Remote) -> None:
+    remote.open().commit_request(request(9))  # the branch exists, as it does once the image has baked
+    repos = [remote.open(max_attempts=10) for _ in range(2)]  # no shared lock, as two processes have none
+    start = threading.Barrier(2)
+
+    def commit(i: int) -> str:
+        start.wait()
+        return repos[i].commit_request(request(1))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        commits = set(pool.map(commit, range(2)))
+
+    assert len(commits) == 1 and len(remote.history()) == 2
+
+
 def test_commit_info_reads_the_bake_commit_back(remote: Remote) -> None:
     repo = remote.open()
     commit = repo.commit_request(request())

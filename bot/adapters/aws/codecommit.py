@@ -30,14 +30,18 @@ from bot.domain.fingerprint import (
     TreeEntry,
     inputs_tree_id,
 )
-from bot.domain.models import BakeRequest, CommitInfo
+from bot.domain.models import TRAILER_REQUEST, BakeRequest, CommitInfo, parse_trailers
 from bot.domain.repositories import request_file_at
+from bot.domain.times import parse_time
 
 log = logging.getLogger(__name__)
 
 
 # Full object names only: the API answers InvalidCommitIdException for anything else anyway.
 _COMMIT_ID_RE = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+
+_CLOCK_SKEW_S = 600.0  # a request's commit is never older than the request, give or take clocks
+_WALK = 50  # commits looked at, at most, for a request's commit made since it was asked for
 
 # The branch moved (or was created) between get_branch and create_commit: re-read the tip and retry.
 _BRANCH_MOVED = frozenset({"ParentCommitIdOutdatedException", "ParentCommitIdRequiredException"})
@@ -84,6 +88,13 @@ class CodeCommitRepo:
         with self._lock:
             for attempt in range(1, self._max_attempts + 1):
                 parent = self._tip()
+                # Keyed by the request: its commit already on the branch (a retry, another replica's) is the
+                # answer; CreateCommit on `parent` is refused once the tip moved, so the retry looks again.
+                if parent and (landed := self._landed(parent, request)):
+                    log.info(
+                        "repo_commit_found repo=%s request_id=%s commit=%s", self._name, request.request_id, landed
+                    )
+                    return landed
                 try:
                     commit_id = self._create_commit(parent, file_path, content, message)
                 except ClientError as e:
@@ -192,6 +203,29 @@ class CodeCommitRepo:
         if parent:
             params["parentCommitId"] = parent
         return str(self._client.create_commit(**params)["commitId"])
+
+    def _landed(self, tip: str, request: BakeRequest) -> str | None:
+        """The commit carrying this request's trailer, walking back from `tip` over the commits made since the
+        request (less a few minutes for clocks), at most _WALK of them: a fresh bake's walk is one GetCommit."""
+        try:
+            since = parse_time(request.requested_at).timestamp() - _CLOCK_SKEW_S
+        except ValueError:
+            return None
+        commit_id: str | None = tip
+        for _ in range(_WALK):
+            if commit_id is None:
+                return None
+            try:
+                commit = self._client.get_commit(repositoryName=self._name, commitId=commit_id)["commit"]
+            except (ClientError, BotoCoreError) as e:
+                raise self._error("get_commit", e) from e
+            if parse_trailers(commit.get("message", "")).get(TRAILER_REQUEST) == request.request_id:
+                return commit_id
+            date = str((commit.get("committer") or {}).get("date", "")).split()  # "1700000000 +0000"
+            if not date or not date[0].isdigit() or float(date[0]) < since:
+                return None
+            commit_id = next(iter(commit.get("parents") or ()), None)
+        return None
 
     def _already_committed(self, tip: str, request: BakeRequest) -> str:
         """NoChange means the tip already holds this exact request file: a retry of a commit that landed."""

@@ -18,6 +18,7 @@ from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
 from bot.adapters.commits import DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, image_dir
+from bot.adapters.git.history import landed_commit, read_commit
 from bot.adapters.git.objects import parse_commit, parse_ls_tree
 from bot.adapters.git.remote import COMMIT_ID_RE, clone_dir_name, command_error, normalize, redact, web_commit_url
 from bot.adapters.git.worktree import write_request_file
@@ -90,7 +91,14 @@ class GitRepo:
         content, message, file_path = request.to_json(), request.commit_message(), request_file_at(image_dir(path))
         with self._exclusive() as repo:
             for attempt in range(1, self._max_attempts + 1):
-                self._reset(repo, has_tip=self._fetch(repo))
+                has_tip = self._fetch(repo)
+                self._reset(repo, has_tip=has_tip)
+                # Keyed by the request: its commit already on the branch (a retry of a push that landed, or
+                # another replica's) is the answer. Our push only ever fast-forwards the tip we looked at, so a
+                # commit of the same request pushed meanwhile makes ours refused, and the retry finds it here.
+                if has_tip and (landed := landed_commit(repo, self._tracking_ref, request, file_path)):
+                    log.info("repo_commit_found request_id=%s commit=%s", request.request_id, landed)
+                    return landed
                 commit_id = self._commit(repo, file_path, content, message)
                 if commit_id is None:
                     return self._commit_of_request(repo, file_path)
@@ -121,10 +129,10 @@ class GitRepo:
         if not COMMIT_ID_RE.fullmatch(commit_id):
             return None
         with self._exclusive() as repo:
-            found = self._read_commit(repo, commit_id)
+            found = read_commit(repo, commit_id)
             if found is None:
                 self._fetch(repo)
-                found = self._read_commit(repo, commit_id)
+                found = read_commit(repo, commit_id)
         if found is None:
             return None
         full_id, raw = found
@@ -290,10 +298,3 @@ class GitRepo:
         if info is None:
             raise RepoError(f"git push to {self._display_url} branch {self._branch} reported no result")
         return True
-
-    def _read_commit(self, repo: Repo, commit_id: str) -> tuple[str, bytes] | None:
-        full_id = repo.git.rev_parse("--verify", "--quiet", f"{commit_id}^{{commit}}", with_exceptions=False)
-        if not full_id:
-            return None
-        raw = repo.git.cat_file("commit", full_id, stdout_as_string=False, strip_newline_in_stdout=False)
-        return full_id, raw
