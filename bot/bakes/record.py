@@ -94,6 +94,10 @@ class Bake:
     train_id: str = ""
     forced: bool = False  # /bake --force: baked although a released bake had the same inputs
     status: BakeStatus = BakeStatus.REQUESTED
+    # While 'requested': the replica making the commit and until when (epoch seconds) that claim holds; it is
+    # renewed while the commit is made, and a lapsed one is taken over by recovery (bot/bakes/committing.py).
+    committer: str = ""
+    commit_claim_until: float = 0.0
     commit_id: str = ""
     commit_url: str = ""
     execution_id: str = ""

@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from bot.access.service import Access
 from bot.bakes.automatic import AutomaticBakes
-from bot.bakes.following import COMMIT, PipelineFollower
-from bot.bakes.images import image_summary, note_recent
+from bot.bakes.committing import Committer
+from bot.bakes.following import PipelineFollower
+from bot.bakes.images import image_summary
 from bot.bakes.inputs import BakeInputs, already_baked_text
 from bot.bakes.record import ACTIVE, BAKE, Bake, BakeStatus, bake_index
 from bot.config import Config, ImageConfig
@@ -24,12 +25,13 @@ from bot.domain import commands
 from bot.domain.causes import Cause
 from bot.domain.errors import BadRequest, BakeryError, NotFound
 from bot.domain.ids import random_id
-from bot.domain.models import REQUEST_ID_RE, BakeResult, NoticeKind, PipelineEvent
+from bot.domain.models import REQUEST_ID_RE, BakeResult, PipelineEvent
 from bot.domain.ports import Images, Parameters, PipelineApi, SourceRepo, StateStore
 from bot.domain.records import rewrite_shown
 from bot.domain.times import iso, parse_time, utc_now
 from bot.fleet.refusal import RevocationOf, never_revoked
 from bot.observe.context import bound
+from bot.runtime.leases import replica_id
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class BakeService:
         on_release: Callable[[Bake], None] | None = None,
         reach: Callable[[ImageConfig], None] = lambda image: None,
         revoked: RevocationOf = never_revoked,  # §14: bakes on a revoked source AMI are refused
+        holder: str | None = None,  # who claims the commits this service makes (another bot: another holder)
     ):
         self._config = config
         self._store = store
@@ -77,6 +80,14 @@ class BakeService:
         self._clock = clock
         self._new_id = new_id
         self._reach = reach  # raises RoleRefused when the image's account cannot be reached (§13)
+        self._committer = Committer(
+            config=config,
+            store=store,
+            repo_for=repo_for,
+            clock=clock,
+            mutate=self._mutate,
+            holder=holder or f"{replica_id()}:{random_id('c')}",
+        )
         self._inputs = BakeInputs(
             config=config, store=store, repo_for=repo_for, parameters_for=parameters_for, revoked=revoked
         )
@@ -202,75 +213,27 @@ class BakeService:
         return self._inputs.already_baked(image, self._inputs.fingerprint(config, {}, source_ami))
 
     def _record(self, bake: Bake) -> bool:
-        """Create the bake's record if its id is free; then its message is drawn and its commit made."""
-        doc = bake.to_doc()
+        """Create the bake's record if its id is free (claimed for this replica's commit); then its message is
+        drawn and its commit made."""
+        doc = self._committer.claimed(bake).to_doc()
         if not self._store.create(BAKE, bake.request_id, doc, index=bake_index(doc)):
             return False
         self._board.mark_dirty(bake.request_id)
         with bound(request_id=bake.request_id):  # the commit job's log lines carry it (bot.observe)
-            self._run_async(lambda: self._commit(bake.request_id))
+            self._run_async(lambda: self._committer.commit(bake.request_id))
         return True
 
-    def _commit(self, request_id: str) -> None:
-        """Make the request's commit (runs on the bake worker, never on a Slack listener thread)."""
-        bake = self.get(request_id)
-        if bake is None or bake.status != BakeStatus.REQUESTED:
-            return
-        image = self._config.images[bake.image]
-        # Off the ack path: every bake of an image rewrites this one record, a point of contention.
-        note_recent(self._store, image.name, request_id)
-        try:
-            repo = self._repo_for(image)
-            asked = bake.request()
-            commit_id = repo.commit_request(
-                replace(asked, variables={**image.variables, **asked.variables}), image.path
-            )
-            commit_url = repo.commit_url(commit_id)
-        except BakeryError as exc:
-            log.error("bake.commit_failed request_id=%s image=%s error=%s", request_id, bake.image, exc)
-            reason = str(exc)
-            self._mutate(
-                request_id,
-                lambda b: replace(b, status=BakeStatus.ERROR, error=reason).with_notice(
-                    "commit-failed", NoticeKind.COMMIT_FAILED, reason=reason
-                ),
-            )
-            return
-        self._store.create(COMMIT, commit_id, {"request_id": request_id})
-        log.info("bake.committed request_id=%s commit=%s", request_id, commit_id)
-        self._mutate(
-            request_id,
-            lambda b: replace(
-                b,
-                commit_id=commit_id,
-                commit_url=commit_url,
-                status=BakeStatus.COMMITTED if b.status == BakeStatus.REQUESTED else b.status,
-            ),
-        )
+    def recover(self) -> list[str]:
+        """Redraw the bakes in flight, and finish the commits a replica that died or stopped left half done.
 
-    def recover(self) -> None:
-        """After a restart: a bake still 'requested' lost its commit midway; say so instead of guessing.
-
-        An automatic bake's commit is made again instead: the train resumes, and the repository takes a retry
-        of a request that already landed as that commit (each backend's commit_request), so it is made once.
+        A bake still 'requested' whose commit claim lapsed is committed now, once (bot/bakes/committing.py);
+        one another replica's claim still holds is left to it. Returns the bakes whose commit it took on.
         """
-        for bake in self.in_flight():
-            if bake.status == BakeStatus.REQUESTED and bake.cause is not None:
-                self._board.mark_dirty(bake.request_id)
-                self._run_async(lambda rid=bake.request_id: self._commit(rid))  # type: ignore[misc]
-            elif bake.status == BakeStatus.REQUESTED:
-                self._mutate(
-                    bake.request_id,
-                    lambda b: (
-                        replace(
-                            b, status=BakeStatus.ERROR, error="the bot restarted before the commit was confirmed"
-                        ).with_notice("interrupted", NoticeKind.INTERRUPTED)
-                        if b.status == BakeStatus.REQUESTED
-                        else None
-                    ),
-                )
-            else:
-                self._board.mark_dirty(bake.request_id)
+        in_flight = self.in_flight()
+        taken = self._committer.recover(in_flight, self._run_async)
+        for bake in in_flight:
+            self._board.mark_dirty(bake.request_id)
+        return taken
 
     # --- pipeline messages (bakes.following) ---------------------------------------------------
 

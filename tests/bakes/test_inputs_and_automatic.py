@@ -9,13 +9,16 @@ import subprocess
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.access.service import Access
 from bot.adapters.git.repo import GitRepo
 from bot.bakes.automatic import automatic_request_id
+from bot.bakes.committing import CLAIM_SECONDS
 from bot.bakes.following import EXECUTION
 from bot.bakes.images import IMAGE
 from bot.bakes.record import Bake, BakeStatus
@@ -27,6 +30,7 @@ from bot.domain.commands import Bake as BakeCommand
 from bot.domain.errors import BadRequest, BakeryError, NotAllowed
 from bot.domain.fingerprint import fingerprint
 from bot.domain.models import Ami, BakeResult, PipelineEvent, parse_trailers
+from bot.domain.times import utc_now
 from bot.state.base import StoreBase
 from bot.state.sqlite import SqliteStore
 from tests.fixtures.bakery import git_log, make_bare_repo
@@ -93,9 +97,10 @@ class World:
         self.bakes = self.service(lambda job: job())  # the commit at once, as the bake worker would make it
         self.executions = 0
 
-    def service(self, run_async: Callable[[Callable[[], None]], None]) -> BakeService:
+    def service(self, run_async: Callable[[Callable[[], None]], None], **kw: Any) -> BakeService:
         """A bot's bake service on this state and these repositories (another one is a restarted bot)."""
         return BakeService(
+            **kw,
             config=self.config,
             store=self.store,
             access=Access(self.config.access, NoChat()),  # type: ignore[arg-type]
@@ -325,7 +330,9 @@ def test_an_automatic_bake_cut_off_by_a_restart_before_its_commit_is_committed_o
     parent = Cause(CauseKind.PARENT, image="base", ami_id=BASE_AMI, request_id="b-parent1")
     held: list[Callable[[], None]] = []
     opened = world.service(held.append).open_automatic("web", source_ami=BASE_AMI, cause=parent)  # then it stops
-    restarted = world.service(lambda job: job())  # on the same state and repositories
+    # On the same state and repositories, once the first bot's commit claim has lapsed (it no longer renews it).
+    lapsed = lambda: utc_now() + timedelta(seconds=CLAIM_SECONDS + 1)  # noqa: E731
+    restarted = world.service(lambda job: job(), clock=lapsed)
     restarted.recover()
     assert restarted.get(opened).status == BakeStatus.COMMITTED
     restarted.recover()
