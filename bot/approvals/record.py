@@ -55,6 +55,8 @@ class ApprovalState:
     reason: str = ""
     note: str = ""  # why it closed, when not by a decision made here
     claim: str = ""  # nonce of the click that won the right to decide
+    # Until when (epoch seconds) that claim is its replica's to send; after that, recovery takes it over (0: stale).
+    claim_until: float = 0.0
 
     def __post_init__(self) -> None:
         # Callers may pass the stored strings; the record always holds the enums.

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 APPROVAL = "approval"  # state kind: approval key -> the bake it belongs to
 MAX_REASON = 400  # leaves room in CodePipeline's 512-character summary for who decided
+CLAIM_SECONDS = 60.0  # a claimed decision is its replica's to send this long; then recovery may take it over
 
 
 def approval_key(token: str) -> str:
@@ -168,6 +169,7 @@ class ApprovalService:
         claim = secrets.token_hex(8)
         verdict = Verdict.APPROVE if approve else Verdict.REJECT
         now = iso(self._clock())
+        until = self._clock().timestamp() + CLAIM_SECONDS
 
         def take(b: Bake) -> Bake | None:
             a = b.approval(key)
@@ -182,6 +184,7 @@ class ApprovalService:
                     verdict=verdict,
                     reason=reason,
                     claim=claim,
+                    claim_until=until,
                 )
             )
 
@@ -196,13 +199,39 @@ class ApprovalService:
             self._run_async(lambda: self._submitter.submit(bake.request_id, key, claim))
         return Deciding(request_id=bake.request_id, approve=approve)
 
-    def resume(self) -> None:
-        """After a restart: a claimed decision whose call may not have been made is made now, once."""
-        submit = self._submitter.submit
+    def resume(self) -> list[str]:
+        """Finish, once, the claimed decisions whose claim went stale: their replica died or stopped between the
+        claim and recording the call's outcome. A claim still fresh is a live replica's: left to it.
+
+        A stale claim is taken over with a new one (a conditional write, so one recovery wins), then sent if
+        CodePipeline still waits on the token (submit.py). Returns the approval keys taken over.
+        """
+        now = self._clock().timestamp()
+        taken = []
         for bake in self._bakes.in_flight():
             for a in bake.approvals:
-                if a.status == ApprovalStatus.DECIDING:
-                    self._run_async(partial(submit, bake.request_id, a.key, a.claim, True))
+                if a.status == ApprovalStatus.DECIDING and a.claim_until <= now:
+                    claim = self._take_over(bake.request_id, a.key, a.claim)
+                    if claim:
+                        log.info("approval.claim_recovered request_id=%s key=%s", bake.request_id, a.key)
+                        self._run_async(partial(self._submitter.submit, bake.request_id, a.key, claim, True))
+                        taken.append(a.key)
+        return taken
+
+    def _take_over(self, request_id: str, key: str, stale: str) -> str | None:
+        """Replace the stale claim `stale` with a new one of ours; None when another recovery (or the end of the
+        decision) came first."""
+        claim, now = secrets.token_hex(8), self._clock().timestamp()
+
+        def take(b: Bake) -> Bake | None:
+            a = b.approval(key)
+            if a is None or a.status != ApprovalStatus.DECIDING or a.claim != stale or a.claim_until > now:
+                return None
+            return b.with_approval(replace(a, claim=claim, claim_until=now + CLAIM_SECONDS))
+
+        after = self._bakes.mutate(request_id, take)
+        won = after is not None and (a := after.approval(key)) is not None and a.claim == claim
+        return claim if won else None
 
     def expire_overdue(self) -> None:
         """Close approvals whose deadline passed (the pipeline fails them; the buttons must go now)."""

@@ -20,6 +20,7 @@ from bot.domain.errors import ApprovalAlreadyDecided, ApprovalTokenInvalid, Bake
 from bot.domain.models import Decision, NoticeKind, Verdict
 from bot.domain.ports import Chat, PipelineApi
 from bot.domain.replies import Decided, DecisionLost, DecisionRefused, Reply
+from bot.runtime import failpoints
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class ApprovalSubmitter:
             log.info("approval.not_waiting request_id=%s key=%s", request_id, key)
             return
         summary = _summary(state, self._user_name(state.decided_by), request_id)
+        failpoints.failpoint("approval.claimed")  # claimed, checked, and not yet sent
         try:
             pipeline.put_approval_result(
                 pipeline=asked.pipeline,
@@ -67,10 +69,15 @@ class ApprovalSubmitter:
                 approved=approve,
                 summary=summary,
             )
-        except (ApprovalTokenInvalid, ApprovalAlreadyDecided) as exc:
-            outcome = f"refused by CodePipeline: {exc}"
-            self._finish(request_id, key, claim, ApprovalStatus.REFUSED, outcome, note=str(exc))
-            self._tell(bake.channel, state.decided_by, DecisionRefused(reason=str(exc)))
+        except ApprovalAlreadyDecided as exc:
+            if not resumed:
+                self._refused(bake, key, claim, state, exc)
+                return
+            # Taken over from a replica that died: its call may have landed just before. CodePipeline holds the
+            # approval as answered, so the decision is done; asking again would be a second call.
+            log.info("approval.already_done request_id=%s key=%s", request_id, key)
+        except ApprovalTokenInvalid as exc:
+            self._refused(bake, key, claim, state, exc)
             return
         except BakeryError as exc:
             log.exception("approval.submit_failed request_id=%s key=%s", request_id, key)
@@ -96,6 +103,11 @@ class ApprovalSubmitter:
         self._finish(request_id, key, claim, final, final.value)
         log.info("approval.decided request_id=%s key=%s user=%s outcome=%s", request_id, key, state.decided_by, final)
         self._tell(bake.channel, state.decided_by, Decided(request_id=request_id, approve=approve))
+
+    def _refused(self, bake: Bake, key: str, claim: str, state: ApprovalState, exc: BakeryError) -> None:
+        outcome = f"refused by CodePipeline: {exc}"
+        self._finish(bake.request_id, key, claim, ApprovalStatus.REFUSED, outcome, note=str(exc))
+        self._tell(bake.channel, state.decided_by, DecisionRefused(reason=str(exc)))
 
     def _finish(
         self, request_id: str, key: str, claim: str, status: ApprovalStatus, outcome: str, *, note: str = ""
