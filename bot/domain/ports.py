@@ -112,6 +112,9 @@ class Fleet(Protocol):
         self, *, template_id: str, ami_id: str, source_version: int, description: str
     ) -> int: ...
 
+    # The newest recent version of the template with exactly this description (one made before a crash).
+    def version_described(self, *, template_id: str, latest: int, description: str) -> int | None: ...
+
     def set_default_version(self, *, template_id: str, version: int) -> None: ...
 
     def start_refresh(
@@ -123,6 +126,9 @@ class Fleet(Protocol):
     def describe_refresh(self, *, group: str, refresh_id: str) -> RefreshStatus:
         """status, percentage, instances_to_update, status_reason."""
         ...
+
+    # The id of the group's active instance refresh onto that template version, if one runs.
+    def refresh_of(self, *, group: str, template_id: str, version: int) -> str | None: ...
 
     def cancel_refresh(self, group: str) -> str: ...
 

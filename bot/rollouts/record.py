@@ -94,6 +94,9 @@ class Rollout:
     version: int = 0
     refresh_id: str = ""
     refresh_status: str = ""
+    # While 'starting': the replica starting it and until when (epoch seconds); a lapsed claim is taken over.
+    starter: str = ""
+    start_claim_until: float = 0.0
     percentage: int = 0
     instances_to_update: int = 0
     status_reason: str = ""

@@ -102,9 +102,10 @@ class RolloutService:
     def approve(self, *, user: str, rollout_id: str) -> RolloutApproved:
         return self._starting.approve(user=user, rollout_id=rollout_id)
 
-    def recover(self) -> None:
-        """After a restart: finish starting what was approved but not started; polling resumes by itself."""
-        self._starting.recover()
+    def recover(self) -> list[str]:
+        """Finish starting what was approved but not started, unless a live replica is starting it (the ids
+        taken on); polling resumes by itself."""
+        return self._starting.recover()
 
     # --- following (follow.py) ---------------------------------------------------------------
 

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from functools import partial
 
 from bot.access.service import Access
 from bot.bakes.record import Bake
@@ -16,17 +15,19 @@ from bot.config import Config, TargetConfig
 from bot.config.model import Where
 from bot.domain import commands
 from bot.domain.causes import BAKERY_USER
-from bot.domain.errors import BadRequest, FleetError, NotAllowed, NotFound, RefreshInProgress
+from bot.domain.errors import BadRequest, NotAllowed, NotFound
+from bot.domain.ids import random_id
 from bot.domain.models import TAG_IMAGE, TAG_REQUEST_ID, Decision, Verdict
 from bot.domain.ports import Fleet, Images
 from bot.domain.replies import RolloutApproved, RolloutOpened
-from bot.fleet.refusal import AmiRevoked, RevocationOf, never_revoked, refuse_revoked
-from bot.observe.context import bound
+from bot.fleet.refusal import RevocationOf, never_revoked, refuse_revoked
 from bot.rollouts.book import RolloutBook
 from bot.rollouts.buttons import RolloutButtons
 from bot.rollouts.errors import AmiOfAnotherImage
+from bot.rollouts.launch import RolloutLaunch
 from bot.rollouts.record import Rollout, RolloutStatus, new_rollout_id
 from bot.rollouts.which_ami import bake_ami, latest_ami
+from bot.runtime.leases import replica_id
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,15 @@ class RolloutStart:
         image_lock: Callable[[str, str, str], AbstractContextManager[None]] = lambda image, holder, ami: nullcontext(),
     ):
         self._image_lock = image_lock
+        self._launch = RolloutLaunch(
+            config=config,
+            book=book,
+            fleet_for=fleet_for,
+            run_async=run_async,
+            revoked=revoked,
+            image_lock=image_lock,
+            holder=f"{replica_id()}:{random_id('s')}",
+        )
         self._train_starter = train_starter
         self._revoked = revoked
         self._config = config
@@ -208,93 +218,9 @@ class RolloutStart:
         self._run_async(lambda: self._start(rollout_id))
         return RolloutApproved(rollout_id=rollout_id)
 
-    def recover(self) -> None:
-        """After a restart: finish starting what was approved but not started; polling resumes by itself."""
-        for rollout in self._book.active():
-            if rollout.status == RolloutStatus.STARTING and not rollout.refresh_id:
-                self._run_async(partial(self._start, rollout.rollout_id))
-            else:
-                self._book.mark_dirty(rollout.rollout_id)
-
-    # --- the AWS side (bake workers; never a Slack listener) ---------------------------------
+    def recover(self) -> list[str]:
+        """Finish starting what was approved but not started (bot/rollouts/launch.py); the rollouts taken on."""
+        return self._launch.recover()
 
     def _start(self, rollout_id: str) -> None:
-        found = self._book.get(rollout_id)
-        if found is not None:
-            with (
-                bound(rollout_id=rollout_id, train_id=found.train_id),
-                self._image_lock(found.image, f"rollout:{rollout_id}", ""),
-            ):
-                self._start_locked(rollout_id)
-
-    def _start_locked(self, rollout_id: str) -> None:
-        rollout = self._book.get(rollout_id)
-        if rollout is None or rollout.status != RolloutStatus.STARTING:
-            return
-        revoked = self._revoked(rollout.ami_id)
-        if revoked is not None:  # revoked while it waited for approval (or a worker): it never starts (§14)
-            self._fail_start(rollout_id, str(AmiRevoked(revoked, "rolled out")))
-            return
-        target = self._config.targets[rollout.target]
-        fleet = self._fleet_for(self._config.where(rollout.image, rollout.region))
-        try:
-            if not rollout.version:
-                ref = fleet.launch_template_of(rollout.auto_scaling_group)
-                version = fleet.new_version_with_image(
-                    template_id=ref.id,
-                    ami_id=rollout.ami_id,
-                    source_version=ref.default_version,
-                    description=f"ami-bakery {rollout_id}: {rollout.ami_id}"[:255],
-                )
-                rollout = (
-                    self._book.mutate(
-                        rollout_id,
-                        lambda r: replace(
-                            r,
-                            template_id=ref.id,
-                            template_name=ref.name,
-                            previous_version=ref.default_version,
-                            version=version,
-                        ),
-                    )
-                    or rollout
-                )
-            refresh_id = fleet.start_refresh(
-                group=rollout.auto_scaling_group,
-                template_id=rollout.template_id,
-                version=rollout.version,
-                min_healthy_percentage=target.min_healthy_percentage,
-                instance_warmup=target.instance_warmup,
-            )
-        except RefreshInProgress:
-            self._fail_start(
-                rollout_id,
-                (
-                    f"Auto Scaling group `{rollout.auto_scaling_group}` already has an instance refresh running "
-                    "(started outside this rollout). Not retried: wait for it or cancel it, then ask again."
-                ),
-            )
-            return
-        except FleetError as exc:
-            self._fail_start(rollout_id, str(exc))
-            return
-        log.info("rollout.started rollout_id=%s refresh_id=%s version=%s", rollout_id, refresh_id, rollout.version)
-        self._book.mutate(
-            rollout_id,
-            lambda r: (
-                replace(
-                    r, status=RolloutStatus.IN_PROGRESS, refresh_id=refresh_id, refresh_status="Pending", polled_at=0.0
-                )
-                if r.status == RolloutStatus.STARTING
-                else replace(r, refresh_id=refresh_id)
-            ),
-        )
-
-    def _fail_start(self, rollout_id: str, why: str) -> None:
-        log.warning("rollout.start_failed rollout_id=%s error=%s", rollout_id, why)
-        ended = self._book.ended
-        after = self._book.mutate(
-            rollout_id, lambda r: ended(replace(r, error=why), RolloutStatus.ERROR, f"could not start: {why}")
-        )
-        if after:
-            self._book.release(after)
+        self._launch.start(rollout_id)

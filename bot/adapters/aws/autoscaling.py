@@ -18,6 +18,9 @@ _SPECIFIC_ERRORS: dict[str, type[FleetError]] = {
     "IrreversibleInstanceRefresh": IrreversibleRefresh,
 }
 
+# A refresh in one of these still runs: StartInstanceRefresh refuses another meanwhile (InstanceRefreshInProgress).
+_ACTIVE = frozenset({"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"})
+
 
 class Fleet:
     """Auto Scaling groups and their launch templates in one region, through boto3 `ec2` and `autoscaling` clients."""
@@ -72,6 +75,22 @@ class Fleet:
         )
         return int(answer["LaunchTemplateVersion"]["VersionNumber"])
 
+    def version_described(self, *, template_id: str, latest: int, description: str) -> int | None:
+        """The newest of the template's last 50 versions (up to `latest`) whose description is exactly this."""
+        answer = _call(
+            f"describe the versions of launch template {template_id}",
+            self._ec2.describe_launch_template_versions,
+            LaunchTemplateId=template_id,
+            MinVersion=str(max(1, latest - 49)),
+            MaxResults=50,
+        )
+        found = [
+            int(v["VersionNumber"])
+            for v in answer.get("LaunchTemplateVersions", [])
+            if v.get("VersionDescription") == description
+        ]
+        return max(found) if found else None
+
     def set_default_version(self, *, template_id: str, version: int) -> None:
         _call(
             f"make version {version} the default of launch template {template_id}",
@@ -118,6 +137,23 @@ class Fleet:
             Preferences=preferences,
         )
         return str(answer["InstanceRefreshId"])
+
+    def refresh_of(self, *, group: str, template_id: str, version: int) -> str | None:
+        """The id of the group's active instance refresh onto that launch template version, if one runs."""
+        answer = _call(
+            f"describe the instance refreshes of Auto Scaling group {group}",
+            self._autoscaling.describe_instance_refreshes,
+            AutoScalingGroupName=group,
+        )
+        for refresh in answer.get("InstanceRefreshes", []):
+            wanted = (refresh.get("DesiredConfiguration") or {}).get("LaunchTemplate") or {}
+            if (
+                refresh.get("Status") in _ACTIVE
+                and wanted.get("LaunchTemplateId") == template_id
+                and str(wanted.get("Version")) == str(version)
+            ):
+                return str(refresh["InstanceRefreshId"])
+        return None
 
     def describe_refresh(self, *, group: str, refresh_id: str) -> RefreshStatus:
         answer = _call(
