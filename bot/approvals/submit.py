@@ -17,6 +17,7 @@ from bot.bakes.service import BakeService
 from bot.config import Config
 from bot.config.model import Where
 from bot.domain.errors import ApprovalAlreadyDecided, ApprovalTokenInvalid, BakeryError, ChatError, RoleRefused
+from bot.domain.fencing import FenceLost
 from bot.domain.models import Decision, NoticeKind, Verdict
 from bot.domain.ports import Chat, PipelineApi
 from bot.domain.replies import Decided, DecisionLost, DecisionRefused, Reply
@@ -42,6 +43,12 @@ class ApprovalSubmitter:
         self._reply_text = reply_text  # outcomes are told after the click was answered: bot.slack words them
 
     def submit(self, request_id: str, key: str, claim: str, resumed: bool = False) -> None:
+        try:
+            self._submit(request_id, key, claim, resumed)
+        except FenceLost as exc:  # a recovery under a lease that lapsed: another replica leads (and resumes) now
+            log.warning("approval.submit_fenced request_id=%s key=%s lease=%s", request_id, key, exc.fence.name)
+
+    def _submit(self, request_id: str, key: str, claim: str, resumed: bool) -> None:
         bake = self._bakes.get(request_id)
         state = bake.approval(key) if bake else None
         if bake is None or state is None or state.status != ApprovalStatus.DECIDING or state.claim != claim:

@@ -87,8 +87,6 @@ class Committer:
                 )
             failpoints.failpoint("bake.commit.pushed")
             commit_url = repo.commit_url(commit_id)
-        except FenceLost:
-            raise
         except BakeryError as exc:
             log.error("bake.commit_failed request_id=%s image=%s error=%s", request_id, bake.image, exc)
             reason = str(exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot.bakes.record import BAKE, BakeStatus, bake_index
+from bot.domain.fencing import Fence, fenced
 from tests.fixtures.bakery import REQUESTER, git_log
 from tests.fixtures.waiting import wait_for, wait_idle
 from tests.replicas.dying import die_once_at, hold_once_at, request_id_of
@@ -78,3 +79,18 @@ def test_the_other_replicas_recovery_leaves_a_bake_being_committed_alone(replica
     wait_idle(a.bot), wait_idle(b.bot)
     assert commits_of(a, rid) == [commit]
     assert a.services.bakes.get(rid).committer == claimed_by  # never taken over
+
+
+def test_a_recovery_run_under_a_lease_it_lost_takes_nothing_over(bakery_factory, replicas, monkeypatch):
+    a, b = replicas
+    monkeypatch.setattr(a.services.bakes._committer, "commit", lambda request_id: None)  # A dies before committing
+    rid = request_id_of(a.command(REQUESTER, "base CVE-5"))
+    wait_idle(a.bot)
+    bakery_factory.stop(a)
+    lapse(b, rid)
+    b.services.store.acquire_lease("housekeeping", "another-replica", 60)  # B no longer leads housekeeping
+    with fenced(Fence("housekeeping", "replica-b", 1)):
+        assert b.services.bakes.recover() == [rid]  # it tries; the commit job's first write is refused
+    wait_idle(b.bot)
+    assert commits_of(b, rid) == []
+    assert b.services.bakes.get(rid).status == BakeStatus.REQUESTED  # left for the replica that leads now
