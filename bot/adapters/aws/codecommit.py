@@ -92,7 +92,7 @@ class CodeCommitRepo:
                 # answer; CreateCommit on `parent` is refused once the tip moved, so the retry looks again.
                 if parent and (landed := self._landed(parent, request)):
                     log.info(
-                        "repo_commit_found repo=%s request_id=%s commit=%s", self._name, request.request_id, landed
+                        "repo.commit_found repo=%s request_id=%s commit=%s", self._name, request.request_id, landed
                     )
                     return landed
                 try:

@@ -93,11 +93,10 @@ class GitRepo:
             for attempt in range(1, self._max_attempts + 1):
                 has_tip = self._fetch(repo)
                 self._reset(repo, has_tip=has_tip)
-                # Keyed by the request: its commit already on the branch (a retry of a push that landed, or
-                # another replica's) is the answer. Our push only ever fast-forwards the tip we looked at, so a
-                # commit of the same request pushed meanwhile makes ours refused, and the retry finds it here.
+                # Keyed by the request: its commit on the branch (a push that landed, another replica's) is the answer;
+                # a push only fast-forwards the tip looked at, so one landing meanwhile is found on the retry.
                 if has_tip and (landed := landed_commit(repo, self._tracking_ref, request, file_path)):
-                    log.info("repo_commit_found request_id=%s commit=%s", request.request_id, landed)
+                    log.info("repo.commit_found request_id=%s commit=%s", request.request_id, landed)
                     return landed
                 commit_id = self._commit(repo, file_path, content, message)
                 if commit_id is None:
