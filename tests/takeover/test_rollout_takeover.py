@@ -10,7 +10,7 @@ from bot.rollouts.book import ROLLOUT
 from bot.rollouts.record import RolloutStatus, rollout_index
 from tests.fixtures.bakery import APPROVER
 from tests.fixtures.waiting import wait_for
-from tests.replicas.dying import Died, die_once_at, hold_once_at
+from tests.takeover.dying import Died, die_once_at, hold_once_at
 from tests.test_rollouts import make_ami, make_fleet, rollout_id_of
 
 GROUP = "base-canary"

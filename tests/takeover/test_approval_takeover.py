@@ -14,7 +14,7 @@ import pytest
 from bot.approvals.record import ApprovalStatus
 from tests.fixtures.bakery import APPROVER, REQUESTER
 from tests.fixtures.waiting import wait_for, wait_idle
-from tests.replicas.dying import Died, die_once_at, hold_once_at, request_id_of
+from tests.takeover.dying import Died, die_once_at, hold_once_at, request_id_of
 
 
 @pytest.fixture

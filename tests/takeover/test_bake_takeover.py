@@ -13,7 +13,7 @@ from bot.bakes.record import BAKE, BakeStatus, bake_index
 from bot.domain.fencing import Fence, fenced
 from tests.fixtures.bakery import REQUESTER, git_log
 from tests.fixtures.waiting import wait_for, wait_idle
-from tests.replicas.dying import die_once_at, hold_once_at, request_id_of
+from tests.takeover.dying import die_once_at, hold_once_at, request_id_of
 
 
 @pytest.fixture
