@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.adapters.commits import (
+    COMMIT_ATTEMPTS,
     DEFAULT_AUTHOR_EMAIL,
     DEFAULT_AUTHOR_NAME,
     backoff_delay,
@@ -62,7 +63,7 @@ class CodeCommitRepo:
         *,
         author_name: str = DEFAULT_AUTHOR_NAME,
         email: str = DEFAULT_AUTHOR_EMAIL,
-        max_attempts: int = 5,
+        max_attempts: int = COMMIT_ATTEMPTS,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if max_attempts < 1:
