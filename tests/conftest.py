@@ -13,6 +13,8 @@ settings.register_profile("deep", max_examples=5000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "bakery"))
 
 pytest_plugins = [
+    # `--dist loadgroup` keeping each xdist_group on one worker under pytest 9.2 (pytest-xdist#1386).
+    "tests.fixtures.xdist_groups",
     "tests.fixtures.aws",
     "tests.fixtures.slack",
     "tests.fixtures.bakery",
