@@ -22,4 +22,6 @@ pytest_plugins = [
     "tests.fixtures.socket_mode",
     # Installs LocalStack in the background once tests/infra/test_localstack.py is collected, and runs it last.
     "tests.infra.localstack",
+    # Under pytest -n: one LocalStack for the session, started by the controller, not one per worker.
+    "tests.infra.localstack_xdist",
 ]

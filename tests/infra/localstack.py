@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 import threading
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -119,9 +120,12 @@ class Background:
         self.process: subprocess.Popen[bytes] | None = None
         self.stopped = False
         self.result: LocalStack | Unavailable = Unavailable("the LocalStack install did not finish")
+        self.on_done: Callable[[LocalStack | Unavailable], None] | None = None
 
-    def start(self) -> None:
+    def start(self, on_done: Callable[[LocalStack | Unavailable], None] | None = None) -> None:
+        """`on_done` is called on the thread with the result (localstack_xdist.py hands it to the workers)."""
         if self.thread is None:
+            self.on_done = on_done
             self.thread = threading.Thread(target=self.run, name="localstack", daemon=True)
             self.thread.start()
 
@@ -148,6 +152,8 @@ class Background:
             self.result = exc
         except Exception as exc:  # noqa: BLE001 - whatever went wrong becomes the skip's reason
             self.result = Unavailable(f"the LocalStack install failed: {exc!r}")
+        if self.on_done is not None:
+            self.on_done(self.result)
 
     def install(self) -> Path:
         python = find_python()
@@ -199,11 +205,14 @@ BACKGROUND = Background()
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what they do
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Start the install and LocalStack as soon as a LocalStack test is collected, and run those tests last."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the install and LocalStack as soon as a LocalStack test is collected, and run those tests last.
+
+    An xdist worker starts none: the controller starts one for the session (localstack_xdist.py)."""
     ours = [item for item in items if item.path.name == TEST_FILE]
     if ours:
-        BACKGROUND.start()
+        if not hasattr(config, "workerinput"):
+            BACKGROUND.start()
         items[:] = [item for item in items if item.path.name != TEST_FILE] + ours
 
 

@@ -27,9 +27,12 @@ import pytest
 from tests.fixtures.aws import new_session
 from tests.fixtures.waiting import wait_for
 from tests.infra.conftest import ROOT, TEMPLATE_DIR
-from tests.infra.localstack import BACKGROUND, LocalStack, Unavailable, tail
+from tests.infra.localstack import LocalStack, Unavailable, tail
+from tests.infra.localstack_xdist import Attached, session_localstack
 
-pytestmark = pytest.mark.timeout(600)  # a cold install alone may take minutes when the suite did not hide it
+# A cold install alone may take minutes when the suite did not hide it. One worker runs the module under `pytest -n`
+# (its xdist_group): the one that uses, and at the module's end stops, the session's LocalStack.
+pytestmark = [pytest.mark.timeout(600), pytest.mark.xdist_group("localstack")]
 
 REGION = "eu-west-1"
 PREFIX = "ami-bakery"
@@ -40,10 +43,11 @@ SAMPLE = ROOT / "tests" / "data" / "events" / "codepipeline-pipeline-started.jso
 
 
 @pytest.fixture(scope="module")
-def localstack() -> Iterator[LocalStack]:
-    """The LocalStack the session started in the background (tests/infra/localstack.py), once healthy."""
+def localstack(request: pytest.FixtureRequest) -> Iterator[LocalStack | Attached]:
+    """The LocalStack the session started in the background (tests/infra/localstack.py, or under xdist the
+    controller: localstack_xdist.py), once healthy."""
     try:
-        stack = BACKGROUND.wait()
+        stack = session_localstack(request.config)
         wait_for(stack.ready, timeout=120, what="LocalStack's health", explain=lambda: tail(stack.log))
     except Unavailable as exc:
         pytest.skip(str(exc))
