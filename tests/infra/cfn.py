@@ -18,6 +18,9 @@ AL2023 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 OTHER_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/ffffffff-12ab-34cd-56ef-1234567890ab"
 NO_VALUE = object()
+MODES = ("private", "public")
+# The templates that take NetworkMode, all from deploy.sh's one NETWORK_MODE.
+MODE_TEMPLATES = ("network", "build-projects", "bot")
 
 # What !GetAtt returns for the resources the policies name.
 GET_ATT = {
@@ -117,3 +120,26 @@ def render(templates: dict, stem: str, **parameters: str) -> dict[str, Any]:
     made = {k: v for k, v in template["Resources"].items() if resolve.conditions.get(v.get("Condition"), True)}
     resolved: dict[str, Any] = resolve(made)
     return resolved
+
+def concrete(template: dict, mode: str) -> dict:
+    """The template as CloudFormation would create it in this mode: each Fn::If decided, resources and outputs under a
+    false Condition left out (checkov decides no condition itself, so a mode's resources are checked this way)."""
+    resolve = Resolver(template, {"NetworkMode": mode})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [w for w in map(walk, node) if w is not NO_VALUE]
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                condition, if_true, if_false = node["Fn::If"]
+                return walk(if_true if resolve.conditions[condition] else if_false)
+            if node == {"Ref": "AWS::NoValue"}:
+                return NO_VALUE
+            return {k: w for k, w in ((k, walk(v)) for k, v in node.items()) if w is not NO_VALUE}
+        return node
+
+    def kept(section: str) -> dict:
+        return {name: walk(body) for name, body in template.get(section, {}).items()
+                if resolve.conditions.get(body.get("Condition"), True)}
+
+    return {**template, "Resources": kept("Resources"), "Outputs": kept("Outputs")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,36 @@ def run_checkov(directory: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def checkov_report() -> dict[str, Any]:
-    """checkov's JSON report over infra/, run once per session (it takes several seconds)."""
-    return run_checkov(ROOT / "infra")
+def checkov_reports(templates: dict[str, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """checkov's report for infra/ ("infra") and for each network mode's templates as CloudFormation would create
+    them ("private", "public": checkov decides no condition itself), from one run per session over a directory
+    holding the three: checkov takes 5 s of CPU just to start (13 s without bytecode). Each report holds the checks
+    of its own files; its summary is the whole run's (no parsing error anywhere, then none in any of them). The
+    tests that read it are one xdist_group, so one worker runs it."""
+    from tests.infra.cfn import MODE_TEMPLATES, MODES, concrete
+
+    scanned = tmp_path_factory.mktemp("checkov")
+    shutil.copytree(ROOT / "infra", scanned / "infra")
+    for mode in MODES:
+        (scanned / mode).mkdir()
+        for stem in MODE_TEMPLATES:
+            (scanned / mode / f"{stem}.json").write_text(json.dumps(concrete(templates[stem], mode), indent=1))
+    report = run_checkov(scanned)
+    kinds = ("passed_checks", "failed_checks", "skipped_checks")
+
+    def part_of(check: dict[str, Any]) -> str:
+        return Path(check["file_abs_path"]).resolve().relative_to(scanned.resolve()).parts[0]
+
+    parts = {part: {kind: [c for c in report["results"][kind] if part_of(c) == part] for kind in kinds}
+             for part in ("infra", *MODES)}
+    assert {part_of(c) for kind in kinds for c in report["results"][kind]} == set(parts)
+    return {part: {"results": results, "summary": report["summary"]} for part, results in parts.items()}
+
+
+@pytest.fixture(scope="session")
+def checkov_report(checkov_reports: dict[str, Any]) -> dict[str, Any]:
+    """checkov's JSON report over infra/."""
+    return checkov_reports["infra"]
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
+import pytest
 from botocore import xform_name
 
 from bot.domain.models import STAGES
@@ -148,6 +149,7 @@ def test_cfn_lint_passes_on_every_template_without_warnings():
     assert result.stdout == ""
 
 
+@pytest.mark.xdist_group("checkov")  # one checkov run with the network modes' (tests/infra/conftest.py)
 def test_checkov_finds_no_failed_check(checkov_report):
     failed = [(c["check_id"], c["resource"], c["file_path"]) for c in checkov_report["results"]["failed_checks"]]
     assert failed == []

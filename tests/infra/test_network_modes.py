@@ -9,7 +9,6 @@ decided. deploy.sh runs for real in bash against a stand-in `aws` that records i
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -20,13 +19,10 @@ from typing import Any
 
 import pytest
 
-from tests.infra.cfn import NO_VALUE, Resolver, render
-from tests.infra.conftest import ROOT, run_checkov
+from tests.infra.cfn import MODE_TEMPLATES, MODES, Resolver, concrete, render
+from tests.infra.conftest import ROOT
 from tests.infra.test_buildspec import bakery_build
 
-MODES = ("private", "public")
-# The templates that take NetworkMode, all from deploy.sh's one NETWORK_MODE.
-MODE_TEMPLATES = ("network", "build-projects", "bot")
 # What the build and test instances, CodeBuild and the bot run with (network.yaml, bot.yaml).
 WORKLOAD_GROUPS = {"network": ("BuildInstanceSecurityGroup", "CodeBuildSecurityGroup"), "bot": ("BotSecurityGroup",)}
 BUILD_STAGES = ("ValidateProject", "BakeProject", "TestProject")
@@ -167,35 +163,12 @@ def test_cfn_lint_passes_on_the_public_modes_templates_without_warnings(tmp_path
     assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
 
 
-def concrete(template: dict, mode: str) -> dict:
-    """The template as CloudFormation would create it in this mode: each Fn::If decided, resources and outputs under a
-    false Condition left out (checkov decides no condition itself, so a mode's resources are checked this way)."""
-    resolve = Resolver(template, {"NetworkMode": mode})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [w for w in map(walk, node) if w is not NO_VALUE]
-        if isinstance(node, dict):
-            if set(node) == {"Fn::If"}:
-                condition, if_true, if_false = node["Fn::If"]
-                return walk(if_true if resolve.conditions[condition] else if_false)
-            if node == {"Ref": "AWS::NoValue"}:
-                return NO_VALUE
-            return {k: w for k, w in ((k, walk(v)) for k, v in node.items()) if w is not NO_VALUE}
-        return node
-
-    def kept(section: str) -> dict:
-        return {name: walk(body) for name, body in template.get(section, {}).items()
-                if resolve.conditions.get(body.get("Condition"), True)}
-
-    return {**template, "Resources": kept("Resources"), "Outputs": kept("Outputs")}
 
 
+@pytest.mark.xdist_group("checkov")  # one checkov run with infra/ (tests/infra/conftest.py, checkov_reports)
 @pytest.mark.parametrize("mode", MODES)
-def test_checkov_finds_no_failed_check_in_either_modes_templates(templates, tmp_path, mode):
-    for stem in MODE_TEMPLATES:
-        (tmp_path / f"{stem}.json").write_text(json.dumps(concrete(templates[stem], mode), indent=1))
-    report = run_checkov(tmp_path)
+def test_checkov_finds_no_failed_check_in_either_modes_templates(templates, checkov_reports, mode):
+    report = checkov_reports[mode]
     assert [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]] == []
     assert report["summary"]["parsing_errors"] == 0
     made = {name for stem in MODE_TEMPLATES for name in concrete(templates[stem], mode)["Resources"]}
