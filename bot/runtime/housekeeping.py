@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.domain.fencing import FenceLost
+
 log = logging.getLogger(__name__)
 
 
@@ -28,12 +30,29 @@ class Housekeeping:
         self._clock = clock
         self._due: dict[str, float] = {chore.name: clock() + chore.delay for chore in chores if chore.delay}
 
+    @property
+    def tick(self) -> float:
+        return self._tick
+
+    def add(self, chore: Chore) -> None:
+        self._chores.append(chore)
+        if chore.delay:
+            self._due[chore.name] = self._clock() + chore.delay
+
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(self._tick):
             self.run_due()
 
+    def round(self, stop: threading.Event) -> None:
+        """One tick of a led loop: wait a tick, then run what is due (FenceLost ends the round)."""
+        if not stop.wait(self._tick):
+            self.run_due()
+
     def run_due(self) -> list[str]:
-        """Run every chore whose time has come; one failing chore neither stops the others nor the loop."""
+        """Run every chore whose time has come; one failing chore neither stops the others nor the loop.
+
+        Except FenceLost: this replica no longer leads, so no chore may go on writing; the round ends there.
+        """
         ran = []
         for chore in self._chores:
             now = self._clock()
@@ -43,6 +62,8 @@ class Housekeeping:
             ran.append(chore.name)
             try:
                 chore.run()
+            except FenceLost:
+                raise
             except Exception:  # noqa: BLE001 - the loop must outlive one bad round, with the traceback logged
                 log.exception("housekeeping.failed chore=%s", chore.name)
         return ran

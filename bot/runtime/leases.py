@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.errors import BakeryError
@@ -28,6 +29,31 @@ DEFAULT_TTL = 15.0
 # Of a lease's length, the part held back locally: renewals late by a GC pause or a slow store call, and
 # clocks apart by up to this much, never leave two replicas believing they lead.
 SAFETY = 0.2
+
+
+
+@dataclass(frozen=True)
+class LeaseTimes:
+    """How long a lease lasts, how often its holder renews it, how often the leader looks for orphaned work.
+
+    `holder` names this replica in the leases (default: `replica_id()`); `clock` is the local monotonic clock
+    a Leadership measures its deadline on (tests move it to play a paused process).
+    """
+
+    ttl: float = DEFAULT_TTL
+    renew_every: float = 5.0
+    recover_every: float = 60.0
+    holder: str | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def problems(self) -> list[str]:
+        """Lengths that would leave two replicas leading at once, or none at all."""
+        if self.ttl <= 0 or self.renew_every <= 0 or self.recover_every <= 0:
+            return ["lease lengths must be positive"]
+        if self.renew_every >= self.ttl * (1 - SAFETY):
+            return [f"a lease renewed every {self.renew_every:g}s lapses locally before it is renewed (ttl {self.ttl:g}s)"]
+        return []
+
 
 _REPLICA = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -81,9 +107,8 @@ class Leadership:
         with self._lock:
             grant, deadline = self._grant, self._deadline
         try:
-            if grant is not None and started < deadline:
-                fresh = self._store.renew_lease(grant, self._ttl)
-            else:
+            fresh = self._store.renew_lease(grant, self._ttl) if grant is not None and started < deadline else None
+            if fresh is None:  # not held, or the renewal found it lapsed or handed back: try for it now
                 fresh = self._store.acquire_lease(self.name, self._holder, self._ttl)
         except BakeryError as exc:
             # Unreachable store: keep what we hold until its local deadline, no longer.

@@ -39,6 +39,7 @@ class BakeWorkers:
         )
         self._foreground = foreground
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
         self._pending = 0
         self._closed = False
 
@@ -60,14 +61,24 @@ class BakeWorkers:
         finally:
             with self._lock:
                 self._pending -= 1
+                self._idle.notify_all()
 
     @property
     def pending(self) -> int:
         with self._lock:
             return self._pending
 
-    def shutdown(self) -> None:
-        """Refuse new jobs, then wait for the queued and running ones to finish."""
+    def shutdown(self, timeout: float | None = None) -> int:
+        """Refuse new jobs, then wait for the queued and running ones to finish (at most `timeout` seconds).
+
+        Returns how many are still unfinished (0 without a timeout).
+        """
         with self._lock:
             self._closed = True
-        self._executor.shutdown(wait=True, cancel_futures=False)
+        if timeout is None:
+            self._executor.shutdown(wait=True, cancel_futures=False)
+            return 0
+        self._executor.shutdown(wait=False, cancel_futures=False)
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+            return self._pending

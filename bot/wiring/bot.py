@@ -30,8 +30,8 @@ class Bot:
     def start(self) -> None:
         self.runtime.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self.runtime.stop(timeout)
+    def stop(self, timeout: float = 5.0, *, budget: float | None = None) -> int:
+        return self.runtime.stop(timeout, budget=budget)
 
     def health(self) -> dict[str, Any]:
         return self.runtime.health()

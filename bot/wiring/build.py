@@ -34,6 +34,7 @@ from bot.runtime.coalesce import Coalesced
 from bot.runtime.foreground import Foreground
 from bot.runtime.housekeeping import Chore, Housekeeping
 from bot.runtime.leak_sweep import LeakSweep
+from bot.runtime.leases import LeaseTimes
 from bot.runtime.requests import RequestIdentities
 from bot.runtime.runner import Runtime
 from bot.runtime.workers import BakeWorkers
@@ -76,6 +77,7 @@ class Options:
     stale_digest_delay: float = 300.0  # the first look: not while the bot starts
     sweep_every: float = 3600.0  # how often the daily lifecycle sweep looks whether today's is claimed yet (§14)
     sweep_delay: float = 300.0  # the first look: not while the bot starts
+    leases: LeaseTimes = LeaseTimes()  # led loops (§15): lease length 15 s, renewed every 5 s, recovery every 60 s
 
 
 class _Core(TypedDict):
@@ -105,7 +107,7 @@ def build_bot(
     store = open_store(
         backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
     )
-    watch_store(metrics, store)  # lease holders: none yet (bot/runtime/leases.py will say which it holds)
+    watch_store(metrics, store, leases=lambda: runtime.leads())  # the leases the runtime (built below) holds
     web_client = web_client or make_web_client(env.slack_bot_token, env.slack_api_url)
     chat = SlackChat(web_client, on_error=metrics.slack_error)
     # Message links: the sandbox's page, else the workspace auth.test names (read once, on the first link).
@@ -288,6 +290,6 @@ def build_bot(
         ],
         tick=opts.housekeeping_tick,
     )
-    # A receive in progress returns within its long-poll wait: give it that long, and a little more, to end.
-    runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs, sqs_grace=opts.sqs_wait_seconds + 2.0)
+    grace = opts.sqs_wait_seconds + 2.0  # a receive in progress ends within its long-poll wait: that, and a little
+    runtime = Runtime(services, housekeeping=housekeeping, sqs=sqs, sqs_grace=grace, leases=opts.leases)
     return Bot(env=env, web_client=web_client, services=services, runtime=runtime, sns=sns, sqs=sqs, metrics=metrics)
