@@ -27,6 +27,7 @@ class PollResult:
     handled: int
     failed: int
     not_deleted: int = 0  # handled, but the delete failed: they will come back (handling is idempotent)
+    released: int = 0  # received as the bot stopped, not handled: made visible again at once for another replica
 
 
 class SqsConsumer:
@@ -66,10 +67,12 @@ class SqsConsumer:
         self._on_lag = on_lag  # seconds from each message's SentTimestamp to its receipt (intake lag)
         self._clock = clock
 
-    def poll_once(self) -> PollResult:
+    def poll_once(self, stop: threading.Event | None = None) -> PollResult:
         """Receive one batch (waiting up to wait_seconds), handle it, delete what was handled.
 
-        Raises ClientError/BotoCoreError when the receive itself fails.
+        Once `stop` is set (the bot is stopping), the messages of the batch not yet handled are handed back
+        to the queue (visibility 0), so another replica takes them now rather than after the visibility
+        timeout. Raises ClientError/BotoCoreError when the receive itself fails.
         """
         response = self._client.receive_message(
             QueueUrl=self._queue_url,
@@ -84,14 +87,19 @@ class SqsConsumer:
             if sent.isdigit():  # epoch milliseconds
                 self._on_lag(max(0.0, now - int(sent) / 1000))
         done: list[dict[str, Any]] = []
-        for message in messages:
+        left: list[dict[str, Any]] = []
+        for i, message in enumerate(messages):
+            if stop is not None and stop.is_set():
+                left = messages[i:]
+                break
             if self._handle_one(message):
                 done.append(message)
         return PollResult(
             received=len(messages),
             handled=len(done),
-            failed=len(messages) - len(done),
+            failed=len(messages) - len(done) - len(left),
             not_deleted=self._delete(done) if done else 0,
+            released=self.release(left) if left else 0,
         )
 
     def run(self, stop: threading.Event) -> None:
@@ -99,7 +107,7 @@ class SqsConsumer:
         delay = self._backoff
         while not stop.is_set():
             try:
-                result = self.poll_once()
+                result = self.poll_once(stop)
             except (ClientError, BotoCoreError):
                 self._log.exception("sqs.receive_failed queue=%s retry_in=%.1fs", self._queue_url, delay)
                 stop.wait(delay)
@@ -109,6 +117,21 @@ class SqsConsumer:
             if result.received == 0 and self._wait_seconds == 0:
                 # Short polling returns at once: without this pause an empty queue is polled in a tight loop.
                 stop.wait(self._idle_pause)
+
+    def release(self, messages: list[dict[str, Any]]) -> int:
+        """Make received messages visible again at once (ChangeMessageVisibilityBatch to 0); how many were."""
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(messages)
+        ]
+        ids = ",".join(m.get("MessageId", "") for m in messages)
+        try:
+            response = self._client.change_message_visibility_batch(QueueUrl=self._queue_url, Entries=entries)
+        except (ClientError, BotoCoreError):  # they come back after their visibility timeout instead
+            self._log.exception("sqs.release_failed message_ids=%s queue=%s", ids, self._queue_url)
+            return 0
+        released = len(messages) - len(response.get("Failed") or [])
+        self._log.info("sqs.released count=%d message_ids=%s queue=%s", released, ids, self._queue_url)
+        return released
 
     def _handle_one(self, message: dict[str, Any]) -> bool:
         message_id = message.get("MessageId", "")
