@@ -43,8 +43,8 @@ BOT_CALLS = {
     "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeLaunchTemplates", "ec2:CreateLaunchTemplateVersion",
     "ec2:ModifyLaunchTemplate", "autoscaling:StartInstanceRefresh", "autoscaling:DescribeInstanceRefreshes",
     "autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh",
-    # bot/adapters/aws/sqs.py (DeleteMessageBatch is authorised as sqs:DeleteMessage)
-    "sqs:ReceiveMessage", "sqs:DeleteMessage",
+    # bot/adapters/aws/sqs.py (the batch calls are authorised as their single operations); handing back on stop
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
     # bot/state/dynamodb.py
     "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
     # bot/adapters/aws/assumed.py: the member accounts' roles (§13)
@@ -84,7 +84,10 @@ CALL_SITES = {
 }
 SERVICES = ("codecommit", "codepipeline", "ec2", "autoscaling", "sqs", "sns", "dynamodb", "ssm", "sts", "kms")
 # IAM authorises some batch operations under the single operation's action.
-IAM_ACTION_OF = {"sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
+IAM_ACTION_OF = {
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
+}
 
 
 def resources(templates: dict, kind: str) -> Iterator[tuple[str, str, dict]]:
