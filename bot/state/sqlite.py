@@ -14,6 +14,7 @@ from typing import Any
 from bot.domain.fencing import LEASE, Fence, FenceLost, current_fence
 from bot.domain.ports import Record
 from bot.state.base import StateError, StoreBase, decode_doc, encode_doc, now_iso
+from bot.state.sqlite_lock import hold, let_go
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -36,7 +37,8 @@ _SCHEMA = (
 class SqliteStore(StoreBase):
     """Documents in a `records` table; conditional writes are single UPDATE/DELETE ... WHERE version=?.
 
-    One connection guarded by a lock, shared by every thread: `:memory:` databases exist per
+    One process only: a second process opening the same file is refused (bot.state.sqlite_lock). One
+    connection guarded by a lock, shared by every thread: `:memory:` databases exist per
     connection, so per-thread connections would each see a different empty store; and the bot writes
     a few small rows a second, which one serialised connection handles with room to spare (SQLite
     allows one writer at a time anyway). WAL and busy_timeout still matter for other processes that
@@ -47,20 +49,31 @@ class SqliteStore(StoreBase):
         super().__init__()
         path = os.fspath(path)
         self._lock = threading.Lock()
+        on_disk = path != ":memory:" and not path.startswith("file:")
         try:
-            if path != ":memory:" and not path.startswith("file:"):
+            if on_disk:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StateError(f"cannot open the state database {path}: {e}") from e
+        # One process only (CONTRACT §15): refused here, before anything is read or written, if another holds it.
+        self._held = hold(path) if on_disk else None
+        try:
             self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        except (OSError, sqlite3.Error) as e:
+        except sqlite3.Error as e:
+            self._let_go()
             raise StateError(f"cannot open the state database {path}: {e}") from e
         self._path = path
-        with self._db() as db:
-            # busy_timeout first: switching to WAL takes a lock another process may hold.
-            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            for statement in _SCHEMA:
-                db.execute(statement)
+        try:
+            with self._db() as db:
+                # busy_timeout first: switching to WAL takes a lock another process may hold.
+                db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                for statement in _SCHEMA:
+                    db.execute(statement)
+        except StateError:
+            self.close()
+            raise
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -135,6 +148,12 @@ class SqliteStore(StoreBase):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._let_go()
+
+    def _let_go(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            let_go(held)
 
 
 def _check_fence(db: sqlite3.Connection, fence: Fence) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import boto3
 
 from bot.config import Config, Environment
-from bot.domain.errors import ConfigError
+from bot.domain.errors import BakeryError, ConfigError
 from bot.domain.links import CONSOLE
 from bot.slack.gc_blocks import report_text
 from bot.state import open_store
+from bot.state.sqlite_lock import StateInUse
 from bot.wiring.adapters import Adapters, Clients
 from bot.wiring.lifecycle import build_sweep
 
@@ -23,9 +24,18 @@ def run_gc(
         _require_regions(config)
     clients = Clients(session, env.aws_region or None, external_id=env.external_id)
     aws = Adapters(clients, workdir=env.workdir, links=CONSOLE)
-    store = open_store(
-        backend=config.state.backend, path=config.state.path, table=config.state.table, session_factory=lambda: session
-    )
+    try:
+        store = open_store(
+            backend=config.state.backend,
+            path=config.state.path,
+            table=config.state.table,
+            session_factory=lambda: session,
+        )
+    except StateInUse as exc:  # CONTRACT §15: not beside a bot on the same SQLite file
+        raise BakeryError(
+            f"bakery gc cannot run while a bot holds the SQLite state {exc.path} (pid {exc.pid or '?'}); "
+            "run the sweep from Slack instead (/bake gc), or stop the bot first"
+        ) from None
     try:
         sweep = build_sweep(config=config, store=store, aws=aws, default_region=default_region)
         report = sweep.dry_run() if dry_run else sweep.run()
