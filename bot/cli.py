@@ -6,9 +6,7 @@ import argparse
 import gc
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +15,7 @@ from bot.domain.counts import count
 from bot.domain.errors import BakeryError, ConfigError
 from bot.logs import LOG_FORMATS
 from bot.logs import configure as configure_logging
+from bot.stopping import stop_gracefully, stop_on_signal, stop_timeout
 
 log = logging.getLogger("bakery")
 
@@ -108,14 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "gc":
         return _gc(config, env, dry_run=args.dry_run)
     problems = env.problems_for(args.command)
+    try:
+        budget = stop_timeout(os.environ)
+    except ConfigError as exc:
+        problems = [*problems, *exc.problems]
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
         if args.command == "serve":
-            return _serve(config, env, host=args.host, port=args.port, threads=args.threads)
-        return _socket(config, env, metrics_port=args.metrics_port)
+            return _serve(config, env, host=args.host, port=args.port, threads=args.threads, budget=budget)
+        return _socket(config, env, budget=budget, metrics_port=args.metrics_port)
     except BakeryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -162,18 +165,6 @@ def _gc(config: Config, env: Environment, *, dry_run: bool) -> int:
     return 1 if failed else 0
 
 
-def _stop_on_signal() -> threading.Event:
-    """An event that SIGINT or SIGTERM sets.
-
-    Installed before the loops start: a signal that arrives while they start (an orchestrator stopping a
-    pod that is still coming up) must still stop them cleanly, not kill the process by default action.
-    """
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
 def _build_app(bot: Any, *, socket_mode: bool) -> Any:
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackApiError
@@ -209,17 +200,18 @@ class _SlackSdkRetries(logging.Filter):
         return False
 
 
-def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int) -> int:
+def _serve(config: Config, env: Environment, *, host: str, port: int, threads: int, budget: float) -> int:
     from bot.server import BakeryWsgi, HttpServer
     from bot.wiring import build_bot
 
     bot = build_bot(config, env)
     app = _build_app(bot, socket_mode=False)
+    wsgi = BakeryWsgi(app, bot)
     try:
-        server = HttpServer(BakeryWsgi(app, bot), host=host, port=port, threads=threads)
+        server = HttpServer(wsgi, host=host, port=port, threads=threads)
     except OSError as exc:  # a port in use, or a host that is not this machine's
         raise BakeryError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    stop = _stop_on_signal()
+    stop = stop_on_signal()
     bot.start()
     server.start()
     # Everything built so far lives as long as the process: keep it out of the cyclic collector's scans,
@@ -231,12 +223,11 @@ def _serve(config: Config, env: Environment, *, host: str, port: int, threads: i
     try:
         stop.wait()
     finally:
-        server.stop()
-        bot.stop()
+        stop_gracefully(bot, budget, drain=wsgi.drain, close=server.stop)
     return 0
 
 
-def _socket(config: Config, env: Environment, *, metrics_port: int | None = None) -> int:
+def _socket(config: Config, env: Environment, *, budget: float, metrics_port: int | None = None) -> int:
     from bot.app import TimedSocketModeHandler
     from bot.wiring import build_bot
 
@@ -244,7 +235,7 @@ def _socket(config: Config, env: Environment, *, metrics_port: int | None = None
     app = _build_app(bot, socket_mode=True)
     handler = TimedSocketModeHandler(app, env.slack_app_token, metrics=bot.metrics)
     metrics = _metrics_server(bot, metrics_port) if metrics_port is not None else None
-    stop = _stop_on_signal()
+    stop = stop_on_signal()
     bot.start()
     try:
         _connect(handler)
@@ -256,10 +247,10 @@ def _socket(config: Config, env: Environment, *, metrics_port: int | None = None
         )
         stop.wait()
     finally:
-        handler.close()  # type: ignore[no-untyped-call]  # slack_bolt's close() is unannotated
+        # No new events from the moment the socket closes: Slack delivers them to another connection.
+        stop_gracefully(bot, budget, close=handler.close)
         if metrics is not None:
             metrics.shutdown()
-        bot.stop()
     return 0
 
 

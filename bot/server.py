@@ -93,6 +93,17 @@ class BakeryWsgi:
         self._slack = SlackRequestHandler(app)
         self._bot = bot
         self._signature = SignatureVerifier(bot.env.slack_signing_secret or "")
+        self._draining = False
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    def drain(self, timeout: float) -> int:
+        """Take no new Slack or SNS request (503: Slack and SNS retry, and reach another replica), and wait
+        up to `timeout` seconds for those in flight to finish; returns how many still are."""
+        with self._idle:
+            self._draining = True
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+            return self._in_flight
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         arrived = time.perf_counter()
@@ -105,9 +116,25 @@ class BakeryWsgi:
             return _json(start_response, 405, {"error": f"{path} takes {routes[path]}"})
         if path == "/healthz":
             health = self._bot.health()
+            if self._draining:
+                health["status"] = "stopping"
             return _json(start_response, 200 if health["status"] == "ok" else 503, health)
         if path == "/metrics":
             return metrics_response(self._bot, start_response)
+        with self._idle:
+            if self._draining:
+                return _json(start_response, 503, {"error": "this replica is stopping; try again"})
+            self._in_flight += 1
+        try:
+            return self._request(path, environ, start_response, arrived)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _request(
+        self, path: str, environ: dict[str, Any], start_response: StartResponse, arrived: float
+    ) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY:
             return _json(start_response, 413, {"error": "body too large"})

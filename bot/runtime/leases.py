@@ -31,7 +31,6 @@ DEFAULT_TTL = 15.0
 SAFETY = 0.2
 
 
-
 @dataclass(frozen=True)
 class LeaseTimes:
     """How long a lease lasts, how often its holder renews it, how often the leader looks for orphaned work.
@@ -51,7 +50,7 @@ class LeaseTimes:
         if self.ttl <= 0 or self.renew_every <= 0 or self.recover_every <= 0:
             return ["lease lengths must be positive"]
         if self.renew_every >= self.ttl * (1 - SAFETY):
-            return [f"a lease renewed every {self.renew_every:g}s lapses locally before it is renewed (ttl {self.ttl:g}s)"]
+            return [f"a lease of {self.ttl:g}s renewed every {self.renew_every:g}s lapses locally before its renewal"]
         return []
 
 

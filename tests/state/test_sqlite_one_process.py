@@ -12,8 +12,9 @@ import pytest
 from bot.state.sqlite import SqliteStore
 from bot.state.sqlite_lock import StateInUse
 
-HOLD = "import sys; from bot.state.sqlite import SqliteStore; s = SqliteStore(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
-OPEN = "import sys; from bot.state.sqlite import SqliteStore; SqliteStore(sys.argv[1]).close(); print('opened')"
+IMPORT = "import sys; from bot.state.sqlite import SqliteStore; "
+HOLD = IMPORT + "s = SqliteStore(sys.argv[1]); print('open', flush=True); sys.stdin.read()"
+OPEN = IMPORT + "SqliteStore(sys.argv[1]).close(); print('opened')"
 
 
 def holder(path: Path) -> subprocess.Popen[str]:
@@ -54,4 +55,3 @@ def test_several_stores_on_one_file_in_one_process_share_the_lock_until_the_last
     assert f"pid {os.getpid()}" in refused.stderr
     second.close()
     assert opens_elsewhere(path).stdout.strip() == "opened"
-
