@@ -31,7 +31,9 @@ def test_sigterm_hands_back_the_message_being_received_and_the_lease_and_exits_0
     queue_url = sqs.create_queue(QueueName="ami-bakery-sigterm", Attributes={"VisibilityTimeout": "300"})["QueueUrl"]
     state = tmp_path / "state.db"
     config = tmp_path / "bakery.yaml"
-    config.write_text(CONFIG.format(state=state, queue_url=queue_url, repo=make_bare_repo(tmp_path / "remotes", "base")))
+    config.write_text(
+        CONFIG.format(state=state, queue_url=queue_url, repo=make_bare_repo(tmp_path / "remotes", "base"))
+    )
     log = tmp_path / "serve.log"
     with log.open("w") as stderr:
         proc = subprocess.Popen(
@@ -44,7 +46,9 @@ def test_sigterm_hands_back_the_message_being_received_and_the_lease_and_exits_0
         )
     try:
         listening_url(proc, log)
-        wait_for(lambda: "lease.acquired lease=housekeeping" in log.read_text(), what="the lease", explain=log.read_text)
+        wait_for(
+            lambda: "lease.acquired lease=housekeeping" in log.read_text(), what="the lease", explain=log.read_text
+        )
         asked = time.monotonic()
         proc.terminate()
         # The consumer is in a 20 s long poll; it learns of the stop when the poll brings it a message.
