@@ -15,8 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.domain.errors import ConfigError
@@ -66,12 +65,15 @@ def stop_gracefully(
 
     log.info("bakery.stopping budget=%.0fs", budget)
     if drain is not None:
-        with _step("requests") as said:
-            said["still_running"] = drain(min(DRAIN_MOST, left()))
-    with _step("intake"):
-        close()
-    with _step("bot") as said:
-        unfinished = said["jobs_unfinished"] = bot.stop(budget=left())
+        begun = time.monotonic()
+        running = drain(min(DRAIN_MOST, left()))
+        log.info("bakery.stop step=requests took=%.2fs still_running=%d", time.monotonic() - begun, running)
+    begun = time.monotonic()
+    close()
+    log.info("bakery.stop step=intake took=%.2fs", time.monotonic() - begun)
+    begun = time.monotonic()
+    unfinished = int(bot.stop(budget=left()))
+    log.info("bakery.stop step=bot took=%.2fs jobs_unfinished=%d", time.monotonic() - begun, unfinished)
     log.info("bakery.stopped took=%.2fs", time.monotonic() - started)
     if unfinished:
         # The pool's threads would hold up the interpreter's exit until they end: leave now, as promised.
@@ -81,13 +83,3 @@ def stop_gracefully(
         sys.stderr.flush()
         os._exit(0)
 
-
-@contextmanager
-def _step(name: str) -> Iterator[dict[str, object]]:
-    said: dict[str, object] = {}
-    begun = time.monotonic()
-    try:
-        yield said
-    finally:
-        extra = "".join(f" {key}={value}" for key, value in said.items())
-        log.info("bakery.stop step=%s took=%.2fs%s", name, time.monotonic() - begun, extra)
