@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from bot.domain.fencing import Fence, FenceLost
 from bot.runtime.housekeeping import Chore, Housekeeping
 
 
@@ -67,3 +70,15 @@ def test_a_delayed_chore_first_runs_once_its_delay_has_passed():
     assert house.run_due() == ["sweep"]
     clock.now += 899.0
     assert house.run_due() == []
+
+
+def test_a_chore_that_finds_its_fence_gone_ends_the_round_and_the_next_chores_wait():
+    runs: list[str] = []
+
+    def fenced_out() -> None:
+        raise FenceLost(Fence("housekeeping", "a", 1))
+
+    house = Housekeeping([Chore("first", 1.0, fenced_out), Chore("second", 1.0, lambda: runs.append("x"))])
+    with pytest.raises(FenceLost):  # up to the led loop, which stops leading
+        house.run_due()
+    assert runs == []  # no other chore wrote after this replica lost the lease
