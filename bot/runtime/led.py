@@ -44,6 +44,7 @@ class Leases:
         self.holder = times.holder or replica_id()
         self._held: dict[str, Leadership] = {}
         self._stop = threading.Event()
+        self._stepping = threading.Lock()  # a renewal in progress ends before the leases are handed back
         self._threads: list[threading.Thread] = []
 
     def leadership(self, name: str) -> Leadership:
@@ -69,16 +70,19 @@ class Leases:
 
     def _keep(self, leadership: Leadership) -> None:
         while not self._stop.wait(self._times.renew_every):
-            leadership.step()
+            with self._stepping:
+                if not self._stop.is_set():
+                    leadership.step()
 
     def leads(self) -> dict[str, bool]:
         """Which leases this replica holds right now (by its local deadline)."""
         return {name: leadership.held() for name, leadership in sorted(self._held.items())}
 
     def release(self, timeout: float = 5.0) -> None:
-        """Stop renewing and hand every lease back."""
+        """Stop renewing and hand every lease back (after a renewal in progress, which could take it again)."""
         self._stop.set()
+        with self._stepping:
+            for leadership in self._held.values():
+                leadership.release()
         for thread in self._threads:
             thread.join(timeout=timeout)
-        for leadership in self._held.values():
-            leadership.release()
