@@ -26,6 +26,7 @@ TABLE = "ami-bakery-led"
 
 class QuietPublisher:
     def recover(self) -> None: ...
+    def lead_with(self, leader: object) -> None: ...
     def run(self, stop: threading.Event) -> None:
         stop.wait()
 
@@ -120,17 +121,17 @@ def test_one_replica_runs_the_chores_and_the_other_takes_over_at_once_when_it_st
     b.runtime.start()
     try:
         assert a.recovered == [1] and b.recovered == []  # recovery ran at start on the leader only
-        assert (a.runtime.leads(), b.runtime.leads()) == ({"housekeeping": True}, {"housekeeping": False})
+        assert (a.runtime.leads()["housekeeping"], b.runtime.leads()["housekeeping"]) == (True, False)
         seen = len(wait_for(lambda: len(a.wrote) >= 3 and a.wrote, what="the leader's chores"))
         wait_for(lambda: len(a.wrote) >= seen + 3, what="more of the leader's rounds, the other replica running")
         assert b.attempts == []
 
         a.runtime.stop()
-        assert a.runtime.leads() == {"housekeeping": False}
+        assert a.runtime.leads() == {"housekeeping": False, "publisher": False}
         wait_for(lambda: b.wrote, timeout=5, what="the other replica's first chore")
-        assert b.runtime.leads() == {"housekeeping": True}
+        assert b.runtime.leads()["housekeeping"]
         assert b.recovered == [1]  # taking over, it recovered what the first may have left
-        assert b.runtime.health()["leads"] == {"housekeeping": True} and b.runtime.health()["replica"] == "b"
+        assert b.runtime.health()["leads"]["housekeeping"] and b.runtime.health()["replica"] == "b"
     finally:
         b.runtime.stop()
 
@@ -149,7 +150,7 @@ def test_a_paused_leader_writes_nothing_after_it_wakes(client):
         before = set(a.wrote)
 
         clock.now += 30.0  # SIGCONT: its monotonic clock ran on while it was stopped
-        assert a.runtime.leads() == {"housekeeping": False}  # it knows before it asks the store
+        assert a.runtime.leads() == {"housekeeping": False, "publisher": False}  # it knows before it asks
         paused_store.awake.set()
         wait_for(lambda: a.refused or len(a.attempts) == len(before), what="the woken write to be refused")
         seen = len(b.wrote)
@@ -157,7 +158,7 @@ def test_a_paused_leader_writes_nothing_after_it_wakes(client):
 
         assert a.written() == before  # nothing written after the pause, though a chore was mid-way
         assert len(a.attempts) <= len(before) + 1  # at most the one caught mid-way; no round after the wake
-        assert b.runtime.leads() == {"housekeeping": True} and a.runtime.leads() == {"housekeeping": False}
+        assert b.runtime.leads()["housekeeping"] and not a.runtime.leads()["housekeeping"]
     finally:
         paused_store.awake.set()
         a.runtime.stop()

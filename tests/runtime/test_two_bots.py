@@ -23,10 +23,12 @@ def test_one_of_two_bots_leads_and_stopping_it_hands_the_lease_to_the_other_with
     b = bakery_factory(leases=LeaseTimes(ttl=30, renew_every=0.1, holder="replica-b"))
 
     status, doc = health(a.url)
-    assert status == 200 and doc["replica"] == "replica-a" and doc["leads"] == {"housekeeping": True}
+    assert status == 200 and doc["replica"] == "replica-a" and doc["leads"] == {"housekeeping": True, "publisher": True}
     assert doc["loops"] == dict.fromkeys(LOOPS, True)
     status, doc = health(b.url)  # a replica that leads nothing is healthy: it serves Slack and the queue
-    assert status == 200 and doc["replica"] == "replica-b" and doc["leads"] == {"housekeeping": False}
+    assert (
+        status == 200 and doc["replica"] == "replica-b" and doc["leads"] == {"housekeeping": False, "publisher": False}
+    )
 
     bakery_factory.stop(a)
-    wait_for(lambda: health(b.url)[1]["leads"]["housekeeping"], timeout=5, what="the other bot to lead")
+    wait_for(lambda: all(health(b.url)[1]["leads"].values()), timeout=5, what="the other bot to lead both loops")
