@@ -17,13 +17,7 @@ from git.exc import InvalidGitRepositoryError, NoSuchPathError
 from git.refs.symbolic import SymbolicReference
 from gitdb import IStream, LooseObjectDB
 
-from bot.adapters.commits import (
-    COMMIT_ATTEMPTS,
-    DEFAULT_AUTHOR_EMAIL,
-    DEFAULT_AUTHOR_NAME,
-    backoff_delay,
-    image_dir,
-)
+from bot.adapters.commits import COMMIT_ATTEMPTS, DEFAULT_AUTHOR_EMAIL, DEFAULT_AUTHOR_NAME, backoff_delay, image_dir
 from bot.adapters.git.history import landed_commit, read_commit
 from bot.adapters.git.objects import parse_commit, parse_ls_tree
 from bot.adapters.git.remote import COMMIT_ID_RE, clone_dir_name, command_error, normalize, redact, web_commit_url
