@@ -83,9 +83,11 @@ class Replicas:
 
     def _launch(self, i: int) -> tuple[subprocess.Popen[bytes], Path]:
         log_path = self._workdir / f"replica-{i}.log"
+        # With any BAKERY_TEST_ timing set, through the launcher that hands it to build_bot (serve.py).
+        module = "tests.replicas.serve" if any(k.startswith("BAKERY_TEST_") for k in self._env(i)) else "bot.cli"
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", "0", "--threads", "8"],
+                [sys.executable, "-m", module, "serve", "--host", "127.0.0.1", "--port", "0", "--threads", "8"],
                 cwd=ROOT,
                 env=self._env(i),
                 stdout=log,
@@ -120,6 +122,15 @@ class Replicas:
         """SIGTERM, then wait for the exit; returns the exit status."""
         self._signal(i, signal.SIGTERM)
         return self._replicas[i].proc.wait(timeout)
+
+    def process(self, i: int) -> subprocess.Popen[bytes]:
+        return self._replicas[i].proc
+
+    def wait_exit(self, i: int, timeout: float = 30.0) -> int:
+        """Until replica `i` has exited (a failpoint's SIGKILL: -9); its exit status."""
+        proc = self._replicas[i].proc
+        wait_for(lambda: proc.poll() is not None, timeout, f"replica {i} to exit", explain=lambda: self.logs(i)[-3000:])
+        return proc.returncode
 
     def pause(self, i: int) -> None:
         self._signal(i, signal.SIGSTOP)
