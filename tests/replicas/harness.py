@@ -123,6 +123,10 @@ class Replicas:
         self._signal(i, signal.SIGTERM)
         return self._replicas[i].proc.wait(timeout)
 
+    def terminate(self, i: int) -> None:
+        """SIGTERM, without waiting: the test watches the stop (wait_exit)."""
+        self._signal(i, signal.SIGTERM)
+
     def process(self, i: int) -> subprocess.Popen[bytes]:
         return self._replicas[i].proc
 

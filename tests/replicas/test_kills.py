@@ -10,7 +10,6 @@ waits before it takes a dead one's work over, not what it does then.
 
 from __future__ import annotations
 
-import json
 import re
 import signal
 from typing import Any
@@ -18,35 +17,15 @@ from typing import Any
 import pytest
 
 from tests.replicas.harness import APPROVER, REQUESTER, Replicas
+from tests.replicas.seen import FAST, top_level
 from tests.replicas.test_faults import bake_through, thread_of
 from tests.replicas.test_two_replicas import approval_card, request_id_of, text_of
 
 pytestmark = pytest.mark.xdist_group("replicas")
 # A message the dead replica had received comes back within seconds, not after the default 30.
 WORLD = {"visibility_timeout": 3}
-FAST = {
-    "BAKERY_TEST_LEASE_TTL": "3",
-    "BAKERY_TEST_LEASE_RENEW": "1",
-    "BAKERY_TEST_RECOVER_EVERY": "1",
-    "BAKERY_TEST_CLAIM_SECONDS": "4",
-}
 BOTH = {0: FAST, 1: FAST}
 KILLED = -signal.SIGKILL
-
-
-def naming(message: dict[str, Any], record_id: str) -> bool:
-    """The message names the record: in its text, its blocks or its metadata (the publisher's record id)."""
-    shown = message.get("text", "") + json.dumps(message.get("blocks")) + json.dumps(message.get("metadata"))
-    return re.search(rf"\b{re.escape(record_id)}\b", shown) is not None
-
-
-def top_level(replicas: Replicas, record_id: str) -> list[dict[str, Any]]:
-    """Every top-level channel message naming the record (private answers aside)."""
-    return [
-        m
-        for m in replicas.messages()
-        if not m.get("thread_ts") and not m.get("ephemeral_to") and naming(m, record_id)
-    ]
 
 
 def died_at(replicas: Replicas, i: int, point: str) -> None:
