@@ -35,3 +35,10 @@ def top_level(replicas: Replicas, record_id: str) -> list[dict[str, Any]]:
 def leads(replicas: Replicas, i: int) -> dict[str, bool]:
     """Which of the leases replica `i` holds, by its /healthz."""
     return {name: bool(replicas.health(i)["leads"].get(name)) for name in LEASES}
+
+
+def start_led_by(replicas: Replicas, env: dict[int, dict[str, str]]) -> None:
+    """Replica 0 started first and leading every lease, then replica 1 (its leases' follower)."""
+    replicas.launch(0, env[0])
+    replicas.wait(lambda: all(leads(replicas, 0).values()), what="replica 0 leading housekeeping and the publishers")
+    replicas.launch(1, env[1])

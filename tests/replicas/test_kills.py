@@ -5,7 +5,9 @@ launch template version.
 
 Both replicas run with the clocks of §15 shortened (tests/replicas/serve.py): a 3 s lease renewed every second,
 recovery every second, claims of 4 s. Production's (15 s, 60 s, 60-120 s) change how long the living replica
-waits before it takes a dead one's work over, not what it does then.
+waits before it takes a dead one's work over, not what it does then. Replica 0 starts first and leads every
+lease: replica 1's recovery cannot take a start over before replica 0 claims it (a rollout is recorded
+'starting' before its start is claimed), and the dead replica's leases must lapse before replica 1 leads.
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ from typing import Any
 import pytest
 
 from tests.replicas.harness import APPROVER, REQUESTER, Replicas
-from tests.replicas.seen import FAST, top_level
+from tests.replicas.seen import FAST, start_led_by, top_level
 from tests.replicas.test_faults import bake_through, thread_of
 from tests.replicas.test_two_replicas import approval_card, request_id_of, text_of
 
 pytestmark = pytest.mark.xdist_group("replicas")
 # A message the dead replica had received comes back within seconds, not after the default 30.
 WORLD = {"visibility_timeout": 3}
-BOTH = {0: FAST, 1: FAST}
+
+
+def armed(point: str) -> dict[int, dict[str, str]]:
+    return {0: {**FAST, "BAKERY_FAILPOINTS": point}, 1: FAST}
+
+
 KILLED = -signal.SIGKILL
 
 
@@ -56,7 +63,7 @@ def assert_bake_once(replicas: Replicas, rid: str, done: dict[str, Any]) -> None
 def test_killed_after_its_push_the_other_replica_records_the_commit_and_the_bake_flows_once(
     replicas: Replicas,
 ) -> None:
-    replicas.start(2, failpoints={0: "bake.commit.pushed"}, env=BOTH)
+    start_led_by(replicas, armed("bake.commit.pushed"))
     rid = request_id_of(replicas.post_command(0, REQUESTER, "base --force killed after its push"))
     died_at(replicas, 0, "bake.commit.pushed")
     done = bake_through(replicas, rid, approve_on=1)
@@ -66,7 +73,7 @@ def test_killed_after_its_push_the_other_replica_records_the_commit_and_the_bake
 def test_killed_between_the_claim_and_put_approval_result_the_other_replica_sends_it_once(
     replicas: Replicas,
 ) -> None:
-    replicas.start(2, failpoints={0: "approval.claimed"}, env=BOTH)
+    start_led_by(replicas, armed("approval.claimed"))
     rid = request_id_of(replicas.post_command(0, REQUESTER, "base --force killed as its approval is sent"))
     card = replicas.wait(lambda: approval_card(replicas, rid), what=f"bake {rid}'s approval card")
     click_the_dying(replicas, 0, card, "bake_approve")
@@ -91,7 +98,7 @@ def roll_out_killed_mid_start(replicas: Replicas, refresh_seconds: float) -> str
     autoscaling = replicas.world.sandbox.autoscaling
     usual, autoscaling.duration = autoscaling.duration, refresh_seconds
     try:
-        replicas.start(2, failpoints={0: "rollout.refresh.started"}, env=BOTH)
+        start_led_by(replicas, armed("rollout.refresh.started"))
         rid = request_id_of(replicas.post_command(1, REQUESTER, "base --force then rolled out, killed mid-start"))
         bake_through(replicas, rid, approve_on=1)
         button = replicas.wait(
@@ -144,9 +151,7 @@ def test_killed_after_start_instance_refresh_a_refresh_finished_meanwhile_is_not
 def test_killed_after_posting_before_saving_the_ts_the_other_publisher_adopts_the_message(
     replicas: Replicas,
 ) -> None:
-    replicas.launch(0, {**FAST, "BAKERY_FAILPOINTS": "publish.posted"})
-    replicas.wait(lambda: replicas.health(0)["leads"].get("publisher"), what="replica 0 leading the publishers")
-    replicas.launch(1, FAST)
+    start_led_by(replicas, armed("publish.posted"))
     rid = request_id_of(replicas.post_command(1, REQUESTER, "base --force its first post's ts lost"))
     died_at(replicas, 0, "publish.posted")
     assert len(top_level(replicas, rid)) == 1  # posted once, by the replica that died
