@@ -34,8 +34,8 @@ def _shorten_claims(seconds: float) -> None:
     from bot.lifecycle import locks
     from bot.rollouts import launch
 
-    approvals.CLAIM_SECONDS = seconds  # type: ignore[misc]  # read at each claim
-    launch.CLAIM_SECONDS = seconds  # type: ignore[misc]
+    approvals.CLAIM_SECONDS = seconds  # read at each claim
+    launch.CLAIM_SECONDS = seconds
     committing.Committer.__init__.__kwdefaults__["claim_seconds"] = seconds  # the keyword's default, bound at def
     locks.ImageLocks.__init__.__kwdefaults__["hold_seconds"] = seconds
 
@@ -67,7 +67,7 @@ def main() -> int:
         kwargs.setdefault("options", options)
         return build(*args, **kwargs)
 
-    bot.wiring.build_bot = build_bot  # type: ignore[assignment]  # bot.cli imports it from here at serve time
+    bot.wiring.build_bot = build_bot  # bot.cli imports it from here at serve time
     return cli.main(sys.argv[1:])
 
 
