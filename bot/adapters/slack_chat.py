@@ -8,11 +8,12 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler, RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
 from bot.domain.errors import ChatError
+from bot.domain.fencing import check_guard
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://slack.com/api/"
@@ -37,10 +38,30 @@ def make_web_client(token: str, base_url: str | None = None, *, timeout: int = T
 
 def _retries() -> list[Any]:
     return [
-        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-        ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES),
+        _Guarded(ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES)),
+        _Guarded(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)),
+        _Guarded(ServerErrorRetryHandler(max_retry_count=SERVER_ERROR_RETRIES)),
     ]
+
+
+class _Guarded(RetryHandler):
+    """A slack_sdk retry handler whose resend is first cleared with the caller's guard (bot.domain.fencing).
+
+    slack_sdk waits out a 429's Retry-After (or a 5xx's back-off) inside the one call, then sends the same
+    request again. A publisher that lost its lease meanwhile (paused, or slower than its lease) must not send
+    its old render after the new leader drew a newer one: after the wait, the guard raises FenceLost instead.
+    """
+
+    def __init__(self, inner: RetryHandler):
+        super().__init__(max_retry_count=inner.max_retry_count)
+        self._inner = inner
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        return bool(self._inner._can_retry(state=state, request=request, response=response, error=error))
+
+    def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> None:
+        self._inner.prepare_for_next_attempt(state=state, request=request, response=response, error=error)
+        check_guard()
 
 
 class SlackChat:

@@ -11,7 +11,7 @@ anything: its first write raises FenceLost and changes nothing.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -74,3 +74,25 @@ def unfenced() -> Iterator[None]:
     """Writes that must not depend on a lease (the lease calls themselves)."""
     with fenced(None):
         yield
+
+
+# A guard: what a leader checks before each call to the outside world that no store write fences (Slack). It
+# raises FenceLost once the lease is gone. Adapters that retry inside one call (slack_sdk waits out a 429's
+# Retry-After and sends again) check it before each resend: a leader paused during the wait sends nothing stale.
+_guard: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("bakery_guard", default=None)
+
+
+@contextmanager
+def guarded(check: Callable[[], None]) -> Iterator[None]:
+    token = _guard.set(check)
+    try:
+        yield
+    finally:
+        _guard.reset(token)
+
+
+def check_guard() -> None:
+    """Raise FenceLost when the context's leader no longer leads; nothing outside a guarded block."""
+    check = _guard.get()
+    if check is not None:
+        check()

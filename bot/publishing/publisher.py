@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.domain.errors import ChatError
-from bot.domain.fencing import Fence, FenceLost, current_fence, fenced
+from bot.domain.fencing import Fence, FenceLost, current_fence, fenced, guarded
 from bot.domain.ports import Chat, StateStore
 from bot.publishing.drawing import Drawing, Leader, posted
 from bot.publishing.surface import BAKES, PERMANENT_ERRORS, NoticeText, Render, Surface
@@ -125,7 +125,7 @@ class MessagePublisher:
                 self._nudge_round(stop)
                 continue
             try:
-                with fenced(fence):
+                with fenced(fence), guarded(self._guard):
                     self._round(stop, fence)
             except FenceLost:
                 assert self._leader is not None  # noqa: S101 - only fenced writes raise it
@@ -221,7 +221,7 @@ class MessagePublisher:
                 if self._leader is not None and fence is None:
                     self._nudge(rid)
                     continue
-                with fenced(fence):
+                with fenced(fence), guarded(self._guard):
                     self.publish(rid)
             except FenceLost:
                 fence = None  # this one and the rest go to whoever leads now

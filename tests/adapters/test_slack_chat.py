@@ -18,6 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
 
 from bot.adapters.slack_chat import SlackChat, make_web_client
 from bot.domain.errors import ChatError
+from bot.domain.fencing import Fence, FenceLost, guarded
 from bot.sandbox.slack.api import SlackApiStandIn
 from tests.fixtures.slack import CHANNEL, PLATFORM_GROUP, PLATFORM_MEMBERS
 
@@ -43,7 +44,7 @@ def test_the_client_defaults_to_slack_and_retries_rate_limits_dropped_connection
     client = make_web_client("xoxb-test", None)
 
     assert client.base_url == "https://slack.com/api/"
-    assert {type(h) for h in client.retry_handlers} == {
+    assert {type(h._inner) for h in client.retry_handlers} == {
         RateLimitErrorRetryHandler,
         ConnectionErrorRetryHandler,
         ServerErrorRetryHandler,
@@ -138,6 +139,30 @@ def test_a_rate_limited_post_waits_retry_after_and_succeeds(
     assert [c.status for c in slack_api.calls("chat.postMessage")] == [429, 200]
     assert len(slept) == 1 and 1 <= slept[0] < 2
     assert [m["ts"] for m in slack_api.messages()] == [ts]
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "server_error"])
+def test_a_leader_that_lost_its_lease_while_waiting_to_resend_sends_nothing(
+    chat: SlackChat, slack_api: SlackApiStandIn, slept: list[float], fault: str
+) -> None:
+    """A publisher paused during a 429's Retry-After wakes without its lease: the resend is not made."""
+    ts = chat.post(channel=CHANNEL, text="running", blocks=BLOCKS)
+    if fault == "rate_limit":
+        slack_api.rate_limit("chat.update", times=1, retry_after=1)
+    else:
+        slack_api.server_error("chat.update", times=1)
+    lost = Fence("publisher", "host-a:1:aa", 3)
+
+    def guard() -> None:
+        if slept:  # the wait happened: by now another replica leads
+            raise FenceLost(lost)
+
+    with guarded(guard), pytest.raises(FenceLost):
+        chat.update(channel=CHANNEL, ts=ts, text="old render", blocks=BLOCKS)
+    assert len(slack_api.calls("chat.update")) == 1  # the first try only, refused; no resend
+    assert slack_api.messages()[0]["text"] == "running"
+    chat.update(channel=CHANNEL, ts=ts, text="new", blocks=BLOCKS)  # unguarded (a lone bot): retried as before
+    assert slack_api.messages()[0]["text"] == "new"
 
 
 def test_a_rate_limit_outlasting_the_retries_is_a_chat_error(

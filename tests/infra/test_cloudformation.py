@@ -45,8 +45,8 @@ BOT_CALLS = {
     "autoscaling:CancelInstanceRefresh", "autoscaling:RollbackInstanceRefresh",
     # bot/adapters/aws/sqs.py (the batch calls are authorised as their single operations); handing back on stop
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-    # bot/state/dynamodb.py
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query",
+    # bot/state/dynamodb.py; a fenced write (TransactWriteItems) is authorised as its Put/Delete + ConditionCheckItem
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:Query",
     # bot/adapters/aws/assumed.py: the member accounts' roles (§13)
     "sts:AssumeRole",
     # bot/adapters/aws/preflight.py (`bakery check --aws`)
@@ -268,6 +268,10 @@ def test_the_bots_code_calls_exactly_the_listed_aws_operations():
     store = (ROOT / "bot/state/dynamodb.py").read_text()
     for name in re.findall(r"self\._(?:call|write)\(\s*\"(\w+)\"", store):
         found.add(f"dynamodb:{operations['dynamodb'][name]}")
+    # A fenced write is one TransactWriteItems, which IAM authorises item by item: its Put or Delete (above) and the
+    # ConditionCheck on the lease item (dynamodb:ConditionCheckItem); TransactWriteItems itself is no IAM action.
+    if "transact_write_items" in store and '"ConditionCheck"' in store:
+        found.add("dynamodb:ConditionCheckItem")
     assert found == BOT_CALLS
 
 

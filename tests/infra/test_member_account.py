@@ -34,8 +34,9 @@ MEMBER_PARAMETERS = {
 }
 # The calls the bot makes only in the bakery account: its queue, topic and state table, and the leak sweep.
 BAKERY_ONLY = {
-    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sns:GetTopicAttributes",
-    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:DescribeTable",
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+    "sns:GetTopicAttributes", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:DescribeTable",
     # The leak sweep (DescribeInstances is per image too: what runs an image's AMIs, §14).
     "ec2:DescribeKeyPairs", "ec2:DescribeSecurityGroups",
     "ec2:TerminateInstances", "ec2:DeleteKeyPair", "ec2:DeleteSecurityGroup",

@@ -132,15 +132,6 @@ def test_killed_after_start_instance_refresh_the_other_replica_adopts_the_runnin
     assert "rollout.refresh_adopted" in replicas.logs(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect (claims, bot/rollouts/launch.py _refresh + Fleet.refresh_of): a start taken over from a dead "
-        "replica adopts only an *active* refresh (Status in _ACTIVE); when the dead replica's refresh has "
-        "already finished (a small group, a refresh shorter than the start claim), the living replica calls "
-        "StartInstanceRefresh a second time"
-    ),
-)
 def test_killed_after_start_instance_refresh_a_refresh_finished_meanwhile_is_not_started_again(
     replicas: Replicas,
 ) -> None:

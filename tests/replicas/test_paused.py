@@ -65,15 +65,6 @@ def test_a_replica_paused_past_its_leases_writes_nothing_when_it_wakes(replicas:
     print(f"replica 1 led {took_over:.1f}s after replica 0 was paused")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect (publish; bot/adapters/slack_chat.py's RateLimitErrorRetryHandler under bot/publishing): slack_sdk "
-        "waits out Retry-After and resends the chat.update inside the WebClient, past the publisher's guard(); a "
-        "leader paused during that wait sends its old render on waking, no longer leading: the bake's message "
-        "goes back from 'succeeded' to 'running … (not released)' after the new leader drew the release"
-    ),
-)
 def test_a_leader_paused_while_it_waits_out_a_429_does_not_send_that_edit_when_it_wakes(replicas: Replicas) -> None:
     """Paused with a render in hand: its edit met Slack's 429 and waits out the Retry-After when it is stopped."""
     slack = replicas.world.slack

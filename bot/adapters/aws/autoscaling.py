@@ -18,10 +18,6 @@ _SPECIFIC_ERRORS: dict[str, type[FleetError]] = {
     "IrreversibleInstanceRefresh": IrreversibleRefresh,
 }
 
-# A refresh in one of these still runs: StartInstanceRefresh refuses another meanwhile (InstanceRefreshInProgress).
-_ACTIVE = frozenset({"Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking"})
-
-
 class Fleet:
     """Auto Scaling groups and their launch templates in one region, through boto3 `ec2` and `autoscaling` clients."""
 
@@ -139,21 +135,28 @@ class Fleet:
         return str(answer["InstanceRefreshId"])
 
     def refresh_of(self, *, group: str, template_id: str, version: int) -> str | None:
-        """The id of the group's active instance refresh onto that launch template version, if one runs."""
+        """The id of the group's newest instance refresh onto that launch template version, whatever its status.
+
+        A rollout's launch template version is its own (created for it), so any refresh onto it is the
+        rollout's: one a dead replica started and that has finished since is adopted too, never started again.
+        """
         answer = _call(
             f"describe the instance refreshes of Auto Scaling group {group}",
             self._autoscaling.describe_instance_refreshes,
             AutoScalingGroupName=group,
         )
-        for refresh in answer.get("InstanceRefreshes", []):
-            wanted = (refresh.get("DesiredConfiguration") or {}).get("LaunchTemplate") or {}
-            if (
-                refresh.get("Status") in _ACTIVE
-                and wanted.get("LaunchTemplateId") == template_id
-                and str(wanted.get("Version")) == str(version)
-            ):
-                return str(refresh["InstanceRefreshId"])
-        return None
+        ours = [
+            refresh
+            for refresh in answer.get("InstanceRefreshes", [])
+            if ((refresh.get("DesiredConfiguration") or {}).get("LaunchTemplate") or {}).get("LaunchTemplateId")
+            == template_id
+            and str(((refresh.get("DesiredConfiguration") or {}).get("LaunchTemplate") or {}).get("Version"))
+            == str(version)
+        ]
+        if not ours:
+            return None
+        newest = max(ours, key=lambda refresh: str(refresh.get("StartTime") or ""))
+        return str(newest["InstanceRefreshId"])
 
     def describe_refresh(self, *, group: str, refresh_id: str) -> RefreshStatus:
         answer = _call(
