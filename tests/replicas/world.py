@@ -27,12 +27,19 @@ PROXIED = ("CODECOMMIT", "CODEPIPELINE", "AUTO_SCALING", "EC2")
 class World:
     """The shared world (started once per module): the sandbox without its bot, behind the fault proxy."""
 
-    def __init__(self, moto_endpoint: str, *, visibility_timeout: int = 30, stage_seconds: float = 0.05):
+    def __init__(
+        self,
+        moto_endpoint: str,
+        *,
+        visibility_timeout: int = 30,
+        stage_seconds: float = 0.05,
+        config: Path = CONFIG,  # benchmarks/soak.py derives its world from a two-image configuration
+    ):
         self.started_at = time.monotonic()
         self.sandbox = Sandbox(
             SandboxOptions(
                 port=0,
-                config=str(CONFIG),
+                config=str(config),
                 stage_seconds=stage_seconds,
                 refresh_seconds=2.0,
                 bot=False,
