@@ -44,7 +44,7 @@ def main() -> int:
 
     started = time.monotonic()
     with soak_world(args.stage_seconds) as replicas:
-        pids = {i: replicas._replicas[i].proc.pid for i in (0, 1)}
+        pids = {i: replicas.process(i).pid for i in (0, 1)}
         load = Load(replicas, rate=args.rate, upstream_every=args.upstream_every, rollout_every=args.rollout_every)
         print(f"world up in {time.monotonic() - started:.1f} s; replicas {pids}; load {os.getloadavg()[0]:.1f}")
         warm_until = time.monotonic() + args.warmup
