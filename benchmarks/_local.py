@@ -22,6 +22,24 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[k]
 
 
+def offline_aws_environment() -> None:
+    """What the suite's moto fixture sets (tests/fixtures/aws.py): no AWS_ variable of the caller's is left, so
+    nothing can reach a real AWS account."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        del os.environ[name]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_DEFAULT_REGION="eu-west-1",
+        AWS_REGION="eu-west-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        MOTO_EC2_LOAD_DEFAULT_AMIS="false",
+    )
+
+
 @contextlib.contextmanager
 def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[Any]:
     """Yields a `tests.fixtures.bakery.BakeryStack` (moto, Slack stand-in, CodePipeline, bare repos), no bot.
@@ -31,18 +49,7 @@ def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[Any]:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request otherwise
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        del os.environ[name]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="eu-west-1",
-        AWS_REGION="eu-west-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        MOTO_EC2_LOAD_DEFAULT_AMIS="false",
-    )
+    offline_aws_environment()
     from moto.server import ThreadedMotoServer
 
     from bot.sandbox.slack.api import SlackApiStandIn

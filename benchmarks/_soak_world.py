@@ -15,33 +15,16 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import _local  # noqa: F401 - puts the project root on sys.path
+import _local  # also puts the project root on sys.path
 
 SOAK_CONFIG = Path(__file__).with_name("bakery.soak.yaml")
-
-
-def _aws_environment() -> None:
-    """What the suite's moto fixture sets (tests/fixtures/aws.py): nothing can reach a real AWS."""
-    for name in [n for n in os.environ if n.startswith("AWS_")]:
-        del os.environ[name]
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_SESSION_TOKEN="testing",
-        AWS_DEFAULT_REGION="eu-west-1",
-        AWS_REGION="eu-west-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        MOTO_EC2_LOAD_DEFAULT_AMIS="false",
-    )
 
 
 @contextlib.contextmanager
 def soak_world(stage_seconds: float) -> Iterator[object]:
     """Yields a started `tests.replicas.harness.Replicas` of two replicas on the soak's world; stops it all."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto logs every request otherwise
-    _aws_environment()
+    _local.offline_aws_environment()
     from moto.server import ThreadedMotoServer
 
     # moto's DynamoDB decides a conditional write in one step only with this (the suite applies it too): without
